@@ -1,0 +1,92 @@
+"""Omni contacts: the customers and suppliers held in Cin7 Omni."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class ContactQuerySet(models.QuerySet):
+    def customers(self):
+        return self.filter(is_customer=True)
+
+    def suppliers(self):
+        return self.filter(is_supplier=True)
+
+    def for_tab(self, tab: str):
+        """The contacts a dashboard tab lists: "sales" shows customers, "purchases" suppliers."""
+        if tab == "sales":
+            return self.customers()
+        if tab == "purchases":
+            return self.suppliers()
+        raise ValueError(f"Unknown dashboard tab {tab!r}")
+
+    def search(self, text: str):
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(account_number__icontains=text)
+            | Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+        )
+
+
+class Contact(models.Model):
+    """A customer, a supplier, or both, as Cin7 Omni holds it.
+
+    Field lengths follow Xero's Contact limits so that an Omni contact always fits in Xero.
+    """
+
+    omni_id = models.PositiveIntegerField(
+        "Omni ID", unique=True, null=True, blank=True, help_text="The contact's ID in Cin7 Omni."
+    )
+    name = models.CharField(max_length=255, help_text="Company or person name, as shown in Xero.")
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(max_length=255, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    account_number = models.CharField(max_length=50, blank=True)
+    tax_number = models.CharField(max_length=50, blank=True, help_text="GST, ABN or VAT number.")
+    # Postal (Xero's POBOX) and street (STREET) addresses; Xero's field limits.
+    postal_line1 = models.CharField("postal address line 1", max_length=500, blank=True)
+    postal_line2 = models.CharField("postal address line 2", max_length=500, blank=True)
+    postal_city = models.CharField("postal city", max_length=255, blank=True)
+    postal_region = models.CharField("postal region", max_length=255, blank=True)
+    postal_postal_code = models.CharField("postal postal code", max_length=50, blank=True)
+    postal_country = models.CharField("postal country", max_length=50, blank=True)
+    street_line1 = models.CharField("street address line 1", max_length=500, blank=True)
+    street_line2 = models.CharField("street address line 2", max_length=500, blank=True)
+    street_city = models.CharField("street city", max_length=255, blank=True)
+    street_region = models.CharField("street region", max_length=255, blank=True)
+    street_postal_code = models.CharField("street postal code", max_length=50, blank=True)
+    street_country = models.CharField("street country", max_length=50, blank=True)
+    is_customer = models.BooleanField("customer", default=False)
+    is_supplier = models.BooleanField("supplier", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(
+        "last changed", auto_now=True, help_text="When the contact last changed in Omni."
+    )
+
+    objects = ContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(is_customer=True) | Q(is_supplier=True),
+                name="contact_is_customer_or_supplier",
+                violation_error_message="A contact must be a customer, a supplier, or both.",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="contact_name_not_empty"),
+        ]
+        indexes = [models.Index(fields=["account_number"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def role(self) -> str:
+        if self.is_customer and self.is_supplier:
+            return "Customer and supplier"
+        return "Customer" if self.is_customer else "Supplier"

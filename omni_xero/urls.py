@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "omni-xero administration"
+admin.site.site_title = "omni-xero admin"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="sync:dashboard"), name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounting/xero/", include("sync.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,106 @@
+"""`make run`: prepare the local database and demo data, start every process, stop them on Ctrl-C.
+
+Processes started here: the web server. (The Xero sandbox and the task worker join later.)
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HOST = os.environ.get("HOST", "127.0.0.1")
+PORT = int(os.environ.get("PORT", "8000"))
+LOGINS_FILE = ROOT / "var" / "demo-logins.json"
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start(name: str, args: list[str]) -> subprocess.Popen:
+    # Each child leads its own process group so that stopping it stops its children too
+    # (runserver's autoreloader runs the server in a child process).
+    process = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+    print(f"  started {name} (pid {process.pid})")
+    return process
+
+
+def stop(processes: dict[str, subprocess.Popen]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for process in processes.values():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def saved_logins() -> dict[str, str]:
+    """The demo logins that `load_demo_data` wrote when it created the users."""
+    try:
+        return json.loads(LOGINS_FILE.read_text())
+    except (FileNotFoundError, ValueError):
+        return {}
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    os.environ.setdefault("DEBUG", "true")
+    if not port_free(HOST, PORT):
+        print(f"Port {PORT} on {HOST} is in use: stop what runs there, or use PORT=8001 make run.")
+        return 1
+    manage("migrate", "--no-input", "-v", "0")
+    manage("load_demo_data")
+
+    processes = {
+        "web server": start(
+            "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
+        ),
+    }
+    url = f"http://{HOST}:{PORT}/"
+    print(f"\n  omni-xero is running at {url}")
+    logins = saved_logins()
+    if logins:
+        print(f"  Demo logins (also in {LOGINS_FILE.relative_to(ROOT)}):")
+        for username, password in logins.items():
+            print(f"    {username:<12} {password}")
+    print(f"  Django admin: {url}admin/")
+    print("  Press Ctrl-C to stop everything.\n")
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        while True:
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    code = process.returncode
+                    print(f"The {name} stopped (exit code {code}); stopping the rest.")
+                    return code or 1
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        print("\nStopping…")
+        return 0
+    finally:
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Admin for connections, links and the audit trail. Link changes go through sync.services."""
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+
+from .exceptions import UserFacingError
+from .models import ContactLink, LinkEvent, XeroConnection
+from .services import contact_link, contact_relink, contact_unlink
+
+
+@admin.register(XeroConnection)
+class XeroConnectionAdmin(admin.ModelAdmin):
+    list_display = ["organisation_name", "tenant_id", "connected_at", "connected_by"]
+    list_select_related = ["connected_by"]
+    search_fields = ["organisation_name", "tenant_id"]
+    readonly_fields = ["connected_at"]
+
+
+class ContactLinkForm(forms.ModelForm):
+    class Meta:
+        model = ContactLink
+        fields = ["contact", "connection", "xero_contact_id", "xero_name", "method"]
+
+
+@admin.register(ContactLink)
+class ContactLinkAdmin(admin.ModelAdmin):
+    """Links are made, changed and removed only through the audited services."""
+
+    form = ContactLinkForm
+    list_display = [
+        "contact",
+        "xero_name",
+        "xero_contact_id",
+        "connection",
+        "status",
+        "invalid_reason",
+        "method",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "invalid_reason", "method", "connection"]
+    list_select_related = ["contact", "connection", "created_by"]
+    search_fields = ["contact__name", "xero_name", "xero_contact_id"]
+    autocomplete_fields = ["contact"]
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = [
+            "status",
+            "invalid_reason",
+            "merged_into_xero_contact_id",
+            "status_checked_at",
+            "created_by",
+            "created_at",
+        ]
+        if obj is not None:
+            # A saved link can point at another Xero contact (a relink), not another contact.
+            readonly += ["contact", "connection", "method"]
+        return readonly
+
+    def get_fields(self, request, obj=None):
+        fields = ["contact", "connection", "xero_contact_id", "xero_name", "method"]
+        if obj is not None:
+            fields += [
+                "status",
+                "invalid_reason",
+                "merged_into_xero_contact_id",
+                "status_checked_at",
+                "created_by",
+                "created_at",
+            ]
+        return fields
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if not change:
+                saved = contact_link(
+                    contact=obj.contact,
+                    connection=obj.connection,
+                    xero_contact_id=obj.xero_contact_id,
+                    xero_name=obj.xero_name,
+                    method=obj.method,
+                    user=request.user,
+                )
+            else:
+                saved = contact_relink(
+                    contact=obj.contact,
+                    connection=obj.connection,
+                    xero_contact_id=obj.xero_contact_id,
+                    xero_name=obj.xero_name,
+                    user=request.user,
+                )
+        except UserFacingError as error:
+            # Admin has no hook to fail a save with a message after validation; refusing
+            # here shows the reason on a 403 page and changes nothing.
+            raise PermissionDenied(str(error)) from error
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        contact_unlink(contact=obj.contact, connection=obj.connection, user=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for link in queryset.select_related("contact", "connection"):
+            contact_unlink(contact=link.contact, connection=link.connection, user=request.user)
+
+
+@admin.register(LinkEvent)
+class LinkEventAdmin(admin.ModelAdmin):
+    """The audit trail: readable by admins, never changed."""
+
+    list_display = [
+        "at",
+        "action",
+        "contact_name",
+        "organisation_name",
+        "actor",
+        "xero_contact_id_before",
+        "xero_contact_id_after",
+        "detail",
+    ]
+    list_filter = ["action", "organisation_name", ("actor", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["actor"]
+    search_fields = ["contact_name", "detail", "xero_contact_id_before", "xero_contact_id_after"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

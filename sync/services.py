@@ -1,0 +1,209 @@
+"""Write-side operations on links. Views, admin actions, tasks and commands all call these.
+
+Each function is one unit of work and writes its audit event in the same transaction as the
+change it records.
+"""
+
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+
+from .exceptions import LinkError
+from .models import ContactLink, InvalidReason, LinkEvent, LinkMethod, LinkStatus, XeroConnection
+
+
+def _audit(
+    *,
+    action: str,
+    contact: Contact,
+    connection: XeroConnection,
+    user: AbstractBaseUser | None,
+    before: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    detail: str = "",
+) -> LinkEvent:
+    return LinkEvent.objects.create(
+        action=action,
+        actor=user if user is not None and user.is_authenticated else None,
+        contact=contact,
+        contact_name=contact.name,
+        connection=connection,
+        organisation_name=connection.organisation_name,
+        xero_contact_id_before=before,
+        xero_contact_id_after=after,
+        detail=detail[:500],
+    )
+
+
+def _locked_link(*, contact: Contact, connection: XeroConnection) -> ContactLink:
+    try:
+        return ContactLink.objects.select_for_update().get(contact=contact, connection=connection)
+    except ContactLink.DoesNotExist:
+        raise LinkError(
+            f"{contact.name} is not linked to a Xero contact in {connection.organisation_name}."
+        ) from None
+
+
+def contact_link(
+    *,
+    contact: Contact,
+    connection: XeroConnection,
+    xero_contact_id: uuid.UUID | str,
+    xero_name: str,
+    method: LinkMethod | str,
+    user: AbstractBaseUser | None,
+) -> ContactLink:
+    """Link an Omni contact to a Xero contact. A linked contact is never linked again."""
+    xero_contact_id = uuid.UUID(str(xero_contact_id))
+    try:
+        with transaction.atomic():
+            # Lock the contact so two people linking it at once are served one after the
+            # other; the second then sees the first one's link and gets a clear message.
+            Contact.objects.select_for_update().filter(pk=contact.pk).first()
+            existing = ContactLink.objects.filter(contact=contact, connection=connection).first()
+            if existing is not None:
+                raise LinkError(
+                    f"{contact.name} is already linked to {existing.xero_name} in Xero. "
+                    "Unlink it first to link another contact."
+                )
+            link = ContactLink.objects.create(
+                contact=contact,
+                connection=connection,
+                xero_contact_id=xero_contact_id,
+                xero_name=xero_name,
+                method=method,
+                created_by=user if user is not None and user.is_authenticated else None,
+            )
+            _audit(
+                action=LinkEvent.Action.LINK,
+                contact=contact,
+                connection=connection,
+                user=user,
+                after=xero_contact_id,
+                detail=f"{LinkMethod(method).label}: {xero_name}",
+            )
+    except IntegrityError:
+        # The database's one-link-per-contact constraint caught a race the lock did not
+        # (SQLite has no row locks).
+        raise LinkError(f"{contact.name} was linked by someone else just now.") from None
+    return link
+
+
+def contact_unlink(
+    *, contact: Contact, connection: XeroConnection, user: AbstractBaseUser | None
+) -> None:
+    """Remove a contact's link so that another Xero contact can be linked."""
+    with transaction.atomic():
+        link = _locked_link(contact=contact, connection=connection)
+        _audit(
+            action=LinkEvent.Action.UNLINK,
+            contact=contact,
+            connection=connection,
+            user=user,
+            before=link.xero_contact_id,
+            detail=f"Was linked to {link.xero_name}",
+        )
+        link.delete()
+
+
+def contact_relink(
+    *,
+    contact: Contact,
+    connection: XeroConnection,
+    xero_contact_id: uuid.UUID | str,
+    xero_name: str,
+    user: AbstractBaseUser | None,
+) -> ContactLink:
+    """Point an existing link at another Xero contact (e.g. a merged contact's survivor)."""
+    xero_contact_id = uuid.UUID(str(xero_contact_id))
+    with transaction.atomic():
+        link = _locked_link(contact=contact, connection=connection)
+        before = link.xero_contact_id
+        link.xero_contact_id = xero_contact_id
+        link.xero_name = xero_name
+        link.status = LinkStatus.VALID
+        link.invalid_reason = ""
+        link.merged_into_xero_contact_id = None
+        link.status_checked_at = timezone.now()
+        link.save()
+        _audit(
+            action=LinkEvent.Action.RELINK,
+            contact=contact,
+            connection=connection,
+            user=user,
+            before=before,
+            after=xero_contact_id,
+            detail=f"Now linked to {xero_name}",
+        )
+    return link
+
+
+def link_mark_invalid(
+    *,
+    link: ContactLink,
+    reason: InvalidReason | str,
+    merged_into: uuid.UUID | str | None = None,
+    user: AbstractBaseUser | None = None,
+) -> ContactLink:
+    """Record that the linked Xero contact can no longer be used, and why."""
+    reason = InvalidReason(reason)
+    survivor = uuid.UUID(str(merged_into)) if merged_into else None
+    if reason != InvalidReason.MERGED and survivor is not None:
+        raise LinkError("Only a merged Xero contact has a surviving contact.")
+    with transaction.atomic():
+        link = (
+            ContactLink.objects.select_for_update()
+            .select_related("contact", "connection")
+            .get(pk=link.pk)
+        )
+        changed = (link.status, link.invalid_reason, link.merged_into_xero_contact_id) != (
+            LinkStatus.INVALID,
+            reason,
+            survivor,
+        )
+        link.status = LinkStatus.INVALID
+        link.invalid_reason = reason
+        link.merged_into_xero_contact_id = survivor
+        link.status_checked_at = timezone.now()
+        link.save()
+        if changed:
+            _audit(
+                action=LinkEvent.Action.INVALIDATE,
+                contact=link.contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                after=survivor,
+                detail=reason.label,
+            )
+    return link
+
+
+def link_mark_valid(*, link: ContactLink, user: AbstractBaseUser | None = None) -> ContactLink:
+    """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
+    with transaction.atomic():
+        link = (
+            ContactLink.objects.select_for_update()
+            .select_related("contact", "connection")
+            .get(pk=link.pk)
+        )
+        was_invalid = link.status == LinkStatus.INVALID
+        link.status = LinkStatus.VALID
+        link.invalid_reason = ""
+        link.merged_into_xero_contact_id = None
+        link.status_checked_at = timezone.now()
+        link.save()
+        if was_invalid:
+            _audit(
+                action=LinkEvent.Action.REVALIDATE,
+                contact=link.contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                after=link.xero_contact_id,
+            )
+    return link

@@ -1,0 +1,53 @@
+"""The shared cast of users, and fixtures every test module may use."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from sync.roles import ACCOUNTANTS, VIEWERS
+
+from .factories import UserFactory
+
+pytest_plugins = []
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="ada", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def accountant(db):
+    user = UserFactory(username="alex", first_name="Alex", last_name="Accountant")
+    user.groups.add(Group.objects.get(name=ACCOUNTANTS))
+    return user
+
+
+@pytest.fixture
+def viewer(db):
+    user = UserFactory(username="vic")
+    user.groups.add(Group.objects.get(name=VIEWERS))
+    return user
+
+
+@pytest.fixture
+def outsider(db):
+    """Logged in, but in no group: may see nothing."""
+    return UserFactory(username="olly")
+
+
+@pytest.fixture
+def accountant_client(client, accountant):
+    client.force_login(accountant)
+    return client
+
+
+@pytest.fixture
+def viewer_client(client, viewer):
+    client.force_login(viewer)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client

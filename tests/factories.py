@@ -1,0 +1,98 @@
+"""A factory for every model."""
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from contacts.models import Contact
+from sync.models import ContactLink, LinkEvent, LinkMethod, XeroConnection
+from transactions.models import LineItem, Transaction, TransactionType
+from transactions.taxes import TaxType
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("correct horse battery staple")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    name = factory.Sequence(lambda n: f"Kauri Trading {n} Ltd")
+    first_name = "Mere"
+    last_name = "Ngata"
+    email = factory.Sequence(lambda n: f"accounts{n}@kauri.example.nz")
+    account_number = factory.Sequence(lambda n: f"C{n:05d}")
+    is_customer = True
+    is_supplier = False
+
+
+class SupplierFactory(ContactFactory):
+    name = factory.Sequence(lambda n: f"Pacific Packaging {n} Ltd")
+    account_number = factory.Sequence(lambda n: f"S{n:05d}")
+    is_customer = False
+    is_supplier = True
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transaction
+
+    contact = factory.SubFactory(ContactFactory)
+    type = TransactionType.SALES_INVOICE
+    number = factory.Sequence(lambda n: f"INV-{n:05d}")
+    date = factory.LazyFunction(date.today)
+    due_date = factory.LazyAttribute(lambda t: t.date + timedelta(days=20))
+
+
+class LineItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LineItem
+
+    transaction = factory.SubFactory(TransactionFactory)
+    description = "Manuka honey 500g"
+    quantity = Decimal("2")
+    unit_price = Decimal("24.50")
+    account_code = "200"
+    tax_type = TaxType.OUTPUT2
+
+
+class XeroConnectionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = XeroConnection
+
+    organisation_name = factory.Sequence(lambda n: f"Demo Company {n} (NZ)")
+    tenant_id = factory.LazyFunction(uuid.uuid4)
+
+
+class ContactLinkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactLink
+
+    contact = factory.SubFactory(ContactFactory)
+    connection = factory.SubFactory(XeroConnectionFactory)
+    xero_contact_id = factory.LazyFunction(uuid.uuid4)
+    xero_name = factory.LazyAttribute(lambda link: link.contact.name)
+    method = LinkMethod.EXISTING
+
+
+class LinkEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = LinkEvent
+
+    action = LinkEvent.Action.LINK
+    contact = factory.SubFactory(ContactFactory)
+    contact_name = factory.LazyAttribute(lambda e: e.contact.name)
+    connection = factory.SubFactory(XeroConnectionFactory)
+    organisation_name = factory.LazyAttribute(lambda e: e.connection.organisation_name)
+    xero_contact_id_after = factory.LazyFunction(uuid.uuid4)

@@ -1,0 +1,66 @@
+from django.contrib import admin
+
+from .models import LineItem, Transaction
+
+
+class LineItemInline(admin.TabularInline):
+    model = LineItem
+    extra = 0
+    fields = ["position", "description", "quantity", "unit_price", "account_code", "tax_type"]
+
+
+@admin.register(Transaction)
+class TransactionAdmin(admin.ModelAdmin):
+    list_display = [
+        "number",
+        "type",
+        "contact",
+        "date",
+        "due_date",
+        "currency",
+        "total",
+        "sync_state",
+        "xero_number",
+    ]
+    list_filter = ["type", "sync_state", "currency", "date"]
+    list_select_related = ["contact"]
+    search_fields = ["number", "reference", "contact__name", "xero_number", "xero_id"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["contact"]
+    inlines = [LineItemInline]
+    readonly_fields = ["subtotal", "tax", "total", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "type",
+                    "number",
+                    "reference",
+                    "contact",
+                    "date",
+                    "due_date",
+                    "currency",
+                    "line_amount_type",
+                ]
+            },
+        ),
+        ("Totals (from the lines)", {"fields": ["subtotal", "tax", "total"]}),
+        ("Xero", {"fields": ["sync_state", "xero_id", "xero_number", "synced_at", "last_error"]}),
+        ("History", {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines")
+
+    @admin.display(description="subtotal")
+    def subtotal(self, obj: Transaction):
+        return obj.totals.subtotal
+
+    @admin.display(description="tax")
+    def tax(self, obj: Transaction):
+        return obj.totals.tax
+
+    @admin.display(description="total")
+    def total(self, obj: Transaction):
+        return obj.totals.total

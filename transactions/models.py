@@ -1,0 +1,173 @@
+"""Omni transactions (invoices, credit notes, purchase orders, bills) and their lines."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from contacts.models import Contact
+
+from .taxes import RATES, TaxType
+
+CENT = Decimal("0.01")
+
+
+class TransactionType(models.TextChoices):
+    SALES_INVOICE = "sales_invoice", "Sales invoice"
+    SALES_CREDIT_NOTE = "sales_credit_note", "Sales credit note"
+    PURCHASE_ORDER = "purchase_order", "Purchase order"
+    SUPPLIER_INVOICE = "supplier_invoice", "Supplier invoice (bill)"
+    SUPPLIER_CREDIT_NOTE = "supplier_credit_note", "Supplier credit note"
+
+
+SALES_TYPES = (TransactionType.SALES_INVOICE, TransactionType.SALES_CREDIT_NOTE)
+PURCHASE_TYPES = (
+    TransactionType.PURCHASE_ORDER,
+    TransactionType.SUPPLIER_INVOICE,
+    TransactionType.SUPPLIER_CREDIT_NOTE,
+)
+
+
+class LineAmountType(models.TextChoices):
+    """Whether line prices include tax; the values are Xero's LineAmountTypes."""
+
+    EXCLUSIVE = "Exclusive", "Tax exclusive"
+    INCLUSIVE = "Inclusive", "Tax inclusive"
+    NO_TAX = "NoTax", "No tax"
+
+
+class SyncState(models.TextChoices):
+    READY = "ready", "Ready to sync"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+class TransactionQuerySet(models.QuerySet):
+    def ready_to_sync(self):
+        return self.filter(sync_state=SyncState.READY)
+
+    def of_type(self, transaction_type: str):
+        return self.filter(type=transaction_type)
+
+    def for_tab(self, tab: str):
+        """The transactions of a dashboard tab: "sales" or "purchases"."""
+        if tab == "sales":
+            return self.filter(type__in=SALES_TYPES)
+        if tab == "purchases":
+            return self.filter(type__in=PURCHASE_TYPES)
+        raise ValueError(f"Unknown dashboard tab {tab!r}")
+
+    def with_lines(self):
+        return self.select_related("contact").prefetch_related("lines")
+
+
+class Transaction(models.Model):
+    """One Omni transaction of one contact, and where its upload to Xero stands."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="transactions")
+    type = models.CharField(max_length=32, choices=TransactionType)
+    number = models.CharField(max_length=255)
+    reference = models.CharField(max_length=255, blank=True)
+    date = models.DateField()
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    line_amount_type = models.CharField(
+        max_length=16, choices=LineAmountType, default=LineAmountType.EXCLUSIVE
+    )
+    sync_state = models.CharField(max_length=16, choices=SyncState, default=SyncState.READY)
+    xero_id = models.UUIDField("Xero ID", null=True, blank=True)
+    xero_number = models.CharField("Xero number", max_length=255, blank=True)
+    last_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TransactionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["type", "number"],
+                name="transaction_number_unique_per_type",
+                violation_error_message="A transaction of this type with this number exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__isnull=True) | Q(due_date__gte=models.F("date")),
+                name="transaction_due_on_or_after_date",
+                violation_error_message="The due date cannot be before the transaction date.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(sync_state=SyncState.SYNCED) | Q(xero_id__isnull=False),
+                name="transaction_synced_has_xero_id",
+                violation_error_message="A synced transaction must have its Xero ID.",
+            ),
+        ]
+        indexes = [models.Index(fields=["contact", "sync_state"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.number}"
+
+    @property
+    def is_sales(self) -> bool:
+        return self.type in SALES_TYPES
+
+    @property
+    def totals(self) -> Totals:
+        """Subtotal, tax and total, derived from the lines as Xero derives them.
+
+        Tax is rounded per line, the way Xero rounds it.
+        """
+        subtotal = tax = Decimal("0.00")
+        for line in self.lines.all():
+            amount = line.amount
+            rate = RATES.get(line.tax_type, Decimal("0"))
+            if self.line_amount_type == LineAmountType.EXCLUSIVE:
+                line_tax = (amount * rate).quantize(CENT, ROUND_HALF_UP)
+                subtotal += amount
+            elif self.line_amount_type == LineAmountType.INCLUSIVE:
+                line_tax = (amount - amount / (1 + rate)).quantize(CENT, ROUND_HALF_UP)
+                subtotal += amount - line_tax
+            else:
+                line_tax = Decimal("0.00")
+                subtotal += amount
+            tax += line_tax
+        return Totals(subtotal=subtotal, tax=tax, total=subtotal + tax)
+
+
+class LineItem(models.Model):
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=4000)
+    quantity = models.DecimalField(
+        max_digits=14, decimal_places=4, default=Decimal("1"), validators=[MinValueValidator(0)]
+    )
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    account_code = models.CharField(max_length=10)
+    tax_type = models.CharField(max_length=32, choices=TaxType, default=TaxType.OUTPUT2)
+
+    class Meta:
+        ordering = ["transaction", "position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="line_quantity_not_negative"),
+            models.CheckConstraint(condition=~Q(description=""), name="line_description_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def amount(self) -> Decimal:
+        """The line amount as Xero computes it: quantity times unit price, to the cent."""
+        return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
