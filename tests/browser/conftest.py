@@ -1,0 +1,54 @@
+"""Playwright drives Debian's chromium (its own browser download is blocked on these machines)."""
+
+import os
+import shutil
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; the ORM would otherwise refuse.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Browser tests need Debian's chromium: apt-get install -y chromium")
+    return {**browser_type_launch_args, "executable_path": chromium, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def login(page, live_server):
+    """Log a user in through the login page, as a person would."""
+
+    def login_as(user, password="correct horse battery staple"):
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        return page
+
+    return login_as
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """Save a full-page screenshot under test-results/ for a person to look at."""
+
+    def take(name: str):
+        path = os.path.join("test-results", f"{name}.png")
+        page.screenshot(path=path, full_page=True)
+        return path
+
+    return take
