@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks_db",
     "contacts",
     "transactions",
     "sync",
@@ -60,6 +61,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "sync.context_processors.xero_connection",
             ],
         },
     },
@@ -116,6 +118,48 @@ WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 # The currency an Omni transaction gets when its record names none.
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="NZD")
+
+# Xero. With no XERO_CLIENT_ID, everything points at the project's own Xero sandbox, which
+# `make run` starts at XERO_SANDBOX_URL; set the XERO_* variables to use real Xero (README).
+XERO_SANDBOX_URL = env.str("XERO_SANDBOX_URL", default="http://127.0.0.1:8010").rstrip("/")
+_USE_SANDBOX = not env.str("XERO_CLIENT_ID", default="")
+XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="") or "omni-xero-demo"
+XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="") or (
+    "sandbox-secret" if _USE_SANDBOX else ""
+)
+XERO_LOGIN_URL = env.str(
+    "XERO_LOGIN_URL", default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://login.xero.com"
+).rstrip("/")
+XERO_IDENTITY_URL = env.str(
+    "XERO_IDENTITY_URL",
+    default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://identity.xero.com",
+).rstrip("/")
+XERO_API_URL = env.str(
+    "XERO_API_URL", default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://api.xero.com"
+).rstrip("/")
+# Empty: built from the request (…/accounting/xero/callback/). Must match the Xero app's.
+XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="")
+# Apps created after 2 March 2026 use granular scopes; older apps may set
+# "offline_access accounting.contacts accounting.transactions accounting.settings.read".
+XERO_SCOPES = env.str(
+    "XERO_SCOPES",
+    default="offline_access accounting.contacts accounting.invoices accounting.settings.read",
+).split()
+# "oauth" (authorization code, an accountant picks the organisation) or "custom"
+# (a Xero custom connection: client credentials, one organisation, no tenant header).
+XERO_CONNECTION_KIND = env.str("XERO_CONNECTION_KIND", default="oauth")
+# Tokens are encrypted at rest with this key (any long random string). Without one, a key
+# derived from SECRET_KEY is used, so rotating SECRET_KEY then means reconnecting to Xero.
+XERO_TOKEN_KEY = env.str("XERO_TOKEN_KEY", default="")
+# Seconds before a call to Xero gives up; how many times a transient failure is retried.
+XERO_TIMEOUT = env.float("XERO_TIMEOUT", default=30.0)
+XERO_MAX_RETRIES = env.int("XERO_MAX_RETRIES", default=3)
+# The longest wait for a rate limit that a retry sits out; longer waits fail with the wait.
+XERO_MAX_RETRY_WAIT = env.float("XERO_MAX_RETRY_WAIT", default=60.0)
+# How often the local mirror of Xero contacts is refreshed while the app runs.
+XERO_MIRROR_REFRESH_MINUTES = env.int("XERO_MIRROR_REFRESH_MINUTES", default=5)
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,8 @@
 """`make run`: prepare the local database and demo data, start every process, stop them on Ctrl-C.
 
-Processes started here: the web server. (The Xero sandbox and the task worker join later.)
+Processes: the Xero sandbox (unless real Xero is configured), the web server, the
+django-tasks-db worker, and the scheduler that queues a refresh of the Xero contact mirror
+every XERO_MIRROR_REFRESH_MINUTES.
 """
 
 import json
@@ -16,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
 LOGINS_FILE = ROOT / "var" / "demo-logins.json"
+SANDBOX_STATE = ROOT / "var" / "xero-sandbox.json"
+SANDBOX_PORT = int(os.environ.get("XERO_SANDBOX_PORT", "8010"))
 
 
 def manage(*args: str) -> None:
@@ -60,6 +64,17 @@ def saved_logins() -> dict[str, str]:
         return {}
 
 
+def _env_file_sets(name: str) -> bool:
+    env_file = ROOT / ".env"
+    if not env_file.exists():
+        return False
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == name and value.strip():
+            return True
+    return False
+
+
 def interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -69,16 +84,42 @@ def main() -> int:
     if not port_free(HOST, PORT):
         print(f"Port {PORT} on {HOST} is in use: stop what runs there, or use PORT=8001 make run.")
         return 1
+    use_sandbox = not os.environ.get("XERO_CLIENT_ID") and not _env_file_sets("XERO_CLIENT_ID")
+    if use_sandbox and not port_free(HOST, SANDBOX_PORT):
+        print(
+            f"Port {SANDBOX_PORT} (the Xero sandbox) is in use: stop what runs there, "
+            "or use XERO_SANDBOX_PORT=8011 make run."
+        )
+        return 1
+    sandbox_url = f"http://{HOST}:{SANDBOX_PORT}"
+    if use_sandbox:
+        os.environ.setdefault("XERO_SANDBOX_URL", sandbox_url)
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo_data")
 
-    processes = {
-        "web server": start(
-            "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
-        ),
-    }
+    processes: dict[str, subprocess.Popen] = {}
+    if use_sandbox:
+        processes["Xero sandbox"] = start(
+            "Xero sandbox",
+            [sys.executable, "-m", "xero_sandbox", "--host", HOST, "--port", str(SANDBOX_PORT),
+             "--state", str(SANDBOX_STATE), "--quiet"],
+        )  # fmt: skip
+    processes["web server"] = start(
+        "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
+    )
+    processes["task worker"] = start(
+        "task worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "-v", "0"]
+    )
+    processes["scheduler"] = start(
+        "scheduler", [sys.executable, "manage.py", "schedule_xero_refresh", "--loop"]
+    )
     url = f"http://{HOST}:{PORT}/"
+    time.sleep(1.5)  # let the servers print their start-up lines before the summary
     print(f"\n  omni-xero is running at {url}")
+    if use_sandbox:
+        print(f"  Xero sandbox (your local Xero, click Connect to Xero): {sandbox_url}/")
+    else:
+        print("  Xero: the real Xero, as configured by the XERO_* settings.")
     logins = saved_logins()
     if logins:
         print(f"  Demo logins (also in {LOGINS_FILE.relative_to(ROOT)}):")

@@ -5,16 +5,116 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from .exceptions import UserFacingError
-from .models import ContactLink, LinkEvent, XeroConnection
+from .models import ContactLink, LinkEvent, XeroApiCall, XeroConnection, XeroContact
 from .services import contact_link, contact_relink, contact_unlink
 
 
 @admin.register(XeroConnection)
 class XeroConnectionAdmin(admin.ModelAdmin):
-    list_display = ["organisation_name", "tenant_id", "connected_at", "connected_by"]
+    """Connections are made by the Connect flow; here an admin reads their state."""
+
+    list_display = [
+        "organisation_name",
+        "status",
+        "kind",
+        "tenant_id",
+        "connected_by",
+        "connected_at",
+        "token_refreshed_at",
+        "minute_remaining",
+        "day_remaining",
+        "contacts_refreshed_at",
+    ]
+    list_filter = ["status", "kind"]
     list_select_related = ["connected_by"]
     search_fields = ["organisation_name", "tenant_id"]
-    readonly_fields = ["connected_at"]
+    fields = [
+        "organisation_name",
+        "tenant_id",
+        "kind",
+        "xero_connection_id",
+        "status",
+        "status_detail",
+        "connected_by",
+        "connected_at",
+        "scopes",
+        "expires_at",
+        "token_refreshed_at",
+        "minute_remaining",
+        "day_remaining",
+        "app_minute_remaining",
+        "quota_seen_at",
+        "contacts_modified_since",
+        "contacts_refreshed_at",
+    ]
+    readonly_fields = [f for f in fields if f != "organisation_name"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(XeroApiCall)
+class XeroApiCallAdmin(admin.ModelAdmin):
+    """What omni-xero asked of Xero, one row per HTTP request (retries included)."""
+
+    list_display = [
+        "at",
+        "method",
+        "endpoint",
+        "status",
+        "duration_ms",
+        "attempt",
+        "minute_remaining",
+        "day_remaining",
+        "connection",
+        "correlation_id",
+        "error",
+    ]
+    list_filter = ["method", "status", "connection"]
+    list_select_related = ["connection"]
+    search_fields = ["endpoint", "correlation_id", "idempotency_key", "error"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(XeroContact)
+class XeroContactAdmin(admin.ModelAdmin):
+    """The local mirror of Xero contacts; refreshed from Xero, never edited here."""
+
+    list_display = [
+        "name",
+        "status",
+        "email",
+        "account_number",
+        "contact_number",
+        "tax_number",
+        "merged_to_contact_id",
+        "connection",
+        "updated_in_xero",
+    ]
+    list_filter = ["status", "connection", "is_customer", "is_supplier"]
+    list_select_related = ["connection"]
+    search_fields = [
+        "name",
+        "first_name",
+        "last_name",
+        "email",
+        "account_number",
+        "contact_number",
+        "tax_number",
+        "contact_id",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ContactLinkForm(forms.ModelForm):

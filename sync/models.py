@@ -4,25 +4,177 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from contacts.models import Contact
 
 
+class ConnectionStatus(models.TextChoices):
+    ACTIVE = "active", "Connected"
+    NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class ConnectionKind(models.TextChoices):
+    OAUTH = "oauth", "OAuth2 (an accountant's consent)"
+    CUSTOM = "custom", "Custom connection (client credentials)"
+
+
+class XeroConnectionQuerySet(models.QuerySet):
+    def usable(self):
+        """Connections that are not disconnected (one needing a reconnect still shows)."""
+        return self.exclude(status=ConnectionStatus.DISCONNECTED)
+
+    def current(self) -> "XeroConnection | None":
+        """The organisation the dashboard works with: the one connected most recently."""
+        return self.usable().order_by("-connected_at", "-pk").first()
+
+
 class XeroConnection(models.Model):
-    """One Xero organisation (tenant) that omni-xero is connected to."""
+    """One Xero organisation (tenant) that omni-xero is connected to, with its tokens.
+
+    Tokens are stored encrypted (sync.crypto) and change only through sync.xero, which
+    refreshes them. Disconnecting keeps the row and its links: reconnecting the same
+    organisation finds them again.
+    """
 
     organisation_name = models.CharField(max_length=255)
     tenant_id = models.UUIDField("Xero tenant ID", unique=True)
-    connected_at = models.DateTimeField(auto_now_add=True)
+    kind = models.CharField(max_length=16, choices=ConnectionKind, default=ConnectionKind.OAUTH)
+    xero_connection_id = models.UUIDField(
+        "Xero connection ID", null=True, blank=True, help_text="The ID of /Connections."
+    )
+    connected_at = models.DateTimeField(default=timezone.now)
     connected_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    status = models.CharField(
+        max_length=16, choices=ConnectionStatus, default=ConnectionStatus.ACTIVE
+    )
+    status_detail = models.CharField(max_length=500, blank=True)
+
+    # Tokens: encrypted, never shown. token_version counts refreshes; the refresh lease
+    # lets exactly one process refresh at a time without holding a transaction open.
+    access_token_encrypted = models.TextField(blank=True, editable=False)
+    refresh_token_encrypted = models.TextField(blank=True, editable=False)
+    scopes = models.CharField(max_length=500, blank=True)
+    expires_at = models.DateTimeField("access token expires", null=True, blank=True)
+    token_refreshed_at = models.DateTimeField("tokens refreshed", null=True, blank=True)
+    token_version = models.PositiveIntegerField(default=0, editable=False)
+    refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+
+    # Xero's quota headers, as the last response carried them.
+    minute_remaining = models.IntegerField("calls left this minute", null=True, blank=True)
+    day_remaining = models.IntegerField("calls left today", null=True, blank=True)
+    app_minute_remaining = models.IntegerField("app calls left this minute", null=True, blank=True)
+    quota_seen_at = models.DateTimeField(null=True, blank=True)
+
+    # The local mirror of this organisation's Xero contacts.
+    contacts_modified_since = models.DateTimeField(
+        null=True, blank=True, help_text="High-water mark of the last contact refresh."
+    )
+    contacts_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = XeroConnectionQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation_name"]
 
     def __str__(self) -> str:
         return self.organisation_name
+
+    @property
+    def needs_reconnect(self) -> bool:
+        return self.status == ConnectionStatus.NEEDS_RECONNECT
+
+
+class XeroApiCall(models.Model):
+    """One HTTP request omni-xero made to Xero: what an admin reads to see what we asked."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_calls"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=8)
+    endpoint = models.CharField(max_length=500)
+    status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty when no response came back."
+    )
+    duration_ms = models.PositiveIntegerField()
+    attempt = models.PositiveSmallIntegerField(default=1)
+    minute_remaining = models.IntegerField(null=True, blank=True)
+    day_remaining = models.IntegerField(null=True, blank=True)
+    correlation_id = models.CharField(max_length=64, blank=True)
+    idempotency_key = models.CharField(max_length=128, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "Xero API call"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.endpoint} → {self.status or 'no response'}"
+
+
+class XeroContactQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=XeroContact.Status.ACTIVE)
+
+    def search(self, text: str):
+        """Match name, first/last name, email, account, contact and tax number."""
+        text = text.strip()
+        if not text:
+            return self.none()
+        return self.filter(
+            Q(name__icontains=text)
+            | Q(email__icontains=text)
+            | Q(account_number__icontains=text)
+            | Q(contact_number__icontains=text)
+            | Q(tax_number__icontains=text)
+            | Q(first_name__icontains=text)
+            | Q(last_name__icontains=text)
+        )
+
+
+class XeroContact(models.Model):
+    """The local mirror of one Xero contact, archived ones included. Never edited here."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        ARCHIVED = "ARCHIVED", "Archived"
+        GDPRREQUEST = "GDPRREQUEST", "GDPR request"
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="xero_contacts"
+    )
+    contact_id = models.UUIDField("Xero contact ID")
+    name = models.CharField(max_length=255)
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    account_number = models.CharField(max_length=50, blank=True)
+    contact_number = models.CharField(max_length=50, blank=True)
+    tax_number = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    merged_to_contact_id = models.UUIDField("merged into", null=True, blank=True)
+    is_customer = models.BooleanField(default=False)
+    is_supplier = models.BooleanField(default=False)
+    updated_in_xero = models.DateTimeField(null=True, blank=True)
+    mirrored_at = models.DateTimeField(auto_now=True)
+
+    objects = XeroContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "contact_id"], name="one_mirror_row_per_xero_contact"
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "name"])]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class LinkMethod(models.TextChoices):

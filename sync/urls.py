@@ -1,11 +1,20 @@
 from django.urls import path
 
-from . import views
+from . import connection_views, views
 
 app_name = "sync"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("connect/", connection_views.connect, name="connect"),
+    path("callback/", connection_views.callback, name="callback"),
+    path("connect/organisation/", connection_views.choose_organisation, name="choose_organisation"),
+    path("connections/<int:pk>/disconnect/", connection_views.disconnect, name="disconnect"),
+    path(
+        "connections/<int:pk>/refresh-contacts/",
+        connection_views.refresh_contacts,
+        name="refresh_contacts",
+    ),
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

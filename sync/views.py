@@ -56,9 +56,11 @@ LINK_FILTERS = {
 }
 
 
-def current_connection() -> XeroConnection | None:
-    """The Xero organisation the dashboard works with (the newest connection)."""
-    return XeroConnection.objects.order_by("-connected_at", "-pk").first()
+def current_connection(request: HttpRequest) -> XeroConnection | None:
+    """The connection the dashboard works with, looked up once per request."""
+    if not hasattr(request, "_xero_connection"):
+        request._xero_connection = XeroConnection.objects.current()
+    return request._xero_connection
 
 
 def _subtab(tab: str, slug: str) -> Subtab:
@@ -71,13 +73,15 @@ def _subtab(tab: str, slug: str) -> Subtab:
 
 
 def _shell_context(request: HttpRequest, tab: str, subtab: Subtab) -> dict:
+    connection = current_connection(request)
     return {
         "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
         "tab": tab,
         "subtabs": TABS[tab][1],
         "subtab": subtab,
-        "connection": current_connection(),
+        "connection": connection,
         "can_act": request.user.has_perm("sync.use_dashboard"),
+        "mirrored": connection.xero_contacts.count() if connection else 0,
         "query": request.GET.get("q", "").strip(),
     }
 
@@ -156,7 +160,7 @@ def contact_unlink_view(request: HttpRequest, tab: str, pk: int) -> HttpResponse
     if tab not in TABS:
         raise Http404("No such tab")
     contact = get_object_or_404(Contact.objects.for_tab(tab), pk=pk)
-    connection = current_connection()
+    connection = current_connection(request)
     back = reverse("sync:subtab", kwargs={"tab": tab, "subtab": TABS[tab][1][0].slug})
     link = (
         ContactLink.objects.filter(contact=contact, connection=connection).first()

@@ -7,7 +7,7 @@ from sync.roles import ACCOUNTANTS, VIEWERS
 
 from .factories import UserFactory
 
-pytest_plugins = []
+pytest_plugins = ["tests.plugins.sandbox"]
 
 
 @pytest.fixture
@@ -51,3 +51,16 @@ def viewer_client(client, viewer):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+@pytest.fixture
+def xero_settings(settings, sandbox):
+    """omni-xero pointed at the (reset) sandbox, with its demo app's credentials."""
+    settings.XERO_CLIENT_ID = sandbox.client_id
+    settings.XERO_CLIENT_SECRET = sandbox.client_secret
+    settings.XERO_LOGIN_URL = settings.XERO_IDENTITY_URL = settings.XERO_API_URL = sandbox.url
+    settings.XERO_REDIRECT_URI = ""
+    settings.XERO_CONNECTION_KIND = "oauth"
+    settings.XERO_MAX_RETRIES = 3
+    settings.XERO_TIMEOUT = 5.0
+    return settings

@@ -22,6 +22,7 @@ def test_no_pending_migrations():
     assert "No changes detected" in out.getvalue()
 
 
+@pytest.mark.django_db
 def test_system_checks_pass():
     call_command("check", fail_level="WARNING")
 

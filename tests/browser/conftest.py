@@ -44,10 +44,10 @@ def login(page, live_server):
 
 @pytest.fixture
 def screenshot(page, request):
-    """Save a full-page screenshot under test-results/ for a person to look at."""
+    """Save a full-page screenshot under var/screenshots/ for a person to look at."""
 
     def take(name: str):
-        path = os.path.join("test-results", f"{name}.png")
+        path = os.path.join("var", "screenshots", f"{name}.png")
         page.screenshot(path=path, full_page=True)
         return path
 

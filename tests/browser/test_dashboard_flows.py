@@ -20,7 +20,7 @@ def test_accountant_browses_tabs_and_unlinks_after_confirming(login, accountant,
     expect(page.get_by_role("heading", name="Xero integration")).to_be_visible()
     rows = page.locator("#contacts tbody tr")
     expect(rows).to_have_count(2)
-    expect(page.locator("#contact-%d" % linked.contact.pk)).to_contain_text("Tui Books Limited")
+    expect(page.locator(f"#contact-{linked.contact.pk}")).to_contain_text("Tui Books Limited")
     expect(page.locator("#contacts")).to_contain_text("No linked contact")
     screenshot("dashboard-customers")
 

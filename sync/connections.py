@@ -1,0 +1,67 @@
+"""Write-side operations on Xero connections: connect, pick an organisation, disconnect."""
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from . import xero
+from .models import ConnectionKind, ConnectionStatus, XeroConnection
+
+
+def _user(user: AbstractBaseUser | None):
+    return user if user is not None and user.is_authenticated else None
+
+
+def connection_connect(
+    *,
+    tokens: xero.TokenSet,
+    tenant: xero.Tenant,
+    user: AbstractBaseUser | None,
+    kind: ConnectionKind = ConnectionKind.OAUTH,
+) -> XeroConnection:
+    """Keep a granted organisation. Reconnecting one finds its old row, and so its links."""
+    with transaction.atomic():
+        connection, _ = XeroConnection.objects.select_for_update().get_or_create(
+            tenant_id=tenant.tenant_id,
+            defaults={"organisation_name": tenant.name, "connected_by": _user(user)},
+        )
+        connection.organisation_name = tenant.name or connection.organisation_name
+        connection.kind = kind
+        connection.xero_connection_id = tenant.connection_id
+        connection.connected_by = _user(user)
+        connection.connected_at = timezone.now()
+        connection.save()
+    xero.store_new_tokens(connection, tokens)
+    # A first call proves the tokens work and shows the quota right away.
+    name = xero.organisation_get(connection)
+    if name and name != connection.organisation_name:
+        XeroConnection.objects.filter(pk=connection.pk).update(organisation_name=name)
+    connection.refresh_from_db()
+    return connection
+
+
+def connection_connect_custom(*, user: AbstractBaseUser | None) -> XeroConnection:
+    """Connect a Xero custom connection (client credentials; it covers one organisation)."""
+    tokens = xero.client_credentials_token()
+    name, organisation_id = xero.organisation_name(access_token=tokens.access_token)
+    tenant = xero.Tenant(
+        connection_id=None, tenant_id=organisation_id, tenant_type="ORGANISATION", name=name
+    )
+    return connection_connect(tokens=tokens, tenant=tenant, user=user, kind=ConnectionKind.CUSTOM)
+
+
+def connection_disconnect(*, connection: XeroConnection, user: AbstractBaseUser | None) -> None:
+    """Remove the organisation from omni-xero's grant in Xero and forget the tokens.
+
+    The connection row, its links and their audit trail stay, so reconnecting the same
+    organisation carries on where it stopped.
+    """
+    xero.disconnect(connection=connection)
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        status=ConnectionStatus.DISCONNECTED,
+        status_detail=f"Disconnected by {user}" if _user(user) else "Disconnected",
+        access_token_encrypted="",
+        refresh_token_encrypted="",
+        expires_at=None,
+        refresh_lease_until=None,
+    )

@@ -1,0 +1,8 @@
+from .views import current_connection
+
+
+def xero_connection(request):
+    """The current Xero connection, for the reconnect banner every page shows when needed."""
+    if not getattr(request, "user", None) or not request.user.is_authenticated:
+        return {}
+    return {"xero_connection": current_connection(request)}

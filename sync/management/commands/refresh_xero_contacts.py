@@ -1,0 +1,30 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sync.exceptions import UserFacingError
+from sync.mirror import xero_contacts_refresh
+from sync.models import ConnectionStatus, XeroConnection
+
+
+class Command(BaseCommand):
+    help = "Refresh the local mirror of Xero contacts now, for every connected organisation."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--full", action="store_true", help="pull every contact again")
+
+    def handle(self, *args, full=False, **options):
+        connections = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
+        if not connections:
+            raise CommandError("No Xero organisation is connected.")
+        for connection in connections:
+            started = time.monotonic()
+            try:
+                result = xero_contacts_refresh(connection=connection, full=full)
+            except UserFacingError as error:
+                raise CommandError(f"{connection}: {error}") from error
+            self.stdout.write(
+                f"{connection}: {result.received} contact(s) in {result.api_calls} API call(s), "
+                f"{'full' if result.full else 'incremental'}, "
+                f"{time.monotonic() - started:.1f} s"
+            )

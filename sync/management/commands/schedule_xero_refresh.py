@@ -1,0 +1,26 @@
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from sync.tasks import enqueue_contact_refreshes
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue a refresh of the Xero contact mirror for each connected organisation (the "
+        "db_worker runs it). Run it from cron or a systemd timer every few minutes, or with "
+        "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="keep running")
+
+    def handle(self, *args, loop=False, **options):
+        while True:
+            queued = enqueue_contact_refreshes()
+            if options["verbosity"] > 1 or not loop:
+                self.stdout.write(f"Queued {queued} refresh(es).")
+            if not loop:
+                return
+            time.sleep(settings.XERO_MIRROR_REFRESH_MINUTES * 60)

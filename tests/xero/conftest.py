@@ -1,0 +1,47 @@
+"""Connecting through omni-xero's own views to the sandbox, as an accountant would."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sync.models import XeroConnection
+from tests.plugins.sandbox import SandboxControl
+
+
+def consent(sandbox: SandboxControl, authorize_url: str, **choices) -> str:
+    """Press Allow (or Deny) on the sandbox's consent page for omni-xero's authorize URL."""
+    query = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    return sandbox.authorize(
+        client_id=query["client_id"],
+        redirect_uri=query["redirect_uri"],
+        scope=query["scope"],
+        state=query["state"],
+        code_challenge=query["code_challenge"],
+        **choices,
+    )
+
+
+def back_to_app(location: str) -> str:
+    """The path and query of Xero's redirect back to omni-xero."""
+    parts = urlsplit(location)
+    return f"{parts.path}?{parts.query}"
+
+
+@pytest.fixture
+def connect(accountant_client, sandbox, xero_settings):
+    """Run the whole connect flow; returns the final response (redirects followed)."""
+
+    def run(**choices):
+        start = accountant_client.post("/accounting/xero/connect/")
+        assert start.status_code == 302
+        location = consent(sandbox, start.url, **choices)
+        return accountant_client.get(back_to_app(location), follow=True)
+
+    return run
+
+
+@pytest.fixture
+def connection(connect, django_capture_on_commit_callbacks) -> XeroConnection:
+    response = connect()
+    assert response.status_code == 200
+    return XeroConnection.objects.get()

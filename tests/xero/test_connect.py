@@ -1,0 +1,139 @@
+"""Connecting to Xero: the OAuth2 flow with state and PKCE, tenant choice, disconnect."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from sync import crypto, xero
+from sync.models import ConnectionStatus, XeroApiCall, XeroConnection
+
+from .conftest import back_to_app, consent
+
+pytestmark = pytest.mark.django_db
+
+
+def test_connect_button_sends_the_accountant_to_xero_with_state_and_pkce(
+    accountant_client, xero_settings
+):
+    response = accountant_client.post("/accounting/xero/connect/")
+    url = urlsplit(response.url)
+    query = parse_qs(url.query)
+    assert url.path == "/identity/connect/authorize"
+    assert query["response_type"] == ["code"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert len(query["state"][0]) >= 24 and len(query["code_challenge"][0]) == 43
+    assert query["scope"][0].split() == xero_settings.XERO_SCOPES
+    assert "accounting.invoices" in query["scope"][0]
+    assert query["redirect_uri"] == ["http://testserver/accounting/xero/callback/"]
+
+
+def test_connecting_the_demo_organisation(connect, sandbox, accountant):
+    page = connect().content.decode()
+    assert "Connected to Demo Company (NZ)" in page or "Connected to" in page
+    connection = XeroConnection.objects.get()
+    assert str(connection.tenant_id) == sandbox.demo_tenant_id
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert connection.connected_by == accountant
+    assert connection.xero_connection_id is not None
+    assert connection.organisation_name in page
+    # Stored encrypted: the ciphertext is not the token, and decrypts to a working one.
+    access = crypto.decrypt(connection.access_token_encrypted)
+    assert access and access not in connection.access_token_encrypted
+    assert crypto.decrypt(connection.refresh_token_encrypted)
+    assert connection.expires_at is not None and connection.token_refreshed_at is not None
+    assert XeroApiCall.objects.filter(endpoint="/connect/token", status=200).exists()
+    assert XeroApiCall.objects.filter(endpoint="/Connections", status=200).exists()
+
+
+def test_a_wrong_state_is_refused_and_nothing_is_saved(accountant_client, sandbox, xero_settings):
+    start = accountant_client.post("/accounting/xero/connect/")
+    location = consent(sandbox, start.url)
+    forged = back_to_app(location).replace("state=", "state=forged")
+    page = accountant_client.get(forged, follow=True).content.decode()
+    assert "did not match a connection started here" in page
+    assert not XeroConnection.objects.exists()
+    assert not XeroApiCall.objects.filter(endpoint="/connect/token").exists()
+
+
+def test_a_callback_nobody_started_is_refused(accountant_client, xero_settings):
+    page = accountant_client.get(
+        "/accounting/xero/callback/?code=abc&state=xyz", follow=True
+    ).content.decode()
+    assert "did not match a connection started here" in page
+    assert not XeroConnection.objects.exists()
+
+
+def test_denied_consent_says_so_and_connects_nothing(connect):
+    page = connect(allow=False).content.decode()
+    assert "omni-xero was not connected to Xero: you cancelled." in page
+    assert not XeroConnection.objects.exists()
+
+
+def test_a_grant_covering_several_organisations_asks_which(connect, sandbox, accountant_client):
+    page = connect(tenant_ids=[sandbox.demo_tenant_id, sandbox.harbour_tenant_id])
+    html = page.content.decode()
+    assert "Which organisation?" in html
+    assert not XeroConnection.objects.exists()
+    response = accountant_client.post(
+        "/accounting/xero/connect/organisation/",
+        {"tenant_id": sandbox.harbour_tenant_id},
+        follow=True,
+    )
+    connection = XeroConnection.objects.get()
+    assert str(connection.tenant_id) == sandbox.harbour_tenant_id
+    assert connection.organisation_name in response.content.decode()
+
+
+def test_disconnect_asks_first_then_removes_the_connection_in_xero(
+    connection, accountant_client, sandbox
+):
+    url = f"/accounting/xero/connections/{connection.pk}/disconnect/"
+    assert "Disconnect from" in accountant_client.get(url).content.decode()
+    assert XeroConnection.objects.get().status == ConnectionStatus.ACTIVE
+    grants_before = sandbox.state()
+    page = accountant_client.post(url, follow=True).content.decode()
+    assert "Disconnected from" in page and "Connect to Xero" in page
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+    assert connection.access_token_encrypted == "" == connection.refresh_token_encrypted
+    assert XeroApiCall.objects.filter(method="DELETE", status=204).exists()
+    assert XeroApiCall.objects.filter(endpoint="/connect/revocation", status=200).exists()
+    assert sandbox.state() != grants_before
+
+
+def test_reconnecting_the_same_organisation_keeps_its_row(connection, accountant_client, connect):
+    accountant_client.post(f"/accounting/xero/connections/{connection.pk}/disconnect/")
+    connect()
+    again = XeroConnection.objects.get()
+    assert again.pk == connection.pk
+    assert again.status == ConnectionStatus.ACTIVE
+
+
+def test_viewer_cannot_connect_or_disconnect(client, viewer, connection, xero_settings):
+    viewer_client = client
+    viewer_client.force_login(viewer)
+    assert viewer_client.post("/accounting/xero/connect/").status_code == 403
+    url = f"/accounting/xero/connections/{connection.pk}/disconnect/"
+    assert viewer_client.post(url).status_code == 403
+    assert XeroConnection.objects.get().status == ConnectionStatus.ACTIVE
+    assert (
+        "Disconnect" not in viewer_client.get("/accounting/xero/sales/customers/").content.decode()
+    )
+
+
+def test_a_custom_connection_connects_without_a_consent_page(
+    accountant_client, sandbox, xero_settings
+):
+    app = sandbox.create_client(tenantId=sandbox.demo_tenant_id, name="Omni custom")
+    xero_settings.XERO_CONNECTION_KIND = "custom"
+    xero_settings.XERO_CLIENT_ID = app["client_id"]
+    xero_settings.XERO_CLIENT_SECRET = app["client_secret"]
+    page = accountant_client.post("/accounting/xero/connect/", follow=True).content.decode()
+    connection = XeroConnection.objects.get()
+    assert f"Connected to {connection.organisation_name}" in page
+    assert connection.kind == "custom" and str(connection.tenant_id) == sandbox.demo_tenant_id
+    # Its calls carry no tenant header and work; its token is renewed by client credentials.
+    XeroConnection.objects.filter(pk=connection.pk).update(expires_at=None)
+    assert xero.contacts_page(connection, page=1).page == 1
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE

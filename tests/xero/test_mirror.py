@@ -1,0 +1,125 @@
+"""The local mirror of Xero contacts: full and incremental refreshes, search, the task."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from sync import mirror
+from sync.models import XeroApiCall, XeroConnection, XeroContact
+from sync.tasks import enqueue_contact_refreshes, refresh_xero_contacts
+
+pytestmark = pytest.mark.django_db
+
+
+def contacts_calls() -> int:
+    return XeroApiCall.objects.filter(endpoint__startswith="/api.xro/2.0/Contacts").count()
+
+
+def test_full_refresh_mirrors_every_contact_archived_ones_included(connection, sandbox):
+    ids = sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [
+            {"Name": "Bayview Cafe Ltd", "EmailAddress": "hi@bayview.nz", "AccountNumber": "C1"},
+            {"Name": "Old Books Ltd", "ContactNumber": "OMNI-7", "TaxNumber": "12-345-678"},
+        ],
+    )
+    sandbox.archive(ids[1])
+    result = mirror.xero_contacts_refresh(connection=connection)
+    assert result.full and result.api_calls == 1
+    bayview = XeroContact.objects.get(contact_id=ids[0])
+    assert (bayview.email, bayview.account_number, bayview.status) == (
+        "hi@bayview.nz",
+        "C1",
+        "ACTIVE",
+    )
+    old = XeroContact.objects.get(contact_id=ids[1])
+    assert (old.status, old.contact_number, old.tax_number) == ("ARCHIVED", "OMNI-7", "12-345-678")
+    assert XeroContact.objects.count() == result.received
+    connection.refresh_from_db()
+    assert connection.contacts_modified_since is not None
+    assert connection.contacts_refreshed_at is not None
+
+
+def test_incremental_refresh_brings_only_changes(connection, sandbox):
+    first, second, survivor = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Tui Books"}, {"Name": "Tui Books (old)"},
+                                 {"Name": "Kauri Coast Outfitters"}]
+    )  # fmt: skip
+    mirror.xero_contacts_refresh(connection=connection)
+    total = XeroContact.objects.count()
+    connection.refresh_from_db()
+
+    sandbox.advance_clock(5)
+    created = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Seaside Surf Shop"}])[0]
+    sandbox.archive(first)
+    sandbox.merge(second, survivor)
+    result = mirror.xero_contacts_refresh(connection=connection)
+
+    assert not result.full
+    assert result.received <= 4  # the new one, the archived, the merged (and survivor)
+    assert XeroContact.objects.count() == total + 1
+    assert XeroContact.objects.get(contact_id=created).status == "ACTIVE"
+    assert XeroContact.objects.get(contact_id=first).status == "ARCHIVED"
+    merged = XeroContact.objects.get(contact_id=second)
+    assert merged.status == "ARCHIVED" and str(merged.merged_to_contact_id) == survivor
+
+    sandbox.restore(first)
+    mirror.xero_contacts_refresh(connection=connection)
+    assert XeroContact.objects.get(contact_id=first).status == "ACTIVE"
+
+
+def test_a_full_pull_pages_a_thousand_at_a_time(connection, sandbox):
+    sandbox.generate_contacts(sandbox.demo_tenant_id, 2100)
+    result = mirror.xero_contacts_refresh(connection=connection)
+    assert result.api_calls == 3
+    assert XeroContact.objects.count() == result.received >= 2100
+    calls = XeroApiCall.objects.filter(endpoint__startswith="/api.xro/2.0/Contacts")
+    assert all("pageSize=1000" in c.endpoint for c in calls)
+
+
+def test_search_answers_from_the_mirror_without_calling_xero(connection, sandbox):
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [{"Name": "Bayview Cafe Ltd", "EmailAddress": "accounts@bayview.nz",
+          "AccountNumber": "BAY-01", "ContactNumber": "OMNI-1001", "TaxNumber": "111-222-333"},
+         {"Name": "Tui Books"}],
+    )  # fmt: skip
+    mirror.xero_contacts_refresh(connection=connection)
+    calls = XeroApiCall.objects.count()
+    for text in ("bayview cafe", "ACCOUNTS@", "bay-01", "omni-1001", "222-333"):
+        assert [c.name for c in XeroContact.objects.search(text)] == ["Bayview Cafe Ltd"], text
+    assert XeroApiCall.objects.count() == calls
+
+
+def test_refresh_task_and_command(connection, sandbox):
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Summit Cycles"}])
+    refresh_xero_contacts.call(connection.pk)
+    assert XeroContact.objects.filter(name="Summit Cycles").exists()
+    out = StringIO()
+    call_command("refresh_xero_contacts", "--full", stdout=out)
+    assert "API call(s), full" in out.getvalue()
+
+
+def test_scheduler_queues_one_refresh_per_connection(connection):
+    DBTaskResult.objects.all().delete()  # the connect flow queued one already
+    assert enqueue_contact_refreshes() == 1
+    assert enqueue_contact_refreshes() == 0  # still queued: not queued twice
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_refresh_button_queues_a_refresh(connection, accountant_client):
+    DBTaskResult.objects.all().delete()
+    page = accountant_client.post(
+        f"/accounting/xero/connections/{connection.pk}/refresh-contacts/", follow=True
+    ).content.decode()
+    assert "Refreshing the Xero contacts" in page
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+
+def test_worker_runs_the_queued_refresh(connection, sandbox):
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Raglan Board Riders"}])
+    call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
+    assert XeroContact.objects.filter(name="Raglan Board Riders").exists()
+    assert XeroConnection.objects.get().contacts_refreshed_at is not None

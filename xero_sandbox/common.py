@@ -1,0 +1,168 @@
+"""Shared pieces of the Accounting API: request context, list queries and batch answers."""
+
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from xero_sandbox import wire
+from xero_sandbox.store import Store
+from xero_sandbox.web import Request, Response
+from xero_sandbox.where import QueryError, compile_where, sort_records
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+# Fields compared as dates in `where`/`order` (stored as epoch seconds or ISO days).
+DATE_FIELDS = {"UpdatedDateUTC", "Date", "DueDate", "DeliveryDate", "CreatedDateUTC"}
+
+
+@dataclass
+class Ctx:
+    """One authorised Accounting API call: the organisation it targets, and when."""
+
+    store: Store
+    req: Request
+    tenant_id: str
+    org: dict[str, Any]
+    now: float
+    provider: str
+
+    def ok(self, **collections: Any) -> Response:
+        return Response.json(200, wire.envelope(self.now, self.provider, **collections))
+
+
+def is_guid(value: object) -> bool:
+    return isinstance(value, str) and bool(GUID.match(value))
+
+
+def field_getter(name: str) -> Callable[[dict], Any]:
+    """Read a dotted field from a stored record, turning date fields into datetimes."""
+    path = name.split(".")
+    is_date = path[-1] in DATE_FIELDS
+
+    def get(record: dict) -> Any:
+        value: Any = record
+        for part in path:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        if is_date and value is not None:
+            if isinstance(value, (int, float)):
+                return datetime.fromtimestamp(value, UTC)
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value
+
+    return get
+
+
+def body_items(ctx: Ctx, key: str, entity: str) -> tuple[list[dict] | None, Response | None]:
+    """The elements of a write body (`{"Contacts": […]}`), or the 400 Xero answers."""
+    try:
+        payload = ctx.req.json()
+    except (ValueError, UnicodeDecodeError) as error:
+        return None, Response.json(400, wire.post_data_invalid(str(error)))
+    if isinstance(payload, dict):
+        items = payload.get(key)
+        if items is None and len(payload) and key not in payload:
+            # A single object without its collection wrapper is accepted, as Xero does.
+            items = [payload] if not any(isinstance(v, list) for v in payload.values()) else None
+    else:
+        items = payload if isinstance(payload, list) else None
+    if not items or not all(isinstance(i, dict) for i in items):
+        return None, Response.json(400, wire.no_data(entity))
+    return items, None
+
+
+def modified_since(ctx: Ctx) -> float | None:
+    value = ctx.req.header("If-Modified-Since")
+    return wire.parse_timestamp(value) if value else None
+
+
+def query_list(
+    ctx: Ctx,
+    records: Iterable[dict],
+    *,
+    view: Callable[[dict], dict] = lambda r: r,
+    default_order: str = "",
+) -> tuple[list[dict], dict | None, Response | None]:
+    """Apply If-Modified-Since, where, order and paging; returns rows and pagination."""
+    since = modified_since(ctx)
+    rows = [view(r) for r in records]
+    if since is not None:
+        rows = [r for r in rows if r.get("UpdatedDateUTC", 0) >= since]
+    try:
+        where = ctx.req.arg("where").strip()
+        if where:
+            match = compile_where(where, field_getter)
+            rows = [r for r in rows if match(r)]
+        order = ctx.req.arg("order").strip() or default_order
+        if order:
+            sort_records(rows, order, field_getter)
+    except QueryError as error:
+        return [], None, Response.json(400, wire.query_parse_error(str(error)))
+    return paginate(ctx, rows)
+
+
+def paginate(ctx: Ctx, rows: list[dict]) -> tuple[list[dict], dict | None, None]:
+    page_arg = ctx.req.arg("page")
+    if not page_arg:
+        return rows, None, None
+    try:
+        page = max(1, int(page_arg))
+    except ValueError:
+        page = 1
+    try:
+        size = int(ctx.req.arg("pageSize") or DEFAULT_PAGE_SIZE)
+    except ValueError:
+        size = DEFAULT_PAGE_SIZE
+    size = min(max(size, 1), MAX_PAGE_SIZE)
+    pagination = {
+        "page": page,
+        "pageSize": size,
+        "pageCount": math.ceil(len(rows) / size),
+        "itemCount": len(rows),
+    }
+    return rows[(page - 1) * size : page * size], pagination, None
+
+
+def batch_answer(
+    ctx: Ctx, key: str, outcomes: list[tuple[dict, list[str]]], error_flag: str
+) -> Response:
+    """Answer a batch write the way Xero does for `summarizeErrors` (XERO.md §2.3).
+
+    Summarised (the default): any failure gives a 400 listing only the failed elements,
+    although the valid ones were created. `summarizeErrors=false`: always 200, each element
+    with its own `StatusAttributeString` and `ValidationErrors`.
+    """
+    summarize = ctx.req.flag("summarizeErrors", default=True)
+    if summarize:
+        failed = [_failed(item, errors, error_flag) for item, errors in outcomes if errors]
+        if failed:
+            return Response.json(400, wire.validation_error(failed))
+        return ctx.ok(**{key: [item for item, _ in outcomes]})
+    items = []
+    for item, errors in outcomes:
+        if errors:
+            items.append(_failed(item, errors, error_flag))
+        else:
+            items.append({**item, "StatusAttributeString": "OK"})
+    return ctx.ok(**{key: items})
+
+
+def _failed(item: dict, errors: list[str], error_flag: str) -> dict:
+    return {
+        **item,
+        error_flag: True,
+        "StatusAttributeString": "ERROR",
+        "ValidationErrors": [{"Message": message} for message in errors],
+    }
+
+
+def clean_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)

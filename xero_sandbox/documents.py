@@ -1,0 +1,618 @@
+"""Invoices (ACCREC/ACCPAY), CreditNotes and PurchaseOrders: one engine, three kinds.
+
+Rules follow XERO.md §2: totals computed from the lines, ACCREC (and ACCRECCREDIT, PO)
+numbers unique and generated when missing, ACCPAY numbers free; the contact is found by
+ContactID, ContactNumber or Name (a new name creates a contact) and must not be archived.
+"""
+
+import uuid
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from xero_sandbox import contacts, wire
+from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
+from xero_sandbox.web import Response
+
+CENT = Decimal("0.01")
+SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+FINAL_STATUSES = {"PAID", "VOIDED", "DELETED", "BILLED"}
+
+MSG_ARCHIVED = (
+    "The contact with the specified contact details has been archived. "
+    "The contact must be un-archived before creating new invoices or credit notes."
+)
+MSG_NO_CONTACT = "A Contact must be specified for this type of transaction"
+MSG_CONTACT_KEYS = (
+    "The Contact must contain at least 1 of the following elements to identify the contact: "
+    "Name, ContactID, ContactNumber"
+)
+# Xero's text for a well-formed but unknown ContactID is unconfirmed (XERO.md, Open question 1).
+MSG_UNKNOWN_CONTACT = (
+    "[sandbox placeholder] The contact with the specified ContactID was not found."
+)
+MSG_NO_LINES = "One or more line items must be specified"
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str  # collection name in bodies and answers
+    table: str  # table in the organisation's state
+    entity: str  # singular, for the "no data" message
+    id_field: str
+    number_field: str
+    types: tuple[str, ...]  # allowed Type values; empty when the document has no Type
+    unique_types: tuple[str, ...]  # types whose numbers must be unique
+    prefix: str  # generated numbers
+    creatable: tuple[str, ...]
+    statuses: tuple[str, ...]
+    msg_duplicate: str
+    msg_missing: str
+    msg_status_create: str
+    msg_status_modify: str
+    date_fields: tuple[str, ...]
+
+
+INVOICES = Kind(
+    "Invoices",
+    "invoices",
+    "Invoice",
+    "InvoiceID",
+    "InvoiceNumber",
+    ("ACCREC", "ACCPAY"),
+    ("ACCREC",),
+    "INV-",
+    ("DRAFT", "SUBMITTED", "AUTHORISED"),
+    ("DRAFT", "SUBMITTED", "AUTHORISED", "DELETED", "VOIDED"),
+    "Invoice # must be unique.",
+    "[sandbox] An existing Invoice with the specified InvoiceID could not be found",
+    "Invoice not of valid status for creation",
+    "Invoice not of valid status for modification",
+    ("Date", "DueDate"),
+)
+CREDIT_NOTES = Kind(
+    "CreditNotes",
+    "credit_notes",
+    "CreditNote",
+    "CreditNoteID",
+    "CreditNoteNumber",
+    ("ACCRECCREDIT", "ACCPAYCREDIT"),
+    ("ACCRECCREDIT",),
+    "CN-",
+    ("DRAFT", "SUBMITTED", "AUTHORISED"),
+    ("DRAFT", "SUBMITTED", "AUTHORISED", "DELETED", "VOIDED"),
+    "[sandbox] Credit Note # must be unique.",
+    "An existing Credit Note with the specified CreditNoteID could not be found",
+    "[sandbox] Credit note not of valid status for creation",
+    "[sandbox] Credit note not of valid status for modification",
+    ("Date", "DueDate"),
+)
+PURCHASE_ORDERS = Kind(
+    "PurchaseOrders",
+    "purchase_orders",
+    "PurchaseOrder",
+    "PurchaseOrderID",
+    "PurchaseOrderNumber",
+    (),
+    ("PO",),
+    "PO-",
+    ("DRAFT", "SUBMITTED", "AUTHORISED"),
+    ("DRAFT", "SUBMITTED", "AUTHORISED", "BILLED", "DELETED"),
+    "Order number must be unique",
+    "[sandbox] An existing Purchase Order with the specified PurchaseOrderID could not be found",
+    "[sandbox] Purchase order not of valid status for creation",
+    "[sandbox] Purchase order not of valid status for modification",
+    ("Date", "DeliveryDate", "ExpectedArrivalDate"),
+)
+KINDS = {k.key.lower(): k for k in (INVOICES, CREDIT_NOTES, PURCHASE_ORDERS)}
+
+TEXT_FIELDS = {
+    "Reference",
+    "Url",
+    "BrandingThemeID",
+    "DeliveryAddress",
+    "AttentionTo",
+    "Telephone",
+    "DeliveryInstructions",
+}
+
+
+def _money(value: Decimal) -> float:
+    return float(value.quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def _decimal(value: Any, default: str | None = None) -> Decimal | None:
+    if value is None or value == "":
+        return Decimal(default) if default is not None else None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _doc_type(kind: Kind, doc: dict) -> str:
+    return doc.get("Type") or "PO"
+
+
+# Lines and totals ----------------------------------------------------------------------------
+
+
+def _lines(org: dict, kind: Kind, doc: dict, raw_lines: list[Any]) -> tuple[list[dict], list[str]]:
+    """Normalise line items and compute each line's amount and tax."""
+    accounts = {a["Code"]: a for a in org["accounts"]}
+    rates = {t["TaxType"]: Decimal(str(t["EffectiveRate"])) / 100 for t in org["tax_rates"]}
+    sales = _doc_type(kind, doc) in SALES_TYPES
+    errors: list[str] = []
+    lines = []
+    for raw in raw_lines:
+        if not isinstance(raw, dict):
+            continue
+        line, line_errors = _line(raw, accounts, rates, sales, doc["LineAmountTypes"])
+        errors.extend(line_errors)
+        lines.append(line)
+    return lines, errors
+
+
+def _line(
+    raw: dict, accounts: dict, rates: dict, sales: bool, amount_types: str
+) -> tuple[dict, list[str]]:
+    errors = []
+    quantity = _decimal(raw.get("Quantity"), "1")
+    unit = _decimal(raw.get("UnitAmount"))
+    given_amount = _decimal(raw.get("LineAmount"))
+    discount = _decimal(raw.get("DiscountRate"), "0")
+    if (
+        quantity is None
+        or discount is None
+        or (raw.get("UnitAmount") not in (None, "") and unit is None)
+    ):
+        errors.append("[sandbox] Quantity, UnitAmount and DiscountRate must be numbers")
+        quantity, unit, discount = Decimal(1), Decimal(0), Decimal(0)
+    if unit is None:
+        # "If you wish to omit either the Quantity or UnitAmount you can provide a LineAmount
+        # and Xero will calculate the missing amount" (XERO.md §2.1).
+        unit = (given_amount or Decimal(0)) / quantity if quantity else Decimal(0)
+    amount = (quantity * unit * (1 - discount / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
+    code = raw.get("AccountCode")
+    account = accounts.get(code) if code else None
+    if code and account is None:
+        errors.append(
+            f"Account code '{code}' has been removed as it does not match a recognised account."
+        )
+    elif account and account["Status"] != "ACTIVE":
+        errors.append(
+            f"Account code '{code}' has been archived, or has been deleted. "
+            "Each line item must reference a valid account"
+        )
+    tax_type = (
+        raw.get("TaxType") or (account or {}).get("TaxType") or ("OUTPUT2" if sales else "INPUT2")
+    )
+    if amount_types == "NoTax":
+        tax_type = "NONE"
+    rate = rates.get(tax_type)
+    if rate is None:
+        errors.append(f"[sandbox] The TaxType code '{tax_type}' does not exist.")
+        rate = Decimal(0)
+    tax = amount - amount / (1 + rate) if amount_types == "Inclusive" else amount * rate
+    line = {
+        "LineItemID": str(raw.get("LineItemID") or uuid.uuid4()),
+        "Description": raw.get("Description") or "",
+        "Quantity": float(quantity),
+        "UnitAmount": float(unit),
+        "TaxType": tax_type,
+        "TaxAmount": _money(tax),
+        "LineAmount": _money(amount),
+        "Tracking": raw.get("Tracking") if isinstance(raw.get("Tracking"), list) else [],
+    }
+    if code:
+        line["AccountCode"] = code
+    for optional in ("ItemCode", "DiscountRate"):
+        if raw.get(optional) not in (None, ""):
+            line[optional] = raw[optional]
+    return line, errors
+
+
+def _totals(doc: dict) -> None:
+    amount = sum((Decimal(str(li["LineAmount"])) for li in doc["LineItems"]), Decimal(0))
+    tax = sum((Decimal(str(li["TaxAmount"])) for li in doc["LineItems"]), Decimal(0))
+    subtotal = amount - tax if doc["LineAmountTypes"] == "Inclusive" else amount
+    doc["SubTotal"], doc["TotalTax"] = _money(subtotal), _money(tax)
+    doc["Total"] = _money(subtotal + tax)
+
+
+# Building and checking a document ------------------------------------------------------------
+
+
+def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
+    """Copy the writable fields of `item` onto `doc`; returns format errors."""
+    errors = []
+    if kind.types and "Type" in item:
+        doc["Type"] = item["Type"]
+    for field in kind.date_fields:
+        if item.get(field) not in (None, ""):
+            day = wire.parse_date(item[field])
+            if day is None:
+                errors.append(f"[sandbox] {field} is not a valid date")
+            else:
+                doc[field] = day
+    for field in TEXT_FIELDS | {kind.number_field, "Status", "CurrencyCode"}:
+        if field in item and item[field] is not None:
+            doc[field] = str(item[field])
+    if item.get("LineAmountTypes"):
+        doc["LineAmountTypes"] = item["LineAmountTypes"]
+    if "SentToContact" in item:
+        doc["SentToContact"] = bool(item["SentToContact"])
+    return errors
+
+
+def _resolve_contact(ctx: Ctx, ref: Any) -> tuple[dict | None, str | None, list[str]]:
+    """The contact named by an embedded `Contact` reference (XERO.md §1.4).
+
+    Returns (existing contact, name of a contact to create, errors).
+    """
+    if not isinstance(ref, dict) or not ref:
+        return None, None, [MSG_NO_CONTACT]
+    org = ctx.org
+    if ref.get("ContactID"):
+        contact = org["contacts"].get(str(ref["ContactID"]).lower())
+        return (contact, None, []) if contact else (None, None, [MSG_UNKNOWN_CONTACT])
+    if ref.get("ContactNumber"):
+        contact = contacts.find(org, str(ref["ContactNumber"]))
+        if contact:
+            return contact, None, []
+    name = (ref.get("Name") or "").strip()
+    if name:
+        cid = contacts.index_for(org).active_names.get(name.casefold())
+        return (org["contacts"][cid], None, []) if cid else (None, name, [])
+    if ref.get("ContactNumber"):
+        return None, None, [MSG_UNKNOWN_CONTACT]
+    return None, None, [MSG_CONTACT_KEYS]
+
+
+_NUMBER_INDEXES: dict[int, tuple[dict, dict[str, dict[tuple[str, str], str]]]] = {}
+
+
+def _numbers(ctx: Ctx, kind: Kind) -> dict[tuple[str, str], str]:
+    """(type, folded number) → ID for one table; rebuilt when the state was replaced."""
+    cached = _NUMBER_INDEXES.get(id(ctx.org))
+    if cached is None or cached[0] is not ctx.org:
+        cached = (ctx.org, {})
+        _NUMBER_INDEXES[id(ctx.org)] = cached
+    tables = cached[1]
+    if kind.table not in tables:
+        tables[kind.table] = {
+            (_doc_type(kind, d), (d.get(kind.number_field) or "").casefold()): d[kind.id_field]
+            for d in ctx.org[kind.table].values()
+            if d.get(kind.number_field)
+        }
+    return tables[kind.table]
+
+
+def _number_taken(ctx: Ctx, kind: Kind, doc: dict) -> bool:
+    number = doc.get(kind.number_field)
+    doc_type = _doc_type(kind, doc)
+    if not number or doc_type not in kind.unique_types:
+        return False
+    holder = _numbers(ctx, kind).get((doc_type, number.casefold()))
+    return holder is not None and holder != doc[kind.id_field]
+
+
+def _next_number(ctx: Ctx, kind: Kind, doc_type: str) -> str:
+    numbers = _numbers(ctx, kind)
+    sequences = ctx.org["sequences"]
+    while True:
+        sequences[kind.table] += 1
+        candidate = f"{kind.prefix}{sequences[kind.table]:04d}"
+        if (doc_type, candidate.casefold()) not in numbers:
+            return candidate
+
+
+def _store(ctx: Ctx, kind: Kind, doc: dict, previous: dict | None) -> None:
+    """Keep a document and the number index in step."""
+    numbers = _numbers(ctx, kind)
+    if previous and previous.get(kind.number_field):
+        key = (_doc_type(kind, previous), previous[kind.number_field].casefold())
+        if numbers.get(key) == previous[kind.id_field]:
+            del numbers[key]
+    if doc.get(kind.number_field):
+        numbers.setdefault(
+            (_doc_type(kind, doc), doc[kind.number_field].casefold()), doc[kind.id_field]
+        )
+    ctx.org[kind.table][doc[kind.id_field]] = doc
+
+
+def _check(
+    ctx: Ctx, kind: Kind, doc: dict, item: dict, previous: dict | None
+) -> tuple[dict | None, str | None, list[str]]:
+    """Validate a document about to be stored; returns its contact and the errors."""
+    errors: list[str] = []
+    if kind.types and doc.get("Type") not in kind.types:
+        errors.append(f"[sandbox] {kind.entity} Type must be one of {', '.join(kind.types)}")
+    if previous is None and doc["Status"] not in kind.creatable:
+        errors.append(kind.msg_status_create)
+    elif previous is not None and (
+        previous["Status"] in FINAL_STATUSES or doc["Status"] not in kind.statuses
+    ):
+        errors.append(kind.msg_status_modify)
+    if doc["LineAmountTypes"] not in LINE_AMOUNT_TYPES:
+        errors.append("[sandbox] LineAmountTypes must be Exclusive, Inclusive or NoTax")
+        doc["LineAmountTypes"] = "Exclusive"
+    if "Contact" in item or previous is None:
+        contact, new_name, contact_errors = _resolve_contact(ctx, item.get("Contact"))
+    else:
+        contact, new_name, contact_errors = ctx.org["contacts"].get(doc["ContactID"]), None, []
+    errors.extend(contact_errors)
+    if contact and contact["ContactStatus"] != "ACTIVE":
+        errors.append(MSG_ARCHIVED)
+    raw_lines = item.get("LineItems") if "LineItems" in item else None
+    if raw_lines is not None or previous is None:
+        if not raw_lines:
+            errors.append(MSG_NO_LINES)
+        doc["LineItems"], line_errors = _lines(ctx.org, kind, doc, raw_lines or [])
+        errors.extend(line_errors)
+    if _number_taken(ctx, kind, doc):
+        errors.append(kind.msg_duplicate)
+    return contact, new_name, errors
+
+
+def write(ctx: Ctx, kind: Kind, item: dict, existing_id: str | None) -> tuple[dict, list[str]]:
+    """Create (existing_id None) or update one document; commit only if it is valid."""
+    previous = None
+    if existing_id:
+        previous = ctx.org[kind.table].get(existing_id.lower())
+        if previous is None:
+            return _render_rejected(ctx, kind, item, {}), [kind.msg_missing]
+    doc = dict(previous) if previous else _blank(ctx, kind)
+    errors = _merge_fields(ctx, kind, doc, item)
+    contact, new_name, check_errors = _check(ctx, kind, doc, item, previous)
+    errors.extend(check_errors)
+    if errors:
+        return _render_rejected(ctx, kind, item, doc, contact), errors
+    if new_name:
+        created, _ = contacts.create(ctx, {"Name": new_name})
+        contact = ctx.org["contacts"][created["ContactID"]]
+    doc["ContactID"] = contact["ContactID"]
+    if not doc.get(kind.number_field) and _doc_type(kind, doc) in kind.unique_types:
+        doc[kind.number_field] = _next_number(ctx, kind, _doc_type(kind, doc))
+    _totals(doc)
+    doc["UpdatedDateUTC"] = ctx.now
+    _store(ctx, kind, doc, previous)
+    _mark_contact_role(ctx, kind, doc, contact)
+    ctx.store.changed()
+    return render(ctx, kind, doc, with_lines=True), []
+
+
+def _blank(ctx: Ctx, kind: Kind) -> dict:
+    doc = {
+        kind.id_field: str(uuid.uuid4()),
+        "Status": "DRAFT",
+        "Date": wire.today(ctx.now),
+        "LineAmountTypes": "Exclusive",
+        "CurrencyCode": "NZD",
+        "LineItems": [],
+    }
+    return doc
+
+
+def _mark_contact_role(ctx: Ctx, kind: Kind, doc: dict, contact: dict) -> None:
+    """IsCustomer/IsSupplier follow the documents; they do not bump UpdatedDateUTC."""
+    doc_type = _doc_type(kind, doc)
+    flag = "IsCustomer" if doc_type in SALES_TYPES else "IsSupplier"
+    if doc_type != "PO" and not contact.get(flag):
+        contact[flag] = True
+
+
+# Rendering -----------------------------------------------------------------------------------
+
+
+def _contact_summary(contact: dict) -> dict:
+    out = {
+        "ContactID": contact["ContactID"],
+        "Name": contact["Name"],
+        "ContactStatus": contact["ContactStatus"],
+        "Addresses": [],
+        "Phones": [],
+        "ContactGroups": [],
+        "ContactPersons": [],
+        "HasValidationErrors": False,
+    }
+    if contact.get("ContactNumber"):
+        out["ContactNumber"] = contact["ContactNumber"]
+    return out
+
+
+def render(ctx: Ctx, kind: Kind, doc: dict, *, with_lines: bool, summary: bool = False) -> dict:
+    """A stored document as Xero returns it: `/Date()/` dates, totals, embedded contact."""
+    contact = ctx.org["contacts"].get(doc["ContactID"]) or {
+        "ContactID": doc["ContactID"],
+        "Name": "",
+        "ContactStatus": "ACTIVE",
+    }
+    out: dict[str, Any] = {}
+    if kind.types:
+        out["Type"] = doc["Type"]
+    out[kind.id_field] = doc[kind.id_field]
+    out[kind.number_field] = doc.get(kind.number_field) or ""
+    out["Contact"] = _contact_summary(contact)
+    for field in kind.date_fields:
+        if doc.get(field):
+            out[field] = wire.ms_date(doc[field])
+            out[f"{field}String"] = wire.date_string(doc[field])
+    out.update(
+        Status=doc["Status"],
+        LineAmountTypes=doc["LineAmountTypes"],
+        SubTotal=doc["SubTotal"],
+        TotalTax=doc["TotalTax"],
+        Total=doc["Total"],
+        UpdatedDateUTC=wire.ms_datetime(doc["UpdatedDateUTC"]),
+        CurrencyCode=doc.get("CurrencyCode") or "NZD",
+        CurrencyRate=1.0,
+        HasAttachments=False,
+    )
+    for field in TEXT_FIELDS:
+        if doc.get(field):
+            out[field] = doc[field]
+    if "SentToContact" in doc:
+        out["SentToContact"] = doc["SentToContact"]
+    if with_lines and not summary:
+        out["LineItems"] = doc["LineItems"]
+    if kind is not PURCHASE_ORDERS:
+        paid = doc["Status"] == "PAID"
+        out.update(HasErrors=False, Payments=[], AmountPaid=doc["Total"] if paid else 0.0)
+        if kind is INVOICES:
+            out.update(
+                AmountDue=0.0 if paid else doc["Total"],
+                AmountCredited=0.0,
+                IsDiscounted=False,
+                CreditNotes=[],
+                Prepayments=[],
+                Overpayments=[],
+            )
+        else:
+            out.update(RemainingCredit=doc["Total"], Allocations=[])
+    return out
+
+
+def _render_rejected(
+    ctx: Ctx, kind: Kind, item: dict, doc: dict, contact: dict | None = None
+) -> dict:
+    """A failed element: the document as far as it could be read, plus its contact."""
+    out: dict[str, Any] = {}
+    if kind.types and doc.get("Type") in kind.types:
+        out["Type"] = doc["Type"]
+    if is_guid(item.get(kind.id_field)):
+        out[kind.id_field] = item[kind.id_field]
+    if doc.get(kind.number_field):
+        out[kind.number_field] = doc[kind.number_field]
+    ref = item.get("Contact") if isinstance(item.get("Contact"), dict) else {}
+    if contact:
+        out["Contact"] = _contact_summary(contact)
+    elif ref:
+        out["Contact"] = {k: ref[k] for k in ("Name", "ContactNumber") if ref.get(k)}
+        if is_guid(ref.get("ContactID")):
+            out["Contact"]["ContactID"] = ref["ContactID"]
+    for field in kind.date_fields:
+        if doc.get(field):
+            out[field] = wire.ms_date(doc[field])
+            out[f"{field}String"] = wire.date_string(doc[field])
+    if doc.get("Status") in (*kind.statuses, "PAID"):
+        out["Status"] = doc["Status"]
+    if doc.get("LineAmountTypes") in LINE_AMOUNT_TYPES:
+        out["LineAmountTypes"] = doc["LineAmountTypes"]
+    if doc.get("LineItems"):
+        draft = {"LineItems": doc["LineItems"], "LineAmountTypes": out.get("LineAmountTypes")}
+        _totals(draft)
+        out.update(
+            LineItems=doc["LineItems"], **{k: draft[k] for k in ("SubTotal", "TotalTax", "Total")}
+        )
+    return out
+
+
+# Endpoints -----------------------------------------------------------------------------------
+
+
+def kind_of(ctx: Ctx) -> Kind:
+    """The kind a request is about, from its path (`/api.xro/2.0/Invoices/…`)."""
+    return KINDS[ctx.req.path.split("/")[3].lower()]
+
+
+def put_documents(ctx: Ctx) -> Response:
+    """PUT: create only."""
+    kind = kind_of(ctx)
+    items, error = body_items(ctx, kind.key, kind.entity)
+    if error:
+        return error
+    outcomes = [write(ctx, kind, item, None) for item in items]
+    return batch_answer(ctx, kind.key, outcomes, "HasErrors")
+
+
+def post_documents(ctx: Ctx) -> Response:
+    """POST: update the elements that carry an ID, create the rest."""
+    kind = kind_of(ctx)
+    items, error = body_items(ctx, kind.key, kind.entity)
+    if error:
+        return error
+    outcomes = [write(ctx, kind, item, item.get(kind.id_field) or None) for item in items]
+    return batch_answer(ctx, kind.key, outcomes, "HasErrors")
+
+
+def post_document(ctx: Ctx) -> Response:
+    kind = kind_of(ctx)
+    doc = _find(ctx, kind, ctx.req.params["key"])
+    if doc is None:
+        return Response.not_found()
+    items, error = body_items(ctx, kind.key, kind.entity)
+    if error:
+        return error
+    outcome = write(ctx, kind, items[0], doc[kind.id_field])
+    return batch_answer(ctx, kind.key, [outcome], "HasErrors")
+
+
+def _find(ctx: Ctx, kind: Kind, key: str) -> dict | None:
+    table = ctx.org[kind.table]
+    if is_guid(key):
+        return table.get(key.lower())
+    folded = key.casefold()
+    return next(
+        (d for d in table.values() if (d.get(kind.number_field) or "").casefold() == folded), None
+    )
+
+
+def get_document(ctx: Ctx) -> Response:
+    kind = kind_of(ctx)
+    doc = _find(ctx, kind, ctx.req.params["key"])
+    if doc is None:
+        return Response.not_found()
+    return ctx.ok(**{kind.key: [render(ctx, kind, doc, with_lines=True)]})
+
+
+def _view(ctx: Ctx, doc: dict) -> dict:
+    """What `where` and `order` see: the document with its contact embedded."""
+    contact = ctx.org["contacts"].get(doc["ContactID"], {})
+    summary = {k: contact.get(k) for k in ("ContactID", "Name", "ContactNumber")}
+    return {**doc, "Contact": summary}
+
+
+def _filters(ctx: Ctx, kind: Kind) -> list[dict]:
+    docs = list(ctx.org[kind.table].values())
+    arg = ctx.req.arg
+
+    def csv(name: str) -> set[str]:
+        return {v.strip().casefold() for v in arg(name).split(",") if v.strip()}
+
+    if ids := csv("IDs"):
+        docs = [d for d in docs if d[kind.id_field].casefold() in ids]
+    if numbers := csv("InvoiceNumbers"):
+        docs = [d for d in docs if (d.get(kind.number_field) or "").casefold() in numbers]
+    if contact_ids := csv("ContactIDs"):
+        docs = [d for d in docs if d["ContactID"].casefold() in contact_ids]
+    if statuses := csv("Statuses") | csv("Status"):
+        docs = [d for d in docs if d["Status"].casefold() in statuses]
+    if date_from := wire.parse_date(arg("DateFrom")):
+        docs = [d for d in docs if d["Date"] >= date_from]
+    if date_to := wire.parse_date(arg("DateTo")):
+        docs = [d for d in docs if d["Date"] <= date_to]
+    if term := arg("searchTerm").strip().casefold():
+        docs = [
+            d
+            for d in docs
+            if term in (d.get(kind.number_field) or "").casefold()
+            or term in (d.get("Reference") or "").casefold()
+        ]
+    return docs
+
+
+def list_documents(ctx: Ctx) -> Response:
+    """GET a list. Without `page`, invoices come without line items (XERO.md §2.1)."""
+    kind = kind_of(ctx)
+    rows, pagination, error = query_list(ctx, _filters(ctx, kind), view=lambda d: _view(ctx, d))
+    if error:
+        return error
+    with_lines = pagination is not None or kind is not INVOICES
+    summary = ctx.req.flag("summaryOnly")
+    payload: dict[str, Any] = {}
+    if pagination is not None:
+        payload["pagination"] = pagination
+    payload[kind.key] = [render(ctx, kind, d, with_lines=with_lines, summary=summary) for d in rows]
+    return ctx.ok(**payload)

@@ -1,0 +1,212 @@
+"""The Accounting API gateway: token, tenant and scope checks, rate limits, idempotency.
+
+Order of checks follows Xero's gateway: 401 (token), 403 (`xero-tenant-id` not among the
+token's connections), 401 (scope), 429 (limits), then the endpoint itself.
+"""
+
+import base64
+import hashlib
+import time
+from collections.abc import Callable
+
+from xero_sandbox import contacts, documents, identity, wire
+from xero_sandbox.common import Ctx, query_list
+from xero_sandbox.limits import RateLimiter
+from xero_sandbox.store import Store
+from xero_sandbox.web import Request, Response, Router
+
+PREFIX = "/api.xro/2.0"
+IDEMPOTENCY_SECONDS = 24 * 3600
+MAX_IDEMPOTENCY_KEY = 128
+
+SETTINGS_READ = {"accounting.settings", "accounting.settings.read"}
+CONTACTS_WRITE = {"accounting.contacts"}
+CONTACTS_READ = CONTACTS_WRITE | {"accounting.contacts.read"}
+# Invoices, credit notes and POs: the broad scope or the 2026 granular one (XERO.md §6.3).
+DOCS_WRITE = {"accounting.transactions", "accounting.invoices"}
+DOCS_READ = DOCS_WRITE | {"accounting.transactions.read", "accounting.invoices.read"}
+ANY_ACCOUNTING = SETTINGS_READ | CONTACTS_READ | DOCS_READ
+
+Endpoint = Callable[[Ctx], Response]
+
+
+def organisation(ctx: Ctx) -> Response:
+    org = dict(ctx.org["organisation"])
+    org["CreatedDateUTC"] = wire.ms_datetime(org["CreatedDateUTC"])
+    return ctx.ok(Organisations=[org])
+
+
+def _render_account(account: dict) -> dict:
+    return {**account, "UpdatedDateUTC": wire.ms_datetime(account["UpdatedDateUTC"])}
+
+
+def accounts(ctx: Ctx) -> Response:
+    rows, _, error = query_list(ctx, ctx.org["accounts"], default_order="Code ASC")
+    return error or ctx.ok(Accounts=[_render_account(a) for a in rows])
+
+
+def account(ctx: Ctx) -> Response:
+    key = ctx.req.params["key"].lower()
+    found = [a for a in ctx.org["accounts"] if a["AccountID"] == key]
+    return ctx.ok(Accounts=[_render_account(found[0])]) if found else Response.not_found()
+
+
+def tax_rates(ctx: Ctx) -> Response:
+    rows, _, error = query_list(ctx, ctx.org["tax_rates"])
+    return error or ctx.ok(TaxRates=rows)
+
+
+def tax_rate(ctx: Ctx) -> Response:
+    key = ctx.req.params["key"].upper()
+    found = [t for t in ctx.org["tax_rates"] if t["TaxType"] == key]
+    return ctx.ok(TaxRates=found) if found else Response.not_found()
+
+
+def routes() -> Router:
+    """Accounting API routes with the scopes each needs."""
+    router = Router()
+    table: list[tuple[str, str, Endpoint, set[str]]] = [
+        ("GET", "/Organisation", organisation, ANY_ACCOUNTING),
+        ("GET", "/Accounts", accounts, SETTINGS_READ),
+        ("GET", "/Accounts/{key}", account, SETTINGS_READ),
+        ("GET", "/TaxRates", tax_rates, SETTINGS_READ),
+        ("GET", "/TaxRates/{key}", tax_rate, SETTINGS_READ),
+        ("GET", "/Contacts", contacts.list_contacts, CONTACTS_READ),
+        ("PUT", "/Contacts", contacts.put_contacts, CONTACTS_WRITE),
+        ("POST", "/Contacts", contacts.post_contacts, CONTACTS_WRITE),
+        ("GET", "/Contacts/{key}", contacts.get_contact, CONTACTS_READ),
+        ("POST", "/Contacts/{key}", contacts.post_contact, CONTACTS_WRITE),
+    ]
+    for collection in ("Invoices", "CreditNotes", "PurchaseOrders"):
+        table += [
+            ("GET", f"/{collection}", documents.list_documents, DOCS_READ),
+            ("PUT", f"/{collection}", documents.put_documents, DOCS_WRITE),
+            ("POST", f"/{collection}", documents.post_documents, DOCS_WRITE),
+            ("GET", f"/{collection}/{{key}}", documents.get_document, DOCS_READ),
+            ("POST", f"/{collection}/{{key}}", documents.post_document, DOCS_WRITE),
+        ]
+    for method, path, endpoint, scopes in table:
+        router.add(method, PREFIX + path, _Scoped(endpoint, scopes, path.split("/")[1]))
+    return router
+
+
+class _Scoped:
+    """An endpoint with the scopes that allow it and the collection it serves."""
+
+    def __init__(self, endpoint: Endpoint, scopes: set[str], collection: str):
+        self.endpoint, self.scopes, self.collection = endpoint, scopes, collection
+
+    def __call__(self, ctx: Ctx) -> Response:
+        return self.endpoint(ctx)
+
+
+class Gateway:
+    def __init__(self, store: Store, limiter: RateLimiter):
+        self.store, self.limiter = store, limiter
+        self.router = routes()
+
+    def handle(self, req: Request, delay: float = 0.0) -> Response:
+        """Answer one call; `delay` (a hang fault) holds its concurrency slot that long."""
+        endpoint, params, known = self.router.match(req.method, req.path)
+        if endpoint is None:
+            return Response.text(405, "Method not allowed") if known else Response.not_found()
+        req.params = params
+        with self.store.lock:
+            token, denied = identity.bearer(self.store, req)
+            if denied:
+                return denied
+            tenant_id = self._tenant(token, req)
+            if tenant_id is None:
+                body = wire.problem(403, "Forbidden", "AuthenticationUnsuccessful")
+                return Response.json(403, body)
+            if not endpoint.scopes & set(token["scope"]):
+                body = wire.problem(401, "Unauthorized", "AuthorizationUnsuccessful")
+                return Response.json(401, body)
+            org = self.store.state["orgs"][tenant_id]
+            day_limit = org["day_limit"]
+        decision = self.limiter.acquire(tenant_id, token["client_id"], day_limit, self.store.now())
+        if not decision.allowed:
+            return _too_many(decision)
+        try:
+            with self.store.lock:
+                client = self.store.state["clients"].get(token["client_id"], {})
+                ctx = Ctx(self.store, req, tenant_id, org, self.store.now(), client.get("name", ""))
+                response = self._idempotent(ctx, endpoint)
+            time.sleep(delay)
+        finally:
+            self.limiter.release(tenant_id)
+        response.headers.update(decision.headers)
+        return response
+
+    def _tenant(self, token: dict, req: Request) -> str | None:
+        """The organisation a call targets, if the token may reach it (else 403)."""
+        wanted = req.header("xero-tenant-id").strip().lower()
+        allowed = identity.tenant_ids_for(self.store, token)
+        if token["custom_tenant_id"] and not wanted:
+            wanted = token["custom_tenant_id"]  # custom connections need no tenant header
+        if wanted in allowed and wanted in self.store.state["orgs"]:
+            return wanted
+        return None
+
+    def _idempotent(self, ctx: Ctx, endpoint: _Scoped) -> Response:
+        """Replay the first answer for a repeated `Idempotency-Key` (XERO.md §5)."""
+        key = ctx.req.header("Idempotency-Key")
+        if ctx.req.method not in ("PUT", "POST", "PATCH") or not key:
+            return endpoint(ctx)
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            message = f"[sandbox] Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"
+            return Response.json(400, _idempotency_error(message))
+        table = self.store.state["idempotency"]
+        _expire(table, ctx.now)
+        slot = f"{ctx.tenant_id}:{key}"
+        fingerprint = _fingerprint(ctx.req)
+        seen = table.get(slot)
+        if seen:
+            if seen["fingerprint"] != fingerprint:
+                message = "[sandbox] This Idempotency-Key was already used for a different request"
+                return Response.json(400, _idempotency_error(message))
+            return Response(seen["status"], base64.b64decode(seen["body"]), dict(seen["headers"]))
+        response = endpoint(ctx)
+        # Only answers that reflect committed work are replayed; failures may be retried.
+        if response.status in (200, 400):
+            table[slot] = {
+                "fingerprint": fingerprint,
+                "status": response.status,
+                "body": base64.b64encode(response.body).decode(),
+                "headers": response.headers,
+                "at": ctx.now,
+            }
+            self.store.changed()
+        return response
+
+
+def _idempotency_error(message: str) -> dict:
+    return {"ErrorNumber": 10, "Type": "ValidationException", "Message": message}
+
+
+def _fingerprint(req: Request) -> str:
+    digest = hashlib.sha256()
+    for part in (req.method, req.path.lower(), req.raw_query, req.body):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
+
+
+def _expire(table: dict, now: float) -> None:
+    for slot in [s for s, v in table.items() if v["at"] < now - IDEMPOTENCY_SECONDS]:
+        del table[slot]
+
+
+def _too_many(decision) -> Response:
+    detail = {
+        "minute": "You've exceeded the per minute rate limit",
+        "day": "You've exceeded the daily rate limit",
+        "concurrent": "You've exceeded the concurrent request limit",
+        "appminute": "Your app has exceeded its per minute rate limit",
+    }[decision.problem]
+    headers = {
+        **decision.headers,
+        "Retry-After": str(decision.retry_after),
+        "X-Rate-Limit-Problem": decision.problem,
+    }
+    return Response.json(429, wire.problem(429, "Too Many Requests", detail), headers)

@@ -1,0 +1,153 @@
+"""HTML for the consent screen and the Xero-side web UI (plain forms, no external assets)."""
+
+from typing import Any
+
+from xero_sandbox.web import escape
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1e2a35}
+header{background:#13b5ea;color:#fff;padding:.8rem 1.5rem}
+header h1{margin:0;font-size:1.2rem} main{padding:1rem 1.5rem;max-width:1200px}
+section{background:#fff;border-radius:6px;padding:1rem;margin-bottom:1rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #e3e8ec}
+form.inline{display:inline} button{cursor:pointer;margin:0 .1rem}
+.status-ARCHIVED{color:#a05a00}.status-GDPRREQUEST{color:#b00020}
+.muted{color:#6b7b88;font-size:.85rem}
+"""
+
+
+def layout(title: str, body: str) -> str:
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
+        f"</title><style>{STYLE}</style></head><body><header><h1>{escape(title)}</h1></header>"
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def error_page(message: str) -> str:
+    return layout("Xero sandbox: sign-in error", f"<section><p>{escape(message)}</p></section>")
+
+
+def consent_page(client: dict, query: dict[str, str], orgs: list[tuple[str, str]]) -> str:
+    """Login and consent in one screen: pick organisations, then Allow or Deny."""
+    hidden = "".join(
+        f"<input type='hidden' name='{escape(name)}' value='{escape(query.get(name.lower(), ''))}'>"
+        for name in (
+            "client_id",
+            "redirect_uri",
+            "response_type",
+            "scope",
+            "state",
+            "code_challenge",
+            "code_challenge_method",
+        )
+    )
+    boxes = "".join(
+        f"<p><label><input type='checkbox' name='tenant' value='{escape(tid)}'"
+        f"{' checked' if i == 0 else ''}> {escape(name)}</label></p>"
+        for i, (tid, name) in enumerate(orgs)
+    )
+    scopes = "".join(f"<li>{escape(s)}</li>" for s in query.get("scope", "").split())
+    body = f"""
+<section>
+  <p>Signed in as <strong>demo.user@example.co.nz</strong> (sandbox demo user).</p>
+  <p><strong>{escape(client["name"])}</strong> wants to access your Xero data:</p>
+  <ul>{scopes}</ul>
+  <form method="post" action="/identity/connect/authorize">
+    {hidden}
+    <fieldset><legend>Organisations to connect</legend>{boxes}</fieldset>
+    <p><button type="submit" name="decision" value="allow">Allow access</button>
+       <button type="submit" name="decision" value="deny">Deny</button></p>
+  </form>
+</section>"""
+    return layout("Xero sandbox: connect to omni-xero", body)
+
+
+def _contact_actions(contact: dict[str, Any], others: list[dict[str, Any]]) -> str:
+    cid = escape(contact["ContactID"])
+    forms = []
+    if contact["ContactStatus"] == "ACTIVE":
+        forms.append(_button(f"/ui/contacts/{cid}/archive", "Archive"))
+        options = "".join(
+            f"<option value='{escape(o['ContactID'])}'>{escape(o['Name'])}</option>"
+            for o in others
+            if o["ContactID"] != contact["ContactID"] and o["ContactStatus"] == "ACTIVE"
+        )
+        if options:
+            forms.append(
+                f"<form class='inline' method='post' action='/ui/contacts/{cid}/merge'>"
+                f"<select name='into'>{options}</select><button>Merge into</button></form>"
+            )
+        forms.append(_button(f"/ui/contacts/{cid}/gdpr", "GDPR request"))
+    elif contact["ContactStatus"] == "ARCHIVED":
+        forms.append(_button(f"/ui/contacts/{cid}/restore", "Restore"))
+    return "".join(forms)
+
+
+def _button(action: str, label: str) -> str:
+    return f"<form class='inline' method='post' action='{action}'><button>{label}</button></form>"
+
+
+def home_page(orgs: dict[str, dict], message: str = "") -> str:
+    """The Xero side: each organisation's contacts (with actions) and arrived documents."""
+    parts = []
+    if message:
+        parts.append(f"<section><strong>{escape(message)}</strong></section>")
+    parts.append(
+        "<section><form method='post' action='/ui/reset' "
+        "onsubmit=\"return confirm('Reset the sandbox to its demo organisations?')\">"
+        "<button>Reset sandbox</button></form> <span class='muted'>Control API: "
+        "<a href='/_sandbox/state'>/_sandbox/state</a></span></section>"
+    )
+    for tenant_id, org in orgs.items():
+        parts.append(_org_section(tenant_id, org))
+    return layout("Xero sandbox", "".join(parts))
+
+
+def _org_section(tenant_id: str, org: dict) -> str:
+    contacts = sorted(org["contacts"].values(), key=lambda c: c["Name"].casefold())
+    shown = contacts[:500]
+    rows = "".join(
+        f"<tr><td>{escape(c['Name'])}</td><td>{escape(c.get('ContactNumber'))}</td>"
+        f"<td>{escape(c.get('EmailAddress'))}</td>"
+        f"<td class='status-{escape(c['ContactStatus'])}'>{escape(c['ContactStatus'])}"
+        + (
+            f" → {escape(org['contacts'].get(c['MergedToContactID'], {}).get('Name'))}"
+            if c.get("MergedToContactID")
+            else ""
+        )
+        + f"</td><td>{_contact_actions(c, shown)}</td></tr>"
+        for c in shown
+    )
+    more = f"<p class='muted'>Showing 500 of {len(contacts)}.</p>" if len(contacts) > 500 else ""
+    docs = "".join(
+        _documents(label, org[key], number, org)
+        for label, key, number in (
+            ("Invoices and bills", "invoices", "InvoiceNumber"),
+            ("Credit notes", "credit_notes", "CreditNoteNumber"),
+            ("Purchase orders", "purchase_orders", "PurchaseOrderNumber"),
+        )
+    )
+    name = escape(org["organisation"]["Name"])
+    return (
+        f"<section><h2>{name}</h2><p class='muted'>Tenant {escape(tenant_id)} · "
+        f"day limit {org['day_limit']}</p><h3>Contacts ({len(contacts)})</h3>"
+        f"<table><tr><th>Name</th><th>Number</th><th>Email</th><th>Status</th><th></th></tr>"
+        f"{rows}</table>{more}{docs}</section>"
+    )
+
+
+def _documents(label: str, table: dict, number_field: str, org: dict) -> str:
+    if not table:
+        return f"<h3>{label}</h3><p class='muted'>None arrived yet.</p>"
+    rows = "".join(
+        f"<tr><td>{escape(d.get('Type', 'PO'))}</td><td>{escape(d.get(number_field))}</td>"
+        f"<td>{escape(org['contacts'].get(d['ContactID'], {}).get('Name'))}</td>"
+        f"<td>{escape(d['Date'])}</td><td>{escape(d['Status'])}</td><td>{escape(d['Total'])}</td></tr>"
+        for d in list(table.values())[-200:]
+    )
+    return (
+        f"<h3>{label} ({len(table)})</h3><table><tr><th>Type</th><th>Number</th>"
+        f"<th>Contact</th><th>Date</th><th>Status</th><th>Total</th></tr>{rows}</table>"
+    )

@@ -1,0 +1,108 @@
+"""Request and response values and a tiny router, independent of the HTTP server."""
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from xero_sandbox import wire
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]  # keys lower-cased: Xero's query names are case-insensitive
+    headers: dict[str, str]  # keys lower-cased
+    body: bytes = b""
+    params: dict[str, str] = field(default_factory=dict)
+    raw_query: str = ""
+
+    def header(self, name: str, default: str = "") -> str:
+        return self.headers.get(name.lower(), default)
+
+    def arg(self, name: str, default: str = "") -> str:
+        return self.query.get(name.lower(), default)
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        """A boolean query value; the SDK sends Python's `True`/`False`."""
+        value = self.arg(name)
+        return value.strip().lower() == "true" if value else default
+
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Set by a drop_after_commit fault: the server closes the socket instead of answering.
+    drop: bool = False
+
+    @classmethod
+    def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> "Response":
+        return cls(status, wire.dumps(payload), {"Content-Type": wire.JSON, **(headers or {})})
+
+    @classmethod
+    def text(cls, status: int, text: str, content_type: str = wire.HTML) -> "Response":
+        return cls(status, text.encode(), {"Content-Type": content_type})
+
+    @classmethod
+    def html(cls, page: str, status: int = 200) -> "Response":
+        return cls(status, page.encode(), {"Content-Type": wire.HTML})
+
+    @classmethod
+    def redirect(cls, url: str) -> "Response":
+        return cls(302, b"", {"Location": url})
+
+    @classmethod
+    def not_found(cls) -> "Response":
+        return cls.text(404, wire.NOT_FOUND_TEXT)
+
+
+Handler = Callable[[Request], Response]
+
+
+class Router:
+    """Routes by method and a path pattern with `{name}` parameters (case-insensitive)."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.patterns: list[tuple[str, str]] = []  # as written, for documentation checks
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        self.patterns.append((method, pattern))
+        regex = re.sub(
+            r"\{(\w+)\}",
+            r"(?P<\1>[^/]+)",
+            re.escape(pattern).replace(r"\{", "{").replace(r"\}", "}"),
+        )
+        self.routes.append((method, re.compile(f"^{regex}/?$", re.IGNORECASE), handler))
+
+    def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
+        """The handler and path parameters; the flag says the path exists for another verb."""
+        path_known = False
+        for verb, regex, handler in self.routes:
+            found = regex.match(path)
+            if found:
+                if verb == method:
+                    return handler, found.groupdict(), True
+                path_known = True
+        return None, {}, path_known
+
+
+def with_query(url: str, **params: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return url + joiner + urlencode({k: v for k, v in params.items() if v is not None})
+
+
+def escape(value: Any) -> str:
+    return html.escape("" if value is None else str(value))

@@ -1,0 +1,235 @@
+"""Xero's `where` filter and `order` clause, compiled to Python predicates.
+
+Xero accepts a small .NET-flavoured expression language:
+`ContactStatus=="ACTIVE" AND Name.StartsWith("Acme")`, `Contact.ContactID==Guid("…")`,
+`Date>=DateTime(2024, 1, 31)`, `IsSupplier==true`, `EmailAddress!=null`,
+`Name.ToLower().Contains("ltd")`. String comparisons are case-insensitive, as Xero's are.
+"""
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+Record = dict[str, Any]
+Getter = Callable[[Record], Any]
+
+
+class QueryError(ValueError):
+    """The expression cannot be read; the server answers 400."""
+
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<string>"(?:[^"\\]|\\.)*")
+      | (?P<number>-?\d+(?:\.\d+)?)
+      | (?P<op>==|!=|>=|<=|&&|\|\||[<>()!,.])
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+    )""",
+    re.VERBOSE,
+)
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match or match.end() == pos:
+            raise QueryError(f"unexpected character at {pos}: {text[pos : pos + 10]!r}")
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        pos = match.end()
+        if kind == "name" and value.upper() in ("AND", "OR", "NOT"):
+            kind, value = "op", {"AND": "&&", "OR": "||", "NOT": "!"}[value.upper()]
+        out.append((kind, value))
+    return out
+
+
+def _fold(value: Any) -> Any:
+    """Case-insensitive comparison key for strings."""
+    return value.casefold() if isinstance(value, str) else value
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, (int, float)):
+        return datetime.fromtimestamp(value, UTC)
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return None
+
+
+def _compare(op: str, left: Any, right: Any) -> bool:
+    if isinstance(right, datetime) or isinstance(left, datetime):
+        left, right = _as_datetime(left), _as_datetime(right)
+    if op == "==":
+        return _fold(left) == _fold(right) or (right is None and left in ("", []))
+    if op == "!=":
+        return not _compare("==", left, right)
+    if left is None or right is None:
+        return False
+    try:
+        left, right = _fold(left), _fold(right)
+        return {">": left > right, "<": left < right, ">=": left >= right, "<=": left <= right}[op]
+    except TypeError:
+        return False
+
+
+_METHODS: dict[str, Callable[..., Any]] = {
+    "startswith": lambda s, arg: _fold(s or "").startswith(_fold(arg)),
+    "endswith": lambda s, arg: _fold(s or "").endswith(_fold(arg)),
+    "contains": lambda s, arg: _fold(arg) in _fold(s or ""),
+    "tolower": lambda s: (s or "").lower(),
+    "toupper": lambda s: (s or "").upper(),
+}
+
+
+class _Parser:
+    def __init__(self, text: str, field: Callable[[str], Getter]):
+        self.tokens = _tokens(text)
+        self.pos = 0
+        self.field = field
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def take(self, value: str | None = None) -> tuple[str, str]:
+        token = self.peek()
+        if token is None or (value is not None and token[1] != value):
+            raise QueryError(f"expected {value or 'more'} at token {self.pos}")
+        self.pos += 1
+        return token
+
+    def parse(self) -> Getter:
+        expr = self.disjunction()
+        if self.peek() is not None:
+            raise QueryError(f"unexpected {self.peek()[1]!r}")
+        return expr
+
+    def disjunction(self) -> Getter:
+        parts = [self.conjunction()]
+        while self.peek() == ("op", "||"):
+            self.take()
+            parts.append(self.conjunction())
+        return parts[0] if len(parts) == 1 else lambda r: any(p(r) for p in parts)
+
+    def conjunction(self) -> Getter:
+        parts = [self.negation()]
+        while self.peek() == ("op", "&&"):
+            self.take()
+            parts.append(self.negation())
+        return parts[0] if len(parts) == 1 else lambda r: all(p(r) for p in parts)
+
+    def negation(self) -> Getter:
+        if self.peek() == ("op", "!"):
+            self.take()
+            inner = self.negation()
+            return lambda r: not inner(r)
+        return self.comparison()
+
+    def comparison(self) -> Getter:
+        left = self.operand()
+        token = self.peek()
+        if token and token[1] in ("==", "!=", ">=", "<=", ">", "<"):
+            op = self.take()[1]
+            right = self.operand()
+            return lambda r: _compare(op, left(r), right(r))
+        return lambda r: bool(left(r))
+
+    def operand(self) -> Getter:
+        kind, value = self.take()
+        if value == "(":
+            inner = self.disjunction()
+            self.take(")")
+            return inner
+        if kind == "string":
+            text = value[1:-1].replace('\\"', '"')
+            return lambda r: text
+        if kind == "number":
+            number = float(value)
+            return lambda r: number
+        if kind != "name":
+            raise QueryError(f"unexpected {value!r}")
+        lowered = value.lower()
+        if lowered in ("true", "false", "null"):
+            constant = {"true": True, "false": False, "null": None}[lowered]
+            return lambda r: constant
+        if lowered in ("guid", "datetime") and self.peek() == ("op", "("):
+            return self.constructor(lowered)
+        return self.member(value)
+
+    def constructor(self, name: str) -> Getter:
+        args = self.arguments()
+        if name == "guid":
+            if len(args) != 1 or not isinstance(args[0], str):
+                raise QueryError("Guid() takes one string")
+            guid = args[0]
+            return lambda r: guid
+        try:
+            moment = datetime(*(int(a) for a in args), tzinfo=UTC)
+        except (TypeError, ValueError) as error:
+            raise QueryError(f"bad DateTime(): {error}") from error
+        return lambda r: moment
+
+    def arguments(self) -> list[Any]:
+        self.take("(")
+        args: list[Any] = []
+        while self.peek() and self.peek()[1] != ")":
+            args.append(self.operand()({}))
+            if self.peek() == ("op", ","):
+                self.take()
+        self.take(")")
+        return args
+
+    def member(self, first: str) -> Getter:
+        path = [first]
+        getter: Getter | None = None
+        while self.peek() == ("op", "."):
+            self.take()
+            name = self.take()[1]
+            if self.peek() == ("op", "("):
+                method = _METHODS.get(name.lower())
+                if method is None:
+                    raise QueryError(f"unsupported method {name}")
+                base = getter or self.field(".".join(path))
+                args = self.arguments()
+                getter = _bind(method, base, args)
+            elif getter is None:
+                path.append(name)
+            else:
+                raise QueryError("property access after a method call")
+        return getter or self.field(".".join(path))
+
+
+def _bind(method: Callable[..., Any], base: Getter, args: list[Any]) -> Getter:
+    return lambda r: method(base(r), *args)
+
+
+def compile_where(text: str, field: Callable[[str], Getter]) -> Callable[[Record], bool]:
+    """Compile a `where` expression; `field` turns a dotted name into a value getter."""
+    expr = _Parser(text, field).parse()
+    return lambda record: bool(expr(record))
+
+
+def sort_records(records: list[Record], order: str, field: Callable[[str], Getter]) -> None:
+    """Sort in place by an `order` clause such as `Name ASC, UpdatedDateUTC DESC`."""
+    clauses = [c.split() for c in order.split(",") if c.strip()]
+    for clause in reversed(clauses):  # stable sorts applied last-key-first
+        if len(clause) not in (1, 2) or (
+            len(clause) == 2 and clause[1].upper() not in ("ASC", "DESC")
+        ):
+            raise QueryError(f"bad order clause {' '.join(clause)!r}")
+        getter = field(clause[0])
+        descending = len(clause) == 2 and clause[1].upper() == "DESC"
+
+        def key(record: Record, getter: Getter = getter) -> tuple[bool, Any]:
+            value = getter(record)
+            return (value is None, _fold(value) if value is not None else "")
+
+        records.sort(key=key, reverse=descending)
