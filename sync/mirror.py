@@ -6,7 +6,6 @@ what changed since the newest change already seen (If-Modified-Since).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,8 +14,6 @@ from . import xero
 from .models import XeroConnection, XeroContact
 
 PAGE_SIZE = 1000
-# Ask again for a little before the newest change seen: clocks and equal timestamps.
-OVERLAP = timedelta(seconds=1)
 MIRRORED_FIELDS = [
     "name", "first_name", "last_name", "email", "account_number", "contact_number",
     "tax_number", "status", "merged_to_contact_id", "is_customer", "is_supplier",
@@ -33,23 +30,23 @@ class RefreshResult:
 
 def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> RefreshResult:
     """Bring the mirror up to date with Xero; full=True pulls everything again."""
+    connection.refresh_from_db(fields=["contacts_modified_since"])
     since = None if full else connection.contacts_modified_since
     newest = connection.contacts_modified_since
     calls = received = 0
     # Each page is saved as it arrives, with no transaction open across the Xero call: an
     # interrupted refresh keeps what it fetched, and the next one starts from the same mark.
-    for page in xero.iter_contact_pages(
-        connection, modified_since=since - OVERLAP if since else None, page_size=PAGE_SIZE
-    ):
+    # Xero returns what changed at or after the mark, so the newest contact already seen
+    # comes again (harmless) and nothing changed in the same instant is missed.
+    for page in xero.iter_contact_pages(connection, modified_since=since, page_size=PAGE_SIZE):
         calls += 1
         received += len(page.contacts)
         _save(connection, page.contacts)
         for contact in page.contacts:
             if contact.updated_at and (newest is None or contact.updated_at > newest):
                 newest = contact.updated_at
-    XeroConnection.objects.filter(pk=connection.pk).update(
-        contacts_modified_since=newest, contacts_refreshed_at=timezone.now()
-    )
+    connection.contacts_modified_since, connection.contacts_refreshed_at = newest, timezone.now()
+    connection.save(update_fields=["contacts_modified_since", "contacts_refreshed_at"])
     return RefreshResult(api_calls=calls, received=received, full=since is None)
 
 
