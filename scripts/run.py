@@ -102,7 +102,7 @@ def main() -> int:
         processes["Xero sandbox"] = start(
             "Xero sandbox",
             [sys.executable, "-m", "xero_sandbox", "--host", HOST, "--port", str(SANDBOX_PORT),
-             "--state", str(SANDBOX_STATE), "--quiet"],
+             "--state", str(SANDBOX_STATE), "--quiet", "--demo-contacts"],
         )  # fmt: skip
     processes["web server"] = start(
         "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]

@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+from xero_sandbox import demo
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.server import build
 from xero_sandbox.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -29,6 +30,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--day-limit", type=int, help="calls per rolling day for every org")
     parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument(
+        "--demo-contacts",
+        action="store_true",
+        help="give Demo Company (NZ) a few contacts if it has none (what `make run` uses)",
+    )
     return parser.parse_args(argv)
 
 
@@ -54,6 +60,10 @@ def main(argv: list[str] | None = None) -> None:
         limiter=limiter,
         quiet=args.quiet,
     )
+    if args.demo_contacts:
+        with sandbox.store.lock:
+            if demo.seed_demo_contacts(sandbox.store.state, sandbox.store.now()):
+                sandbox.store.changed()
     # SIGTERM (make run's supervisor, test teardown) must still save the state.
     signal.signal(signal.SIGTERM, _interrupt)
     host, port = server.server_address[:2]

@@ -118,6 +118,8 @@ def test_refresh_button_queues_a_refresh(connection, accountant_client):
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 
 
+# The worker closes database connections between tasks, as a real worker process does.
+@pytest.mark.django_db(transaction=True)
 def test_worker_runs_the_queued_refresh(connection, sandbox):
     sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Raglan Board Riders"}])
     call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
