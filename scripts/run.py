@@ -48,7 +48,8 @@ def stop(processes: dict[str, subprocess.Popen]) -> None:
     for process in processes.values():
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
+    # The worker finishes the task in hand before it stops: give it time.
+    deadline = time.monotonic() + 30
     for process in processes.values():
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))

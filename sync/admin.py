@@ -52,6 +52,10 @@ class XeroConnectionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would drop every link of the organisation unaudited: disconnect instead.
+        return False
+
 
 @admin.register(XeroApiCall)
 class XeroApiCallAdmin(admin.ModelAdmin):

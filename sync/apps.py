@@ -7,6 +7,7 @@ class SyncConfig(AppConfig):
     verbose_name = "Xero sync"
 
     def ready(self) -> None:
+        from . import checks  # noqa: F401 (registers the system checks)
         from .roles import ensure_groups
 
         # After contenttypes and auth have created the permissions the groups need.

@@ -13,12 +13,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import crypto, xero
 from .connections import connection_connect, connection_connect_custom, connection_disconnect
 from .exceptions import UserFacingError
-from .models import ConnectionKind, XeroConnection
+from .models import ConnectionKind, ConnectionStatus, XeroConnection
 from .tasks import refresh_xero_contacts
 
 SESSION_KEY = "xero_oauth"
@@ -54,6 +55,7 @@ def connect(request: HttpRequest) -> HttpResponse:
         "redirect_uri": _redirect_uri(request),
     }
     request.session[SESSION_KEY] = pending
+    request.session.pop(SESSION_KEY + "_choice", None)  # an earlier, unfinished choice
     return redirect(
         xero.authorization_url(
             state=pending["state"],
@@ -66,11 +68,12 @@ def connect(request: HttpRequest) -> HttpResponse:
 @login_required
 @act
 @require_GET
+@sensitive_variables("pending", "tokens")
 def callback(request: HttpRequest) -> HttpResponse:
     """Where Xero sends the user back: check state, trade the code, keep the organisation."""
     pending = request.session.pop(SESSION_KEY, None)
     state = request.GET.get("state", "")
-    if not pending or not secrets.compare_digest(pending["state"], state):
+    if not pending or not secrets.compare_digest(pending["state"].encode(), state.encode()):
         messages.error(
             request,
             "Xero's answer did not match a connection started here, so it was ignored and "
@@ -111,8 +114,13 @@ def callback(request: HttpRequest) -> HttpResponse:
     return redirect("sync:choose_organisation")
 
 
+@sensitive_variables("tokens")
 def _connected(request: HttpRequest, tokens: xero.TokenSet, tenant: xero.Tenant) -> HttpResponse:
-    connection = connection_connect(tokens=tokens, tenant=tenant, user=request.user)
+    try:
+        connection = connection_connect(tokens=tokens, tenant=tenant, user=request.user)
+    except UserFacingError as error:
+        messages.error(request, f"omni-xero could not finish connecting to {tenant.name}: {error}")
+        return _dashboard()
     refresh_xero_contacts.enqueue(connection.pk)
     messages.success(
         request,
@@ -125,6 +133,7 @@ def _connected(request: HttpRequest, tokens: xero.TokenSet, tenant: xero.Tenant)
 @login_required
 @act
 @require_http_methods(["GET", "POST"])
+@sensitive_variables("choice", "tokens")
 def choose_organisation(request: HttpRequest) -> HttpResponse:
     choice = request.session.get(SESSION_KEY + "_choice")
     if not choice:
@@ -140,16 +149,35 @@ def choose_organisation(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wanted = request.POST.get("tenant_id", "")
         picked = next((t for t in tenants if str(t.tenant_id) == wanted), None)
+        tokens = _tokens_from_session(choice["tokens"])
+        if tokens is None:
+            del request.session[SESSION_KEY + "_choice"]
+            messages.error(request, "That Xero sign-in can no longer be read. Connect again.")
+            return _dashboard()
         if picked is None:
             messages.error(request, "Pick one of the organisations listed.")
         else:
             del request.session[SESSION_KEY + "_choice"]
-            return _connected(request, _tokens_from_session(choice["tokens"]), picked)
+            # Organisations ticked but not picked would count against the app's connection
+            # limit; those omni-xero already uses stay, of course.
+            in_use = set(XeroConnection.objects.usable().values_list("tenant_id", flat=True))
+            xero.tenants_remove(
+                access_token=tokens.access_token,
+                connection_ids=[
+                    t.connection_id for t in tenants if t != picked and t.tenant_id not in in_use
+                ],
+            )
+            return _connected(request, tokens, picked)
     return render(request, "sync/choose_organisation.html", {"tenants": tenants})
 
 
-def _tokens_from_session(sealed: str) -> xero.TokenSet:
-    access, refresh, expires, scopes = crypto.decrypt(sealed).split("\n")
+@sensitive_variables("sealed", "access", "refresh")
+def _tokens_from_session(sealed: str) -> xero.TokenSet | None:
+    """The tokens waiting for the organisation choice; None if they cannot be read."""
+    try:
+        access, refresh, expires, scopes = crypto.decrypt(sealed).split("\n")
+    except ValueError:
+        return None
     return xero.TokenSet(
         access_token=access,
         refresh_token=refresh,
@@ -178,7 +206,9 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 @act
 @require_POST
 def refresh_contacts(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(XeroConnection.objects.usable(), pk=pk)
+    connection = get_object_or_404(
+        XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE), pk=pk
+    )
     refresh_xero_contacts.enqueue(connection.pk)
     messages.info(
         request,

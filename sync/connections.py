@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import xero
@@ -53,10 +54,12 @@ def connection_connect_custom(*, user: AbstractBaseUser | None) -> XeroConnectio
 def connection_disconnect(*, connection: XeroConnection, user: AbstractBaseUser | None) -> None:
     """Remove the organisation from omni-xero's grant in Xero and forget the tokens.
 
-    The connection row, its links and their audit trail stay, so reconnecting the same
-    organisation carries on where it stopped.
+    The tokens are revoked too when no other organisation is connected (revoking ends every
+    organisation of a grant). The connection row, its links and their audit trail stay, so
+    reconnecting the same organisation carries on where it stopped.
     """
-    xero.disconnect(connection=connection)
+    others = XeroConnection.objects.usable().exclude(pk=connection.pk).exists()
+    xero.disconnect(connection=connection, revoke=not others)
     XeroConnection.objects.filter(pk=connection.pk).update(
         status=ConnectionStatus.DISCONNECTED,
         status_detail=f"Disconnected by {user}" if _user(user) else "Disconnected",
@@ -64,4 +67,6 @@ def connection_disconnect(*, connection: XeroConnection, user: AbstractBaseUser 
         refresh_token_encrypted="",
         expires_at=None,
         refresh_lease_until=None,
+        # A refresh still under way must not store its tokens into the forgotten row.
+        token_version=F("token_version") + 1,
     )

@@ -1,6 +1,10 @@
 """Background jobs, run by the django-tasks-db worker (`manage.py db_worker`)."""
 
+from datetime import timedelta
+
+from django.db.models import Q
 from django.tasks import task
+from django.utils import timezone
 
 from . import mirror
 from .models import ConnectionStatus, XeroConnection
@@ -18,15 +22,20 @@ def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict:
     return {"api_calls": result.api_calls, "received": result.received, "full": result.full}
 
 
-def enqueue_contact_refreshes() -> int:
+# A refresh "running" for longer than this was left behind by a worker that was killed.
+STALE_RUN = timedelta(minutes=30)
+
+
+def contact_refreshes_enqueue() -> int:
     """Queue a refresh for every connected organisation that has none queued or running."""
     from django_tasks_db.models import DBTaskResult
 
+    pending = DBTaskResult.objects.filter(task_path=f"{__name__}.refresh_xero_contacts").filter(
+        Q(status="READY") | Q(status="RUNNING", started_at__gt=timezone.now() - STALE_RUN)
+    )
     busy = {
         args["args"][0]
-        for args in DBTaskResult.objects.filter(
-            task_path=f"{__name__}.refresh_xero_contacts", status__in=["READY", "RUNNING"]
-        ).values_list("args_kwargs", flat=True)
+        for args in pending.values_list("args_kwargs", flat=True)
         if args.get("args")
     }
     queued = 0

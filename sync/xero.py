@@ -9,6 +9,7 @@ Xero's endpoints follow settings: XERO_LOGIN_URL (authorize page), XERO_IDENTITY
 and XERO_API_URL (/Connections and /api.xro/2.0).
 """
 
+import contextlib
 import json
 import logging
 import secrets
@@ -24,6 +25,7 @@ import urllib3
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 from xero_python.accounting import AccountingApi
 from xero_python.accounting import Contact as SdkContact
 from xero_python.accounting import Contacts as SdkContacts
@@ -46,8 +48,6 @@ logger = logging.getLogger(__name__)
 
 # Refresh an access token this long before it expires (the SDK itself would at 60 s).
 REFRESH_MARGIN = timedelta(minutes=2)
-# How long one process may hold the right to refresh a connection's tokens.
-REFRESH_LEASE = timedelta(seconds=30)
 TRANSIENT_STATUSES = {500, 502, 503, 504}
 
 
@@ -362,8 +362,12 @@ def authorization_url(*, state: str, code_challenge: str, redirect_uri: str) -> 
     return f"{settings.XERO_LOGIN_URL}/identity/connect/authorize?{query}"
 
 
+@sensitive_variables("code", "code_verifier")
 def exchange_code(*, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
-    """Trade the authorization code for tokens (authorization code flow with PKCE)."""
+    """Trade the authorization code for tokens (authorization code flow with PKCE).
+
+    https://developer.xero.com/documentation/guides/oauth2/pkce-flow/
+    """
     client = _build_client(connection=None, token=None)
     return _token_set(
         _identity_call(
@@ -409,8 +413,29 @@ def tenants(*, access_token: str) -> list[Tenant]:
     ]
 
 
+def tenants_remove(*, access_token: str, connection_ids: Iterable[uuid.UUID | None]) -> None:
+    """Remove organisations from a grant (best effort), e.g. those not picked after consent.
+
+    https://developer.xero.com/documentation/guides/oauth2/tenants/#remove-connections
+    """
+    identity = IdentityApi(
+        _build_client(connection=None, token=_bare_token(access_token)),
+        base_url=settings.XERO_API_URL,
+    )
+    for connection_id in connection_ids:
+        if connection_id is None:
+            continue
+        try:
+            identity.delete_connection(str(connection_id))
+        except (HTTPStatusException, urllib3.exceptions.HTTPError) as failure:
+            logger.info("Removing Xero connection %s failed: %s", connection_id, failure)
+
+
 def organisation_name(*, access_token: str, tenant_id: str = "") -> tuple[str, uuid.UUID]:
-    """The organisation's name and ID (GET /Organisation), for a custom connection."""
+    """The organisation's name and ID, for a custom connection (it has no /Connections).
+
+    https://developer.xero.com/documentation/api/accounting/organisation
+    """
     client = _build_client(connection=None, token=_bare_token(access_token))
     api = AccountingApi(client, base_url=settings.XERO_API_URL + "/api.xro/2.0")
     found = _identity_call(
@@ -429,8 +454,16 @@ def organisation_get(connection: XeroConnection) -> str:
     return found.organisations[0].name
 
 
-def disconnect(*, connection: XeroConnection) -> None:
-    """Remove the organisation from the grant, then revoke the tokens; best effort on both."""
+@sensitive_variables("refresh_token", "access_token")
+def disconnect(*, connection: XeroConnection, revoke: bool) -> None:
+    """Remove the organisation from omni-xero's grant; with revoke, also revoke the tokens.
+
+    Revoking ends every organisation the grant covers, so callers revoke only when no other
+    connection uses Xero. Best effort: Xero being unreachable must not block a disconnect.
+    https://developer.xero.com/documentation/guides/oauth2/tenants/#remove-connections
+    """
+    with contextlib.suppress(XeroError):
+        connection = fresh_connection(connection)  # the saved access token may have expired
     refresh_token = crypto.decrypt(connection.refresh_token_encrypted)
     access_token = crypto.decrypt(connection.access_token_encrypted)
     client = _build_client(connection=connection, token=_bare_token(access_token))
@@ -440,7 +473,7 @@ def disconnect(*, connection: XeroConnection) -> None:
             identity.delete_connection(str(connection.xero_connection_id))
         except (HTTPStatusException, urllib3.exceptions.HTTPError) as failure:
             logger.info("Removing Xero connection %s failed: %s", connection.pk, failure)
-    if refresh_token:
+    if revoke and refresh_token:
         try:
             _TokenApi(client).revoke_token(refresh_token)
         except (HTTPStatusException, urllib3.exceptions.HTTPError) as failure:
@@ -461,6 +494,11 @@ def _identity_call[T](call: Callable[[], T], *, refused: str) -> T:
     try:
         return call()
     except HTTPStatusException as failure:
+        if failure.status == 429:
+            raise RateLimited(
+                wait_seconds=_retry_after(failure),
+                problem=_header(failure.headers, "X-Rate-Limit-Problem"),
+            ) from failure
         if failure.status in TRANSIENT_STATUSES:
             raise XeroUnavailable(f"HTTP {failure.status}") from failure
         raise NeedsReconnecting(refused) from failure
@@ -469,7 +507,7 @@ def _identity_call[T](call: Callable[[], T], *, refused: str) -> T:
 
 
 def store_new_tokens(connection: XeroConnection, tokens: TokenSet) -> None:
-    """Keep a freshly granted token set (after connecting or reconnecting)."""
+    """Keep a freshly granted token set (after connecting or reconnecting); it reactivates."""
     _store_tokens(connection, tokens, expected_version=None, reactivate=True)
 
 
@@ -487,6 +525,9 @@ def _store_tokens(
     rows = XeroConnection.objects.filter(pk=connection.pk)
     if expected_version is not None:
         rows = rows.filter(token_version=expected_version)
+    if not reactivate:
+        # A refresh finishing after a disconnect must not bring the tokens back.
+        rows = rows.exclude(status=ConnectionStatus.DISCONNECTED)
     changes: dict[str, Any] = {
         "access_token_encrypted": crypto.encrypt(tokens.access_token),
         "refresh_token_encrypted": crypto.encrypt(tokens.refresh_token),
@@ -511,16 +552,24 @@ def _mark_needs_reconnect(connection: XeroConnection, detail: str) -> None:
     )
 
 
+def _refresh_lease() -> timedelta:
+    # Longer than a refresh call can take (connect + read timeout), so a slow refresh is
+    # never overtaken by a second one using the same refresh token.
+    return timedelta(seconds=2 * settings.XERO_TIMEOUT + 10)
+
+
 def fresh_connection(connection: XeroConnection) -> XeroConnection:
     """The connection with an access token valid for a while, refreshing it if needed.
 
     Several workers may find the token expiring at once. Exactly one of them refreshes: it
-    claims a short lease with a conditional UPDATE (no transaction is held open across the
-    call to Xero); the others wait for the new tokens. If the refresher dies after Xero
-    rotated the refresh token, the lease runs out and another worker retries with the old
-    refresh token, which Xero still accepts for 30 minutes.
+    claims a lease with a conditional UPDATE (no transaction is held open across the call
+    to Xero); the others wait for the new tokens. If the refresher dies after Xero rotated
+    the refresh token, the lease runs out and another worker retries with the old refresh
+    token, which Xero still accepts for 30 minutes.
     """
-    deadline = time.monotonic() + REFRESH_LEASE.total_seconds() + 5
+    lease = _refresh_lease()
+    deadline = time.monotonic() + lease.total_seconds() + 5
+    refreshed = False
     while True:
         connection.refresh_from_db()
         if connection.status == ConnectionStatus.DISCONNECTED:
@@ -528,19 +577,21 @@ def fresh_connection(connection: XeroConnection) -> XeroConnection:
         if connection.status == ConnectionStatus.NEEDS_RECONNECT:
             raise NeedsReconnecting(_reconnect_message(connection))
         now = timezone.now()
-        if connection.expires_at and connection.expires_at - REFRESH_MARGIN > now:
+        # Once refreshed, use what Xero gave, however short-lived: never refresh in a loop.
+        if refreshed or (connection.expires_at and connection.expires_at - REFRESH_MARGIN > now):
             return connection
+        if time.monotonic() > deadline:
+            raise XeroUnavailable("the token refresh by another process did not finish")
         claimed = (
             XeroConnection.objects.filter(pk=connection.pk, token_version=connection.token_version)
             .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
-            .update(refresh_lease_until=now + REFRESH_LEASE)
+            .update(refresh_lease_until=now + lease)
         )
         if claimed:
             _refresh(connection)
-            continue
-        if time.monotonic() > deadline:
-            raise XeroUnavailable("the token refresh by another process did not finish")
-        time.sleep(0.1)
+            refreshed = True
+        else:
+            time.sleep(0.1)
 
 
 def _reconnect_message(connection: XeroConnection) -> str:
@@ -551,8 +602,13 @@ def _reconnect_message(connection: XeroConnection) -> str:
     )
 
 
+def _release_lease(connection: XeroConnection) -> None:
+    XeroConnection.objects.filter(pk=connection.pk).update(refresh_lease_until=None)
+
+
+@sensitive_variables("refresh_token", "raw")
 def _refresh(connection: XeroConnection) -> None:
-    """Get new tokens while holding the lease; record the outcome."""
+    """Get new tokens while holding the lease; record the outcome. Always ends the lease."""
     version = connection.token_version
     client = _build_client(connection=connection, token=None)
     try:
@@ -564,16 +620,30 @@ def _refresh(connection: XeroConnection) -> None:
                 _mark_needs_reconnect(connection, "its saved sign-in could not be read")
                 return
             raw = _TokenApi(client).refresh_token(refresh_token, connection.scopes.split())
+        tokens = _token_set(raw)
     except HTTPStatusException as failure:
-        if failure.status in TRANSIENT_STATUSES or failure.status == 429:
-            XeroConnection.objects.filter(pk=connection.pk).update(refresh_lease_until=None)
+        if failure.status == 429:
+            _release_lease(connection)
+            raise RateLimited(
+                wait_seconds=_retry_after(failure),
+                problem=_header(failure.headers, "X-Rate-Limit-Problem"),
+            ) from failure
+        if failure.status in TRANSIENT_STATUSES:
+            _release_lease(connection)
             raise XeroUnavailable(f"token refresh: HTTP {failure.status}") from failure
         _mark_needs_reconnect(connection, _grant_error(failure))
         return
     except urllib3.exceptions.HTTPError as failure:
-        XeroConnection.objects.filter(pk=connection.pk).update(refresh_lease_until=None)
+        _release_lease(connection)
         raise XeroUnavailable(type(failure).__name__) from failure
-    _store_tokens(connection, _token_set(raw), expected_version=version)
+    except BaseException:
+        # An answer we could not read: let another attempt (ours or a worker's) try again.
+        _release_lease(connection)
+        raise
+    if not _store_tokens(connection, tokens, expected_version=version):
+        logger.warning(
+            "Tokens refreshed for connection %s were not saved: it changed meanwhile", connection.pk
+        )
 
 
 def _grant_error(failure: HTTPStatusException) -> str:
@@ -611,6 +681,7 @@ def _call[T](
         raise NotConnected()
     key = _idempotency_key() if write else None
     attempts = 1 + max(0, settings.XERO_MAX_RETRIES)
+    refreshed_after_401 = False
     for attempt in range(1, attempts + 1):
         connection = fresh_connection(connection)
         client = _build_client(connection=connection, token=_sdk_token(connection))
@@ -630,9 +701,13 @@ def _call[T](
         except NotFoundException as failure:
             raise NotFound("Xero has no such record.") from failure
         except HTTPStatusException as failure:
-            if failure.status == 401 and not last:
-                # The token was refused before its time (revoked or clock skew): refresh once.
-                XeroConnection.objects.filter(pk=connection.pk).update(expires_at=None)
+            if failure.status == 401 and not last and not refreshed_after_401:
+                # The token was refused before its time (revoked, clock skew): refresh once,
+                # unless another process already has.
+                refreshed_after_401 = True
+                XeroConnection.objects.filter(
+                    pk=connection.pk, token_version=connection.token_version
+                ).update(expires_at=None)
                 continue
             if failure.status in (401, 403):
                 _mark_needs_reconnect(connection, f"Xero answered {failure.status}")
@@ -712,9 +787,10 @@ def contacts_page(
     https://developer.xero.com/documentation/api/accounting/contacts#get-contacts
     """
     # The SDK sends every argument it is given, None included: pass only what is set.
-    options = {"page": page, "page_size": page_size, "include_archived": True}
+    options: dict[str, Any] = {"page": page, "page_size": page_size, "include_archived": True}
     if modified_since is not None:
-        options["if_modified_since"] = modified_since
+        # Xero documents whole seconds (yyyy-mm-ddThh:mm:ss); its filter includes the mark.
+        options["if_modified_since"] = modified_since.astimezone(UTC).replace(microsecond=0)
     result = _call(connection, lambda api, tenant, _: api.get_contacts(tenant, **options))
     pagination = getattr(result, "pagination", None)
     return ContactsPage(

@@ -64,3 +64,21 @@ class TransactionAdmin(admin.ModelAdmin):
     @admin.display(description="total")
     def total(self, obj: Transaction):
         return obj.totals.total
+
+
+@admin.register(LineItem)
+class LineItemAdmin(admin.ModelAdmin):
+    """Lines across transactions, e.g. to find every line on an account code."""
+
+    list_display = [
+        "description", "transaction", "quantity", "unit_price", "amount", "account_code",
+        "tax_type",
+    ]  # fmt: skip
+    list_filter = ["tax_type", "account_code", "transaction__type"]
+    list_select_related = ["transaction"]
+    search_fields = ["description", "transaction__number", "account_code"]
+    autocomplete_fields = ["transaction"]
+
+    @admin.display(description="amount")
+    def amount(self, obj: LineItem):
+        return obj.amount

@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 
 
 def expire_access_token(connection: XeroConnection) -> None:
-    """As if 29 minutes passed: the access token is about to expire."""
+    """As if 28.5 minutes passed: the access token expires in 90 s.
+
+    That is inside omni-xero's two-minute margin but outside the SDK's own 60 s one, so only
+    omni-xero's refresh (with its lease) can renew it.
+    """
     XeroConnection.objects.filter(pk=connection.pk).update(
-        expires_at=timezone.now() + timedelta(seconds=30)
+        expires_at=timezone.now() + timedelta(seconds=90)
     )
 
 
@@ -216,3 +220,40 @@ def test_two_workers_refreshing_at_once_keep_the_connection(
     xero.contacts_page(connection, page=1)
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE
+
+
+def test_a_token_xero_refuses_early_is_refreshed_once(connection, sandbox):
+    sandbox.expire_tokens(access_token=crypto.decrypt(connection.access_token_encrypted))
+    before = token_calls()
+    assert xero.contacts_page(connection, page=1).page == 1
+    assert token_calls() == before + 1
+    statuses = list(
+        XeroApiCall.objects.filter(endpoint__contains="Contacts")
+        .order_by("pk")
+        .values_list("status", flat=True)
+    )
+    assert statuses == [401, 200]
+
+
+def test_a_refresh_xero_cannot_answer_keeps_the_connection(connection, sandbox, settings):
+    settings.XERO_MAX_RETRIES = 0
+    expire_access_token(connection)
+    sandbox.fault(status=503, count=1, path="/connect/token")
+    with pytest.raises(xero.XeroUnavailable):
+        xero.contacts_page(connection, page=1)
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert connection.refresh_lease_until is None  # the next call may refresh at once
+    assert xero.contacts_page(connection, page=1).page == 1
+
+
+def test_a_refresh_after_a_crash_uses_the_old_refresh_token_within_the_grace(connection):
+    """A worker died after Xero rotated the token but before saving: the lease runs out and
+    the next worker refreshes with the token it has, which Xero still accepts."""
+    expire_access_token(connection)
+    xero.fresh_connection(connection)  # rotates; pretend the result was never saved:
+    connection.refresh_from_db()
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        expires_at=timezone.now(), refresh_lease_until=timezone.now() - timedelta(seconds=1)
+    )
+    assert xero.contacts_page(connection, page=1).page == 1

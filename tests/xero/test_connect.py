@@ -12,6 +12,15 @@ from .conftest import back_to_app, consent
 pytestmark = pytest.mark.django_db
 
 
+def live_tenants(sandbox) -> list[str]:
+    """The organisations omni-xero's demo app is connected to, as the sandbox sees it."""
+    return sorted(
+        c["tenantId"]
+        for c in sandbox.call("GET", "/_sandbox/connections")
+        if c["client_id"] == sandbox.client_id
+    )
+
+
 def test_connect_button_sends_the_accountant_to_xero_with_state_and_pkce(
     accountant_client, xero_settings
 ):
@@ -29,7 +38,7 @@ def test_connect_button_sends_the_accountant_to_xero_with_state_and_pkce(
 
 def test_connecting_the_demo_organisation(connect, sandbox, accountant):
     page = connect().content.decode()
-    assert "Connected to Demo Company (NZ)" in page or "Connected to" in page
+    assert "Connected to Demo Company (NZ). Its Xero contacts are being fetched" in page
     connection = XeroConnection.objects.get()
     assert str(connection.tenant_id) == sandbox.demo_tenant_id
     assert connection.status == ConnectionStatus.ACTIVE
@@ -90,7 +99,7 @@ def test_disconnect_asks_first_then_removes_the_connection_in_xero(
     url = f"/accounting/xero/connections/{connection.pk}/disconnect/"
     assert "Disconnect from" in accountant_client.get(url).content.decode()
     assert XeroConnection.objects.get().status == ConnectionStatus.ACTIVE
-    grants_before = sandbox.state()
+    assert live_tenants(sandbox) == [sandbox.demo_tenant_id]
     page = accountant_client.post(url, follow=True).content.decode()
     assert "Disconnected from" in page and "Connect to Xero" in page
     connection.refresh_from_db()
@@ -98,7 +107,7 @@ def test_disconnect_asks_first_then_removes_the_connection_in_xero(
     assert connection.access_token_encrypted == "" == connection.refresh_token_encrypted
     assert XeroApiCall.objects.filter(method="DELETE", status=204).exists()
     assert XeroApiCall.objects.filter(endpoint="/connect/revocation", status=200).exists()
-    assert sandbox.state() != grants_before
+    assert live_tenants(sandbox) == []
 
 
 def test_reconnecting_the_same_organisation_keeps_its_row(connection, accountant_client, connect):
@@ -132,8 +141,62 @@ def test_a_custom_connection_connects_without_a_consent_page(
     connection = XeroConnection.objects.get()
     assert f"Connected to {connection.organisation_name}" in page
     assert connection.kind == "custom" and str(connection.tenant_id) == sandbox.demo_tenant_id
-    # Its calls carry no tenant header and work; its token is renewed by client credentials.
+    # Its token is renewed by client credentials (it has no refresh token).
     XeroConnection.objects.filter(pk=connection.pk).update(expires_at=None)
     assert xero.contacts_page(connection, page=1).page == 1
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE
+
+
+def test_disconnecting_one_organisation_leaves_the_other_connected(
+    connect, sandbox, accountant_client
+):
+    connect()
+    # Xero lists every organisation the user has connected to the app, so omni-xero asks.
+    connect(tenant_ids=[sandbox.harbour_tenant_id])
+    accountant_client.post(
+        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
+    )
+    demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
+    harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
+    accountant_client.post(f"/accounting/xero/connections/{harbour.pk}/disconnect/")
+    assert live_tenants(sandbox) == [sandbox.demo_tenant_id]
+    assert xero.contacts_page(demo, page=1).page == 1
+    demo.refresh_from_db()
+    assert demo.status == ConnectionStatus.ACTIVE
+
+
+def test_organisations_not_picked_are_removed_from_the_grant(connect, sandbox, accountant_client):
+    connect(tenant_ids=[sandbox.demo_tenant_id, sandbox.harbour_tenant_id])
+    accountant_client.post(
+        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
+    )
+    assert live_tenants(sandbox) == [sandbox.harbour_tenant_id]
+
+
+def test_an_organisation_already_connected_is_never_removed_from_the_grant(
+    connect, sandbox, accountant_client
+):
+    connect()
+    connect(tenant_ids=[sandbox.harbour_tenant_id])
+    accountant_client.post(
+        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
+    )
+    assert live_tenants(sandbox) == sorted([sandbox.demo_tenant_id, sandbox.harbour_tenant_id])
+
+
+def test_picking_an_organisation_not_offered_is_refused(connect, sandbox, accountant_client):
+    connect(tenant_ids=[sandbox.demo_tenant_id, sandbox.harbour_tenant_id])
+    page = accountant_client.post(
+        "/accounting/xero/connect/organisation/",
+        {"tenant_id": "00000000-0000-4000-8000-000000000000"},
+    ).content.decode()
+    assert "Pick one of the organisations listed." in page
+    assert not XeroConnection.objects.exists()
+
+
+def test_xero_failing_right_after_consent_gives_a_message_not_an_error_page(connect, sandbox):
+    sandbox.fault(status=503, count=10, path="/api.xro/2.0/Organisation")
+    page = connect().content.decode()
+    assert "could not finish connecting to Demo Company (NZ)" in page
+    assert "Xero did not answer in time or is unavailable" in page

@@ -17,14 +17,19 @@ class Command(BaseCommand):
         connections = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
         if not connections:
             raise CommandError("No Xero organisation is connected.")
+        failed = []
         for connection in connections:
             started = time.monotonic()
             try:
                 result = xero_contacts_refresh(connection=connection, full=full)
             except UserFacingError as error:
-                raise CommandError(f"{connection}: {error}") from error
+                self.stderr.write(f"{connection}: {error}")
+                failed.append(connection.organisation_name)
+                continue
             self.stdout.write(
                 f"{connection}: {result.received} contact(s) in {result.api_calls} API call(s), "
                 f"{'full' if result.full else 'incremental'}, "
                 f"{time.monotonic() - started:.1f} s"
             )
+        if failed:
+            raise CommandError(f"Not refreshed: {', '.join(failed)}.")

@@ -3,7 +3,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sync.tasks import enqueue_contact_refreshes
+from sync.tasks import contact_refreshes_enqueue
 
 
 class Command(BaseCommand):
@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop=False, **options):
         while True:
-            queued = enqueue_contact_refreshes()
+            queued = contact_refreshes_enqueue()
             if options["verbosity"] > 1 or not loop:
                 self.stdout.write(f"Queued {queued} refresh(es).")
             if not loop:

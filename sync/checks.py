@@ -1,0 +1,34 @@
+"""System checks for the Xero settings: a wrong value fails loudly and by name."""
+
+from django.conf import settings
+from django.core.checks import Error, Warning, register
+
+
+@register()
+def xero_settings_check(app_configs, **kwargs):
+    problems = []
+    if settings.XERO_CONNECTION_KIND not in ("oauth", "custom"):
+        problems.append(
+            Error(
+                f"XERO_CONNECTION_KIND is {settings.XERO_CONNECTION_KIND!r}.",
+                hint='Use "oauth" (an accountant connects) or "custom" (a custom connection).',
+                id="sync.E001",
+            )
+        )
+    if not settings.XERO_CLIENT_SECRET:
+        problems.append(
+            Error(
+                "XERO_CLIENT_ID is set but XERO_CLIENT_SECRET is empty.",
+                hint="Copy the secret from the app at https://developer.xero.com/app/manage.",
+                id="sync.E002",
+            )
+        )
+    if settings.XERO_CONNECTION_KIND == "oauth" and "offline_access" not in settings.XERO_SCOPES:
+        problems.append(
+            Warning(
+                "XERO_SCOPES lacks offline_access: Xero then gives no refresh token and the "
+                "connection needs reconnecting every 30 minutes.",
+                id="sync.W001",
+            )
+        )
+    return problems
