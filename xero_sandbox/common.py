@@ -30,6 +30,14 @@ class Ctx:
     org: dict[str, Any]
     now: float
     provider: str
+    # Elements this call stored; the gateway replays a 400 for an Idempotency-Key only if
+    # part of the request was committed (a partial batch).
+    committed: int = 0
+
+    def commit(self) -> None:
+        """Note that one element of this call was stored, and mark the state dirty."""
+        self.committed += 1
+        self.store.changed()
 
     def ok(self, **collections: Any) -> Response:
         return Response.json(200, wire.envelope(self.now, self.provider, **collections))

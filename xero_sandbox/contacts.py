@@ -11,6 +11,7 @@ from typing import Any
 from xero_sandbox import wire
 from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
 from xero_sandbox.web import Response
+from xero_sandbox.where import compared_to
 
 WRITABLE = {
     "ContactNumber",
@@ -51,6 +52,7 @@ SUMMARY_FIELDS = (
 )
 SEARCH_FIELDS = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
 PERSONAL_FIELDS = ("FirstName", "LastName", "EmailAddress", "ContactPersons", "BankAccountDetails")
+HIDDEN_STATUSES = {"ARCHIVED", "GDPRREQUEST"}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MSG_NAME_EMPTY = "Contact Name cannot be empty."
@@ -78,11 +80,17 @@ def msg_rename(old: str, new: str) -> str:
 
 
 class ContactIndex:
-    """Lookups that must stay fast with 10,000 contacts (uniqueness, numbers, search)."""
+    """Lookups that must stay fast with 10,000 contacts (uniqueness, numbers, search).
+
+    ContactNumbers may repeat (Xero's rule is unconfirmed, XERO.md Open question 4), and so
+    may the names of archived contacts, so those map to every holder in the order they
+    were stored: a lookup answers the earliest holder still there.
+    """
 
     def __init__(self, contacts: dict[str, dict]):
         self.active_names: dict[str, str] = {}
-        self.numbers: dict[str, str] = {}
+        self.archived_names: dict[str, dict[str, None]] = {}
+        self.numbers: dict[str, dict[str, None]] = {}
         self.account_numbers: dict[str, str] = {}
         self.search: dict[str, str] = {}
         for contact in contacts.values():
@@ -92,8 +100,10 @@ class ContactIndex:
         cid = contact["ContactID"]
         if contact["ContactStatus"] == "ACTIVE":
             self.active_names[contact["Name"].casefold()] = cid
+        elif contact["ContactStatus"] == "ARCHIVED" and contact.get("Name"):
+            self.archived_names.setdefault(contact["Name"].casefold(), {})[cid] = None
         if contact.get("ContactNumber"):
-            self.numbers.setdefault(contact["ContactNumber"].casefold(), cid)
+            self.numbers.setdefault(contact["ContactNumber"].casefold(), {})[cid] = None
         if contact.get("AccountNumber"):
             self.account_numbers[contact["AccountNumber"].casefold()] = cid
         self.search[cid] = "\x00".join(str(contact.get(f) or "") for f in SEARCH_FIELDS).casefold()
@@ -102,12 +112,28 @@ class ContactIndex:
         cid = contact["ContactID"]
         for table, value in (
             (self.active_names, contact.get("Name")),
-            (self.numbers, contact.get("ContactNumber")),
             (self.account_numbers, contact.get("AccountNumber")),
         ):
             if value and table.get(value.casefold()) == cid:
                 del table[value.casefold()]
+        for multi, value in (
+            (self.numbers, contact.get("ContactNumber")),
+            (self.archived_names, contact.get("Name")),
+        ):
+            holders = multi.get(value.casefold()) if value else None
+            if holders is not None:
+                holders.pop(cid, None)
+                if not holders:
+                    del multi[value.casefold()]
         self.search.pop(cid, None)
+
+    def by_number(self, number: str) -> str | None:
+        """The earliest-stored contact that still has this ContactNumber."""
+        return next(iter(self.numbers.get(number.casefold(), ())), None)
+
+    def archived_by_name(self, name: str) -> str | None:
+        """An ARCHIVED (or merged) contact with this name, if any."""
+        return next(iter(self.archived_names.get(name.casefold(), ())), None)
 
 
 _INDEXES: dict[int, tuple[dict, ContactIndex]] = {}
@@ -135,7 +161,7 @@ def find(org: dict, key: str) -> dict | None:
     """A contact by ContactID, or by ContactNumber (`GET /Contacts/{ContactNumber}`)."""
     if is_guid(key):
         return org["contacts"].get(key.lower())
-    cid = index_for(org).numbers.get(key.casefold())
+    cid = index_for(org).by_number(key)
     return org["contacts"].get(cid) if cid else None
 
 
@@ -201,9 +227,10 @@ def list_contacts(ctx: Ctx) -> Response:
     if term and ids:
         search = index_for(ctx.org).search
         records = [c for c in records if term in search.get(c["ContactID"], "")]
-    # A `where` that names ContactStatus decides status filtering itself.
-    where = ctx.req.arg("where").lower()
-    if not ids and not ctx.req.flag("includeArchived") and "contactstatus" not in where:
+    # Only ACTIVE contacts unless includeArchived=true, or a `where` that explicitly asks
+    # for ARCHIVED or GDPRREQUEST ones (that `where` then filters by status itself).
+    asks_hidden = compared_to(ctx.req.arg("where"), "ContactStatus") & HIDDEN_STATUSES
+    if not ids and not ctx.req.flag("includeArchived") and not asks_hidden:
         records = [c for c in records if c["ContactStatus"] == "ACTIVE"]
     rows, pagination, error = query_list(ctx, records)
     if error:
@@ -311,7 +338,7 @@ def create(ctx: Ctx, item: dict, *, commit: bool = True) -> tuple[dict, list[str
         return _render_rejected(fields), errors
     if commit:
         save(ctx.org, contact, None)
-        ctx.store.changed()
+        ctx.commit()
     return render(contact), []
 
 
@@ -334,7 +361,7 @@ def update(ctx: Ctx, contact_id: str, item: dict) -> tuple[dict, list[str]]:
     if errors:
         return render(contact), errors
     save(ctx.org, contact, previous)
-    ctx.store.changed()
+    ctx.commit()
     return render(contact), []
 
 

@@ -2,7 +2,8 @@
 
 Rules follow XERO.md §2: totals computed from the lines, ACCREC (and ACCRECCREDIT, PO)
 numbers unique and generated when missing, ACCPAY numbers free; the contact is found by
-ContactID, ContactNumber or Name (a new name creates a contact) and must not be archived.
+ContactID, ContactNumber or Name (a new name creates a contact) and must not be archived
+(checked when a document is created or moved to another contact).
 """
 
 import uuid
@@ -263,8 +264,14 @@ def _resolve_contact(ctx: Ctx, ref: Any) -> tuple[dict | None, str | None, list[
             return contact, None, []
     name = (ref.get("Name") or "").strip()
     if name:
-        cid = contacts.index_for(org).active_names.get(name.casefold())
-        return (org["contacts"][cid], None, []) if cid else (None, name, [])
+        index = contacts.index_for(org)
+        cid = index.active_names.get(name.casefold())
+        if cid:
+            return org["contacts"][cid], None, []
+        # No ACTIVE contact has the name but an archived (or merged) one does: answer
+        # "has been archived" rather than create a twin ([sandbox] guess, README).
+        archived = index.archived_by_name(name)
+        return (org["contacts"][archived], None, []) if archived else (None, name, [])
     if ref.get("ContactNumber"):
         return None, None, [MSG_UNKNOWN_CONTACT]
     return None, None, [MSG_CONTACT_KEYS]
@@ -343,7 +350,10 @@ def _check(
     else:
         contact, new_name, contact_errors = ctx.org["contacts"].get(doc["ContactID"]), None, []
     errors.extend(contact_errors)
-    if contact and contact["ContactStatus"] != "ACTIVE":
+    # Only new documents, or a change of contact, need an active contact: a document of a
+    # since-archived contact can still be edited (XERO.md §1.7 is about creating).
+    changes_contact = previous is None or (contact and contact["ContactID"] != doc["ContactID"])
+    if contact and contact["ContactStatus"] != "ACTIVE" and changes_contact:
         errors.append(MSG_ARCHIVED)
     raw_lines = item.get("LineItems") if "LineItems" in item else None
     if raw_lines is not None or previous is None:
@@ -379,7 +389,7 @@ def write(ctx: Ctx, kind: Kind, item: dict, existing_id: str | None) -> tuple[di
     doc["UpdatedDateUTC"] = ctx.now
     _store(ctx, kind, doc, previous)
     _mark_contact_role(ctx, kind, doc, contact)
-    ctx.store.changed()
+    ctx.commit()
     return render(ctx, kind, doc, with_lines=True), []
 
 

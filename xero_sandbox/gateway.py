@@ -18,6 +18,8 @@ from xero_sandbox.web import Request, Response, Router
 PREFIX = "/api.xro/2.0"
 IDEMPOTENCY_SECONDS = 24 * 3600
 MAX_IDEMPOTENCY_KEY = 128
+LIMIT_HEADER = "X-DayLimit-Remaining"
+DEFAULT_DAY_LIMIT = 5000  # the day limit shown when a call names no known organisation
 
 SETTINGS_READ = {"accounting.settings", "accounting.settings.read"}
 CONTACTS_WRITE = {"accounting.contacts"}
@@ -107,6 +109,24 @@ class Gateway:
 
     def handle(self, req: Request, delay: float = 0.0) -> Response:
         """Answer one call; `delay` (a hang fault) holds its concurrency slot that long."""
+        response = self._handle(req, delay)
+        # Every API answer carries the remaining counts (XERO.md §4), refusals included.
+        if LIMIT_HEADER not in response.headers:
+            response.headers.update(self.remaining(req))
+        return response
+
+    def remaining(self, req: Request) -> dict[str, str]:
+        """The `X-…-Remaining` headers for an answer that was not counted (a peek)."""
+        with self.store.lock:
+            token = identity.token_record(self.store, req) or {}
+            tenant_id = req.header("xero-tenant-id").strip().lower()
+            tenant_id = tenant_id or token.get("custom_tenant_id") or ""
+            org = self.store.state["orgs"].get(tenant_id)
+            day_limit = org["day_limit"] if org else DEFAULT_DAY_LIMIT
+            now = self.store.now()
+        return self.limiter.peek(tenant_id, token.get("client_id", ""), day_limit, now)
+
+    def _handle(self, req: Request, delay: float) -> Response:
         endpoint, params, known = self.router.match(req.method, req.path)
         if endpoint is None:
             return Response.text(405, "Method not allowed") if known else Response.not_found()
@@ -150,9 +170,16 @@ class Gateway:
 
     def _idempotent(self, ctx: Ctx, endpoint: _Scoped) -> Response:
         """Replay the first answer for a repeated `Idempotency-Key` (XERO.md §5)."""
-        key = ctx.req.header("Idempotency-Key")
-        if ctx.req.method not in ("PUT", "POST", "PATCH") or not key:
+        if (
+            ctx.req.method not in ("PUT", "POST", "PATCH")
+            or "idempotency-key" not in ctx.req.headers
+        ):
             return endpoint(ctx)
+        key = ctx.req.header("Idempotency-Key").strip()
+        if not key:
+            # An empty header broke calls at Xero (XERO.md §5); the body is a guess.
+            message = "[sandbox] Idempotency-Key must not be empty"
+            return Response.json(400, _idempotency_error(message))
         if len(key) > MAX_IDEMPOTENCY_KEY:
             message = f"[sandbox] Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"
             return Response.json(400, _idempotency_error(message))
@@ -167,8 +194,10 @@ class Gateway:
                 return Response.json(400, _idempotency_error(message))
             return Response(seen["status"], base64.b64decode(seen["body"]), dict(seen["headers"]))
         response = endpoint(ctx)
-        # Only answers that reflect committed work are replayed; failures may be retried.
-        if response.status in (200, 400):
+        # Only answers that reflect committed work are replayed: every 200, and a 400 only
+        # when part of the batch was stored (summarised errors). A 400 that stored nothing,
+        # a 5xx or a 429 is forgotten, so a retry after fixing the cause can succeed.
+        if response.status == 200 or (response.status == 400 and ctx.committed):
             table[slot] = {
                 "fingerprint": fingerprint,
                 "status": response.status,

@@ -297,11 +297,16 @@ def _disconnect_client(store: Store, client_id: str) -> None:
 # Bearer tokens and Connections -----------------------------------------------------------
 
 
-def bearer(store: Store, req: Request) -> tuple[dict | None, Response | None]:
-    """The access token record behind `Authorization: Bearer …`, or the 401 to answer."""
+def token_record(store: Store, req: Request) -> dict | None:
+    """The stored access token named by `Authorization: Bearer …`, valid or not."""
     auth = req.header("Authorization")
     token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
-    record = store.state["access_tokens"].get(token)
+    return store.state["access_tokens"].get(token)
+
+
+def bearer(store: Store, req: Request) -> tuple[dict | None, Response | None]:
+    """The access token record behind `Authorization: Bearer …`, or the 401 to answer."""
+    record = token_record(store, req)
     if record is None or record["revoked"]:
         body = wire.problem(401, "Unauthorized", "AuthenticationUnsuccessful")
         return None, Response.json(401, body, {"WWW-Authenticate": "Bearer"})

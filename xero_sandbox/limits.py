@@ -76,6 +76,16 @@ class RateLimiter:
             self._in_flight[tenant_id] += 1
             return Decision(True, self._headers(minute, day, app, day_limit))
 
+    def peek(self, tenant_id: str, app_id: str, day_limit: int, now: float) -> dict[str, str]:
+        """The `X-…-Remaining` headers as they stand, without counting a call."""
+        day_limit = self.day_override or day_limit
+        minute_window, day_window = 60 / self.scale, 86_400 / self.scale
+        with self._lock:
+            minute = _trim(self._minute_calls.get(tenant_id, deque()), now - minute_window)
+            day = _trim(self._day_calls.get(tenant_id, deque()), now - day_window)
+            app = _trim(self._app_calls.get(app_id, deque()), now - minute_window)
+            return self._headers(minute, day, app, day_limit)
+
     def _refusal(self, tenant_id, minute, day, app, day_limit):
         window_minute, window_day = 60 / self.scale, 86_400 / self.scale
         if len(day) >= day_limit:

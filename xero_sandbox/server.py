@@ -47,7 +47,11 @@ class Sandbox:
             return self.control.handle(req)
         fault = self.faults.pick(req.method, req.path)
         if fault and fault.kind == "status":
-            return fault_module.status_response(fault)
+            response = fault_module.status_response(fault)
+            if lowered.startswith("/api.xro/"):
+                # Injected failures are API answers too: current counts, not counted.
+                response.headers.update(self.gateway.remaining(req))
+            return response
         if fault and fault.kind == "drop":
             return Response(0, drop=True)
         # A hang does the work, then answers late: the client has timed out by then.

@@ -233,3 +233,36 @@ def sort_records(records: list[Record], order: str, field: Callable[[str], Gette
             return (value is None, _fold(value) if value is not None else "")
 
         records.sort(key=key, reverse=descending)
+
+
+def compared_to(text: str, name: str) -> set[str]:
+    """The string values a `where` tests the field `name` for equality with (upper-cased).
+
+    `ContactStatus=="ARCHIVED" OR Name=="x"` gives {"ARCHIVED"}; the field name inside a
+    string (`Name=="ContactStatus"`), a method call on it or another field gives nothing.
+    An expression that cannot be read gives nothing (the query answers 400 anyway).
+    """
+    try:
+        tokens = _tokens(text)
+    except QueryError:
+        return set()
+    values = set()
+    wanted = ("name", name.casefold())
+
+    def is_field(i: int) -> bool:
+        if not 0 <= i < len(tokens) or (tokens[i][0], tokens[i][1].casefold()) != wanted:
+            return False
+        before = tokens[i - 1] if i > 0 else None
+        after = tokens[i + 1] if i + 1 < len(tokens) else None
+        return before != ("op", ".") and after not in (("op", "."), ("op", "("))
+
+    def is_equals(i: int) -> bool:
+        return 0 <= i < len(tokens) and tokens[i] == ("op", "==")
+
+    for i, (kind, value) in enumerate(tokens):
+        if kind != "string":
+            continue
+        literal = value[1:-1].replace('\\"', '"').upper()
+        if (is_equals(i - 1) and is_field(i - 2)) or (is_equals(i + 1) and is_field(i + 2)):
+            values.add(literal)
+    return values

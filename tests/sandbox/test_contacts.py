@@ -319,3 +319,47 @@ def test_restore_refused_when_an_active_contact_has_the_name(sandbox):
     sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Same"}])
     with pytest.raises(AssertionError, match="409"):
         sandbox.restore(first)
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        # Naming ContactStatus without asking for hidden contacts keeps the default filter.
+        ('ContactStatus=="ACTIVE" OR Name=="Archived Co"', ["Active Co"]),
+        ('ContactStatus!="GDPRREQUEST"', ["Active Co"]),
+        ('Name!="ContactStatus==\\"ARCHIVED\\""', ["Active Co"]),
+        # Explicitly asking for them turns it off; the where then does the filtering.
+        ('ContactStatus=="ARCHIVED"', ["Archived Co"]),
+        ('"gdprrequest"==ContactStatus', ["Gdpr Person"]),
+        ('ContactStatus=="ARCHIVED" OR ContactStatus=="ACTIVE"', ["Active Co", "Archived Co"]),
+    ],
+)
+def test_where_on_contact_status_and_the_default_active_filter(
+    sandbox, sandbox_sdk, where, expected
+):
+    ids = sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [{"Name": "Active Co"}, {"Name": "Archived Co"}, {"Name": "Gdpr Person"}],
+    )
+    sandbox.archive(ids[1])
+    sandbox.gdpr(ids[2])
+    found = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, where=where, order="Name")
+    assert _names(found) == expected
+
+
+def test_duplicate_contact_number_still_found_after_first_holder_changes(sandbox_sdk):
+    """Duplicates are accepted (uniqueness unconfirmed, XERO.md Open question 4)."""
+    first, second = _create(
+        sandbox_sdk,
+        Contact(name="First Holder", contact_number="DUP-1"),
+        Contact(name="Second Holder", contact_number="DUP-1"),
+    ).contacts
+    tenant = sandbox_sdk.tenant_id
+    found = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "DUP-1")
+    assert found.contacts[0].contact_id == first.contact_id
+    renumber = Contacts(contacts=[Contact(contact_number="NEW-1")])
+    sandbox_sdk.accounting.update_contact(tenant, first.contact_id, renumber)
+    found = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "dup-1")
+    assert found.contacts[0].contact_id == second.contact_id
+    moved = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "NEW-1")
+    assert moved.contacts[0].contact_id == first.contact_id

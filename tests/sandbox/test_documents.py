@@ -340,3 +340,79 @@ def test_fifty_invoice_batch(sandbox_sdk, customer):
     invoices = [_invoice(customer, reference=f"batch-{n}") for n in range(50)]
     result = _put_invoices(sandbox_sdk, *invoices)
     assert len({i.invoice_number for i in result.invoices}) == 50
+
+
+def test_idempotent_400_that_stored_nothing_is_not_replayed(sandbox, sandbox_sdk, customer):
+    """A refused request can be retried with its key once the cause is fixed (README)."""
+    sandbox.archive(customer)
+    key = uuid.uuid4().hex
+    with pytest.raises(AccountingBadRequestException) as refused:
+        _put_invoices(sandbox_sdk, _invoice(customer), idempotency_key=key)
+    assert refused.value.reason == ARCHIVED
+    sandbox.restore(customer)
+    retried = _put_invoices(sandbox_sdk, _invoice(customer), idempotency_key=key)
+    arrived = sandbox.documents(sandbox.demo_tenant_id, "invoices")
+    assert [i["InvoiceID"] for i in arrived] == [retried.invoices[0].invoice_id]
+
+
+def test_idempotent_partial_batch_400_is_replayed(sandbox, sandbox_sdk, customer):
+    """Part of the batch was stored, so the same request gets the same 400, once."""
+    key = uuid.uuid4().hex
+    batch = (_invoice(customer, "ACCPAY", reference="good"), _invoice(customer, status="PAID"))
+    answers = []
+    for _ in range(2):
+        with pytest.raises(AccountingBadRequestException) as refused:
+            _put_invoices(sandbox_sdk, *batch, idempotency_key=key)
+        answers.append(refused.value.body)
+    assert answers[0] == answers[1]
+    arrived = sandbox.documents(sandbox.demo_tenant_id, "invoices")
+    assert [i["Reference"] for i in arrived] == ["good"]  # not created twice
+
+
+def test_empty_idempotency_key_is_a_400(sandbox, sandbox_sdk, customer):
+    """XERO.md §5: an empty header broke calls; the SDK sends one for `idempotency_key=""`."""
+    with pytest.raises(AccountingBadRequestException) as refused:
+        _put_invoices(sandbox_sdk, _invoice(customer), idempotency_key="")
+    assert b"[sandbox] Idempotency-Key must not be empty" in refused.value.body
+    assert sandbox.documents(sandbox.demo_tenant_id, "invoices") == []
+
+
+def test_invoice_of_a_since_archived_contact_can_still_be_updated(sandbox, sandbox_sdk, customer):
+    invoice = _put_invoices(sandbox_sdk, _invoice(customer)).invoices[0]
+    sandbox.archive(customer)
+    tenant = sandbox_sdk.tenant_id
+    change = Invoices(invoices=[Invoice(reference="late edit")])
+    updated = sandbox_sdk.accounting.update_invoice(tenant, invoice.invoice_id, change)
+    assert updated.invoices[0].reference == "late edit"
+    # Naming the same (archived) contact again is not a change of contact.
+    same = Invoices(invoices=[Invoice(contact=Contact(contact_id=customer), reference="again")])
+    updated = sandbox_sdk.accounting.update_invoice(tenant, invoice.invoice_id, same)
+    assert updated.invoices[0].reference == "again"
+
+
+def test_moving_an_invoice_to_an_archived_contact_is_refused(sandbox, sandbox_sdk, customer):
+    other = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Gone Ltd"}])[0]
+    invoice = _put_invoices(sandbox_sdk, _invoice(customer)).invoices[0]
+    sandbox.archive(other)
+    move = Invoices(invoices=[Invoice(contact=Contact(contact_id=other))])
+    with pytest.raises(AccountingBadRequestException) as refused:
+        sandbox_sdk.accounting.update_invoice(sandbox_sdk.tenant_id, invoice.invoice_id, move)
+    assert refused.value.reason == ARCHIVED
+
+
+def test_invoice_naming_an_archived_contact_is_refused_not_a_new_contact(
+    sandbox, sandbox_sdk, customer
+):
+    source, survivor = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Merged Away Ltd"}, {"Name": "Kept Ltd"}]
+    )
+    sandbox.archive(customer)
+    sandbox.merge(source, into=survivor)
+    for name in ("Customer Ltd", "merged away ltd"):
+        by_name = Invoice(type="ACCREC", contact=Contact(name=name), line_items=[_line()])
+        with pytest.raises(AccountingBadRequestException) as refused:
+            _put_invoices(sandbox_sdk, by_name)
+        assert refused.value.reason == ARCHIVED
+    everyone = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, include_archived=True)
+    assert len(everyone.contacts) == 3  # no ACTIVE twin was created
+    assert sandbox.documents(sandbox.demo_tenant_id, "invoices") == []

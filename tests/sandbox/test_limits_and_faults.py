@@ -171,3 +171,38 @@ def test_urllib3_retries_a_429_put_when_the_sdk_is_left_to_retry(sandbox):
     sandbox.fault(status=429, count=1, retry_after=1)
     contacts = sdk.accounting.get_contacts(sandbox.demo_tenant_id)
     assert contacts.contacts == []
+
+
+REMAINING = ("X-DayLimit-Remaining", "X-MinLimit-Remaining", "X-AppMinLimit-Remaining")
+
+
+def _remaining(answer) -> tuple[str, ...]:
+    return tuple(answer.headers[name] for name in REMAINING)
+
+
+def test_refusals_carry_the_remaining_counts_without_counting(sandbox):
+    """XERO.md §4: every API answer has the headers; 401 and 403 are not counted."""
+    token = sandbox.issue_token()
+    assert _remaining(_get(sandbox, token, sandbox.demo_tenant_id)) == ("4999", "59", "9999")
+    bad_token = _get(sandbox, {"access_token": "nope"}, sandbox.demo_tenant_id)
+    assert bad_token.status == 401
+    assert _remaining(bad_token) == ("4999", "59", "10000")  # no app behind a bad token
+    other_org = _get(sandbox, token, sandbox.harbour_tenant_id)
+    assert other_org.status == 403
+    assert _remaining(other_org) == ("5000", "60", "9999")
+    no_scope = sandbox.issue_token(scope="openid offline_access accounting.contacts")
+    refused = _get(sandbox, no_scope, sandbox.demo_tenant_id, "/Accounts")
+    assert refused.status == 401 and _remaining(refused) == ("4999", "59", "9999")
+    assert _remaining(_get(sandbox, token, sandbox.demo_tenant_id)) == ("4998", "58", "9998")
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_injected_faults_carry_the_remaining_counts(sandbox, status):
+    token = sandbox.issue_token()
+    _get(sandbox, token, sandbox.demo_tenant_id)
+    sandbox.fault(status=status, count=1, path="/api.xro/2.0/")
+    failed = _get(sandbox, token, sandbox.demo_tenant_id)
+    assert failed.status == status
+    assert _remaining(failed) == ("4999", "59", "9999")
+    if status == 429:
+        assert failed.headers["X-Rate-Limit-Problem"] == "minute"
