@@ -59,8 +59,15 @@ def main() -> None:
         connection = connection_connect(tokens=tokens, tenant=tenant, user=None)
 
         started = time.monotonic()
-        ids = control.generate_contacts(control.demo_tenant_id, args.contacts)
-        print(f"seeded {len(ids):,} contacts in the sandbox in {time.monotonic() - started:.1f} s")
+        ids = control.generate_contacts(control.demo_tenant_id, args.contacts - 1)
+        # All seeded contacts share one UpdatedDateUTC. If-Modified-Since has whole seconds and
+        # includes its mark, so the newest contact must not share that second with all the
+        # others, or every incremental pull would fetch them again (real Xero data is spread).
+        control.advance_clock(2)
+        control.seed_contacts(control.demo_tenant_id, [{"Name": "Bench Last Contact"}])
+        print(
+            f"seeded {len(ids) + 1:,} contacts in the sandbox in {time.monotonic() - started:.1f} s"
+        )
 
         def pull(label: str, full: bool) -> None:
             calls_before = XeroApiCall.objects.count()

@@ -5,8 +5,28 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 
 from .exceptions import UserFacingError
-from .models import ContactLink, LinkEvent, XeroApiCall, XeroConnection, XeroContact
+from .models import (
+    ConnectionEvent,
+    ContactLink,
+    LinkEvent,
+    XeroApiCall,
+    XeroConnection,
+    XeroContact,
+)
 from .services import contact_link, contact_relink, contact_unlink
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For audit trails and records: readable by admins, never changed."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(XeroConnection)
@@ -58,7 +78,7 @@ class XeroConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(XeroApiCall)
-class XeroApiCallAdmin(admin.ModelAdmin):
+class XeroApiCallAdmin(ReadOnlyAdmin):
     """What omni-xero asked of Xero, one row per HTTP request (retries included)."""
 
     list_display = [
@@ -79,15 +99,13 @@ class XeroApiCallAdmin(admin.ModelAdmin):
     search_fields = ["endpoint", "correlation_id", "idempotency_key", "error"]
     date_hierarchy = "at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+    def has_delete_permission(self, request, obj=None):
+        # Old call records may be pruned; they are a log, not an audit trail.
+        return request.user.is_superuser
 
 
 @admin.register(XeroContact)
-class XeroContactAdmin(admin.ModelAdmin):
+class XeroContactAdmin(ReadOnlyAdmin):
     """The local mirror of Xero contacts; refreshed from Xero, never edited here."""
 
     list_display = [
@@ -113,12 +131,6 @@ class XeroContactAdmin(admin.ModelAdmin):
         "tax_number",
         "contact_id",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ContactLinkForm(forms.ModelForm):
@@ -209,8 +221,19 @@ class ContactLinkAdmin(admin.ModelAdmin):
             contact_unlink(contact=link.contact, connection=link.connection, user=request.user)
 
 
+@admin.register(ConnectionEvent)
+class ConnectionEventAdmin(ReadOnlyAdmin):
+    """Who connected or disconnected Xero, and when Xero stopped accepting a connection."""
+
+    list_display = ["at", "action", "organisation_name", "actor", "detail"]
+    list_filter = ["action", "organisation_name"]
+    list_select_related = ["actor"]
+    search_fields = ["organisation_name", "detail"]
+    date_hierarchy = "at"
+
+
 @admin.register(LinkEvent)
-class LinkEventAdmin(admin.ModelAdmin):
+class LinkEventAdmin(ReadOnlyAdmin):
     """The audit trail: readable by admins, never changed."""
 
     list_display = [
@@ -227,12 +250,3 @@ class LinkEventAdmin(admin.ModelAdmin):
     list_select_related = ["actor"]
     search_fields = ["contact_name", "detail", "xero_contact_id_before", "xero_contact_id_after"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -6,7 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import xero
-from .models import ConnectionKind, ConnectionStatus, XeroConnection
+from .models import ConnectionEvent, ConnectionKind, ConnectionStatus, XeroConnection
 
 
 def _user(user: AbstractBaseUser | None):
@@ -22,7 +22,7 @@ def connection_connect(
 ) -> XeroConnection:
     """Keep a granted organisation. Reconnecting one finds its old row, and so its links."""
     with transaction.atomic():
-        connection, _ = XeroConnection.objects.select_for_update().get_or_create(
+        connection, created = XeroConnection.objects.select_for_update().get_or_create(
             tenant_id=tenant.tenant_id,
             defaults={"organisation_name": tenant.name, "connected_by": _user(user)},
         )
@@ -32,6 +32,13 @@ def connection_connect(
         connection.connected_by = _user(user)
         connection.connected_at = timezone.now()
         connection.save()
+        ConnectionEvent.objects.create(
+            action=ConnectionEvent.Action.CONNECT if created else ConnectionEvent.Action.RECONNECT,
+            actor=_user(user),
+            connection=connection,
+            organisation_name=connection.organisation_name,
+            detail=ConnectionKind(kind).label,
+        )
     xero.store_new_tokens(connection, tokens)
     # A first call proves the tokens work and shows the quota right away.
     name = xero.organisation_get(connection)
@@ -60,6 +67,18 @@ def connection_disconnect(*, connection: XeroConnection, user: AbstractBaseUser 
     """
     others = XeroConnection.objects.usable().exclude(pk=connection.pk).exists()
     xero.disconnect(connection=connection, revoke=not others)
+    with transaction.atomic():
+        _forget(connection, user)
+        ConnectionEvent.objects.create(
+            action=ConnectionEvent.Action.DISCONNECT,
+            actor=_user(user),
+            connection=connection,
+            organisation_name=connection.organisation_name,
+            detail="tokens revoked" if not others else "other organisations stay connected",
+        )
+
+
+def _forget(connection: XeroConnection, user: AbstractBaseUser | None) -> None:
     XeroConnection.objects.filter(pk=connection.pk).update(
         status=ConnectionStatus.DISCONNECTED,
         status_detail=f"Disconnected by {user}" if _user(user) else "Disconnected",

@@ -287,8 +287,8 @@ class ContactLink(models.Model):
         return messages[InvalidReason(self.invalid_reason)].format(name=self.xero_name)
 
 
-class LinkEventQuerySet(models.QuerySet):
-    """Refuses bulk changes: the audit trail is append-only."""
+class AppendOnlyQuerySet(models.QuerySet):
+    """Refuses bulk changes: an audit trail is append-only."""
 
     def update(self, **kwargs):
         raise ValidationError("Audit events are append-only and cannot be changed.")
@@ -297,7 +297,24 @@ class LinkEventQuerySet(models.QuerySet):
         raise ValidationError("Audit events are append-only and cannot be deleted.")
 
 
-class LinkEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """An audit row: written once, never changed or deleted."""
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise ValidationError("Audit events are append-only and cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events are append-only and cannot be deleted.")
+
+
+class LinkEvent(AppendOnlyModel):
     """An append-only audit row: who linked, unlinked, relinked or uploaded which contact."""
 
     class Action(models.TextChoices):
@@ -331,18 +348,40 @@ class LinkEvent(models.Model):
     xero_contact_id_after = models.UUIDField("Xero ID after", null=True, blank=True)
     detail = models.CharField(max_length=500, blank=True)
 
-    objects = LinkEventQuerySet.as_manager()
-
     class Meta:
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.contact_name}"
 
-    def save(self, *args, **kwargs):
-        if self.pk is not None and not self._state.adding:
-            raise ValidationError("Audit events are append-only and cannot be changed.")
-        super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Audit events are append-only and cannot be deleted.")
+class ConnectionEvent(AppendOnlyModel):
+    """An append-only audit row: who connected or disconnected Xero, and when it broke."""
+
+    class Action(models.TextChoices):
+        CONNECT = "connect", "Connected"
+        RECONNECT = "reconnect", "Reconnected"
+        DISCONNECT = "disconnect", "Disconnected"
+        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
+
+    action = models.CharField(max_length=16, choices=Action)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when omni-xero itself noticed (e.g. a refused token).",
+    )
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    organisation_name = models.CharField(max_length=255)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.organisation_name}"

@@ -10,6 +10,7 @@ and XERO_API_URL (/Connections and /api.xro/2.0).
 """
 
 import contextlib
+import functools
 import json
 import logging
 import secrets
@@ -21,8 +22,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import certifi
 import urllib3
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -42,7 +45,13 @@ from xero_python.identity import IdentityApi
 
 from . import crypto
 from .exceptions import UserFacingError
-from .models import ConnectionKind, ConnectionStatus, XeroApiCall, XeroConnection
+from .models import (
+    ConnectionEvent,
+    ConnectionKind,
+    ConnectionStatus,
+    XeroApiCall,
+    XeroConnection,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -305,12 +314,25 @@ def _build_client(*, connection: XeroConnection | None, token: dict | None) -> _
         oauth2_token_saver=lambda new: _sdk_refreshed(connection, holder, new),
     )
     client.connection_id = connection.pk if connection is not None else None
-    # We own retries: urllib3 would otherwise sleep through Retry-After on GET and PUT and
-    # retry behind our back.
-    pool = client.rest_client.pool_manager
-    pool.connection_pool_kw["retries"] = urllib3.Retry(0, respect_retry_after_header=False)
-    pool.clear()
+    client.rest_client.pool_manager = _shared_pool()
     return client
+
+
+@functools.cache
+def _shared_pool() -> urllib3.PoolManager:
+    """One connection pool for every client in this process, so calls reuse connections
+    (and TLS sessions) instead of opening one per call. PoolManager is thread-safe.
+
+    We own retries: urllib3 would otherwise sleep through Retry-After on GET and PUT and
+    retry behind our back.
+    """
+    return urllib3.PoolManager(
+        num_pools=8,
+        maxsize=8,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=certifi.where(),
+        retries=urllib3.Retry(0, respect_retry_after_header=False),
+    )
 
 
 def _sdk_refreshed(connection: XeroConnection | None, holder: dict, new: dict) -> None:
@@ -543,13 +565,21 @@ def _store_tokens(
 
 
 def _mark_needs_reconnect(connection: XeroConnection, detail: str) -> None:
-    XeroConnection.objects.filter(pk=connection.pk).exclude(
-        status=ConnectionStatus.DISCONNECTED
-    ).update(
-        status=ConnectionStatus.NEEDS_RECONNECT,
-        status_detail=detail[:500],
-        refresh_lease_until=None,
-    )
+    with transaction.atomic():
+        marked = XeroConnection.objects.filter(
+            pk=connection.pk, status=ConnectionStatus.ACTIVE
+        ).update(
+            status=ConnectionStatus.NEEDS_RECONNECT,
+            status_detail=detail[:500],
+            refresh_lease_until=None,
+        )
+        if marked:
+            ConnectionEvent.objects.create(
+                action=ConnectionEvent.Action.NEEDS_RECONNECT,
+                connection=connection,
+                organisation_name=connection.organisation_name,
+                detail=detail[:500],
+            )
 
 
 def _refresh_lease() -> timedelta:

@@ -10,7 +10,7 @@ from django.db import connections
 from django.utils import timezone
 
 from sync import crypto, xero
-from sync.models import ConnectionStatus, XeroApiCall, XeroConnection
+from sync.models import ConnectionEvent, ConnectionStatus, XeroApiCall, XeroConnection
 
 pytestmark = pytest.mark.django_db
 
@@ -79,6 +79,8 @@ def test_a_refresh_token_xero_refuses_marks_the_connection_for_reconnecting(
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.NEEDS_RECONNECT
     assert "expired or was revoked" in connection.status_detail
+    event = ConnectionEvent.objects.get(action="needs_reconnect")
+    assert event.actor is None and "expired or was revoked" in event.detail
     # Shown on every dashboard page, and nothing was lost.
     for url in ("/accounting/xero/sales/customers/", "/accounting/xero/purchases/bills/"):
         assert "Xero needs reconnecting" in accountant_client.get(url).content.decode()

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sync import crypto, xero
-from sync.models import ConnectionStatus, XeroApiCall, XeroConnection
+from sync.models import ConnectionEvent, ConnectionStatus, XeroApiCall, XeroConnection
 
 from .conftest import back_to_app, consent
 
@@ -200,3 +200,37 @@ def test_xero_failing_right_after_consent_gives_a_message_not_an_error_page(conn
     page = connect().content.decode()
     assert "could not finish connecting to Demo Company (NZ)" in page
     assert "Xero did not answer in time or is unavailable" in page
+
+
+def test_connecting_and_disconnecting_are_audited(connect, accountant, accountant_client):
+    connect()
+    connection = XeroConnection.objects.get()
+    accountant_client.post(f"/accounting/xero/connections/{connection.pk}/disconnect/")
+    connect()
+    events = list(
+        ConnectionEvent.objects.order_by("pk").values_list("action", "actor", "organisation_name")
+    )
+    assert events == [
+        ("connect", accountant.pk, "Demo Company (NZ)"),
+        ("disconnect", accountant.pk, "Demo Company (NZ)"),
+        ("reconnect", accountant.pk, "Demo Company (NZ)"),
+    ]
+
+
+def test_two_organisations_in_one_process_each_get_their_own_data(
+    connect, sandbox, accountant_client
+):
+    """xero-python's Configuration is a process-wide singleton: clients must not share tokens."""
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Only In Demo"}])
+    sandbox.seed_contacts(sandbox.harbour_tenant_id, [{"Name": "Only In Harbour"}])
+    connect()
+    connect(tenant_ids=[sandbox.harbour_tenant_id])
+    accountant_client.post(
+        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
+    )
+    demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
+    harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
+    for _ in range(2):
+        assert "Only In Demo" in {c.name for c in xero.contacts_page(demo, page=1).contacts}
+        names = {c.name for c in xero.contacts_page(harbour, page=1).contacts}
+        assert "Only In Harbour" in names and "Only In Demo" not in names

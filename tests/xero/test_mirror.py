@@ -1,9 +1,11 @@
 """The local mirror of Xero contacts: full and incremental refreshes, search, the task."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from sync import mirror
@@ -130,3 +132,18 @@ def test_worker_runs_the_queued_refresh(connection, sandbox):
     call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
     assert XeroContact.objects.filter(name="Raglan Board Riders").exists()
     assert XeroConnection.objects.get().contacts_refreshed_at is not None
+
+
+def test_schedule_command_queues_refreshes(connection):
+    DBTaskResult.objects.all().delete()
+    out = StringIO()
+    call_command("schedule_xero_refresh", stdout=out)
+    assert "Queued 1 refresh(es)." in out.getvalue()
+    assert DBTaskResult.objects.get().task_path == "sync.tasks.refresh_xero_contacts"
+
+
+def test_a_refresh_left_running_by_a_killed_worker_does_not_block_the_next(connection):
+    DBTaskResult.objects.all().delete()
+    contact_refreshes_enqueue()
+    DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(hours=2))
+    assert contact_refreshes_enqueue() == 1
