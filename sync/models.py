@@ -297,13 +297,27 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise ValidationError("Audit events are append-only and cannot be deleted.")
 
 
-class AppendOnlyModel(models.Model):
-    """An audit row: written once, never changed or deleted."""
+class AuditEvent(models.Model):
+    """An audit row: when, by whom, in which organisation. Written once, never changed."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when omni-xero itself acted (a health check, a refused token).",
+    )
+    # The row outlives the organisation's connection: its name is kept as text.
+    organisation_name = models.CharField(max_length=255)
+    detail = models.CharField(max_length=500, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
+        ordering = ["-at", "-pk"]
 
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
@@ -314,7 +328,7 @@ class AppendOnlyModel(models.Model):
         raise ValidationError("Audit events are append-only and cannot be deleted.")
 
 
-class LinkEvent(AppendOnlyModel):
+class LinkEvent(AuditEvent):
     """An append-only audit row: who linked, unlinked, relinked or uploaded which contact."""
 
     class Action(models.TextChoices):
@@ -326,16 +340,7 @@ class LinkEvent(AppendOnlyModel):
         REVALIDATE = "revalidate", "Marked valid again"
 
     action = models.CharField(max_length=16, choices=Action)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty when omni-xero itself acted (e.g. a health check).",
-    )
-    # The audit row outlives the contact and the connection: their names are kept as text.
+    # The row outlives the contact: its name is kept as text.
     contact = models.ForeignKey(
         Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="link_events"
     )
@@ -343,19 +348,14 @@ class LinkEvent(AppendOnlyModel):
     connection = models.ForeignKey(
         XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    organisation_name = models.CharField(max_length=255)
     xero_contact_id_before = models.UUIDField("Xero ID before", null=True, blank=True)
     xero_contact_id_after = models.UUIDField("Xero ID after", null=True, blank=True)
-    detail = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.contact_name}"
 
 
-class ConnectionEvent(AppendOnlyModel):
+class ConnectionEvent(AuditEvent):
     """An append-only audit row: who connected or disconnected Xero, and when it broke."""
 
     class Action(models.TextChoices):
@@ -365,23 +365,9 @@ class ConnectionEvent(AppendOnlyModel):
         NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
 
     action = models.CharField(max_length=16, choices=Action)
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        help_text="Empty when omni-xero itself noticed (e.g. a refused token).",
-    )
     connection = models.ForeignKey(
         XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
     )
-    organisation_name = models.CharField(max_length=255)
-    detail = models.CharField(max_length=500, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.organisation_name}"

@@ -148,15 +148,18 @@ def test_a_custom_connection_connects_without_a_consent_page(
     assert connection.status == ConnectionStatus.ACTIVE
 
 
+def connect_demo_then_harbour(connect, sandbox, client) -> None:
+    """Connect Demo, then Harbour in a second sign-in. Xero lists every organisation the
+    user has connected to the app, so omni-xero asks which one is meant."""
+    connect()
+    connect(tenant_ids=[sandbox.harbour_tenant_id])
+    client.post("/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id})
+
+
 def test_disconnecting_one_organisation_leaves_the_other_connected(
     connect, sandbox, accountant_client
 ):
-    connect()
-    # Xero lists every organisation the user has connected to the app, so omni-xero asks.
-    connect(tenant_ids=[sandbox.harbour_tenant_id])
-    accountant_client.post(
-        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
-    )
+    connect_demo_then_harbour(connect, sandbox, accountant_client)
     demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
     harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
     accountant_client.post(f"/accounting/xero/connections/{harbour.pk}/disconnect/")
@@ -177,11 +180,7 @@ def test_organisations_not_picked_are_removed_from_the_grant(connect, sandbox, a
 def test_an_organisation_already_connected_is_never_removed_from_the_grant(
     connect, sandbox, accountant_client
 ):
-    connect()
-    connect(tenant_ids=[sandbox.harbour_tenant_id])
-    accountant_client.post(
-        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
-    )
+    connect_demo_then_harbour(connect, sandbox, accountant_client)
     assert live_tenants(sandbox) == sorted([sandbox.demo_tenant_id, sandbox.harbour_tenant_id])
 
 
@@ -223,11 +222,7 @@ def test_two_organisations_in_one_process_each_get_their_own_data(
     """xero-python's Configuration is a process-wide singleton: clients must not share tokens."""
     sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Only In Demo"}])
     sandbox.seed_contacts(sandbox.harbour_tenant_id, [{"Name": "Only In Harbour"}])
-    connect()
-    connect(tenant_ids=[sandbox.harbour_tenant_id])
-    accountant_client.post(
-        "/accounting/xero/connect/organisation/", {"tenant_id": sandbox.harbour_tenant_id}
-    )
+    connect_demo_then_harbour(connect, sandbox, accountant_client)
     demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
     harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
     for _ in range(2):
