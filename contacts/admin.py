@@ -107,10 +107,9 @@ class ContactAdmin(admin.ModelAdmin):
             for link in links
         )
 
-    @admin.action(description="Unlink selected contacts from Xero", permissions=["change"])
-    def unlink_selected(self, request, queryset):
+    def _unlink_all(self, request, contacts) -> int:
         unlinked = 0
-        for link in ContactLink.objects.filter(contact__in=queryset).select_related(
+        for link in ContactLink.objects.filter(contact__in=contacts).select_related(
             "contact", "connection"
         ):
             try:
@@ -118,4 +117,19 @@ class ContactAdmin(admin.ModelAdmin):
                 unlinked += 1
             except UserFacingError as error:
                 self.message_user(request, str(error), messages.ERROR)
-        self.message_user(request, f"Unlinked {unlinked} contact(s).", messages.SUCCESS)
+        return unlinked
+
+    @admin.action(description="Unlink selected contacts from Xero", permissions=["change"])
+    def unlink_selected(self, request, queryset):
+        unlinked = self._unlink_all(request, queryset)
+        if unlinked:
+            self.message_user(request, f"Unlinked {unlinked} contact(s).", messages.SUCCESS)
+
+    # A deleted contact's links go through the audited unlink first, never a silent cascade.
+    def delete_model(self, request, obj):
+        self._unlink_all(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._unlink_all(request, queryset)
+        super().delete_queryset(request, queryset)

@@ -80,6 +80,13 @@ def interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def wait_for_port(host: str, port: int, seconds: float = 20) -> None:
+    """Until the web server accepts connections, so its start-up lines come first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and port_free(host, port):
+        time.sleep(0.2)
+
+
 def main() -> int:
     os.environ.setdefault("DEBUG", "true")
     if not port_free(HOST, PORT):
@@ -98,38 +105,42 @@ def main() -> int:
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo_data")
 
-    processes: dict[str, subprocess.Popen] = {}
-    if use_sandbox:
-        processes["Xero sandbox"] = start(
-            "Xero sandbox",
-            [sys.executable, "-m", "xero_sandbox", "--host", HOST, "--port", str(SANDBOX_PORT),
-             "--state", str(SANDBOX_STATE), "--quiet", "--demo-contacts"],
-        )  # fmt: skip
-    processes["web server"] = start(
-        "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
-    )
-    processes["task worker"] = start(
-        "task worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "-v", "0"]
-    )
-    processes["scheduler"] = start(
-        "scheduler", [sys.executable, "manage.py", "schedule_xero_refresh", "--loop"]
-    )
-    url = f"http://{HOST}:{PORT}/"
-    time.sleep(1.5)  # let the servers print their start-up lines before the summary
-    print(f"\n  omni-xero is running at {url}")
-    if use_sandbox:
-        print(f"  Xero sandbox (your local Xero, click Connect to Xero): {sandbox_url}/")
-    else:
-        print("  Xero: the real Xero, as configured by the XERO_* settings.")
-    logins = saved_logins()
-    if logins:
-        print(f"  Demo logins (also in {LOGINS_FILE.relative_to(ROOT)}):")
-        for username, password in logins.items():
-            print(f"    {username:<12} {password}")
-    print(f"  Django admin: {url}admin/")
-    print("  Press Ctrl-C to stop everything.\n")
+    # From the first child on, any way of stopping (Ctrl-C, kill, a closed terminal) stops
+    # every child too.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGHUP, interrupt)
+    processes: dict[str, subprocess.Popen] = {}
     try:
+        if use_sandbox:
+            processes["Xero sandbox"] = start(
+                "Xero sandbox",
+                [sys.executable, "-m", "xero_sandbox", "--host", HOST, "--port",
+                 str(SANDBOX_PORT), "--state", str(SANDBOX_STATE), "--quiet", "--demo-contacts"],
+            )  # fmt: skip
+        processes["web server"] = start(
+            "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
+        )
+        processes["task worker"] = start(
+            "task worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "-v", "0"]
+        )
+        processes["scheduler"] = start(
+            "scheduler", [sys.executable, "manage.py", "schedule_xero_refresh", "--loop"]
+        )
+        wait_for_port(HOST, PORT)
+        time.sleep(0.5)  # runserver prints its banner just after it starts listening
+        url = f"http://{HOST}:{PORT}/"
+        print(f"\n  omni-xero is running at {url}")
+        if use_sandbox:
+            print(f"  Xero sandbox (your local Xero, click Connect to Xero): {sandbox_url}/")
+        else:
+            print("  Xero: the real Xero, as configured by the XERO_* settings.")
+        logins = saved_logins()
+        if logins:
+            print(f"  Demo logins (also in {LOGINS_FILE.relative_to(ROOT)}):")
+            for username, password in logins.items():
+                print(f"    {username:<12} {password}")
+        print(f"  Django admin: {url}admin/")
+        print("  Press Ctrl-C to stop everything.\n")
         while True:
             for name, process in processes.items():
                 if process.poll() is not None:
@@ -141,6 +152,8 @@ def main() -> int:
         print("\nStopping…")
         return 0
     finally:
+        # A second Ctrl-C must not cut the clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         stop(processes)
 
 

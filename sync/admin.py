@@ -13,7 +13,7 @@ from .models import (
     XeroConnection,
     XeroContact,
 )
-from .services import contact_link, contact_relink, contact_unlink
+from .services import contact_link, contact_relink, contact_unlink, link_rename
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -198,7 +198,7 @@ class ContactLinkAdmin(admin.ModelAdmin):
                     method=obj.method,
                     user=request.user,
                 )
-            else:
+            elif "xero_contact_id" in form.changed_data:
                 saved = contact_relink(
                     contact=obj.contact,
                     connection=obj.connection,
@@ -206,6 +206,10 @@ class ContactLinkAdmin(admin.ModelAdmin):
                     xero_name=obj.xero_name,
                     user=request.user,
                 )
+            elif "xero_name" in form.changed_data:
+                saved = link_rename(link=obj, xero_name=obj.xero_name, user=request.user)
+            else:
+                return  # nothing changed: an invalid link stays invalid
         except UserFacingError as error:
             # Admin has no hook to fail a save with a message after validation; refusing
             # here shows the reason on a 403 page and changes nothing.

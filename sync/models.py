@@ -336,6 +336,7 @@ class LinkEvent(AuditEvent):
         UNLINK = "unlink", "Unlinked"
         RELINK = "relink", "Relinked"
         UPLOAD = "upload", "Uploaded"
+        RENAME = "rename", "Xero name corrected"
         INVALIDATE = "invalidate", "Marked invalid"
         REVALIDATE = "revalidate", "Marked valid again"
 

@@ -142,6 +142,28 @@ def contact_relink(
     return link
 
 
+def link_rename(*, link: ContactLink, xero_name: str, user: AbstractBaseUser | None) -> ContactLink:
+    """Correct the Xero name a link shows (the Xero contact stays the same)."""
+    with transaction.atomic():
+        link = (
+            ContactLink.objects.select_for_update()
+            .select_related("contact", "connection")
+            .get(pk=link.pk)
+        )
+        before, link.xero_name = link.xero_name, xero_name
+        link.save(update_fields=["xero_name"])
+        _audit(
+            action=LinkEvent.Action.RENAME,
+            contact=link.contact,
+            connection=link.connection,
+            user=user,
+            before=link.xero_contact_id,
+            after=link.xero_contact_id,
+            detail=f"Xero name {before} → {xero_name}",
+        )
+    return link
+
+
 def link_mark_invalid(
     *,
     link: ContactLink,

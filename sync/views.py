@@ -100,7 +100,9 @@ def _contacts_page(request: HttpRequest, tab: str, connection: XeroConnection | 
         .order_by("name", "pk")
     )
     link_filter = request.GET.get("linked", "")
-    if connection is not None and link_filter == "linked":
+    if connection is None and link_filter in ("linked", "invalid"):
+        contacts = contacts.none()  # nothing can be linked without a connection
+    elif connection is not None and link_filter == "linked":
         contacts = contacts.filter(links__connection=connection)
     elif link_filter == "unlinked":
         contacts = contacts.exclude(links__connection=connection) if connection else contacts

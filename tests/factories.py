@@ -8,7 +8,15 @@ import factory
 from django.contrib.auth import get_user_model
 
 from contacts.models import Contact
-from sync.models import ContactLink, LinkEvent, LinkMethod, XeroConnection
+from sync.models import (
+    ConnectionEvent,
+    ContactLink,
+    LinkEvent,
+    LinkMethod,
+    XeroApiCall,
+    XeroConnection,
+    XeroContact,
+)
 from transactions.models import LineItem, Transaction, TransactionType
 from transactions.taxes import TaxType
 
@@ -96,3 +104,32 @@ class LinkEventFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(XeroConnectionFactory)
     organisation_name = factory.LazyAttribute(lambda e: e.connection.organisation_name)
     xero_contact_id_after = factory.LazyFunction(uuid.uuid4)
+
+
+class ConnectionEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ConnectionEvent
+
+    action = ConnectionEvent.Action.CONNECT
+    connection = factory.SubFactory(XeroConnectionFactory)
+    organisation_name = factory.LazyAttribute(lambda e: e.connection.organisation_name)
+
+
+class XeroContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = XeroContact
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    contact_id = factory.LazyFunction(uuid.uuid4)
+    name = factory.Sequence(lambda n: f"Xero Contact {n} Ltd")
+
+
+class XeroApiCallFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = XeroApiCall
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    method = "GET"
+    endpoint = "/api.xro/2.0/Contacts?page=1"
+    status = 200
+    duration_ms = 42

@@ -179,3 +179,9 @@ def test_unlink_must_be_posted_by_an_allowed_user(client, accountant):
     anonymous = client.post(unlink_url(link.contact))
     assert anonymous.status_code == 302 and "/login/" in anonymous.url
     assert ContactLink.objects.exists()
+
+
+def test_linked_filter_without_a_connection_shows_nothing(viewer_client):
+    ContactFactory(name="Bayview Cafe")
+    page = viewer_client.get(CUSTOMERS, {"linked": "linked"}).content.decode()
+    assert "Bayview Cafe" not in page and "No customers match this search." in page

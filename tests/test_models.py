@@ -160,3 +160,17 @@ def test_audit_event_outlives_its_contact():
     event.refresh_from_db()
     assert event.contact is None
     assert event.contact_name == "Gone Ltd"
+
+
+def test_a_sales_document_needs_a_customer_and_a_purchase_one_a_supplier():
+    supplier, customer = SupplierFactory(), ContactFactory()
+    with pytest.raises(ValidationError, match="not a customer"):
+        TransactionFactory.build(contact=supplier, type=TransactionType.SALES_INVOICE).full_clean()
+    with pytest.raises(ValidationError, match="not a supplier"):
+        TransactionFactory.build(contact=customer, type=TransactionType.PURCHASE_ORDER).full_clean()
+    TransactionFactory.build(contact=supplier, type=TransactionType.SUPPLIER_INVOICE).full_clean()
+
+
+def test_currency_defaults_to_the_setting_when_the_transaction_is_made(settings):
+    settings.DEFAULT_CURRENCY = "AUD"
+    assert TransactionFactory().currency == "AUD"

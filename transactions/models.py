@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -53,6 +54,11 @@ class Totals:
     total: Decimal
 
 
+def default_currency() -> str:
+    # A callable, so the setting is read when a transaction is made, not frozen in a migration.
+    return settings.DEFAULT_CURRENCY
+
+
 class TransactionQuerySet(models.QuerySet):
     def ready_to_sync(self):
         return self.filter(sync_state=SyncState.READY)
@@ -81,7 +87,7 @@ class Transaction(models.Model):
     reference = models.CharField(max_length=255, blank=True)
     date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
-    currency = models.CharField(max_length=3, default=settings.DEFAULT_CURRENCY)
+    currency = models.CharField(max_length=3, default=default_currency)
     line_amount_type = models.CharField(
         max_length=16, choices=LineAmountType, default=LineAmountType.EXCLUSIVE
     )
@@ -119,6 +125,15 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.number}"
 
+    def clean(self) -> None:
+        contact = self.contact if self.contact_id else None
+        if contact is None:
+            return
+        if self.is_sales and not contact.is_customer:
+            raise ValidationError({"contact": f"{contact} is not a customer in Omni."})
+        if not self.is_sales and not contact.is_supplier:
+            raise ValidationError({"contact": f"{contact} is not a supplier in Omni."})
+
     @property
     def is_sales(self) -> bool:
         return self.type in SALES_TYPES
@@ -155,7 +170,7 @@ class LineItem(models.Model):
     )
     unit_price = models.DecimalField(max_digits=14, decimal_places=4)
     account_code = models.CharField(max_length=10)
-    tax_type = models.CharField(max_length=32, choices=TaxType, default=TaxType.OUTPUT2)
+    tax_type = models.CharField(max_length=32, choices=TaxType)
 
     class Meta:
         ordering = ["transaction", "position", "pk"]
