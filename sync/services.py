@@ -48,6 +48,15 @@ def _locked_link(*, contact: Contact, connection: XeroConnection) -> ContactLink
         ) from None
 
 
+def _relocked(link: ContactLink) -> ContactLink:
+    """The link read again under a row lock (inside the caller's transaction)."""
+    return (
+        ContactLink.objects.select_for_update()
+        .select_related("contact", "connection")
+        .get(pk=link.pk)
+    )
+
+
 def contact_link(
     *,
     contact: Contact,
@@ -145,11 +154,7 @@ def contact_relink(
 def link_rename(*, link: ContactLink, xero_name: str, user: AbstractBaseUser | None) -> ContactLink:
     """Correct the Xero name a link shows (the Xero contact stays the same)."""
     with transaction.atomic():
-        link = (
-            ContactLink.objects.select_for_update()
-            .select_related("contact", "connection")
-            .get(pk=link.pk)
-        )
+        link = _relocked(link)
         before, link.xero_name = link.xero_name, xero_name
         link.save(update_fields=["xero_name"])
         _audit(
@@ -177,11 +182,7 @@ def link_mark_invalid(
     if reason != InvalidReason.MERGED and survivor is not None:
         raise LinkError("Only a merged Xero contact has a surviving contact.")
     with transaction.atomic():
-        link = (
-            ContactLink.objects.select_for_update()
-            .select_related("contact", "connection")
-            .get(pk=link.pk)
-        )
+        link = _relocked(link)
         changed = (link.status, link.invalid_reason, link.merged_into_xero_contact_id) != (
             LinkStatus.INVALID,
             reason,
@@ -208,11 +209,7 @@ def link_mark_invalid(
 def link_mark_valid(*, link: ContactLink, user: AbstractBaseUser | None = None) -> ContactLink:
     """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
     with transaction.atomic():
-        link = (
-            ContactLink.objects.select_for_update()
-            .select_related("contact", "connection")
-            .get(pk=link.pk)
-        )
+        link = _relocked(link)
         was_invalid = link.status == LinkStatus.INVALID
         link.status = LinkStatus.VALID
         link.invalid_reason = ""
