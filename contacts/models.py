@@ -4,6 +4,14 @@ from django.db import models
 from django.db.models import Q
 
 
+def any_field_contains(text: str, fields: list[str]) -> Q:
+    """A case-insensitive match of text in any of the fields."""
+    query = Q()
+    for name in fields:
+        query |= Q(**{f"{name}__icontains": text})
+    return query
+
+
 class ContactQuerySet(models.QuerySet):
     def customers(self):
         return self.filter(is_customer=True)
@@ -24,11 +32,7 @@ class ContactQuerySet(models.QuerySet):
         if not text:
             return self
         return self.filter(
-            Q(name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(account_number__icontains=text)
-            | Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
+            any_field_contains(text, ["name", "email", "account_number", "first_name", "last_name"])
         )
 
 

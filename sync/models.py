@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, any_field_contains
 
 
 class ConnectionStatus(models.TextChoices):
@@ -117,6 +117,11 @@ class XeroApiCall(models.Model):
 
 
 class XeroContactQuerySet(models.QuerySet):
+    SEARCHED_FIELDS = [
+        "name", "email", "account_number", "contact_number", "tax_number", "first_name",
+        "last_name",
+    ]  # fmt: skip
+
     def active(self):
         return self.filter(status=XeroContact.Status.ACTIVE)
 
@@ -125,15 +130,7 @@ class XeroContactQuerySet(models.QuerySet):
         text = text.strip()
         if not text:
             return self.none()
-        return self.filter(
-            Q(name__icontains=text)
-            | Q(email__icontains=text)
-            | Q(account_number__icontains=text)
-            | Q(contact_number__icontains=text)
-            | Q(tax_number__icontains=text)
-            | Q(first_name__icontains=text)
-            | Q(last_name__icontains=text)
-        )
+        return self.filter(any_field_contains(text, self.SEARCHED_FIELDS))
 
 
 class XeroContact(models.Model):
