@@ -140,11 +140,12 @@ def paginate(ctx: Ctx, rows: list[dict]) -> tuple[list[dict], dict | None, None]
 def batch_answer(
     ctx: Ctx, key: str, outcomes: list[tuple[dict, list[str]]], error_flag: str
 ) -> Response:
-    """Answer a batch write the way Xero does for `summarizeErrors` (XERO.md §2.3).
+    """Answer a batch write the way Xero does for `summarizeErrors`.
 
     Summarised (the default): any failure gives a 400 listing only the failed elements,
-    although the valid ones were created. `summarizeErrors=false`: always 200, each element
-    with its own `StatusAttributeString` and `ValidationErrors`.
+    although the valid ones were created (https://stackoverflow.com/questions/52706101, a
+    Xero staff answer). `summarizeErrors=false`: always 200, each element with its own
+    `StatusAttributeString` and `ValidationErrors` (https://github.com/XeroAPI/Xero-Net/pull/172).
     """
     summarize = ctx.req.flag("summarizeErrors", default=True)
     if summarize:

@@ -1,7 +1,9 @@
 """Contacts: queries, create/update rules and the Xero-side actions (archive, merge, GDPR).
 
-Rules follow XERO.md §1: names unique among ACTIVE contacts, archived and GDPR contacts
-hidden unless `includeArchived=true`, a merged contact is ARCHIVED with `MergedToContactID`.
+Rules follow Xero's spec (tests/sandbox/openapi/xero_accounting.yaml): names unique among
+ACTIVE contacts (its 400 examples for PUT and POST /Contacts), archived and GDPR contacts
+hidden unless `includeArchived=true` (https://hacklines.com/en/editions/27965/click, Xero's
+"GDPR and the Xero Contact API"), a merged contact is ARCHIVED with `MergedToContactID`.
 """
 
 import re
@@ -82,7 +84,8 @@ def msg_rename(old: str, new: str) -> str:
 class ContactIndex:
     """Lookups that must stay fast with 10,000 contacts (uniqueness, numbers, search).
 
-    ContactNumbers may repeat (Xero's rule is unconfirmed, XERO.md Open question 4), and so
+    ContactNumbers may repeat (Xero's rule is unconfirmed in Xero's docs; the sandbox's
+    guess, noted in xero_sandbox/README.md), and so
     may the names of archived contacts, so those map to every holder in the order they
     were stored: a lookup answers the earliest holder still there.
     """
@@ -255,7 +258,10 @@ def get_contact(ctx: Ctx) -> Response:
 
 
 def put_contacts(ctx: Ctx) -> Response:
-    """PUT /Contacts: create only; a ContactID in the body is ignored (XERO.md §1.1)."""
+    """PUT /Contacts: create only; a ContactID in the body is ignored.
+
+    Xero staff: https://github.com/XeroAPI/Xero-NetStandard/issues/226
+    """
     items, error = body_items(ctx, "Contacts", "Contact")
     if error:
         return error

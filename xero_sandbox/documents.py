@@ -1,8 +1,10 @@
 """Invoices (ACCREC/ACCPAY), CreditNotes and PurchaseOrders: one engine, three kinds.
 
-Rules follow XERO.md §2: totals computed from the lines, ACCREC (and ACCRECCREDIT, PO)
-numbers unique and generated when missing, ACCPAY numbers free; the contact is found by
-ContactID, ContactNumber or Name (a new name creates a contact) and must not be archived
+Rules follow https://developer.xero.com/documentation/api/invoices and the spec's examples
+(tests/sandbox/openapi/xero_accounting.yaml): totals computed from the lines, ACCREC (and
+ACCRECCREDIT, PO) numbers unique and generated when missing, ACCPAY numbers free; the
+contact is found by ContactID, ContactNumber or Name (a new name creates a contact:
+https://community.xero.com/developer/discussion/106550833) and must not be archived
 (checked when a document is created or moved to another contact).
 """
 
@@ -29,7 +31,8 @@ MSG_CONTACT_KEYS = (
     "The Contact must contain at least 1 of the following elements to identify the contact: "
     "Name, ContactID, ContactNumber"
 )
-# Xero's text for a well-formed but unknown ContactID is unconfirmed (XERO.md, Open question 1).
+# Xero's answer for a well-formed but unknown ContactID is unconfirmed in Xero's docs; the
+# sandbox's guess, marked [sandbox] in xero_sandbox/README.md.
 MSG_UNKNOWN_CONTACT = (
     "[sandbox placeholder] The contact with the specified ContactID was not found."
 )
@@ -172,7 +175,7 @@ def _line(
         quantity, unit, discount = Decimal(1), Decimal(0), Decimal(0)
     if unit is None:
         # "If you wish to omit either the Quantity or UnitAmount you can provide a LineAmount
-        # and Xero will calculate the missing amount" (XERO.md §2.1).
+        # and Xero will calculate the missing amount" (the spec's LineItem.LineAmount).
         unit = (given_amount or Decimal(0)) / quantity if quantity else Decimal(0)
     amount = (quantity * unit * (1 - discount / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
     code = raw.get("AccountCode")
@@ -248,7 +251,10 @@ def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
 
 
 def _resolve_contact(ctx: Ctx, ref: Any) -> tuple[dict | None, str | None, list[str]]:
-    """The contact named by an embedded `Contact` reference (XERO.md §1.4).
+    """The contact named by an embedded `Contact` reference.
+
+    By ContactID, ContactNumber or Name (the spec's examples); a Name no contact has creates
+    one (https://community.xero.com/developer/discussion/106550833).
 
     Returns (existing contact, name of a contact to create, errors).
     """
@@ -351,7 +357,8 @@ def _check(
         contact, new_name, contact_errors = ctx.org["contacts"].get(doc["ContactID"]), None, []
     errors.extend(contact_errors)
     # Only new documents, or a change of contact, need an active contact: a document of a
-    # since-archived contact can still be edited (XERO.md §1.7 is about creating).
+    # since-archived contact can still be edited (Xero's message is about "creating new
+    # invoices or credit notes").
     changes_contact = previous is None or (contact and contact["ContactID"] != doc["ContactID"])
     if contact and contact["ContactStatus"] != "ACTIVE" and changes_contact:
         errors.append(MSG_ARCHIVED)
@@ -614,7 +621,10 @@ def _filters(ctx: Ctx, kind: Kind) -> list[dict]:
 
 
 def list_documents(ctx: Ctx) -> Response:
-    """GET a list. Without `page`, invoices come without line items (XERO.md §2.1)."""
+    """GET a list. Without `page`, invoices come without line items.
+
+    https://developer.xero.com/documentation/api/invoices
+    """
     kind = kind_of(ctx)
     rows, pagination, error = query_list(ctx, _filters(ctx, kind), view=lambda d: _view(ctx, d))
     if error:

@@ -89,7 +89,7 @@ class Faults:
 
 
 def status_response(fault: Fault) -> Response:
-    """The body Xero sends for the injected status (XERO.md §3)."""
+    """The body Xero sends for the injected status (sources in wire.py)."""
     if fault.status == 503:
         return Response.text(503, wire.OFFLINE_TEXT, "text/plain; charset=utf-8")
     if fault.status == 500:

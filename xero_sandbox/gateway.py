@@ -24,7 +24,8 @@ DEFAULT_DAY_LIMIT = 5000  # the day limit shown when a call names no known organ
 SETTINGS_READ = {"accounting.settings", "accounting.settings.read"}
 CONTACTS_WRITE = {"accounting.contacts"}
 CONTACTS_READ = CONTACTS_WRITE | {"accounting.contacts.read"}
-# Invoices, credit notes and POs: the broad scope or the 2026 granular one (XERO.md §6.3).
+# Invoices, credit notes and POs: the broad scope or the 2026 granular one
+# (https://www.apideck.com/blog/xero-scopes, summarising Xero's scope change).
 DOCS_WRITE = {"accounting.transactions", "accounting.invoices"}
 DOCS_READ = DOCS_WRITE | {"accounting.transactions.read", "accounting.invoices.read"}
 ANY_ACCOUNTING = SETTINGS_READ | CONTACTS_READ | DOCS_READ
@@ -110,7 +111,8 @@ class Gateway:
     def handle(self, req: Request, delay: float = 0.0) -> Response:
         """Answer one call; `delay` (a hang fault) holds its concurrency slot that long."""
         response = self._handle(req, delay)
-        # Every API answer carries the remaining counts (XERO.md §4), refusals included.
+        # Every API answer carries the remaining counts, refusals included
+        # (https://developer.xero.com/faq/limits).
         if LIMIT_HEADER not in response.headers:
             response.headers.update(self.remaining(req))
         return response
@@ -169,7 +171,10 @@ class Gateway:
         return None
 
     def _idempotent(self, ctx: Ctx, endpoint: _Scoped) -> Response:
-        """Replay the first answer for a repeated `Idempotency-Key` (XERO.md §5)."""
+        """Replay the first answer for a repeated `Idempotency-Key`.
+
+        https://developer.xero.com/documentation/guides/idempotent-requests/idempotency/
+        """
         if (
             ctx.req.method not in ("PUT", "POST", "PATCH")
             or "idempotency-key" not in ctx.req.headers
@@ -177,7 +182,8 @@ class Gateway:
             return endpoint(ctx)
         key = ctx.req.header("Idempotency-Key").strip()
         if not key:
-            # An empty header broke calls at Xero (XERO.md §5); the body is a guess.
+            # An empty header broke calls at Xero (https://github.com/XeroAPI/xero-node/issues/649);
+            # the body is a guess.
             message = "[sandbox] Idempotency-Key must not be empty"
             return Response.json(400, _idempotency_error(message))
         if len(key) > MAX_IDEMPOTENCY_KEY:

@@ -2,8 +2,9 @@
 
 Paths follow Xero's hosts: `login.xero.com/identity/connect/authorize`,
 `identity.xero.com/connect/token` and `/connect/revocation`, `api.xero.com/Connections`.
-Lifetimes follow XERO.md §6.1: access tokens 30 minutes; refresh tokens rotate, the previous
-one stays usable for a 30-minute grace, and an unused one lasts 60 days.
+Lifetimes follow https://developer.xero.com/faq/oauth2: access tokens 30 minutes; refresh
+tokens rotate, the previous one stays usable for a 30-minute grace, and an unused one lasts
+60 days.
 """
 
 import base64
@@ -203,7 +204,11 @@ def _issue(
     auth_event_id: str | None,
     tenant_id: str | None = None,
 ) -> dict[str, Any]:
-    """Mint tokens; the response carries only the keys Xero sends (XERO.md §6.1)."""
+    """Mint tokens; the response carries only the keys Xero sends.
+
+    As in a real refresh answer recorded by xero-python (https://github.com/XeroAPI/xero-python,
+    tests/test_api_client/cassettes/test_token_api_refresh_token.yaml).
+    """
     now = store.now()
     access = secrets.token_urlsafe(40)
     store.state["access_tokens"][access] = {

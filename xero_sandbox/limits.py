@@ -1,4 +1,7 @@
-"""Xero's rate limits, counted as Xero counts them (XERO.md §4).
+"""Xero's rate limits, counted as Xero counts them.
+
+Limits: https://developer.xero.com/faq/limits; Starter's 1,000 a day:
+https://developer.xero.com/faq/pricing-and-policy-updates.
 
 Per organisation: 60 calls in a rolling minute, 5,000 (1,000 on Starter) in a rolling day,
 5 in flight at once; per app: 10,000 a minute. Windows run on the sandbox clock, so moving

@@ -1,7 +1,19 @@
 """Xero's wire format: `/Date(…)/` dates, the response envelope and the error bodies.
 
-Every literal body here follows ../shared/XERO.md §3; where Xero's text is unknown the
-message says so, so nobody mistakes a sandbox guess for Xero's wording.
+Where Xero's text is unknown the message says so, so nobody mistakes a sandbox guess for
+Xero's wording. The literal bodies come from:
+
+- 400 ValidationException: the spec's `400Error` (tests/sandbox/openapi/xero_accounting.yaml)
+- 400 NoDataProcessedException: https://github.com/XeroAPI/xero-php-oauth2/issues/48
+- 400 PostDataInvalidException: https://github.com/XeroAPI/xero-php-oauth2/issues/205
+- 401 TokenExpired, the 404 text: pyxero's tests/test_exceptions.py, "Verified response
+  from the live API" (https://github.com/freakboy3742/pyxero)
+- 401 AuthorizationUnsuccessful: https://github.com/XeroAPI/Xero-NetStandard/issues/298
+- 403 AuthenticationUnsuccessful: https://github.com/XeroAPI/xero-python/issues/116
+- 500: https://github.com/XeroAPI/xero-node/issues/466
+- 503 text: pyxero's tests, marked there as unconfirmed
+- the envelope: xero-python's tests/accounting/api/cassettes/test_get_organisations.yaml
+  (https://github.com/XeroAPI/xero-python)
 """
 
 import json

@@ -298,7 +298,8 @@ def make_sdk(
     token_url = control.url + "/connect/token"
 
     class SandboxToken(OAuth2Token):
-        # Per token, not class-wide: TokenApi's URLs are class attributes (XERO.md §7).
+        # Per token, not class-wide: TokenApi's URLs are class attributes in xero-python's
+        # xero_python/api_client/oauth2.py (https://github.com/XeroAPI/xero-python).
         def call_refresh_token_api(self, token_api):
             token_api.refresh_token_url = token_url
             return super().call_refresh_token_api(token_api)
@@ -315,7 +316,8 @@ def make_sdk(
         oauth2_token_saver=lambda new: holder.update(token=_sdk_token(new)),
     )
     api_client.set_oauth2_token(holder["token"])
-    # Own retries in tests: urllib3 would otherwise sleep through 429s (NOTES.md).
+    # Own retries in tests: urllib3 would otherwise retry 429s itself (three times),
+    # sleeping through Retry-After before the SDK sees the error.
     pool_kw = api_client.rest_client.pool_manager.connection_pool_kw
     if retries:
         pool_kw["retries"] = urllib3.Retry(retries)  # urllib3's own 429/503 handling

@@ -21,7 +21,7 @@ def spec_checker() -> SpecChecker:
 
 @pytest.fixture(autouse=True)
 def validate_against_spec(spec_checker: SpecChecker) -> Iterator[SpecChecker]:
-    """Fail any test that receives an answer Xero's spec (or XERO.md) would not allow."""
+    """Fail any test that receives an answer Xero's spec (or known error shapes) would not allow."""
     from tests.plugins import sandbox as plugin
 
     plugin.RESPONSE_HOOKS.append(spec_checker.check)

@@ -1,8 +1,10 @@
 """Validate every answer the tests receive against Xero's OpenAPI specs.
 
-Declared statuses go through openapi-core (spec validation off: the official spec has
-string defaults on booleans, XERO.md §8). Statuses the spec does not declare (401, 403,
-404, 429, 500, 503, and 400 on reads) are checked against the shapes in XERO.md §3.
+The specs are the repository's copy in tests/sandbox/openapi/ (see its README). Declared
+statuses go through openapi-core (spec validation off: the official spec writes some
+boolean defaults as strings, `default: 'false'`, so strict validation rejects it).
+Statuses the spec does not declare (401, 403, 404, 429, 500, 503, and 400 on reads) are
+checked against the bodies Xero is known to send (sources in xero_sandbox/wire.py).
 A response that fits neither fails the test that received it.
 """
 
@@ -17,7 +19,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.templating.responses.exceptions import ResponseNotFound
 from openapi_core.testing import MockRequest, MockResponse
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "xero"
+SPECS = Path(__file__).resolve().parent / "openapi"
 NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 
 
@@ -43,7 +45,7 @@ class SpecChecker:
         return cls(_load("xero_accounting.yaml"), _load("xero-identity.yaml"))
 
     def check(self, method: str, url: str, status: int, headers: dict, body: bytes) -> None:
-        """Raise SpecMismatch unless the answer fits the spec or XERO.md's shapes."""
+        """Raise SpecMismatch unless the answer fits the spec or Xero's known error shapes."""
         parts = urlsplit(url)
         path = parts.path
         lowered = path.lower()
@@ -79,7 +81,7 @@ class SpecChecker:
         self.checked.append(f"{method} {path} {status}")
 
     def _undeclared(self, status: int, headers: dict, body: bytes) -> None:
-        """The XERO.md §3 shapes for statuses the spec does not list."""
+        """Xero's known shapes (see xero_sandbox/wire.py) for statuses the spec does not list."""
         if status == 404:
             _expect(body.decode() == NOT_FOUND_TEXT, "404 body", body)
             return
@@ -102,7 +104,12 @@ class SpecChecker:
             raise SpecMismatch(f"status {status} has no known Xero shape: {body[:300]!r}")
 
     def _token_shape(self, status: int, body: bytes) -> None:
-        """Token answers carry only Xero's keys (XERO.md §6.1)."""
+        """Token answers carry only Xero's keys.
+
+        The keys of a real refresh answer recorded by xero-python
+        (https://github.com/XeroAPI/xero-python, tests/test_api_client/cassettes/
+        test_token_api_refresh_token.yaml).
+        """
         if not body:
             return
         payload = json.loads(body)

@@ -159,7 +159,8 @@ def test_merged_contact_is_archived_and_points_at_survivor(sandbox, sandbox_sdk)
     fetched = sandbox_sdk.accounting.get_contact(sandbox_sdk.tenant_id, source).contacts[0]
     assert fetched.contact_status == "ARCHIVED"
     assert fetched.merged_to_contact_id == survivor
-    # MergedToContactID appears only on paged reads or single fetches (XERO.md §1.1).
+    # MergedToContactID appears only on paged reads or single fetches (the spec's
+    # Contact.MergedToContactID description, tests/sandbox/openapi/xero_accounting.yaml).
     unpaged = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, i_ds=[source])
     assert unpaged.contacts[0].merged_to_contact_id is None
     paged = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, i_ds=[source], page=1)
@@ -348,7 +349,11 @@ def test_where_on_contact_status_and_the_default_active_filter(
 
 
 def test_duplicate_contact_number_still_found_after_first_holder_changes(sandbox_sdk):
-    """Duplicates are accepted (uniqueness unconfirmed, XERO.md Open question 4)."""
+    """Duplicates are accepted.
+
+    Uniqueness is unconfirmed in Xero's docs; the sandbox's guess, noted in
+    xero_sandbox/README.md.
+    """
     first, second = _create(
         sandbox_sdk,
         Contact(name="First Holder", contact_number="DUP-1"),

@@ -1,4 +1,8 @@
-"""Invoices, credit notes and purchase orders through the real SDK (XERO.md §2, §5)."""
+"""Invoices, credit notes and purchase orders through the real SDK.
+
+Xero's rules: https://developer.xero.com/documentation/api/invoices and
+https://developer.xero.com/documentation/guides/idempotent-requests/idempotency/
+"""
 
 import uuid
 from datetime import date
@@ -370,7 +374,10 @@ def test_idempotent_partial_batch_400_is_replayed(sandbox, sandbox_sdk, customer
 
 
 def test_empty_idempotency_key_is_a_400(sandbox, sandbox_sdk, customer):
-    """XERO.md §5: an empty header broke calls; the SDK sends one for `idempotency_key=""`."""
+    """An empty header broke calls at Xero; the SDK sends one for `idempotency_key=""`.
+
+    https://github.com/XeroAPI/xero-node/issues/649
+    """
     with pytest.raises(AccountingBadRequestException) as refused:
         _put_invoices(sandbox_sdk, _invoice(customer), idempotency_key="")
     assert b"[sandbox] Idempotency-Key must not be empty" in refused.value.body

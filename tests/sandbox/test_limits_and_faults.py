@@ -1,4 +1,7 @@
-"""Rate limits as Xero counts them, and faults on demand (XERO.md §4; issue 3)."""
+"""Rate limits as Xero counts them, and faults on demand (issue 3).
+
+Xero's limits: https://developer.xero.com/faq/limits
+"""
 
 import threading
 import time
@@ -155,7 +158,9 @@ def test_drop_after_commit_without_a_key_duplicates_a_bill(sandbox, sandbox_sdk)
     with pytest.raises(urllib3.exceptions.HTTPError):
         sandbox_sdk.accounting.create_invoices(sandbox.demo_tenant_id, _bill(supplier))
     sandbox_sdk.accounting.create_invoices(sandbox.demo_tenant_id, _bill(supplier))
-    assert len(sandbox.documents(sandbox.demo_tenant_id)) == 2  # why keys matter (XERO.md §5)
+    # Why keys matter: bill (ACCPAY) numbers need not be unique, so the replay is a second
+    # bill (https://developer.xero.com/documentation/api/invoices).
+    assert len(sandbox.documents(sandbox.demo_tenant_id)) == 2
 
 
 def test_hang_past_the_client_timeout(sandbox, sandbox_sdk):
@@ -166,7 +171,11 @@ def test_hang_past_the_client_timeout(sandbox, sandbox_sdk):
 
 
 def test_urllib3_retries_a_429_put_when_the_sdk_is_left_to_retry(sandbox):
-    """XERO.md fact 13: left to urllib3's retries, a GET that gets 429 is retried."""
+    """Left to urllib3's retries, a GET that gets 429 is retried.
+
+    urllib3 retries a GET or PUT whose 429 (or 503) carries Retry-After, sleeping that long
+    each time, up to 4 requests in all; POST is never retried.
+    """
     sdk = make_sdk(sandbox, sandbox.issue_token(), sandbox.demo_tenant_id, retries=3)
     sandbox.fault(status=429, count=1, retry_after=1)
     contacts = sdk.accounting.get_contacts(sandbox.demo_tenant_id)
@@ -181,7 +190,10 @@ def _remaining(answer) -> tuple[str, ...]:
 
 
 def test_refusals_carry_the_remaining_counts_without_counting(sandbox):
-    """XERO.md §4: every API answer has the headers; 401 and 403 are not counted."""
+    """Every API answer has the headers; the sandbox does not count 401 and 403.
+
+    The headers: https://developer.xero.com/faq/limits
+    """
     token = sandbox.issue_token()
     assert _remaining(_get(sandbox, token, sandbox.demo_tenant_id)) == ("4999", "59", "9999")
     bad_token = _get(sandbox, {"access_token": "nope"}, sandbox.demo_tenant_id)
