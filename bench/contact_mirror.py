@@ -36,8 +36,8 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from sync import mirror, xero
-    from sync.connections import connection_connect
+    from sync import mirror
+    from sync.connections import connection_connect, consent_complete
     from sync.models import XeroApiCall, XeroContact
     from tests.plugins.sandbox import SandboxControl, pkce_pair, start_sandbox, stop_sandbox
 
@@ -54,9 +54,8 @@ def main() -> None:
         verifier, challenge = pkce_pair()
         location = control.authorize(redirect_uri=redirect, code_challenge=challenge)
         code = parse_qs(urlsplit(location).query)["code"][0]
-        tokens = xero.exchange_code(code=code, redirect_uri=redirect, code_verifier=verifier)
-        tenant = xero.tenants(access_token=tokens.access_token)[0]
-        connection = connection_connect(tokens=tokens, tenant=tenant, user=None)
+        granted = consent_complete(code=code, redirect_uri=redirect, code_verifier=verifier)
+        connection = connection_connect(tokens=granted.tokens, tenant=granted.tenants[0], user=None)
 
         started = time.monotonic()
         ids = control.generate_contacts(control.demo_tenant_id, args.contacts - 1)

@@ -1,8 +1,15 @@
-"""Admin for connections, links and the audit trail. Link changes go through sync.services."""
+"""Admin for connections, links and the audit trail. Link changes go through sync.services.
+
+It also extends the Omni contact admin (contacts/admin.py, which knows nothing of Xero) with
+each contact's links and an audited Unlink action.
+"""
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+
+from contacts.admin import ContactAdmin
+from contacts.models import Contact
 
 from .exceptions import UserFacingError
 from .models import (
@@ -12,6 +19,7 @@ from .models import (
     XeroApiCall,
     XeroConnection,
     XeroContact,
+    XeroContactQuerySet,
 )
 from .services import contact_link, contact_relink, contact_unlink, link_rename
 
@@ -66,6 +74,8 @@ class XeroConnectionAdmin(admin.ModelAdmin):
         "quota_seen_at",
         "contacts_modified_since",
         "contacts_refreshed_at",
+        "contacts_refresh_failed_at",
+        "contacts_refresh_error",
     ]
     readonly_fields = [f for f in fields if f != "organisation_name"]
 
@@ -115,22 +125,13 @@ class XeroContactAdmin(ReadOnlyAdmin):
         "account_number",
         "contact_number",
         "tax_number",
-        "merged_to_contact_id",
+        "merged_into_xero_contact_id",
         "connection",
         "updated_in_xero",
     ]
     list_filter = ["status", "connection", "is_customer", "is_supplier"]
     list_select_related = ["connection"]
-    search_fields = [
-        "name",
-        "first_name",
-        "last_name",
-        "email",
-        "account_number",
-        "contact_number",
-        "tax_number",
-        "contact_id",
-    ]
+    search_fields = [*XeroContactQuerySet.SEARCHED_FIELDS, "contact_id"]
 
 
 class ContactLinkForm(forms.ModelForm):
@@ -254,3 +255,69 @@ class LinkEventAdmin(ReadOnlyAdmin):
     list_select_related = ["actor"]
     search_fields = ["contact_name", "detail", "xero_contact_id_before", "xero_contact_id_after"]
     date_hierarchy = "at"
+
+
+class LinkInline(admin.TabularInline):
+    model = ContactLink
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ["connection", "xero_name", "xero_contact_id", "status", "invalid_reason", "method"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        # Links are made through the link form, which audits them.
+        return False
+
+
+admin.site.unregister(Contact)
+
+
+@admin.register(Contact)
+class ContactWithLinksAdmin(ContactAdmin):
+    """The Omni contact admin, with the contact's Xero links and an audited Unlink."""
+
+    list_display = [*ContactAdmin.list_display, "linked_to"]
+    list_filter = [*ContactAdmin.list_filter, ("links", admin.EmptyFieldListFilter)]
+    inlines = [LinkInline]
+    actions = ["unlink_selected"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("links")
+
+    @admin.display(description="linked contact")
+    def linked_to(self, obj: Contact) -> str:
+        links = list(obj.links.all())
+        if not links:
+            return "No linked contact"
+        return ", ".join(
+            link.xero_name + ("" if link.is_valid else f" ({link.get_invalid_reason_display()})")
+            for link in links
+        )
+
+    def _unlink_all(self, request, contacts) -> int:
+        unlinked = 0
+        for link in ContactLink.objects.filter(contact__in=contacts).select_related(
+            "contact", "connection"
+        ):
+            try:
+                contact_unlink(contact=link.contact, connection=link.connection, user=request.user)
+                unlinked += 1
+            except UserFacingError as error:
+                self.message_user(request, str(error), messages.ERROR)
+        return unlinked
+
+    @admin.action(description="Unlink selected contacts from Xero", permissions=["change"])
+    def unlink_selected(self, request, queryset):
+        unlinked = self._unlink_all(request, queryset)
+        if unlinked:
+            self.message_user(request, f"Unlinked {unlinked} contact(s).", messages.SUCCESS)
+
+    # A deleted contact's links go through the audited unlink first, never a silent cascade.
+    def delete_model(self, request, obj):
+        self._unlink_all(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        self._unlink_all(request, queryset)
+        super().delete_queryset(request, queryset)

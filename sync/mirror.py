@@ -1,24 +1,21 @@
 """The local mirror of each connection's Xero contacts, kept current incrementally.
 
-The dashboard searches the mirror instead of Xero: no API call per keystroke. A full pull
-pages through every contact (archived included) 1,000 at a time; later pulls ask only for
-what changed since the newest change already seen (If-Modified-Since).
+Searching the mirror costs no API call per keystroke. A full pull pages through every contact
+(archived included) 1,000 at a time; later pulls ask only for what changed since the newest
+change already seen (If-Modified-Since).
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from django.db import transaction
 from django.utils import timezone
 
-from . import xero
+from . import connections, xero
 from .models import XeroConnection, XeroContact
 
 PAGE_SIZE = 1000
-MIRRORED_FIELDS = [
-    "name", "first_name", "last_name", "email", "account_number", "contact_number",
-    "tax_number", "status", "merged_to_contact_id", "is_customer", "is_supplier",
-    "updated_in_xero",
-]  # fmt: skip
+# Every field of a Xero contact but its ID is a column of the mirror, of the same name.
+MIRRORED_FIELDS = [f.name for f in fields(xero.XeroContactData) if f.name != "contact_id"]
 
 
 @dataclass(frozen=True)
@@ -29,7 +26,27 @@ class RefreshResult:
 
 
 def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> RefreshResult:
-    """Bring the mirror up to date with Xero; full=True pulls everything again."""
+    """Bring the mirror up to date with Xero; full=True pulls everything again.
+
+    A failure is kept on the connection (when and why), for the dashboard to show with a
+    Retry button, and raised; the next refresh that works clears it.
+    """
+    try:
+        return _refresh(connection, full=full)
+    except Exception as error:
+        reason = (
+            str(error)
+            if isinstance(error, xero.XeroError)
+            else f"omni-xero hit an unexpected error ({type(error).__name__}); "
+            "the details are in the worker's log"
+        )
+        XeroConnection.objects.filter(pk=connection.pk).update(
+            contacts_refresh_failed_at=timezone.now(), contacts_refresh_error=reason[:500]
+        )
+        raise
+
+
+def _refresh(connection: XeroConnection, *, full: bool) -> RefreshResult:
     connection.refresh_from_db(fields=["contacts_modified_since"])
     since = None if full else connection.contacts_modified_since
     newest = connection.contacts_modified_since
@@ -38,38 +55,39 @@ def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> 
     # interrupted refresh keeps what it fetched, and the next one starts from the same mark.
     # Xero returns what changed at or after the mark, so the newest contact already seen
     # comes again (harmless) and nothing changed in the same instant is missed.
-    for page in xero.iter_contact_pages(connection, modified_since=since, page_size=PAGE_SIZE):
+    pages = xero.contact_pages(
+        connections.session(connection), modified_since=since, page_size=PAGE_SIZE
+    )
+    for page in pages:
         calls += 1
         received += len(page.contacts)
         _save(connection, page.contacts)
         for contact in page.contacts:
-            if contact.updated_at and (newest is None or contact.updated_at > newest):
-                newest = contact.updated_at
-    connection.contacts_modified_since, connection.contacts_refreshed_at = newest, timezone.now()
-    connection.save(update_fields=["contacts_modified_since", "contacts_refreshed_at"])
+            changed = contact.updated_in_xero
+            if changed and (newest is None or changed > newest):
+                newest = changed
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contacts_modified_since=newest,
+        contacts_refreshed_at=timezone.now(),
+        contacts_refresh_failed_at=None,
+        contacts_refresh_error="",
+    )
+    connection.refresh_from_db()
     return RefreshResult(api_calls=calls, received=received, full=since is None)
 
 
+def _fitted(contact: xero.XeroContactData) -> dict:
+    """The contact's values, text cut to the mirror's column lengths."""
+    values = asdict(contact)
+    for name, value in values.items():
+        limit = getattr(XeroContact._meta.get_field(name), "max_length", None)
+        if limit and isinstance(value, str):
+            values[name] = value[:limit]
+    return values
+
+
 def _save(connection: XeroConnection, contacts: list[xero.XeroContactData]) -> None:
-    rows = [
-        XeroContact(
-            connection=connection,
-            contact_id=c.contact_id,
-            name=c.name[:255],
-            first_name=c.first_name[:255],
-            last_name=c.last_name[:255],
-            email=c.email[:255],
-            account_number=c.account_number[:50],
-            contact_number=c.contact_number[:50],
-            tax_number=c.tax_number[:50],
-            status=c.status,
-            merged_to_contact_id=c.merged_to_contact_id,
-            is_customer=c.is_customer,
-            is_supplier=c.is_supplier,
-            updated_in_xero=c.updated_at,
-        )
-        for c in contacts
-    ]
+    rows = [XeroContact(connection=connection, **_fitted(c)) for c in contacts]
     with transaction.atomic():
         XeroContact.objects.bulk_create(
             rows,

@@ -1,15 +1,21 @@
 """Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
 
+from dataclasses import fields
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from contacts.models import Contact, any_field_contains
+from contacts.models import Contact, ContactQuerySet, any_field_contains
+from transactions.models import SyncState
+
+from .xero.data import ContactDetails
 
 
 class ConnectionStatus(models.TextChoices):
+    PENDING = "pending", "Not ready"  # tokens stored, first call to Xero not yet through
     ACTIVE = "active", "Connected"
     NEEDS_RECONNECT = "needs_reconnect", "Needs reconnecting"
     DISCONNECTED = "disconnected", "Disconnected"
@@ -74,6 +80,10 @@ class XeroConnection(models.Model):
         null=True, blank=True, help_text="High-water mark of the last contact refresh."
     )
     contacts_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # The last refresh that failed, and why in Xero's (or omni-xero's) words; cleared by the
+    # next refresh that works.
+    contacts_refresh_failed_at = models.DateTimeField(null=True, blank=True)
+    contacts_refresh_error = models.CharField(max_length=500, blank=True)
 
     objects = XeroConnectionQuerySet.as_manager()
 
@@ -86,6 +96,10 @@ class XeroConnection(models.Model):
     @property
     def needs_reconnect(self) -> bool:
         return self.status == ConnectionStatus.NEEDS_RECONNECT
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ConnectionStatus.PENDING
 
 
 class XeroApiCall(models.Model):
@@ -117,16 +131,13 @@ class XeroApiCall(models.Model):
 
 
 class XeroContactQuerySet(models.QuerySet):
-    SEARCHED_FIELDS = [
-        "name", "email", "account_number", "contact_number", "tax_number", "first_name",
-        "last_name",
-    ]  # fmt: skip
+    SEARCHED_FIELDS = [f.name for f in fields(ContactDetails)]
 
     def active(self):
         return self.filter(status=XeroContact.Status.ACTIVE)
 
     def search(self, text: str):
-        """Match name, first/last name, email, account, contact and tax number."""
+        """Match any of the contact's details (name, email, account, contact or tax number)."""
         text = text.strip()
         if not text:
             return self.none()
@@ -153,7 +164,7 @@ class XeroContact(models.Model):
     contact_number = models.CharField(max_length=50, blank=True)
     tax_number = models.CharField(max_length=50, blank=True)
     status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
-    merged_to_contact_id = models.UUIDField("merged into", null=True, blank=True)
+    merged_into_xero_contact_id = models.UUIDField("merged into", null=True, blank=True)
     is_customer = models.BooleanField(default=False)
     is_supplier = models.BooleanField(default=False)
     updated_in_xero = models.DateTimeField(null=True, blank=True)
@@ -282,6 +293,71 @@ class ContactLink(models.Model):
             "Unlink and link another contact.",
         }
         return messages[InvalidReason(self.invalid_reason)].format(name=self.xero_name)
+
+
+class SyncContactQuerySet(ContactQuerySet):
+    """Omni contacts as the dashboard lists them: with their link in one organisation."""
+
+    LINK_FILTERS = {
+        "": "All",
+        "unlinked": "No linked contact",
+        "linked": "Linked",
+        "invalid": "Invalid link",
+    }
+
+    def with_ready_count(self):
+        """Annotate `ready`: how many of the contact's transactions wait to be synced."""
+        return self.annotate(
+            ready=models.Count("transactions", filter=Q(transactions__sync_state=SyncState.READY))
+        )
+
+    def with_link(self, connection: "XeroConnection | None"):
+        """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them)."""
+        links = (
+            ContactLink.objects.filter(connection=connection)
+            if connection is not None
+            else ContactLink.objects.none()
+        )
+        return self.prefetch_related(
+            models.Prefetch("links", queryset=links, to_attr="current_links")
+        )
+
+    def linked(self, connection: "XeroConnection | None"):
+        if connection is None:
+            return self.none()  # nothing is linked without a connection
+        return self.filter(links__connection=connection)
+
+    def unlinked(self, connection: "XeroConnection | None"):
+        if connection is None:
+            return self
+        return self.exclude(links__connection=connection)
+
+    def invalid(self, connection: "XeroConnection | None"):
+        if connection is None:
+            return self.none()
+        return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
+
+    def link_filter(self, name: str, connection: "XeroConnection | None"):
+        """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""
+        if name in ("linked", "unlinked", "invalid"):
+            return getattr(self, name)(connection)
+        return self
+
+
+class SyncContact(Contact):
+    """An Omni contact with what the sync knows of it (its links); the same table."""
+
+    objects = SyncContactQuerySet.as_manager()
+
+    class Meta:
+        proxy = True
+        ordering = ["name", "pk"]
+
+    @property
+    def link(self) -> "ContactLink | None":
+        """The contact's link in the connection given to with_link()."""
+        current = getattr(self, "current_links", None)
+        return current[0] if current else None
 
 
 class AppendOnlyQuerySet(models.QuerySet):

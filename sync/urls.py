@@ -9,6 +9,7 @@ urlpatterns = [
     path("connect/", connection_views.connect, name="connect"),
     path("callback/", connection_views.callback, name="callback"),
     path("connect/organisation/", connection_views.choose_organisation, name="choose_organisation"),
+    path("connections/<int:pk>/finish/", connection_views.finish, name="finish_connecting"),
     path("connections/<int:pk>/disconnect/", connection_views.disconnect, name="disconnect"),
     path(
         "connections/<int:pk>/refresh-contacts/",

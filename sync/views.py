@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from contacts.models import Contact
 from transactions.models import SyncState, Transaction, TransactionType
 
 from .exceptions import UserFacingError
-from .models import ContactLink, XeroConnection
+from .models import ContactLink, SyncContact, SyncContactQuerySet, XeroConnection
 from .services import contact_unlink
 
 PAGE_SIZE = 50
@@ -46,13 +45,6 @@ TABS: dict[str, tuple[str, list[Subtab]]] = {
             Subtab("credit-notes", "Credit notes", TransactionType.SUPPLIER_CREDIT_NOTE),
         ],
     ),
-}
-
-LINK_FILTERS = {
-    "": "All",
-    "unlinked": "No linked contact",
-    "linked": "Linked",
-    "invalid": "Invalid link",
 }
 
 
@@ -87,31 +79,16 @@ def _shell_context(request: HttpRequest, tab: str, subtab: Subtab) -> dict:
 
 
 def _contacts_page(request: HttpRequest, tab: str, connection: XeroConnection | None):
-    links = (
-        ContactLink.objects.filter(connection=connection)
-        if connection
-        else ContactLink.objects.none()
-    )
+    link_filter = request.GET.get("linked", "")
     contacts = (
-        Contact.objects.for_tab(tab)
+        SyncContact.objects.for_tab(tab)
         .search(request.GET.get("q", ""))
-        .annotate(ready=Count("transactions", filter=Q(transactions__sync_state=SyncState.READY)))
-        .prefetch_related(Prefetch("links", queryset=links, to_attr="current_links"))
+        .link_filter(link_filter, connection)
+        .with_ready_count()
+        .with_link(connection)
         .order_by("name", "pk")
     )
-    link_filter = request.GET.get("linked", "")
-    if connection is None and link_filter in ("linked", "invalid"):
-        contacts = contacts.none()  # nothing can be linked without a connection
-    elif connection is not None and link_filter == "linked":
-        contacts = contacts.filter(links__connection=connection)
-    elif link_filter == "unlinked":
-        contacts = contacts.exclude(links__connection=connection) if connection else contacts
-    elif connection is not None and link_filter == "invalid":
-        contacts = contacts.filter(links__connection=connection, links__status="invalid")
-    page = Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page"))
-    for contact in page:
-        contact.link = contact.current_links[0] if contact.current_links else None
-    return page, link_filter
+    return Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page")), link_filter
 
 
 @login_required
@@ -127,22 +104,20 @@ def subtab_view(request: HttpRequest, tab: str, subtab: str) -> HttpResponse:
     context = _shell_context(request, tab, sub)
     if sub.transaction_type is None:
         page, link_filter = _contacts_page(request, tab, context["connection"])
-        context |= {"page": page, "link_filter": link_filter, "link_filters": LINK_FILTERS}
+        context |= {
+            "page": page,
+            "link_filter": link_filter,
+            "link_filters": SyncContactQuerySet.LINK_FILTERS,
+        }
         template = "sync/contacts_tab.html"
     else:
+        state = request.GET.get("state", "")
         transactions = (
             Transaction.objects.of_type(sub.transaction_type)
-            .select_related("contact")
-            .prefetch_related("lines")
+            .search(context["query"])
+            .in_state(state)
+            .with_lines()
         )
-        if context["query"]:
-            q = context["query"]
-            transactions = transactions.filter(
-                Q(number__icontains=q) | Q(reference__icontains=q) | Q(contact__name__icontains=q)
-            )
-        state = request.GET.get("state", "")
-        if state in SyncState.values:
-            transactions = transactions.filter(sync_state=state)
         context |= {
             "page": Paginator(transactions, PAGE_SIZE).get_page(request.GET.get("page")),
             "state": state,

@@ -174,11 +174,16 @@ def test_unlinking_an_unlinked_contact_gives_a_clear_message(accountant_client):
     assert "Bayview Cafe is not linked to a Xero contact" in response.content.decode()
 
 
-def test_unlink_must_be_posted_by_an_allowed_user(client, accountant):
+def test_unlink_must_be_posted_by_an_allowed_user(client, viewer, outsider):
     link = ContactLinkFactory()
     anonymous = client.post(unlink_url(link.contact))
     assert anonymous.status_code == 302 and "/login/" in anonymous.url
-    assert ContactLink.objects.exists()
+    for person in (viewer, outsider):
+        client.force_login(person)
+        assert client.post(unlink_url(link.contact)).status_code == 403
+        assert client.get(unlink_url(link.contact)).status_code == 403
+    assert ContactLink.objects.filter(pk=link.pk).exists()
+    assert not LinkEvent.objects.exists()
 
 
 def test_linked_filter_without_a_connection_shows_nothing(viewer_client):

@@ -29,7 +29,7 @@ def test_system_checks_pass():
 
 @pytest.mark.django_db
 def test_demo_data_loads_once(tmp_path, settings, monkeypatch):
-    monkeypatch.setattr("contacts.demo.LOGINS_FILE", tmp_path / "logins.json")
+    monkeypatch.setattr("sync.demo.LOGINS_FILE", tmp_path / "logins.json")
     call_command("load_demo_data", stdout=StringIO())
     users = get_user_model().objects
     assert users.get(username="admin").is_superuser

@@ -9,7 +9,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from contacts.models import Contact
+from contacts.models import Contact, any_field_contains
 
 from .taxes import RATES, TaxType
 
@@ -76,6 +76,17 @@ class TransactionQuerySet(models.QuerySet):
 
     def with_lines(self):
         return self.select_related("contact").prefetch_related("lines")
+
+    def in_state(self, state: str):
+        """Transactions in one sync state; every transaction for an unknown or empty one."""
+        return self.filter(sync_state=state) if state in SyncState.values else self
+
+    def search(self, text: str):
+        """Match the number, the reference or the contact's name."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(any_field_contains(text, ["number", "reference", "contact__name"]))
 
 
 class Transaction(models.Model):

@@ -27,6 +27,14 @@ def back_to_app(location: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
+@pytest.fixture(autouse=True)
+def waits(monkeypatch) -> list[float]:
+    """The waits between retries, recorded instead of slept through."""
+    recorded: list[float] = []
+    monkeypatch.setattr("sync.xero.transport.sleep", recorded.append)
+    return recorded
+
+
 @pytest.fixture
 def connect(accountant_client, sandbox, xero_settings):
     """Run the whole connect flow; returns the final response (redirects followed)."""

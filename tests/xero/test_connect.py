@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from sync import crypto, xero
+from sync.connections import session
 from sync.models import ConnectionEvent, ConnectionStatus, XeroApiCall, XeroConnection
 
 from .conftest import back_to_app, consent
@@ -143,7 +144,7 @@ def test_a_custom_connection_connects_without_a_consent_page(
     assert connection.kind == "custom" and str(connection.tenant_id) == sandbox.demo_tenant_id
     # Its token is renewed by client credentials (it has no refresh token).
     XeroConnection.objects.filter(pk=connection.pk).update(expires_at=None)
-    assert xero.contacts_page(connection, page=1).page == 1
+    assert xero.contacts_page(session(connection), page=1).page == 1
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE
 
@@ -164,7 +165,7 @@ def test_disconnecting_one_organisation_leaves_the_other_connected(
     harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
     accountant_client.post(f"/accounting/xero/connections/{harbour.pk}/disconnect/")
     assert live_tenants(sandbox) == [sandbox.demo_tenant_id]
-    assert xero.contacts_page(demo, page=1).page == 1
+    assert xero.contacts_page(session(demo), page=1).page == 1
     demo.refresh_from_db()
     assert demo.status == ConnectionStatus.ACTIVE
 
@@ -226,6 +227,8 @@ def test_two_organisations_in_one_process_each_get_their_own_data(
     demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
     harbour = XeroConnection.objects.get(tenant_id=sandbox.harbour_tenant_id)
     for _ in range(2):
-        assert "Only In Demo" in {c.name for c in xero.contacts_page(demo, page=1).contacts}
-        names = {c.name for c in xero.contacts_page(harbour, page=1).contacts}
+        assert "Only In Demo" in {
+            c.name for c in xero.contacts_page(session(demo), page=1).contacts
+        }
+        names = {c.name for c in xero.contacts_page(session(harbour), page=1).contacts}
         assert "Only In Harbour" in names and "Only In Demo" not in names

@@ -70,7 +70,7 @@ def test_incremental_refresh_brings_only_changes(connection, sandbox):
     assert XeroContact.objects.get(contact_id=created).status == "ACTIVE"
     assert XeroContact.objects.get(contact_id=first).status == "ARCHIVED"
     merged = XeroContact.objects.get(contact_id=second)
-    assert merged.status == "ARCHIVED" and str(merged.merged_to_contact_id) == survivor
+    assert merged.status == "ARCHIVED" and str(merged.merged_into_xero_contact_id) == survivor
 
     sandbox.restore(first)
     mirror.xero_contacts_refresh(connection=connection)

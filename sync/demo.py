@@ -12,11 +12,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from sync.roles import ACCOUNTANTS
+from contacts.models import Contact
 from transactions.models import LineAmountType, LineItem, Transaction, TransactionType
 from transactions.taxes import TaxType
 
-from .models import Contact
+from .roles import ACCOUNTANTS
 
 LOGINS_FILE = settings.VAR_DIR / "demo-logins.json"
 

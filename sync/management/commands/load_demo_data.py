@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from contacts.demo import demo_loaded, load_demo_data
+from sync.demo import demo_loaded, load_demo_data
 
 
 class Command(BaseCommand):

@@ -1,0 +1,76 @@
+"""The boundary to Xero: the only code that imports xero_python.
+
+- `transport`: the SDK client, timeouts, retries, Idempotency-Keys, and what each failure
+  means (one place);
+- `identity`: the consent page, tokens, and the organisations a grant covers;
+- `accounting`: the Accounting API calls, one small typed function each;
+- `errors` and `data`: what the rest of omni-xero catches and gets back.
+
+It writes nothing to the database: every call takes a `Session` (sync.connections makes one
+per connection) that supplies the access token, renews a refused one, and records each
+request.
+"""
+
+from .accounting import contact_get, contact_pages, contacts_create, contacts_page, organisation_get
+from .data import ContactDetails, ContactsPage, Organisation, Tenant, TokenSet, XeroContactData
+from .errors import (
+    ElementError,
+    GrantRefused,
+    NeedsReconnecting,
+    NotConnected,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+    XeroError,
+    XeroUnavailable,
+)
+from .identity import (
+    Authorization,
+    authorization_new,
+    authorization_url,
+    client_credentials_token,
+    code_exchange,
+    tenant_remove,
+    tenants,
+    tenants_remove,
+    tokens_refresh,
+    tokens_revoke,
+)
+from .transport import CallRecord, Quota, Session, TokenSession
+
+__all__ = [
+    "Authorization",
+    "CallRecord",
+    "ContactDetails",
+    "ContactsPage",
+    "ElementError",
+    "GrantRefused",
+    "NeedsReconnecting",
+    "NotConnected",
+    "NotFound",
+    "Organisation",
+    "Quota",
+    "RateLimited",
+    "Session",
+    "Tenant",
+    "TokenSession",
+    "TokenSet",
+    "ValidationFailed",
+    "XeroContactData",
+    "XeroError",
+    "XeroUnavailable",
+    "authorization_new",
+    "authorization_url",
+    "client_credentials_token",
+    "code_exchange",
+    "contact_get",
+    "contact_pages",
+    "contacts_create",
+    "contacts_page",
+    "organisation_get",
+    "tenant_remove",
+    "tenants",
+    "tenants_remove",
+    "tokens_refresh",
+    "tokens_revoke",
+]

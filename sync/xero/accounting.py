@@ -1,0 +1,143 @@
+"""The Accounting API calls omni-xero makes, one small function each.
+
+https://developer.xero.com/documentation/api/accounting/overview
+"""
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from xero_python.accounting import AccountingApi
+from xero_python.accounting import Contact as SdkContact
+from xero_python.accounting import Contacts as SdkContacts
+
+from .data import (
+    SDK_CONTACT_ATTRIBUTES,
+    ContactDetails,
+    ContactsPage,
+    Organisation,
+    XeroContactData,
+)
+from .errors import NotFound
+from .transport import Session, _ApiClient, call
+
+
+def _accounting[T](
+    session: Session,
+    request: Callable[[AccountingApi, str, str | None], T],
+    *,
+    write: bool = False,
+) -> T:
+    """call() with the Accounting API and the session's tenant."""
+
+    def run(client: _ApiClient, key: str | None) -> T:
+        api = AccountingApi(client, base_url=settings.XERO_API_URL + "/api.xro/2.0")
+        return request(api, session.tenant_id, key)
+
+    return call(session, run, write=write)
+
+
+def organisation_get(session: Session) -> Organisation:
+    """The organisation the session's token is for, as Xero has it now.
+
+    https://developer.xero.com/documentation/api/accounting/organisation
+    """
+    found = _accounting(session, lambda api, tenant, _: api.get_organisations(tenant))
+    organisation = found.organisations[0]
+    return Organisation(
+        organisation_id=uuid.UUID(str(organisation.organisation_id)), name=organisation.name
+    )
+
+
+def _contact_data(contact: SdkContact) -> XeroContactData:
+    status = contact.contact_status
+    merged_into = contact.merged_to_contact_id
+    return XeroContactData(
+        **{ours: getattr(contact, sdk) or "" for ours, sdk in SDK_CONTACT_ATTRIBUTES.items()},
+        contact_id=uuid.UUID(str(contact.contact_id)),
+        status=getattr(status, "value", status) or "ACTIVE",
+        merged_into_xero_contact_id=uuid.UUID(str(merged_into)) if merged_into else None,
+        is_customer=bool(contact.is_customer),
+        is_supplier=bool(contact.is_supplier),
+        updated_in_xero=contact.updated_date_utc,
+    )
+
+
+def _sdk_contact(details: ContactDetails) -> SdkContact:
+    # Empty fields are left out (None), not sent as "": Xero would blank them.
+    return SdkContact(
+        **{
+            SDK_CONTACT_ATTRIBUTES[f.name]: getattr(details, f.name) or None
+            for f in fields(ContactDetails)
+        }
+    )
+
+
+def contacts_page(
+    session: Session,
+    *,
+    page: int,
+    page_size: int = 1000,
+    modified_since: datetime | None = None,
+) -> ContactsPage:
+    """One page of contacts, archived ones included.
+
+    https://developer.xero.com/documentation/api/accounting/contacts#get-contacts
+    """
+    # The SDK sends every argument it is given, None included: pass only what is set.
+    options: dict[str, Any] = {"page": page, "page_size": page_size, "include_archived": True}
+    if modified_since is not None:
+        # Xero documents whole seconds (yyyy-mm-ddThh:mm:ss); its filter includes the mark.
+        options["if_modified_since"] = modified_since.astimezone(UTC).replace(microsecond=0)
+    result = _accounting(session, lambda api, tenant, _: api.get_contacts(tenant, **options))
+    pagination = getattr(result, "pagination", None)
+    return ContactsPage(
+        contacts=[_contact_data(c) for c in result.contacts or []],
+        page=page,
+        page_count=getattr(pagination, "page_count", None),
+    )
+
+
+def contact_pages(
+    session: Session, *, modified_since: datetime | None, page_size: int = 1000
+) -> Iterator[ContactsPage]:
+    """Every page of contacts changed since a moment (all contacts without one)."""
+    page = 1
+    while True:
+        found = contacts_page(
+            session, page=page, page_size=page_size, modified_since=modified_since
+        )
+        yield found
+        if len(found.contacts) < page_size or (found.page_count and page >= found.page_count):
+            return
+        page += 1
+
+
+def contact_get(session: Session, *, contact_id: uuid.UUID | str) -> XeroContactData:
+    """One contact by ID, archived or merged ones too.
+
+    https://developer.xero.com/documentation/api/accounting/contacts#get-contacts
+    """
+    result = _accounting(session, lambda api, tenant, _: api.get_contact(tenant, str(contact_id)))
+    if not result.contacts:
+        raise NotFound("Xero has no such contact.")
+    return _contact_data(result.contacts[0])
+
+
+def contacts_create(
+    session: Session, *, contacts: Sequence[ContactDetails]
+) -> list[XeroContactData]:
+    """Create contacts (PUT; one Idempotency-Key for all its retries).
+
+    https://developer.xero.com/documentation/api/accounting/contacts#put-contacts
+    """
+    body = SdkContacts(contacts=[_sdk_contact(c) for c in contacts])
+    result = _accounting(
+        session,
+        lambda api, tenant, key: api.create_contacts(tenant, body, idempotency_key=key),
+        write=True,
+    )
+    return [_contact_data(c) for c in result.contacts or []]

@@ -1,0 +1,79 @@
+"""What the Xero boundary hands back and takes: plain frozen dataclasses, no SDK types."""
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    scopes: list[str]
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An organisation a grant covers. `xero_connection_id` is the ID of Xero's /Connections
+    entry for it (None for a custom connection), not omni-xero's connection row."""
+
+    xero_connection_id: uuid.UUID | None
+    tenant_id: uuid.UUID
+    tenant_type: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Organisation:
+    organisation_id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """The contact fields omni-xero sends to Xero and mirrors from it, named as in our models.
+
+    This class is the one list of them: the SDK mapping below, the mirror's columns and the
+    create call all derive from it.
+    """
+
+    name: str
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    account_number: str = ""
+    contact_number: str = ""
+    tax_number: str = ""
+
+
+# Our field name → the SDK Contact attribute that carries it.
+SDK_CONTACT_ATTRIBUTES = {
+    "name": "name",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "email": "email_address",
+    "account_number": "account_number",
+    "contact_number": "contact_number",
+    "tax_number": "tax_number",
+}
+assert set(SDK_CONTACT_ATTRIBUTES) == {f.name for f in fields(ContactDetails)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class XeroContactData(ContactDetails):
+    """A contact as Xero holds it, archived and merged ones included."""
+
+    contact_id: uuid.UUID
+    status: str = "ACTIVE"
+    merged_into_xero_contact_id: uuid.UUID | None = None
+    is_customer: bool = False
+    is_supplier: bool = False
+    updated_in_xero: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ContactsPage:
+    contacts: list[XeroContactData]
+    page: int
+    page_count: int | None
