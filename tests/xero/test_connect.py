@@ -3,6 +3,7 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django_tasks_db.models import DBTaskResult
 
 from sync import crypto, xero
 from sync.connections import session
@@ -232,3 +233,45 @@ def test_two_organisations_in_one_process_each_get_their_own_data(
         }
         names = {c.name for c in xero.contacts_page(session(harbour), page=1).contacts}
         assert "Only In Harbour" in names and "Only In Demo" not in names
+
+
+def test_a_first_call_failing_leaves_the_connection_not_ready_until_finished(
+    connect, sandbox, accountant_client, django_capture_on_commit_callbacks
+):
+    sandbox.fault(status=503, count=10, path="/api.xro/2.0/Organisation")
+    connect()
+    connection = XeroConnection.objects.get()
+    assert connection.status == ConnectionStatus.PENDING
+    assert "unavailable" in connection.status_detail
+    page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
+    assert "Connecting to Demo Company (NZ) is not finished." in page
+    assert "Finish connecting" in page and "Refresh Xero contacts" not in page
+    assert not DBTaskResult.objects.exists()  # nothing fetched from a half-made connection
+
+    sandbox.clear_faults()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = accountant_client.post(
+            f"/accounting/xero/connections/{connection.pk}/finish/", follow=True
+        ).content.decode()
+    assert "Connected to Demo Company (NZ)." in page and "is not finished" not in page
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE and connection.status_detail == ""
+    assert DBTaskResult.objects.filter(task_path__endswith="refresh_xero_contacts").count() == 1
+
+
+def test_a_viewer_cannot_finish_connecting(connect, sandbox, client, viewer):
+    sandbox.fault(status=503, count=10, path="/api.xro/2.0/Organisation")
+    connect()
+    connection = XeroConnection.objects.get()
+    client.force_login(viewer)
+    assert client.post(f"/accounting/xero/connections/{connection.pk}/finish/").status_code == 403
+
+
+def test_tokens_are_revoked_when_xero_cannot_list_the_organisations(connect, sandbox):
+    sandbox.fault(status=503, count=10, path="/Connections")
+    page = connect().content.decode()
+    assert "omni-xero was not connected to Xero" in page
+    assert not XeroConnection.objects.exists()
+    revoked = XeroApiCall.objects.get(endpoint="/connect/revocation")
+    assert revoked.status == 200
+    assert live_tenants(sandbox) == []  # the grant is gone from the user's Xero

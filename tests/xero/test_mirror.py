@@ -147,3 +147,42 @@ def test_a_refresh_left_running_by_a_killed_worker_does_not_block_the_next(conne
     contact_refreshes_enqueue()
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(hours=2))
     assert contact_refreshes_enqueue() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_background_refresh_shows_on_the_dashboard_with_retry(
+    connection, sandbox, accountant_client, settings
+):
+    settings.XERO_MAX_RETRIES = 0
+    DBTaskResult.objects.all().delete()
+    refresh_xero_contacts.enqueue(connection.pk)
+    sandbox.fault(status=503, count=1, path="/api.xro/2.0/Contacts")
+    call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
+    assert DBTaskResult.objects.get().status == "FAILED"
+
+    page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
+    assert "The last refresh of Xero contacts failed" in page
+    assert "Xero did not answer in time or is unavailable right now" in page
+    assert "(HTTP 503)" in page
+    assert ">Retry</button>" in page
+    assert "(refreshed " not in page  # no claim of a refresh that did not happen
+
+    retried = accountant_client.post(
+        f"/accounting/xero/connections/{connection.pk}/refresh-contacts/", follow=True
+    )
+    assert "Refreshing the Xero contacts" in retried.content.decode()
+    call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
+    page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
+    assert "The last refresh of Xero contacts failed" not in page
+    assert "(refreshed " in page
+
+
+def test_an_unexpected_error_in_a_refresh_is_shown_too(connection, monkeypatch, accountant_client):
+    def broken(*args, **kwargs):
+        raise KeyError("Contacts")
+
+    monkeypatch.setattr("sync.mirror.xero.contact_pages", broken)
+    with pytest.raises(KeyError):
+        refresh_xero_contacts.call(connection.pk)
+    page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
+    assert "omni-xero hit an unexpected error (KeyError)" in page
