@@ -35,12 +35,9 @@ def _connected(request: HttpRequest, connection: XeroConnection) -> HttpResponse
     return _dashboard()
 
 
-def _not_finished(request: HttpRequest, name: str, error: UserFacingError) -> HttpResponse:
-    messages.error(
-        request,
-        f"omni-xero could not finish connecting to {name}: {error} "
-        "Click Finish connecting to try again.",
-    )
+def _not_finished(request: HttpRequest, name: str) -> HttpResponse:
+    # The banner on every page says why, with the Finish connecting button.
+    messages.error(request, f"omni-xero could not finish connecting to {name}.")
     return _dashboard()
 
 
@@ -113,8 +110,8 @@ def callback(request: HttpRequest) -> HttpResponse:
         connection = connections.connection_connect(
             tokens=granted.tokens, tenant=tenant, user=request.user
         )
-    except UserFacingError as error:
-        return _not_finished(request, tenant.name, error)
+    except UserFacingError:
+        return _not_finished(request, tenant.name)
     return _connected(request, connection)
 
 
@@ -137,9 +134,9 @@ def choose_organisation(request: HttpRequest) -> HttpResponse:
             connection = connections.connection_choose(
                 granted=granted, tenant_id=tenant_id, user=request.user
             )
-        except UserFacingError as error:
+        except UserFacingError:
             name = next(t.name for t in granted.tenants if t.tenant_id == tenant_id)
-            return _not_finished(request, name, error)
+            return _not_finished(request, name)
         return _connected(request, connection)
     return render(request, "sync/choose_organisation.html", {"form": form})
 
@@ -154,8 +151,8 @@ def finish(request: HttpRequest, pk: int) -> HttpResponse:
     )
     try:
         connection = connections.connection_finish(connection=connection)
-    except UserFacingError as error:
-        return _not_finished(request, connection.organisation_name, error)
+    except UserFacingError:
+        return _not_finished(request, connection.organisation_name)
     return _connected(request, connection)
 
 
