@@ -1,0 +1,64 @@
+"""The architecture, checked: leaf apps stay leaves, one package speaks to Xero, the
+repository needs nothing outside itself."""
+
+import ast
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def imported_modules(folder: str) -> dict[str, set[str]]:
+    """Every module each .py file under a folder imports (absolute names)."""
+    found: dict[str, set[str]] = {}
+    for path in (ROOT / folder).rglob("*.py"):
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module)
+        found[str(path.relative_to(ROOT))] = names
+    return found
+
+
+@pytest.mark.parametrize("leaf", ["contacts", "transactions"])
+def test_omni_apps_import_nothing_from_sync(leaf):
+    offenders = {
+        path: sorted(n for n in names if n == "sync" or n.startswith("sync."))
+        for path, names in imported_modules(leaf).items()
+    }
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_only_the_xero_package_imports_xero_python():
+    offenders = []
+    # bench/ and tests/ drive the SDK itself against the sandbox, on purpose.
+    for folder in ("omni_xero", "contacts", "transactions", "sync", "scripts"):
+        for path, names in imported_modules(folder).items():
+            if path.startswith("sync/xero/"):
+                continue
+            if any(n == "xero_python" or n.startswith("xero_python.") for n in names):
+                offenders.append(path)
+    assert offenders == []
+
+
+def test_the_xero_package_writes_nothing_to_the_database():
+    for path, names in imported_modules("sync/xero").items():
+        assert not {n for n in names if n.startswith("django.db") or n == "sync.models"}, path
+        assert ".models" not in (ROOT / path).read_text(), path
+
+
+def test_no_file_needs_anything_outside_the_repository():
+    listed = subprocess.run(
+        ["git", "grep", "-l", "-e", "../shared", "-e", "XERO.md", "--", "."],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if listed.returncode not in (0, 1):
+        pytest.skip("not a git checkout")
+    files = [f for f in listed.stdout.split() if f != "tests/test_layout.py"]
+    assert files == []
