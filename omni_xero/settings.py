@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "contacts",
     "transactions",
     "sync",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -58,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged further in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omni_xero.urls"
@@ -97,9 +100,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sync:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes), for the app's login page and the admin's alike. A lock
+# holds one username from one IP address: by username alone, anyone could lock every
+# accountant out by typing their names with wrong passwords; by address alone, one person's
+# typos would lock out a whole office behind one NAT. Guessing one account's password from
+# one address is what it stops.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# 0: locked until an admin unlocks (Admin → Access attempts). A failure while locked
+# restarts the wait.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures count in a row: a good login forgets earlier typos.
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "omni_xero.lockout.locked_out"
+# Behind reverse proxies every request comes from the nearest proxy's address, which would
+# make every lock a lock on the username alone: say how many proxies add X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "omni_xero.lockout.client_ip"
+# No start-up banner on every manage.py command (cron runs one every few minutes); failed
+# logins and lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-nz"
 TIME_ZONE = env.str("TIME_ZONE", default="Pacific/Auckland")
