@@ -115,7 +115,7 @@ LOGOUT_REDIRECT_URL = "login"
 # typos would lock out a whole office behind one NAT. Guessing one account's password from
 # one address is what it stops.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-# 0: locked until an admin unlocks (Admin → Access attempts). A failure while locked
+# 0: locked until an admin unlocks (Admin → Axes → Access attempts). A failure while locked
 # restarts the wait.
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15)) or None
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
