@@ -30,6 +30,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni_xero.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("XERO_USE_SANDBOX", "true")  # the bench points it at its own sandbox
     import django
 
     django.setup()

@@ -1,9 +1,17 @@
-"""Settings for omni-xero, read once from the environment (and `.env`, see `.env.example`)."""
+"""Settings for omni-xero, read once from the environment (and `.env`, see `.env.example`).
 
-import sys
+With DEBUG off (production) they fail closed: no SECRET_KEY, or no real Xero credentials
+without an explicit opt-in to the sandbox, stops the app at start-up with one sentence saying
+why. Those two are refused here, at import, rather than in system checks: gunicorn's WSGI
+application runs no system checks, so an error raised here is the only thing that stops it
+booting (and shows the reason) instead of starting and answering every request with a 500.
+"""
+
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Local state for `make run`: the SQLite database, demo logins, the sandbox's state file.
@@ -13,12 +21,14 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-TESTING = "pytest" in sys.modules
-# Without a SECRET_KEY only local development (DEBUG) and tests run; production must set one,
-# or Django refuses to start with "The SECRET_KEY setting must not be empty".
-SECRET_KEY = env.str("SECRET_KEY", default="") or (
-    "insecure-local-key-set-SECRET_KEY-in-production" if DEBUG or TESTING else ""
-)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set: with DEBUG off omni-xero needs a long random SECRET_KEY "
+            "(see .env.example)."
+        )
+    SECRET_KEY = "insecure-local-key-set-SECRET_KEY-in-production"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -36,6 +46,7 @@ INSTALLED_APPS = [
     "contacts",
     "transactions",
     "sync",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -48,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged further in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omni_xero.urls"
@@ -87,12 +100,35 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-if TESTING:
-    # Tests create many users; a slow hash only slows them down.
-    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: a locked-out login is refused before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "sync:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Login throttling (django-axes), for the app's login page and the admin's alike. A lock
+# holds one username from one IP address: by username alone, anyone could lock every
+# accountant out by typing their names with wrong passwords; by address alone, one person's
+# typos would lock out a whole office behind one NAT. Guessing one account's password from
+# one address is what it stops.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# 0: locked until an admin unlocks (Admin → Axes → Access attempts). A failure while locked
+# restarts the wait.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15)) or None
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures count in a row: a good login forgets earlier typos.
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "omni_xero.lockout.locked_out"
+# Behind reverse proxies every request comes from the nearest proxy's address, which would
+# make every lock a lock on the username alone: say how many proxies add X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "omni_xero.lockout.client_ip"
+# No start-up banner on every manage.py command (cron runs one every few minutes); failed
+# logins and lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-nz"
 TIME_ZONE = env.str("TIME_ZONE", default="Pacific/Auckland")
@@ -106,37 +142,70 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            # The manifest exists only after collectstatic, which tests and DEBUG skip.
+            # The manifest exists only after collectstatic, which DEBUG skips.
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if DEBUG
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 
 # Serve static files straight from the source folders, as they change, without collectstatic.
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# HTTPS: off under DEBUG (runserver speaks plain HTTP), on in production, each adjustable.
+# Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER to the header it sets
+# (e.g. HTTP_X_FORWARDED_PROTO,https), or Django sees plain HTTP and redirects forever.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+# One year: browsers that saw it refuse plain HTTP to this host for that long.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+# Covers the subdomains of omni-xero's own host name only, not its sibling sites.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+if not SECURE_HSTS_PRELOAD:
+    # Browser preload lists take a whole registered domain and are slow to leave: a choice
+    # for the domain's owner, not a warning every deployment of this app should show.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+_proxy_ssl_header = env.tuple("SECURE_PROXY_SSL_HEADER", default=())
+if _proxy_ssl_header:
+    if len(_proxy_ssl_header) != 2:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER is {','.join(_proxy_ssl_header)!r}: give the header "
+            "and the value the proxy sends for HTTPS, e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = _proxy_ssl_header
 
 # The currency an Omni transaction gets when its record names none.
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="NZD")
 
-# Xero. With no XERO_CLIENT_ID, everything points at the project's own Xero sandbox, which
-# `make run` starts at XERO_SANDBOX_URL; set the XERO_* variables to use real Xero (README).
+# Xero: real Xero with XERO_CLIENT_ID and XERO_CLIENT_SECRET, else the project's own Xero
+# sandbox, which `make run` starts at XERO_SANDBOX_URL (README). The sandbox needs opting into
+# outside DEBUG, so production never quietly sends its data there with its published secret.
 XERO_SANDBOX_URL = env.str("XERO_SANDBOX_URL", default="http://127.0.0.1:8010").rstrip("/")
-_USE_SANDBOX = not env.str("XERO_CLIENT_ID", default="")
-XERO_CLIENT_ID = env.str("XERO_CLIENT_ID", default="") or "omni-xero-demo"
-XERO_CLIENT_SECRET = env.str("XERO_CLIENT_SECRET", default="") or (
-    "sandbox-secret" if _USE_SANDBOX else ""
-)
+_client_id = env.str("XERO_CLIENT_ID", default="")
+_client_secret = env.str("XERO_CLIENT_SECRET", default="")
+XERO_USE_SANDBOX = env.bool("XERO_USE_SANDBOX", default=DEBUG and not _client_id)
+_credentials = {"XERO_CLIENT_ID": _client_id, "XERO_CLIENT_SECRET": _client_secret}
+_missing = [name for name, value in _credentials.items() if not value]
+if _missing and not XERO_USE_SANDBOX:
+    raise ImproperlyConfigured(
+        f"{' and '.join(_missing)} {'is' if len(_missing) == 1 else 'are'} not set: "
+        "omni-xero needs the Xero app's credentials (https://developer.xero.com/app/manage), "
+        "or XERO_USE_SANDBOX=true to use the Xero sandbox at XERO_SANDBOX_URL instead."
+    )
+XERO_CLIENT_ID = _client_id or "omni-xero-demo"
+XERO_CLIENT_SECRET = _client_secret or ("sandbox-secret" if XERO_USE_SANDBOX else "")
 XERO_LOGIN_URL = env.str(
-    "XERO_LOGIN_URL", default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://login.xero.com"
+    "XERO_LOGIN_URL", default=XERO_SANDBOX_URL if XERO_USE_SANDBOX else "https://login.xero.com"
 ).rstrip("/")
 XERO_IDENTITY_URL = env.str(
     "XERO_IDENTITY_URL",
-    default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://identity.xero.com",
+    default=XERO_SANDBOX_URL if XERO_USE_SANDBOX else "https://identity.xero.com",
 ).rstrip("/")
 XERO_API_URL = env.str(
-    "XERO_API_URL", default=XERO_SANDBOX_URL if _USE_SANDBOX else "https://api.xero.com"
+    "XERO_API_URL", default=XERO_SANDBOX_URL if XERO_USE_SANDBOX else "https://api.xero.com"
 ).rstrip("/")
 # Empty: built from the request (…/accounting/xero/callback/). Must match the Xero app's.
 XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="")

@@ -1,7 +1,10 @@
-"""System checks for the Xero settings: a wrong value fails loudly and by name."""
+"""System checks for the Xero settings: a wrong value fails loudly and by name.
+
+Missing credentials are refused earlier, when the settings load (see omni_xero/settings.py).
+"""
 
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import Error, Tags, Warning, register
 
 
 @register()
@@ -32,3 +35,18 @@ def xero_settings_check(app_configs, **kwargs):
             )
         )
     return problems
+
+
+@register(Tags.security, deploy=True)
+def xero_sandbox_deploy_check(app_configs, **kwargs):
+    """`check --deploy`: a deployment that opted into the sandbox says so every time."""
+    if not settings.XERO_USE_SANDBOX:
+        return []
+    return [
+        Warning(
+            f"XERO_USE_SANDBOX is on: omni-xero talks to the Xero sandbox at "
+            f"{settings.XERO_SANDBOX_URL}, not to Xero.",
+            hint="Fine for a demo; production sets XERO_CLIENT_ID and XERO_CLIENT_SECRET.",
+            id="sync.W002",
+        )
+    ]

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
 
 from contacts.models import Contact
@@ -133,3 +134,38 @@ class XeroApiCallFactory(factory.django.DjangoModelFactory):
     endpoint = "/api.xro/2.0/Contacts?page=1"
     status = 200
     duration_ms = 42
+
+
+class AccessAttemptFactory(factory.django.DjangoModelFactory):
+    """django-axes' count of failed logins for one username from one address."""
+
+    class Meta:
+        model = AccessAttempt
+
+    username = "alex"
+    ip_address = "203.0.113.7"
+    user_agent = "Mozilla/5.0"
+    path_info = "/login/"
+    get_data = ""
+    post_data = "username=alex\npassword=********************"
+    failures_since_start = 5
+
+
+class AccessLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccessLog
+
+    username = "alex"
+    ip_address = "203.0.113.7"
+    user_agent = "Mozilla/5.0"
+    path_info = "/login/"
+
+
+class AccessFailureLogFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccessFailureLog
+
+    username = "alex"
+    ip_address = "203.0.113.7"
+    user_agent = "Mozilla/5.0"
+    path_info = "/login/"

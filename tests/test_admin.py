@@ -10,6 +10,9 @@ from sync.models import ContactLink, LinkEvent, XeroConnection
 from sync.tasks import refresh_xero_contacts
 
 from .factories import (
+    AccessAttemptFactory,
+    AccessFailureLogFactory,
+    AccessLogFactory,
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
@@ -32,6 +35,9 @@ def one_of_everything():
     XeroContactFactory()
     XeroApiCallFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
+    AccessAttemptFactory()
+    AccessLogFactory()
+    AccessFailureLogFactory()
 
 
 def admin_urls():
