@@ -6,11 +6,13 @@ from pathlib import Path
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Local state for `make run`: the SQLite database, demo logins, the sandbox's state file.
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+
+# Local state for `make run`: the SQLite database, demo logins, the sandbox's state file.
+# Another folder keeps a second copy apart (the test of `make run` uses a temporary one).
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 TESTING = "pytest" in sys.modules
