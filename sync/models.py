@@ -74,6 +74,9 @@ class XeroConnection(models.Model):
         null=True, blank=True, help_text="High-water mark of the last contact refresh."
     )
     contacts_refreshed_at = models.DateTimeField(null=True, blank=True)
+    # Held by the refresh running now and renewed after every page (sync.mirror): one that
+    # runs out was left by a killed worker, and the scheduler queues a new refresh.
+    contacts_refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = XeroConnectionQuerySet.as_manager()
 
