@@ -14,11 +14,13 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# Local state for `make run`: the SQLite database, demo logins, the sandbox's state file.
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
+
+# Local state for `make run`: the SQLite database, demo logins, the sandbox's state file.
+# Another folder keeps a second copy apart (the test of `make run` uses a temporary one).
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")

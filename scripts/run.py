@@ -1,25 +1,38 @@
-"""`make run`: prepare the local database and demo data, start every process, stop them on Ctrl-C.
+"""`make run`: prepare the local database and demo data, then start the Procfile with honcho.
 
-Processes: the Xero sandbox (unless real Xero is configured), the web server, the
-django-tasks-db worker, and the scheduler that queues a refresh of the Xero contact mirror
-every XERO_MIRROR_REFRESH_MINUTES.
+Checks the ports, migrates, loads the demo data once and prints where everything is, then
+hands over to honcho in this process. honcho starts the web server, the task worker, the
+scheduler and (unless real Xero is configured) the Xero sandbox, and stops them all when
+it is stopped: Ctrl-C, SIGTERM, or a closed terminal.
+
+Environment, all optional:
+  HOST (127.0.0.1), PORT (8000)   where the web server listens
+  XERO_SANDBOX_PORT (8010)        where the Xero sandbox listens
+  XERO_CLIENT_ID                  set here or in `.env`: real Xero, no sandbox
+  VAR_DIR (var/ in this folder)   the SQLite database, the demo logins and the sandbox's
+                                  state; the test of `make run` points it at a temporary one
 """
 
 import json
+import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from honcho.command import main as honcho
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = os.environ.get("HOST", "127.0.0.1")
 PORT = int(os.environ.get("PORT", "8000"))
-LOGINS_FILE = ROOT / "var" / "demo-logins.json"
-SANDBOX_STATE = ROOT / "var" / "xero-sandbox.json"
 SANDBOX_PORT = int(os.environ.get("XERO_SANDBOX_PORT", "8010"))
+VAR_DIR = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+LOGINS_FILE = VAR_DIR / "demo-logins.json"
+MAIN_PID = os.getpid()
+# Which of stdout and stderr are the terminal: once it hangs up, isatty() cannot tell.
+TERMINAL_FDS = [fd for fd in (1, 2) if os.isatty(fd)]
 
 
 def manage(*args: str) -> None:
@@ -36,25 +49,17 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def start(name: str, args: list[str]) -> subprocess.Popen:
-    # Each child leads its own process group so that stopping it stops its children too
-    # (runserver's autoreloader runs the server in a child process).
-    process = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
-    print(f"  started {name} (pid {process.pid})")
-    return process
-
-
-def stop(processes: dict[str, subprocess.Popen]) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    # The worker finishes the task in hand before it stops: give it time.
-    deadline = time.monotonic() + 30
-    for process in processes.values():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+def real_xero_configured() -> bool:
+    if os.environ.get("XERO_CLIENT_ID"):
+        return True
+    env_file = ROOT / ".env"
+    if not env_file.exists():
+        return False
+    for line in env_file.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "XERO_CLIENT_ID" and value.strip():
+            return True
+    return False
 
 
 def saved_logins() -> dict[str, str]:
@@ -65,97 +70,77 @@ def saved_logins() -> dict[str, str]:
         return {}
 
 
-def _env_file_sets(name: str) -> bool:
-    env_file = ROOT / ".env"
-    if not env_file.exists():
-        return False
-    for line in env_file.read_text().splitlines():
-        key, _, value = line.partition("=")
-        if key.strip() == name and value.strip():
-            return True
-    return False
-
-
-def interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def wait_for_port(host: str, port: int, seconds: float = 20) -> None:
-    """Until the web server accepts connections, so its start-up lines come first."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and port_free(host, port):
-        time.sleep(0.2)
-
-
-def main() -> int:
-    os.environ.setdefault("DEBUG", "true")
-    if not port_free(HOST, PORT):
-        print(f"Port {PORT} on {HOST} is in use: stop what runs there, or use PORT=8001 make run.")
-        return 1
-    use_sandbox = not os.environ.get("XERO_CLIENT_ID") and not _env_file_sets("XERO_CLIENT_ID")
-    if use_sandbox and not port_free(HOST, SANDBOX_PORT):
+def print_banner(*, use_sandbox: bool) -> None:
+    url = f"http://{HOST}:{PORT}/"
+    print(f"\n  omni-xero: {url}")
+    if use_sandbox:
         print(
+            f"  Xero sandbox (your local Xero, click Connect to Xero): http://{HOST}:{SANDBOX_PORT}/"
+        )
+    else:
+        print("  Xero: the real Xero, as configured by the XERO_* settings.")
+    logins = saved_logins()
+    if logins:
+        shown = LOGINS_FILE.relative_to(ROOT) if LOGINS_FILE.is_relative_to(ROOT) else LOGINS_FILE
+        print(f"  Demo logins (also in {shown}):")
+        for username, password in logins.items():
+            print(f"    {username:<12} {password}")
+    print(f"  Django admin: {url}admin/")
+    print("  Starting every process; press Ctrl-C to stop them all.\n", flush=True)
+
+
+def hang_up(signum, frame) -> None:
+    """A closed terminal: stop everything, as SIGTERM does."""
+    # honcho handles SIGINT and SIGTERM only: on SIGHUP it would die and leave its processes
+    # (each in a session of its own, out of the terminal's reach) running.
+    if os.getpid() != MAIN_PID:
+        return  # one of honcho's helpers, which inherit this handler: honcho stops them
+    # Writing to a hung-up terminal fails, and would cut honcho's clean-up short.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in TERMINAL_FDS:
+        os.dup2(devnull, fd)
+    signal.raise_signal(signal.SIGTERM)
+
+
+def main() -> None:
+    os.chdir(ROOT)
+    use_sandbox = not real_xero_configured()
+    if not port_free(HOST, PORT):
+        sys.exit(
+            f"Port {PORT} on {HOST} is in use: stop what runs there, or use PORT=8001 make run."
+        )
+    if use_sandbox and not port_free(HOST, SANDBOX_PORT):
+        sys.exit(
             f"Port {SANDBOX_PORT} (the Xero sandbox) is in use: stop what runs there, "
             "or use XERO_SANDBOX_PORT=8011 make run."
         )
-        return 1
-    sandbox_url = f"http://{HOST}:{SANDBOX_PORT}"
+    os.environ.setdefault("DEBUG", "true")
+    # What the Procfile's lines read; `python` there is this virtualenv's.
+    os.environ.update(
+        HOST=HOST,
+        XERO_SANDBOX_PORT=str(SANDBOX_PORT),
+        VAR_DIR=str(VAR_DIR),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     if use_sandbox:
-        os.environ.setdefault("XERO_SANDBOX_URL", sandbox_url)
+        os.environ.setdefault("XERO_SANDBOX_URL", f"http://{HOST}:{SANDBOX_PORT}")
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo_data")
+    print_banner(use_sandbox=use_sandbox)
 
-    # From the first child on, any way of stopping (Ctrl-C, kill, a closed terminal) stops
-    # every child too.
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
-    processes: dict[str, subprocess.Popen] = {}
-    try:
-        if use_sandbox:
-            processes["Xero sandbox"] = start(
-                "Xero sandbox",
-                [sys.executable, "-m", "xero_sandbox", "--host", HOST, "--port",
-                 str(SANDBOX_PORT), "--state", str(SANDBOX_STATE), "--quiet", "--demo-contacts"],
-            )  # fmt: skip
-        processes["web server"] = start(
-            "web server", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}"]
-        )
-        processes["task worker"] = start(
-            "task worker", [sys.executable, "manage.py", "db_worker", "--no-reload", "-v", "0"]
-        )
-        processes["scheduler"] = start(
-            "scheduler", [sys.executable, "manage.py", "schedule_xero_refresh", "--loop"]
-        )
-        wait_for_port(HOST, PORT)
-        time.sleep(0.5)  # runserver prints its banner just after it starts listening
-        url = f"http://{HOST}:{PORT}/"
-        print(f"\n  omni-xero is running at {url}")
-        if use_sandbox:
-            print(f"  Xero sandbox (your local Xero, click Connect to Xero): {sandbox_url}/")
-        else:
-            print("  Xero: the real Xero, as configured by the XERO_* settings.")
-        logins = saved_logins()
-        if logins:
-            print(f"  Demo logins (also in {LOGINS_FILE.relative_to(ROOT)}):")
-            for username, password in logins.items():
-                print(f"    {username:<12} {password}")
-        print(f"  Django admin: {url}admin/")
-        print("  Press Ctrl-C to stop everything.\n")
-        while True:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    code = process.returncode
-                    print(f"The {name} stopped (exit code {code}); stopping the rest.")
-                    return code or 1
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        print("\nStopping…")
-        return 0
-    finally:
-        # A second Ctrl-C must not cut the clean-up short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stop(processes)
+    signal.signal(signal.SIGHUP, hang_up)
+    # honcho's helpers must inherit hang_up: fork them (Python 3.14 would start them afresh).
+    multiprocessing.set_start_method("fork")
+    processes = ["web", "worker", "scheduler"] + (["sandbox"] if use_sandbox else [])
+    # --env: Django reads `.env` itself, and lets the environment win over it; honcho would
+    # let `.env` win (a PORT there would beat PORT=8001 make run). --port with web first:
+    # honcho sets $PORT for each process, web's to the base port. honcho exits when done,
+    # with 130 after Ctrl-C and 143 after SIGTERM.
+    honcho(["start", "--env", os.devnull, "--port", str(PORT), *processes])
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C before the processes started
+        sys.exit(130)

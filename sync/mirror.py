@@ -6,11 +6,15 @@ change already seen (If-Modified-Since).
 """
 
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import connections, xero
+from .exceptions import UserFacingError
 from .models import XeroConnection, XeroContact
 
 PAGE_SIZE = 1000
@@ -25,14 +29,79 @@ class RefreshResult:
     full: bool
 
 
+class RefreshRunning(UserFacingError):
+    """Another refresh of the same organisation's contacts is running."""
+
+
+def refresh_lease() -> timedelta:
+    """How long a refresh holds its connection without renewing: longer than any one page.
+
+    A page can take one XERO_TIMEOUT per attempt and, between attempts, a rate-limit wait of
+    up to XERO_MAX_RETRY_WAIT; a minute more covers saving it and a token refresh. That is 6
+    minutes with the defaults: a live refresh renews in time, and one whose worker was
+    killed stops blocking the next that soon.
+    """
+    retries = max(0, settings.XERO_MAX_RETRIES)
+    seconds = (1 + retries) * settings.XERO_TIMEOUT + retries * settings.XERO_MAX_RETRY_WAIT
+    return timedelta(seconds=seconds + 60)
+
+
+@dataclass
+class _Lease:
+    """A refresh's hold on its connection; the time it runs until tells it from another's."""
+
+    connection: XeroConnection
+    until: datetime
+
+    @classmethod
+    def claim(cls, connection: XeroConnection) -> "_Lease":
+        now = timezone.now()
+        until = now + refresh_lease()
+        # A conditional UPDATE instead of a row lock, as no transaction may stay open across
+        # the calls to Xero: of two refreshes starting together, exactly one updates the row.
+        claimed = (
+            XeroConnection.objects.filter(pk=connection.pk)
+            .filter(
+                Q(contacts_refresh_lease_until__isnull=True)
+                | Q(contacts_refresh_lease_until__lt=now)
+            )
+            .update(contacts_refresh_lease_until=until)
+        )
+        if not claimed:
+            raise RefreshRunning(f"The Xero contacts of {connection} are being refreshed already.")
+        return cls(connection, until)
+
+    def renew(self) -> None:
+        until = timezone.now() + refresh_lease()
+        # Only while still ours: a refresh that stalled past its lease has been replaced, and
+        # stops rather than run beside its replacement.
+        if not self._held().update(contacts_refresh_lease_until=until):
+            raise RefreshRunning(
+                f"Another refresh of the Xero contacts of {self.connection} took over."
+            )
+        self.until = until
+
+    def release(self) -> None:
+        self._held().update(contacts_refresh_lease_until=None)
+
+    def _held(self):
+        return XeroConnection.objects.filter(
+            pk=self.connection.pk, contacts_refresh_lease_until=self.until
+        )
+
+
 def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> RefreshResult:
     """Bring the mirror up to date with Xero; full=True pulls everything again.
 
+    One refresh of a connection at a time: raises RefreshRunning while another holds it.
     A failure is kept on the connection (when and why), for the dashboard to show with a
     Retry button, and raised; the next refresh that works clears it.
     """
+    lease = _Lease.claim(connection)
     try:
-        return _refresh(connection, full=full)
+        return _refresh(connection, full=full, lease=lease)
+    except RefreshRunning:
+        raise  # another refresh took over: not a failure
     except Exception as error:
         reason = (
             str(error)
@@ -44,9 +113,11 @@ def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> 
             contacts_refresh_failed_at=timezone.now(), contacts_refresh_error=reason[:500]
         )
         raise
+    finally:
+        lease.release()
 
 
-def _refresh(connection: XeroConnection, *, full: bool) -> RefreshResult:
+def _refresh(connection: XeroConnection, *, full: bool, lease: _Lease) -> RefreshResult:
     connection.refresh_from_db(fields=["contacts_modified_since"])
     since = None if full else connection.contacts_modified_since
     newest = connection.contacts_modified_since
@@ -66,6 +137,7 @@ def _refresh(connection: XeroConnection, *, full: bool) -> RefreshResult:
             changed = contact.updated_in_xero
             if changed and (newest is None or changed > newest):
                 newest = changed
+        lease.renew()
     XeroConnection.objects.filter(pk=connection.pk).update(
         contacts_modified_since=newest,
         contacts_refreshed_at=timezone.now(),

@@ -84,6 +84,9 @@ class XeroConnection(models.Model):
     # next refresh that works.
     contacts_refresh_failed_at = models.DateTimeField(null=True, blank=True)
     contacts_refresh_error = models.CharField(max_length=500, blank=True)
+    # Held by the refresh running now and renewed after every page (sync.mirror): one that
+    # runs out was left by a killed worker, and the scheduler queues a new refresh.
+    contacts_refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = XeroConnectionQuerySet.as_manager()
 

@@ -1,7 +1,5 @@
 """Background jobs, run by the django-tasks-db worker (`manage.py db_worker`)."""
 
-from datetime import timedelta
-
 from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
@@ -18,26 +16,36 @@ def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict:
     ).first()
     if connection is None:
         return {"skipped": "not connected"}
-    result = mirror.xero_contacts_refresh(connection=connection, full=full)
+    try:
+        result = mirror.xero_contacts_refresh(connection=connection, full=full)
+    except mirror.RefreshRunning as running:
+        # Not a failure: the refresh already running brings the mirror up to date.
+        return {"skipped": str(running)}
     return {"api_calls": result.api_calls, "received": result.received, "full": result.full}
-
-
-# A refresh "running" for longer than this was left behind by a worker that was killed.
-STALE_RUN = timedelta(minutes=30)
 
 
 def contact_refreshes_enqueue() -> int:
     """Queue a refresh for every connected organisation that has none queued or running."""
     from django_tasks_db.models import DBTaskResult
 
+    now = timezone.now()
+    # django-tasks-db has no heartbeat: a worker killed mid-refresh leaves its result RUNNING
+    # for ever. A refresh runs while it holds its connection's lease (renewed after every
+    # page), or for a lease's length after it started (before it has claimed one); after
+    # that a RUNNING result is taken for dead, and a new refresh is queued.
     pending = DBTaskResult.objects.filter(task_path=f"{__name__}.refresh_xero_contacts").filter(
-        Q(status="READY") | Q(status="RUNNING", started_at__gt=timezone.now() - STALE_RUN)
+        Q(status="READY") | Q(status="RUNNING", started_at__gt=now - mirror.refresh_lease())
     )
     busy = {
         args["args"][0]
         for args in pending.values_list("args_kwargs", flat=True)
         if args.get("args")
     }
+    busy |= set(
+        XeroConnection.objects.filter(contacts_refresh_lease_until__gt=now).values_list(
+            "pk", flat=True
+        )
+    )
     queued = 0
     for pk in XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE).values_list(
         "pk", flat=True

@@ -1,4 +1,5 @@
-import time
+import signal
+import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -10,17 +11,24 @@ class Command(BaseCommand):
     help = (
         "Queue a refresh of the Xero contact mirror for each connected organisation (the "
         "db_worker runs it). Run it from cron or a systemd timer every few minutes, or with "
-        "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does)."
+        "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does); "
+        "SIGTERM or Ctrl-C stops the loop."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="keep running")
 
     def handle(self, *args, loop=False, **options):
-        while True:
+        stop = threading.Event()
+        if loop:
+            # Stop between rounds, quietly (no KeyboardInterrupt trace), and at once when
+            # asleep: the handler wakes the wait below.
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda signum, frame: stop.set())
+        while not stop.is_set():
             queued = contact_refreshes_enqueue()
             if options["verbosity"] > 1 or not loop:
                 self.stdout.write(f"Queued {queued} refresh(es).")
             if not loop:
                 return
-            time.sleep(settings.XERO_MIRROR_REFRESH_MINUTES * 60)
+            stop.wait(settings.XERO_MIRROR_REFRESH_MINUTES * 60)

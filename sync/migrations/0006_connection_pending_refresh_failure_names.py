@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("contacts", "0001_initial"),
-        ("sync", "0004_linkevent_rename_action"),
+        ("sync", "0005_contacts_refresh_lease"),
     ]
 
     operations = [
