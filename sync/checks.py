@@ -1,12 +1,18 @@
 """System checks for the Xero settings: a wrong value fails loudly and by name."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Warning, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 
 @register()
-def xero_settings_check(app_configs, **kwargs):
-    problems = []
+def xero_settings_check(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if settings.XERO_CONNECTION_KIND not in ("oauth", "custom"):
         problems.append(
             Error(

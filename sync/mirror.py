@@ -6,6 +6,7 @@ change already seen (If-Modified-Since).
 """
 
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,7 +77,7 @@ def _refresh(connection: XeroConnection, *, full: bool) -> RefreshResult:
     return RefreshResult(api_calls=calls, received=received, full=since is None)
 
 
-def _fitted(contact: xero.XeroContactData) -> dict:
+def _fitted(contact: xero.XeroContactData) -> dict[str, Any]:
     """The contact's values, text cut to the mirror's column lengths."""
     values = asdict(contact)
     for name, value in values.items():

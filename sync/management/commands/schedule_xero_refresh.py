@@ -1,4 +1,6 @@
 import time
+from argparse import ArgumentParser
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -13,10 +15,10 @@ class Command(BaseCommand):
         "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep running")
 
-    def handle(self, *args, loop=False, **options):
+    def handle(self, *args: Any, loop: bool = False, **options: Any) -> None:
         while True:
             queued = contact_refreshes_enqueue()
             if options["verbosity"] > 1 or not loop:
