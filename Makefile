@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format setup clean-state
+.PHONY: run test lint typecheck format setup clean-state
 
 run: setup
 	$(PY) scripts/run.py
@@ -16,6 +16,10 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# DEBUG=true: the django-stubs plugin imports the settings, which need no environment then.
+typecheck: setup
+	DEBUG=true $(VENV)/bin/mypy
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

@@ -1,13 +1,25 @@
 """Admin for Omni contacts. sync/admin.py adds their Xero links to it."""
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
 
 from .models import Contact
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class ReadyCount(TypedDict):
+    """What ContactAdmin.get_queryset annotates each contact with."""
+
+    ready: int
+
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(admin.ModelAdmin[Contact]):
     list_display = [
         "name",
         "account_number",
@@ -67,7 +79,7 @@ class ContactAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return (
             super()
             .get_queryset(request)
@@ -75,5 +87,5 @@ class ContactAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="ready to sync", ordering="ready")
-    def ready_count(self, obj: Contact) -> int:
+    def ready_count(self, obj: "WithAnnotations[Contact, ReadyCount]") -> int:
         return obj.ready

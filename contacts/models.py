@@ -1,5 +1,7 @@
 """Omni contacts: the customers and suppliers held in Cin7 Omni."""
 
+from typing import Self
+
 from django.db import models
 from django.db.models import Q
 
@@ -12,14 +14,14 @@ def any_field_contains(text: str, fields: list[str]) -> Q:
     return query
 
 
-class ContactQuerySet(models.QuerySet):
-    def customers(self):
+class ContactQuerySet[M: "Contact"](models.QuerySet[M]):
+    def customers(self) -> Self:
         return self.filter(is_customer=True)
 
-    def suppliers(self):
+    def suppliers(self) -> Self:
         return self.filter(is_supplier=True)
 
-    def for_tab(self, tab: str):
+    def for_tab(self, tab: str) -> Self:
         """The contacts a dashboard tab lists: "sales" shows customers, "purchases" suppliers."""
         if tab == "sales":
             return self.customers()
@@ -27,7 +29,7 @@ class ContactQuerySet(models.QuerySet):
             return self.suppliers()
         raise ValueError(f"Unknown dashboard tab {tab!r}")
 
-    def search(self, text: str):
+    def search(self, text: str) -> Self:
         text = text.strip()
         if not text:
             return self

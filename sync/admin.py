@@ -4,9 +4,14 @@ It also extends the Omni contact admin (contacts/admin.py, which knows nothing o
 each contact's links and an audited Unlink action.
 """
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 
 from contacts.admin import ContactAdmin
 from contacts.models import Contact
@@ -23,22 +28,25 @@ from .models import (
 )
 from .services import contact_link, contact_relink, contact_unlink, link_rename
 
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin[M: Model](admin.ModelAdmin[M]):
     """For audit trails and records: readable by admins, never changed."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_change_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: M | None = None) -> bool:
         return False
 
 
 @admin.register(XeroConnection)
-class XeroConnectionAdmin(admin.ModelAdmin):
+class XeroConnectionAdmin(admin.ModelAdmin[XeroConnection]):
     """Connections are made by the Connect flow; here an admin reads their state."""
 
     list_display = [
@@ -56,8 +64,8 @@ class XeroConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     list_select_related = ["connected_by"]
     search_fields = ["organisation_name", "tenant_id"]
-    fields = [
-        "organisation_name",
+    # Only the organisation's name may be edited here.
+    readonly_fields = [
         "tenant_id",
         "kind",
         "xero_connection_id",
@@ -77,18 +85,20 @@ class XeroConnectionAdmin(admin.ModelAdmin):
         "contacts_refresh_failed_at",
         "contacts_refresh_error",
     ]
-    readonly_fields = [f for f in fields if f != "organisation_name"]
+    fields = ["organisation_name", *readonly_fields]
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(
+        self, request: HttpRequest, obj: XeroConnection | None = None
+    ) -> bool:
         # Deleting would drop every link of the organisation unaudited: disconnect instead.
         return False
 
 
 @admin.register(XeroApiCall)
-class XeroApiCallAdmin(ReadOnlyAdmin):
+class XeroApiCallAdmin(ReadOnlyAdmin[XeroApiCall]):
     """What omni-xero asked of Xero, one row per HTTP request (retries included)."""
 
     list_display = [
@@ -109,13 +119,13 @@ class XeroApiCallAdmin(ReadOnlyAdmin):
     search_fields = ["endpoint", "correlation_id", "idempotency_key", "error"]
     date_hierarchy = "at"
 
-    def has_delete_permission(self, request, obj=None):
+    def has_delete_permission(self, request: HttpRequest, obj: XeroApiCall | None = None) -> bool:
         # Old call records may be pruned; they are a log, not an audit trail.
         return request.user.is_superuser
 
 
 @admin.register(XeroContact)
-class XeroContactAdmin(ReadOnlyAdmin):
+class XeroContactAdmin(ReadOnlyAdmin[XeroContact]):
     """The local mirror of Xero contacts; refreshed from Xero, never edited here."""
 
     list_display = [
@@ -134,14 +144,14 @@ class XeroContactAdmin(ReadOnlyAdmin):
     search_fields = [*XeroContactQuerySet.SEARCHED_FIELDS, "contact_id"]
 
 
-class ContactLinkForm(forms.ModelForm):
+class ContactLinkForm(forms.ModelForm[ContactLink]):
     class Meta:
         model = ContactLink
         fields = ["contact", "connection", "xero_contact_id", "xero_name", "method"]
 
 
 @admin.register(ContactLink)
-class ContactLinkAdmin(admin.ModelAdmin):
+class ContactLinkAdmin(admin.ModelAdmin[ContactLink]):
     """Links are made, changed and removed only through the audited services."""
 
     form = ContactLinkForm
@@ -161,7 +171,9 @@ class ContactLinkAdmin(admin.ModelAdmin):
     search_fields = ["contact__name", "xero_name", "xero_contact_id"]
     autocomplete_fields = ["contact"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ContactLink | None = None
+    ) -> list[str]:
         readonly = [
             "status",
             "invalid_reason",
@@ -175,10 +187,11 @@ class ContactLinkAdmin(admin.ModelAdmin):
             readonly += ["contact", "connection", "method"]
         return readonly
 
-    def get_fields(self, request, obj=None):
-        fields = ["contact", "connection", "xero_contact_id", "xero_name", "method"]
+    def get_fields(self, request: HttpRequest, obj: ContactLink | None = None) -> "_FieldGroups":
+        fields: _FieldGroups = ["contact", "connection", "xero_contact_id", "xero_name", "method"]
         if obj is not None:
-            fields += [
+            fields = [
+                *fields,
                 "status",
                 "invalid_reason",
                 "merged_into_xero_contact_id",
@@ -188,7 +201,13 @@ class ContactLinkAdmin(admin.ModelAdmin):
             ]
         return fields
 
-    def save_model(self, request, obj, form, change):
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: ContactLink,
+        form: forms.ModelForm[ContactLink],
+        change: bool,
+    ) -> None:
         try:
             if not change:
                 saved = contact_link(
@@ -218,16 +237,16 @@ class ContactLinkAdmin(admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: ContactLink) -> None:
         contact_unlink(contact=obj.contact, connection=obj.connection, user=request.user)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ContactLink]) -> None:
         for link in queryset.select_related("contact", "connection"):
             contact_unlink(contact=link.contact, connection=link.connection, user=request.user)
 
 
 @admin.register(ConnectionEvent)
-class ConnectionEventAdmin(ReadOnlyAdmin):
+class ConnectionEventAdmin(ReadOnlyAdmin[ConnectionEvent]):
     """Who connected or disconnected Xero, and when Xero stopped accepting a connection."""
 
     list_display = ["at", "action", "organisation_name", "actor", "detail"]
@@ -238,7 +257,7 @@ class ConnectionEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LinkEvent)
-class LinkEventAdmin(ReadOnlyAdmin):
+class LinkEventAdmin(ReadOnlyAdmin[LinkEvent]):
     """The audit trail: readable by admins, never changed."""
 
     list_display = [
@@ -257,15 +276,23 @@ class LinkEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
 
 
-class LinkInline(admin.TabularInline):
+class LinkInline(admin.TabularInline[ContactLink, Contact]):
     model = ContactLink
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ["connection", "xero_name", "xero_contact_id", "status", "invalid_reason", "method"]
-    readonly_fields = fields
+    # Shown, never edited here: links change through the link form, which audits them.
+    readonly_fields = [
+        "connection",
+        "xero_name",
+        "xero_contact_id",
+        "status",
+        "invalid_reason",
+        "method",
+    ]
+    fields = [*readonly_fields]
 
-    def has_add_permission(self, request, obj=None):
+    def has_add_permission(self, request: HttpRequest, obj: Contact | None = None) -> bool:
         # Links are made through the link form, which audits them.
         return False
 
@@ -282,7 +309,7 @@ class ContactWithLinksAdmin(ContactAdmin):
     inlines = [LinkInline]
     actions = ["unlink_selected"]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return super().get_queryset(request).prefetch_related("links")
 
     @admin.display(description="linked contact")
@@ -295,7 +322,7 @@ class ContactWithLinksAdmin(ContactAdmin):
             for link in links
         )
 
-    def _unlink_all(self, request, contacts) -> int:
+    def _unlink_all(self, request: HttpRequest, contacts: Iterable[Contact]) -> int:
         unlinked = 0
         for link in ContactLink.objects.filter(contact__in=contacts).select_related(
             "contact", "connection"
@@ -308,16 +335,16 @@ class ContactWithLinksAdmin(ContactAdmin):
         return unlinked
 
     @admin.action(description="Unlink selected contacts from Xero", permissions=["change"])
-    def unlink_selected(self, request, queryset):
+    def unlink_selected(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         unlinked = self._unlink_all(request, queryset)
         if unlinked:
             self.message_user(request, f"Unlinked {unlinked} contact(s).", messages.SUCCESS)
 
     # A deleted contact's links go through the audited unlink first, never a silent cascade.
-    def delete_model(self, request, obj):
+    def delete_model(self, request: HttpRequest, obj: Contact) -> None:
         self._unlink_all(request, [obj])
         super().delete_model(request, obj)
 
-    def delete_queryset(self, request, queryset):
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         self._unlink_all(request, queryset)
         super().delete_queryset(request, queryset)

@@ -3,13 +3,19 @@
 Missing credentials are refused earlier, when the settings load (see omni_xero/settings.py).
 """
 
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register()
-def xero_settings_check(app_configs, **kwargs):
-    problems = []
+def xero_settings_check(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    problems: list[CheckMessage] = []
     if settings.XERO_CONNECTION_KIND not in ("oauth", "custom"):
         problems.append(
             Error(
@@ -38,7 +44,7 @@ def xero_settings_check(app_configs, **kwargs):
 
 
 @register(Tags.security, deploy=True)
-def xero_sandbox_deploy_check(app_configs, **kwargs):
+def xero_sandbox_deploy_check(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
     """`check --deploy`: a deployment that opted into the sandbox says so every time."""
     if not settings.XERO_USE_SANDBOX:
         return []

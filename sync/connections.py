@@ -14,24 +14,29 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto, xero
-from .models import ConnectionEvent, ConnectionKind, ConnectionStatus, XeroApiCall, XeroConnection
+from .models import (
+    Actor,
+    ConnectionEvent,
+    ConnectionKind,
+    ConnectionStatus,
+    XeroApiCall,
+    XeroConnection,
+)
 
 logger = logging.getLogger(__name__)
 
 # Refresh an access token this long before it expires.
 REFRESH_MARGIN = timedelta(minutes=2)
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def _actor(user: User | None) -> Any:
+def _actor(user: Actor | None) -> User | None:
     return user if user is not None and user.is_authenticated else None
 
 
@@ -293,7 +298,7 @@ def _revoke_quietly(refresh_token: str) -> None:
 
 
 def connection_choose(
-    *, granted: Granted, tenant_id: uuid.UUID, user: User | None
+    *, granted: Granted, tenant_id: uuid.UUID, user: Actor | None
 ) -> XeroConnection:
     """Keep the organisation picked from a grant covering several.
 
@@ -318,7 +323,7 @@ def connection_connect(
     *,
     tokens: xero.TokenSet,
     tenant: xero.Tenant,
-    user: User | None,
+    user: Actor | None,
     kind: ConnectionKind = ConnectionKind.OAUTH,
 ) -> XeroConnection:
     """Keep a granted organisation, then finish connecting it (connection_finish).
@@ -376,7 +381,7 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     return connection
 
 
-def connection_connect_custom(*, user: User | None) -> XeroConnection:
+def connection_connect_custom(*, user: Actor | None) -> XeroConnection:
     """Connect a Xero custom connection (client credentials; it covers one organisation)."""
     tokens = xero.client_credentials_token(bare_session())
     organisation = xero.organisation_get(bare_session(tokens.access_token))
@@ -444,7 +449,7 @@ def granted_unseal(sealed: dict[str, Any]) -> Granted | None:
 
 
 @sensitive_variables("refresh_token", "access_token")
-def connection_disconnect(*, connection: XeroConnection, user: User | None) -> None:
+def connection_disconnect(*, connection: XeroConnection, user: Actor | None) -> None:
     """Remove the organisation from omni-xero's grant in Xero and forget the tokens.
 
     The tokens are revoked too when no other organisation is connected (revoking ends every

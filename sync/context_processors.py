@@ -1,7 +1,10 @@
-from .views import current_connection
+"""Template context every page gets."""
+
+from .models import XeroConnection
+from .views import DashboardRequest, current_connection
 
 
-def xero_connection(request):
+def xero_connection(request: DashboardRequest) -> dict[str, XeroConnection | None]:
     """The current Xero connection, for the reconnect banner every page shows when needed."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}

@@ -17,7 +17,7 @@ def _fernet(key_material: str) -> Fernet:
 
 
 def _key() -> str:
-    return settings.XERO_TOKEN_KEY or settings.SECRET_KEY
+    return str(settings.XERO_TOKEN_KEY or settings.SECRET_KEY)
 
 
 def encrypt(plaintext: str) -> str:

@@ -3,6 +3,7 @@
 import json
 import random
 import secrets
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -203,7 +204,9 @@ def _contact(rng: random.Random, name: str, *, customer: bool, supplier: bool, n
     )
 
 
-def _transactions(rng: random.Random, contact: Contact, kind: str, count: int, start: date):
+def _transactions(
+    rng: random.Random, contact: Contact, kind: str, count: int, start: date
+) -> Iterator[tuple[Transaction, list[LineItem]]]:
     items = SALES_ITEMS if kind == "sales" else PURCHASE_ITEMS
     for i in range(count):
         if kind == "sales":
@@ -249,7 +252,7 @@ def _transactions(rng: random.Random, contact: Contact, kind: str, count: int, s
         )
 
 
-PREFIXES = {
+PREFIXES: dict[str, str] = {
     TransactionType.SALES_INVOICE: "INV-",
     TransactionType.SALES_CREDIT_NOTE: "CN-",
     TransactionType.PURCHASE_ORDER: "PO-",
@@ -286,7 +289,7 @@ def load_demo_data(*, seed: int = 7) -> dict[str, str]:
     contacts = Contact.objects.bulk_create(
         _contact(rng, name, customer=c, supplier=s, n=n) for n, (name, c, s) in enumerate(rows)
     )
-    counters = dict.fromkeys(PREFIXES, 0)
+    counters: dict[str, int] = dict.fromkeys(PREFIXES, 0)
     start = date.today() - timedelta(days=75)
     pending_lines = []
     txns = []
@@ -318,6 +321,7 @@ def save_logins(logins: dict[str, str]) -> None:
 
 def saved_logins() -> dict[str, str]:
     try:
-        return json.loads(Path(LOGINS_FILE).read_text())
+        logins: dict[str, str] = json.loads(Path(LOGINS_FILE).read_text())
     except (FileNotFoundError, ValueError):
         return {}
+    return logins

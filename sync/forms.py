@@ -1,6 +1,7 @@
 """Forms of the Xero dashboard."""
 
 import uuid
+from typing import Any
 
 from django import forms
 
@@ -20,8 +21,10 @@ class OrganisationChoiceForm(forms.Form):
         },
     )
 
-    def __init__(self, *args, tenants: list[xero.Tenant], **kwargs):
+    def __init__(self, *args: Any, tenants: list[xero.Tenant], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["tenant_id"].choices = [(str(t.tenant_id), t.name) for t in tenants]
+        field = self.fields["tenant_id"]
+        assert isinstance(field, forms.TypedChoiceField)
+        field.choices = [(str(t.tenant_id), t.name) for t in tenants]
         if tenants:
-            self.fields["tenant_id"].initial = str(tenants[0].tenant_id)
+            field.initial = str(tenants[0].tenant_id)

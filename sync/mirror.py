@@ -7,10 +7,11 @@ change already seen (If-Modified-Since).
 
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import connections, xero
@@ -84,7 +85,7 @@ class _Lease:
     def release(self) -> None:
         self._held().update(contacts_refresh_lease_until=None)
 
-    def _held(self):
+    def _held(self) -> "QuerySet[XeroConnection]":
         return XeroConnection.objects.filter(
             pk=self.connection.pk, contacts_refresh_lease_until=self.until
         )
@@ -148,7 +149,7 @@ def _refresh(connection: XeroConnection, *, full: bool, lease: _Lease) -> Refres
     return RefreshResult(api_calls=calls, received=received, full=since is None)
 
 
-def _fitted(contact: xero.XeroContactData) -> dict:
+def _fitted(contact: xero.XeroContactData) -> dict[str, Any]:
     """The contact's values, text cut to the mirror's column lengths."""
     values = asdict(contact)
     for name, value in values.items():

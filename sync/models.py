@@ -1,8 +1,10 @@
 """Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
 
 from dataclasses import fields
+from typing import Any, ClassVar, NoReturn, Self
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -26,8 +28,8 @@ class ConnectionKind(models.TextChoices):
     CUSTOM = "custom", "Custom connection (client credentials)"
 
 
-class XeroConnectionQuerySet(models.QuerySet):
-    def usable(self):
+class XeroConnectionQuerySet(models.QuerySet["XeroConnection"]):
+    def usable(self) -> Self:
         """Connections that are not disconnected (one needing a reconnect still shows)."""
         return self.exclude(status=ConnectionStatus.DISCONNECTED)
 
@@ -133,13 +135,13 @@ class XeroApiCall(models.Model):
         return f"{self.method} {self.endpoint} → {self.status or 'no response'}"
 
 
-class XeroContactQuerySet(models.QuerySet):
+class XeroContactQuerySet(models.QuerySet["XeroContact"]):
     SEARCHED_FIELDS = [f.name for f in fields(ContactDetails)]
 
-    def active(self):
+    def active(self) -> Self:
         return self.filter(status=XeroContact.Status.ACTIVE)
 
-    def search(self, text: str):
+    def search(self, text: str) -> Self:
         """Match any of the contact's details (name, email, account, contact or tax number)."""
         text = text.strip()
         if not text:
@@ -206,11 +208,11 @@ class InvalidReason(models.TextChoices):
     GDPR = "gdpr", "GDPR request in Xero"
 
 
-class ContactLinkQuerySet(models.QuerySet):
-    def valid(self):
+class ContactLinkQuerySet(models.QuerySet["ContactLink"]):
+    def valid(self) -> Self:
         return self.filter(status=LinkStatus.VALID)
 
-    def invalid(self):
+    def invalid(self) -> Self:
         return self.filter(status=LinkStatus.INVALID)
 
 
@@ -298,7 +300,7 @@ class ContactLink(models.Model):
         return messages[InvalidReason(self.invalid_reason)].format(name=self.xero_name)
 
 
-class SyncContactQuerySet(ContactQuerySet):
+class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
     """Omni contacts as the dashboard lists them: with their link in one organisation."""
 
     LINK_FILTERS = {
@@ -308,13 +310,13 @@ class SyncContactQuerySet(ContactQuerySet):
         "invalid": "Invalid link",
     }
 
-    def with_ready_count(self):
+    def with_ready_count(self) -> Self:
         """Annotate `ready`: how many of the contact's transactions wait to be synced."""
         return self.annotate(
             ready=models.Count("transactions", filter=Q(transactions__sync_state=SyncState.READY))
         )
 
-    def with_link(self, connection: "XeroConnection | None"):
+    def with_link(self, connection: "XeroConnection | None") -> Self:
         """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them)."""
         links = (
             ContactLink.objects.filter(connection=connection)
@@ -325,32 +327,34 @@ class SyncContactQuerySet(ContactQuerySet):
             models.Prefetch("links", queryset=links, to_attr="current_links")
         )
 
-    def linked(self, connection: "XeroConnection | None"):
+    def linked(self, connection: "XeroConnection | None") -> Self:
         if connection is None:
             return self.none()  # nothing is linked without a connection
         return self.filter(links__connection=connection)
 
-    def unlinked(self, connection: "XeroConnection | None"):
+    def unlinked(self, connection: "XeroConnection | None") -> Self:
         if connection is None:
             return self
         return self.exclude(links__connection=connection)
 
-    def invalid(self, connection: "XeroConnection | None"):
+    def invalid(self, connection: "XeroConnection | None") -> Self:
         if connection is None:
             return self.none()
         return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
 
-    def link_filter(self, name: str, connection: "XeroConnection | None"):
+    def link_filter(self, name: str, connection: "XeroConnection | None") -> Self:
         """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""
-        if name in ("linked", "unlinked", "invalid"):
-            return getattr(self, name)(connection)
-        return self
+        filters = {"linked": self.linked, "unlinked": self.unlinked, "invalid": self.invalid}
+        return filters[name](connection) if name in filters else self
+
+
+SyncContactManager = models.Manager.from_queryset(SyncContactQuerySet)
 
 
 class SyncContact(Contact):
     """An Omni contact with what the sync knows of it (its links); the same table."""
 
-    objects = SyncContactQuerySet.as_manager()
+    objects: ClassVar[SyncContactManager["SyncContact"]] = SyncContactManager()
 
     class Meta:
         proxy = True
@@ -363,14 +367,18 @@ class SyncContact(Contact):
         return current[0] if current else None
 
 
-class AppendOnlyQuerySet(models.QuerySet):
+class AppendOnlyQuerySet[M: models.Model](models.QuerySet[M]):
     """Refuses bulk changes: an audit trail is append-only."""
 
-    def update(self, **kwargs):
+    def update(self, **kwargs: Any) -> NoReturn:
         raise ValidationError("Audit events are append-only and cannot be changed.")
 
-    def delete(self):
+    def delete(self) -> NoReturn:
         raise ValidationError("Audit events are append-only and cannot be deleted.")
+
+
+# Who asks for a change: request.user, signed in or not; None when omni-xero itself acts.
+Actor = User | AnonymousUser
 
 
 class AuditEvent(models.Model):
@@ -395,12 +403,12 @@ class AuditEvent(models.Model):
         abstract = True
         ordering = ["-at", "-pk"]
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None and not self._state.adding:
             raise ValidationError("Audit events are append-only and cannot be changed.")
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise ValidationError("Audit events are append-only and cannot be deleted.")
 
 

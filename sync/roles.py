@@ -1,5 +1,7 @@
 """The two groups of dashboard users and what each may do. Admins are superusers."""
 
+from typing import Any
+
 from django.contrib.auth.models import Group, Permission
 
 ACCOUNTANTS = "Accountants"
@@ -20,7 +22,7 @@ ACT_PERMISSIONS = [("sync", "use_dashboard")]
 ROLES = {VIEWERS: VIEW_PERMISSIONS, ACCOUNTANTS: VIEW_PERMISSIONS + ACT_PERMISSIONS}
 
 
-def ensure_groups(**kwargs) -> None:
+def ensure_groups(**kwargs: Any) -> None:
     """Create the groups with exactly their permissions; run after every migrate."""
     for name, wanted in ROLES.items():
         group, _ = Group.objects.get_or_create(name=name)

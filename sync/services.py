@@ -6,14 +6,21 @@ change it records.
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from contacts.models import Contact
 
 from .exceptions import LinkError
-from .models import ContactLink, InvalidReason, LinkEvent, LinkMethod, LinkStatus, XeroConnection
+from .models import (
+    Actor,
+    ContactLink,
+    InvalidReason,
+    LinkEvent,
+    LinkMethod,
+    LinkStatus,
+    XeroConnection,
+)
 
 
 def _audit(
@@ -21,7 +28,7 @@ def _audit(
     action: str,
     contact: Contact,
     connection: XeroConnection,
-    user: AbstractBaseUser | None,
+    user: Actor | None,
     before: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     detail: str = "",
@@ -64,7 +71,7 @@ def contact_link(
     xero_contact_id: uuid.UUID | str,
     xero_name: str,
     method: LinkMethod | str,
-    user: AbstractBaseUser | None,
+    user: Actor | None,
 ) -> ContactLink:
     """Link an Omni contact to a Xero contact. A linked contact is never linked again."""
     xero_contact_id = uuid.UUID(str(xero_contact_id))
@@ -102,9 +109,7 @@ def contact_link(
     return link
 
 
-def contact_unlink(
-    *, contact: Contact, connection: XeroConnection, user: AbstractBaseUser | None
-) -> None:
+def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor | None) -> None:
     """Remove a contact's link so that another Xero contact can be linked."""
     with transaction.atomic():
         link = _locked_link(contact=contact, connection=connection)
@@ -125,7 +130,7 @@ def contact_relink(
     connection: XeroConnection,
     xero_contact_id: uuid.UUID | str,
     xero_name: str,
-    user: AbstractBaseUser | None,
+    user: Actor | None,
 ) -> ContactLink:
     """Point an existing link at another Xero contact (e.g. a merged contact's survivor)."""
     xero_contact_id = uuid.UUID(str(xero_contact_id))
@@ -151,7 +156,7 @@ def contact_relink(
     return link
 
 
-def link_rename(*, link: ContactLink, xero_name: str, user: AbstractBaseUser | None) -> ContactLink:
+def link_rename(*, link: ContactLink, xero_name: str, user: Actor | None) -> ContactLink:
     """Correct the Xero name a link shows (the Xero contact stays the same)."""
     with transaction.atomic():
         link = _relocked(link)
@@ -174,7 +179,7 @@ def link_mark_invalid(
     link: ContactLink,
     reason: InvalidReason | str,
     merged_into: uuid.UUID | str | None = None,
-    user: AbstractBaseUser | None = None,
+    user: Actor | None = None,
 ) -> ContactLink:
     """Record that the linked Xero contact can no longer be used, and why."""
     reason = InvalidReason(reason)
@@ -206,7 +211,7 @@ def link_mark_invalid(
     return link
 
 
-def link_mark_valid(*, link: ContactLink, user: AbstractBaseUser | None = None) -> ContactLink:
+def link_mark_valid(*, link: ContactLink, user: Actor | None = None) -> ContactLink:
     """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
     with transaction.atomic():
         link = _relocked(link)

@@ -9,7 +9,7 @@ from .models import ConnectionStatus, XeroConnection
 
 
 @task()
-def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict:
+def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict[str, str | int | bool]:
     """Refresh one connection's mirror of Xero contacts."""
     connection = XeroConnection.objects.filter(
         pk=connection_id, status=ConnectionStatus.ACTIVE

@@ -1,14 +1,16 @@
 """The Accounting → Xero integration dashboard: Sales and Purchases tabs and their subtabs."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
+from django_htmx.middleware import HtmxDetails
 
 from contacts.models import Contact
 from transactions.models import SyncState, Transaction, TransactionType
@@ -18,6 +20,14 @@ from .models import ContactLink, SyncContact, SyncContactQuerySet, XeroConnectio
 from .services import contact_unlink
 
 PAGE_SIZE = 50
+
+
+class DashboardRequest(HttpRequest):
+    """A request as the dashboard sees it: with django-htmx's details (its middleware sets
+    them on every request) and, once current_connection() has looked it up, the connection."""
+
+    htmx: HtmxDetails
+    _xero_connection: XeroConnection | None
 
 
 @dataclass(frozen=True)
@@ -48,7 +58,7 @@ TABS: dict[str, tuple[str, list[Subtab]]] = {
 }
 
 
-def current_connection(request: HttpRequest) -> XeroConnection | None:
+def current_connection(request: DashboardRequest) -> XeroConnection | None:
     """The connection the dashboard works with, looked up once per request."""
     if not hasattr(request, "_xero_connection"):
         request._xero_connection = XeroConnection.objects.current()
@@ -64,7 +74,7 @@ def _subtab(tab: str, slug: str) -> Subtab:
     raise Http404("No such subtab")
 
 
-def _shell_context(request: HttpRequest, tab: str, subtab: Subtab) -> dict:
+def _shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
     connection = current_connection(request)
     return {
         "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
@@ -78,7 +88,9 @@ def _shell_context(request: HttpRequest, tab: str, subtab: Subtab) -> dict:
     }
 
 
-def _contacts_page(request: HttpRequest, tab: str, connection: XeroConnection | None):
+def _contacts_page(
+    request: HttpRequest, tab: str, connection: XeroConnection | None
+) -> tuple[Page[SyncContact], str]:
     link_filter = request.GET.get("linked", "")
     contacts = (
         SyncContact.objects.for_tab(tab)
@@ -99,7 +111,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @permission_required("contacts.view_contact", raise_exception=True)
-def subtab_view(request: HttpRequest, tab: str, subtab: str) -> HttpResponse:
+def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpResponse:
     sub = _subtab(tab, subtab)
     context = _shell_context(request, tab, sub)
     if sub.transaction_type is None:
@@ -132,7 +144,7 @@ def subtab_view(request: HttpRequest, tab: str, subtab: str) -> HttpResponse:
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
 @require_http_methods(["GET", "POST"])
-def contact_unlink_view(request: HttpRequest, tab: str, pk: int) -> HttpResponse:
+def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
     """GET asks for confirmation; POST unlinks."""
     if tab not in TABS:
         raise Http404("No such tab")

@@ -3,7 +3,7 @@
 from sync.checks import xero_settings_check
 
 
-def ids(settings) -> list[str]:
+def ids(settings) -> list[str | None]:
     return [problem.id for problem in xero_settings_check(None)]
 
 

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -59,14 +60,14 @@ def default_currency() -> str:
     return settings.DEFAULT_CURRENCY
 
 
-class TransactionQuerySet(models.QuerySet):
-    def ready_to_sync(self):
+class TransactionQuerySet(models.QuerySet["Transaction"]):
+    def ready_to_sync(self) -> Self:
         return self.filter(sync_state=SyncState.READY)
 
-    def of_type(self, transaction_type: str):
+    def of_type(self, transaction_type: str) -> Self:
         return self.filter(type=transaction_type)
 
-    def for_tab(self, tab: str):
+    def for_tab(self, tab: str) -> Self:
         """The transactions of a dashboard tab: "sales" or "purchases"."""
         if tab == "sales":
             return self.filter(type__in=SALES_TYPES)
@@ -74,14 +75,14 @@ class TransactionQuerySet(models.QuerySet):
             return self.filter(type__in=PURCHASE_TYPES)
         raise ValueError(f"Unknown dashboard tab {tab!r}")
 
-    def with_lines(self):
+    def with_lines(self) -> Self:
         return self.select_related("contact").prefetch_related("lines")
 
-    def in_state(self, state: str):
+    def in_state(self, state: str) -> Self:
         """Transactions in one sync state; every transaction for an unknown or empty one."""
         return self.filter(sync_state=state) if state in SyncState.values else self
 
-    def search(self, text: str):
+    def search(self, text: str) -> Self:
         """Match the number, the reference or the contact's name."""
         text = text.strip()
         if not text:

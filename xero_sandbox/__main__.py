@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
                 sandbox.store.changed()
     # SIGTERM (make run's supervisor, test teardown) must still save the state.
     signal.signal(signal.SIGTERM, _interrupt)
-    host, port = server.server_address[:2]
+    host, port = server.socket.getsockname()[:2]
     print(f"Xero sandbox ready at http://{host}:{port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

@@ -15,7 +15,7 @@ from xero_sandbox.common import Ctx
 from xero_sandbox.faults import Faults
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
-from xero_sandbox.web import Request, Response, Router
+from xero_sandbox.web import Handler, Request, Response, Router
 
 TABLES = {
     "invoices": "invoices",
@@ -43,7 +43,7 @@ def _body(req: Request) -> dict:
 class Control:
     def __init__(self, store: Store, limiter: RateLimiter, faults: Faults):
         self.store, self.limiter, self.faults = store, limiter, faults
-        self.router = Router()
+        self.router = Router[Handler]()
         add = self.router.add
         add("POST", "/_sandbox/reset", self.reset)
         add("GET", "/_sandbox/state", self.summary)

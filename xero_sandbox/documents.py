@@ -199,7 +199,7 @@ def _line(
         errors.append(f"[sandbox] The TaxType code '{tax_type}' does not exist.")
         rate = Decimal(0)
     tax = amount - amount / (1 + rate) if amount_types == "Inclusive" else amount * rate
-    line = {
+    line: dict[str, Any] = {
         "LineItemID": str(raw.get("LineItemID") or uuid.uuid4()),
         "Description": raw.get("Description") or "",
         "Quantity": float(quantity),

@@ -65,9 +65,9 @@ def tax_rate(ctx: Ctx) -> Response:
     return ctx.ok(TaxRates=found) if found else Response.not_found()
 
 
-def routes() -> Router:
+def routes() -> "Router[_Scoped]":
     """Accounting API routes with the scopes each needs."""
-    router = Router()
+    router = Router[_Scoped]()
     table: list[tuple[str, str, Endpoint, set[str]]] = [
         ("GET", "/Organisation", organisation, ANY_ACCOUNTING),
         ("GET", "/Accounts", accounts, SETTINGS_READ),

@@ -20,6 +20,7 @@ from xero_sandbox.faults import Faults
 from xero_sandbox.gateway import Gateway
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
+from xero_sandbox.web import Handler as Endpoint
 from xero_sandbox.web import Request, Response, Router
 
 MAX_BODY = 8 * 1024 * 1024
@@ -32,7 +33,7 @@ class Sandbox:
         self.store, self.limiter, self.faults = store, limiter, faults
         self.gateway = Gateway(store, limiter)
         self.control = Control(store, limiter, faults)
-        self.identity = Router()
+        self.identity = Router[Endpoint]()
         add = self.identity.add
         add("GET", "/identity/connect/authorize", lambda r: identity.authorize_page(store, r))
         add("POST", "/identity/connect/authorize", lambda r: identity.authorize_decision(store, r))
@@ -115,7 +116,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         # Headers and body in one write: two small writes meet Nagle's algorithm and the
         # client's delayed ACK, which costs ~40 ms per keep-alive request.
-        self._headers_buffer.append(b"\r\n" + (response.body if self.command != "HEAD" else b""))
+        self._headers_buffer.append(  # type: ignore[attr-defined]  # private, not in typeshed
+            b"\r\n" + (response.body if self.command != "HEAD" else b"")
+        )
         self.flush_headers()
 
     def _drop(self) -> None:

@@ -71,14 +71,14 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
-class Router:
+class Router[H]:
     """Routes by method and a path pattern with `{name}` parameters (case-insensitive)."""
 
     def __init__(self) -> None:
-        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.routes: list[tuple[str, re.Pattern[str], H]] = []
         self.patterns: list[tuple[str, str]] = []  # as written, for documentation checks
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
+    def add(self, method: str, pattern: str, handler: H) -> None:
         self.patterns.append((method, pattern))
         regex = re.sub(
             r"\{(\w+)\}",
@@ -87,7 +87,7 @@ class Router:
         )
         self.routes.append((method, re.compile(f"^{regex}/?$", re.IGNORECASE), handler))
 
-    def match(self, method: str, path: str) -> tuple[Handler | None, dict[str, str], bool]:
+    def match(self, method: str, path: str) -> tuple[H | None, dict[str, str], bool]:
         """The handler and path parameters; the flag says the path exists for another verb."""
         path_known = False
         for verb, regex, handler in self.routes:

@@ -172,7 +172,8 @@ class _Parser:
             guid = args[0]
             return lambda r: guid
         try:
-            moment = datetime(*(int(a) for a in args), tzinfo=UTC)
+            # DateTime(y, m, d[, h, min, s]): mypy cannot count the arguments, datetime() does.
+            moment = datetime(*(int(a) for a in args), tzinfo=UTC)  # type: ignore[misc]
         except (TypeError, ValueError) as error:
             raise QueryError(f"bad DateTime(): {error}") from error
         return lambda r: moment

@@ -67,7 +67,7 @@ def authorization_url(*, authorization: Authorization, redirect_uri: str) -> str
     return f"{settings.XERO_LOGIN_URL}/identity/connect/authorize?{query}"
 
 
-class _TokenApi(TokenApi):
+class _TokenApi(TokenApi):  # type: ignore[misc]  # xero_python ships no type information
     """The SDK's token calls, at the configured identity host, plus the code exchange."""
 
     def __init__(self, api_client: ApiClient):

@@ -29,6 +29,7 @@ from xero_python.exceptions import (
     NotFoundException,
     RateLimitException,
 )
+from xero_python.rest import RESTResponse
 
 from .errors import (
     ElementError,
@@ -122,14 +123,21 @@ class TokenSession:
             self.recorder(call)
 
 
-class _ApiClient(ApiClient):
+class _ApiClient(ApiClient):  # type: ignore[misc]  # xero_python ships no type information
     """The SDK's client, timing and recording every request and applying our timeout."""
 
     session: Session
     attempt: int = 1
     idempotency_key: str = ""
 
-    def request(self, method, url, query_params=None, headers=None, **kwargs):  # type: ignore[no-untyped-def]
+    def request(
+        self,
+        method: str,
+        url: str,
+        query_params: list[tuple[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> RESTResponse:
         if not kwargs.get("_request_timeout"):
             kwargs["_request_timeout"] = (min(10.0, settings.XERO_TIMEOUT), settings.XERO_TIMEOUT)
         started = time.monotonic()
@@ -343,7 +351,7 @@ def _retry_after(failure: HTTPStatusException) -> float:
 
 def backoff(attempt: int) -> float:
     """Seconds before retry number `attempt`: exponential, capped, with a little jitter."""
-    return min(8.0, 0.25 * 2 ** (attempt - 1)) + secrets.randbelow(100) / 1000
+    return min(8.0, 0.25 * 2.0 ** (attempt - 1)) + secrets.randbelow(100) / 1000
 
 
 def _grant_reason(failure: HTTPStatusException) -> str:

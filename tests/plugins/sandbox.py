@@ -231,6 +231,7 @@ def start_sandbox(state_file: Path, *options: str) -> _Server:
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    assert process.stdout is not None  # stdout=PIPE
     ready = process.stdout.readline()
     if "ready at" not in ready:
         process.kill()
@@ -348,7 +349,7 @@ def _watch(pool_manager: Any) -> None:
 
 def _sdk_token(token: dict) -> dict:
     """Only the keys the SDK accepts; `expires_at` added the way the SDK itself does."""
-    allowed = ("access_token", "scope", "expires_in", "token_type", "expires_at")
+    allowed: tuple[str, ...] = ("access_token", "scope", "expires_in", "token_type", "expires_at")
     allowed += ("refresh_token", "id_token")
     out = {k: v for k, v in token.items() if k in allowed}
     if isinstance(out.get("scope"), str):

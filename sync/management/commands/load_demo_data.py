@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from sync.demo import demo_loaded, load_demo_data
@@ -6,7 +8,7 @@ from sync.demo import demo_loaded, load_demo_data
 class Command(BaseCommand):
     help = "Load the demo users, contacts and transactions, once (later runs change nothing)."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         if demo_loaded():
             self.stdout.write("Demo data is already loaded.")
             return

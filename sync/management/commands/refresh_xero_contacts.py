@@ -1,4 +1,6 @@
 import time
+from argparse import ArgumentParser
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -10,10 +12,10 @@ from sync.models import ConnectionStatus, XeroConnection
 class Command(BaseCommand):
     help = "Refresh the local mirror of Xero contacts now, for every connected organisation."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--full", action="store_true", help="pull every contact again")
 
-    def handle(self, *args, full=False, **options):
+    def handle(self, *args: Any, full: bool = False, **options: Any) -> None:
         connections = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
         if not connections:
             raise CommandError("No Xero organisation is connected.")

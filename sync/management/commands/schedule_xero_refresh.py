@@ -1,5 +1,7 @@
 import signal
 import threading
+from argparse import ArgumentParser
+from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -15,10 +17,10 @@ class Command(BaseCommand):
         "SIGTERM or Ctrl-C stops the loop."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--loop", action="store_true", help="keep running")
 
-    def handle(self, *args, loop=False, **options):
+    def handle(self, *args: Any, loop: bool = False, **options: Any) -> None:
         stop = threading.Event()
         if loop:
             # Stop between rounds, quietly (no KeyboardInterrupt trace), and at once when
