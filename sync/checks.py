@@ -27,7 +27,7 @@ def xero_settings_check(
     if not settings.XERO_CLIENT_SECRET:
         problems.append(
             Error(
-                "XERO_CLIENT_ID is set but XERO_CLIENT_SECRET is empty.",
+                "XERO_CLIENT_SECRET is empty: Xero refuses omni-xero's app without it.",
                 hint="Copy the secret from the app at https://developer.xero.com/app/manage.",
                 id="sync.E002",
             )
