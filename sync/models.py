@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact, ContactQuerySet, any_field_contains
-from transactions.models import SyncState
+from transactions.models import SyncState, Transaction
 
 from .xero.data import ContactDetails
 
@@ -242,6 +242,10 @@ class ContactLink(models.Model):
         help_text="The surviving Xero contact, when this one was merged into it.",
     )
     status_checked_at = models.DateTimeField(null=True, blank=True)
+    # The Omni contact's details fingerprint when it was linked or last uploaded: a contact
+    # whose fingerprint differs now has changes that Upload would send.
+    uploaded_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    uploaded_at = models.DateTimeField("last uploaded", null=True, blank=True)
 
     objects = ContactLinkQuerySet.as_manager()
 
@@ -308,7 +312,17 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         "unlinked": "No linked contact",
         "linked": "Linked",
         "invalid": "Invalid link",
+        "changed": "Changed since last upload",
     }
+
+    def ready(self) -> Self:
+        """Contacts with at least one transaction ready to sync (the list's default, as in
+        Omni)."""
+        return self.filter(
+            models.Exists(
+                Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state=SyncState.READY)
+            )
+        )
 
     def with_ready_count(self) -> Self:
         """Annotate `ready`: how many of the contact's transactions wait to be synced."""
@@ -342,9 +356,23 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             return self.none()
         return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
 
+    def changed(self, connection: "XeroConnection | None") -> Self:
+        """Linked contacts whose details differ from what was last uploaded (or linked)."""
+        if connection is None:
+            return self.none()
+        return self.filter(links__connection=connection).exclude(
+            links__connection=connection,
+            links__uploaded_fingerprint=models.F("details_fingerprint"),
+        )
+
     def link_filter(self, name: str, connection: "XeroConnection | None") -> Self:
         """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""
-        filters = {"linked": self.linked, "unlinked": self.unlinked, "invalid": self.invalid}
+        filters = {
+            "linked": self.linked,
+            "unlinked": self.unlinked,
+            "invalid": self.invalid,
+            "changed": self.changed,
+        }
         return filters[name](connection) if name in filters else self
 
 
@@ -365,6 +393,12 @@ class SyncContact(Contact):
         """The contact's link in the connection given to with_link()."""
         current = getattr(self, "current_links", None)
         return current[0] if current else None
+
+    @property
+    def is_changed(self) -> bool:
+        """Linked, and its details differ from what was last uploaded (or linked)."""
+        link = self.link
+        return link is not None and link.uploaded_fingerprint != self.details_fingerprint
 
 
 class AppendOnlyQuerySet[M: models.Model](models.QuerySet[M]):

@@ -93,6 +93,8 @@ def contact_link(
                 xero_name=xero_name,
                 method=method,
                 created_by=user if user is not None and user.is_authenticated else None,
+                # What Xero holds now is taken to match Omni; later Omni changes show.
+                uploaded_fingerprint=contact.fingerprint(),
             )
             _audit(
                 action=LinkEvent.Action.LINK,
