@@ -1,9 +1,9 @@
 """Omni contacts: the customers and suppliers held in Cin7 Omni."""
 
-from typing import Self
-
 import hashlib
 import json
+from collections.abc import Iterable
+from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
@@ -49,12 +49,12 @@ class ContactQuerySet[M: "Contact"](models.QuerySet[M]):
             return self.suppliers()
         raise ValueError(f"Unknown dashboard tab {tab!r}")
 
-    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def,override]
+    def bulk_create(self, objs: Iterable[M], *args: Any, **kwargs: Any) -> list[M]:
         # Bulk inserts skip save(): fingerprint here too.
-        objs = list(objs)
-        for contact in objs:
+        contacts = list(objs)
+        for contact in contacts:
             contact.details_fingerprint = contact.fingerprint()
-        return super().bulk_create(objs, *args, **kwargs)
+        return super().bulk_create(contacts, *args, **kwargs)
 
     def search(self, text: str) -> Self:
         text = text.strip()

@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "sync.middleware.NoRateLimitWaitsMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged further in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

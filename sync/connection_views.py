@@ -62,7 +62,9 @@ def connect(request: HttpRequest) -> HttpResponse:
         "verifier": authorization.code_verifier,
         "redirect_uri": redirect_uri,
     }
-    request.session.pop(PENDING_CHOICE, None)  # an earlier, unfinished choice
+    abandoned = request.session.pop(PENDING_CHOICE, None)  # an earlier, unfinished choice
+    if abandoned:
+        connections.grant_abandon(abandoned)
     return redirect(xero.authorization_url(authorization=authorization, redirect_uri=redirect_uri))
 
 

@@ -93,7 +93,11 @@ class ConnectionSession:
         return True
 
     def refused(self, detail: str) -> xero.XeroError:
-        connection_mark_needs_reconnect(connection=self.connection, detail=detail)
+        connection_mark_needs_reconnect(
+            connection=self.connection,
+            detail=detail,
+            token_version=self.connection.token_version,
+        )
         return xero.NeedsReconnecting(_reconnect_message(self.connection))
 
     def record(self, call: xero.CallRecord) -> None:
@@ -151,17 +155,24 @@ def _store_tokens(
     return rows.update(**changes) == 1
 
 
-def connection_mark_needs_reconnect(*, connection: XeroConnection, detail: str) -> None:
-    """Xero stopped accepting the connection's tokens: say so everywhere, audited once."""
+def connection_mark_needs_reconnect(
+    *, connection: XeroConnection, detail: str, token_version: int | None = None
+) -> None:
+    """Xero stopped accepting the connection's tokens: say so everywhere, audited once.
+
+    With token_version, only if the tokens refused are still the saved ones: a verdict on
+    tokens replaced meanwhile (a reconnect) must not mark the new ones.
+    """
     with transaction.atomic():
-        marked = (
-            XeroConnection.objects.filter(pk=connection.pk)
-            .filter(status__in=[ConnectionStatus.ACTIVE, ConnectionStatus.PENDING])
-            .update(
-                status=ConnectionStatus.NEEDS_RECONNECT,
-                status_detail=detail[:500],
-                refresh_lease_until=None,
-            )
+        rows = XeroConnection.objects.filter(
+            pk=connection.pk, status__in=[ConnectionStatus.ACTIVE, ConnectionStatus.PENDING]
+        )
+        if token_version is not None:
+            rows = rows.filter(token_version=token_version)
+        marked = rows.update(
+            status=ConnectionStatus.NEEDS_RECONNECT,
+            status_detail=detail[:500],
+            refresh_lease_until=None,
         )
         if marked:
             ConnectionEvent.objects.create(
@@ -236,19 +247,25 @@ def _refresh(connection: XeroConnection) -> None:
             refresh_token = crypto.decrypt(connection.refresh_token_encrypted)
             if not refresh_token:
                 connection_mark_needs_reconnect(
-                    connection=connection, detail="its saved sign-in could not be read"
+                    connection=connection,
+                    detail="its saved sign-in could not be read",
+                    token_version=version,
                 )
                 return
             tokens = xero.tokens_refresh(
                 recorder, refresh_token=refresh_token, scopes=connection.scopes.split()
             )
     except xero.GrantRefused as refused:
-        connection_mark_needs_reconnect(connection=connection, detail=refused.reason)
+        connection_mark_needs_reconnect(
+            connection=connection, detail=refused.reason, token_version=version
+        )
         return
     except BaseException:
         # Xero unavailable, rate limited, or an answer we could not read: let another
-        # attempt (ours or a worker's) try again at once.
-        XeroConnection.objects.filter(pk=connection.pk).update(refresh_lease_until=None)
+        # attempt (ours or a worker's) try again at once; only our own lease, though.
+        XeroConnection.objects.filter(pk=connection.pk, token_version=version).update(
+            refresh_lease_until=None
+        )
         raise
     if not _store_tokens(connection, tokens, expected_version=version):
         logger.warning(
@@ -271,8 +288,10 @@ class Granted:
 def consent_complete(*, code: str, redirect_uri: str, code_verifier: str) -> Granted:
     """Trade the code from Xero's consent page for tokens, and list the organisations.
 
-    If Xero cannot list them, the new tokens are revoked rather than dropped: an unrevoked
-    grant would stay in the user's Xero as a connected app.
+    If Xero cannot list them (or lists none), the new tokens are revoked rather than dropped:
+    an unrevoked grant stays in the user's Xero as a connected app. Not while another
+    organisation is connected, though: revoking would end its connection too, and without
+    the list there is no telling which organisations this grant covers.
     """
     tokens = xero.code_exchange(
         bare_session(), code=code, redirect_uri=redirect_uri, code_verifier=code_verifier
@@ -280,21 +299,40 @@ def consent_complete(*, code: str, redirect_uri: str, code_verifier: str) -> Gra
     try:
         tenants = xero.tenants(bare_session(tokens.access_token))
     except xero.XeroError:
-        _revoke_quietly(tokens.refresh_token)
+        _revoke_unless_in_use(tokens.refresh_token)
         raise
     if not tenants:
-        _revoke_quietly(tokens.refresh_token)
+        _revoke_unless_in_use(tokens.refresh_token)
     return Granted(tokens=tokens, tenants=tenants)
 
 
 @sensitive_variables("refresh_token")
-def _revoke_quietly(refresh_token: str) -> None:
-    if not refresh_token:
+def _revoke_unless_in_use(refresh_token: str) -> None:
+    if not refresh_token or XeroConnection.objects.usable().exists():
         return
     try:
         xero.tokens_revoke(bare_session(), refresh_token=refresh_token)
     except xero.XeroError as failure:
         logger.warning("Revoking unused Xero tokens failed: %s", failure)
+
+
+def _tenants_not_in_use(granted: Granted, *, keep: xero.Tenant | None = None) -> None:
+    """Remove from the grant the organisations omni-xero does not use (they would count
+    against the app's connection limit), except `keep`."""
+    in_use = set(XeroConnection.objects.usable().values_list("tenant_id", flat=True))
+    xero.tenants_remove(
+        bare_session(granted.tokens.access_token),
+        xero_connection_ids=[
+            t.xero_connection_id for t in granted.tenants if t != keep and t.tenant_id not in in_use
+        ],
+    )
+
+
+def grant_abandon(sealed: dict[str, Any]) -> None:
+    """A grant whose organisation was never picked: remove the organisations not in use."""
+    granted = granted_unseal(sealed)
+    if granted is not None:
+        _tenants_not_in_use(granted)
 
 
 def connection_choose(
@@ -306,15 +344,7 @@ def connection_choose(
     they are removed from the grant, except those omni-xero already uses.
     """
     picked = next(t for t in granted.tenants if t.tenant_id == tenant_id)
-    in_use = set(XeroConnection.objects.usable().values_list("tenant_id", flat=True))
-    xero.tenants_remove(
-        bare_session(granted.tokens.access_token),
-        xero_connection_ids=[
-            t.xero_connection_id
-            for t in granted.tenants
-            if t != picked and t.tenant_id not in in_use
-        ],
-    )
+    _tenants_not_in_use(granted, keep=picked)
     return connection_connect(tokens=granted.tokens, tenant=picked, user=user)
 
 
@@ -381,6 +411,7 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     return connection
 
 
+@sensitive_variables()
 def connection_connect_custom(*, user: Actor | None) -> XeroConnection:
     """Connect a Xero custom connection (client credentials; it covers one organisation)."""
     tokens = xero.client_credentials_token(bare_session())
@@ -466,17 +497,19 @@ def connection_disconnect(*, connection: XeroConnection, user: Actor | None) -> 
     refresh_token = crypto.decrypt(connection.refresh_token_encrypted)
     calls = bare_session(access_token)
     calls.recorder = lambda call: call_record(connection.pk, call)
-    try:
-        if (
-            connection.kind == ConnectionKind.OAUTH
-            and connection.xero_connection_id
-            and access_token
-        ):
+    # Each step on its own: a failure to remove the organisation (already removed by the
+    # user, Xero down) must not keep the grant alive by skipping the revocation.
+    removable = connection.kind == ConnectionKind.OAUTH and connection.xero_connection_id
+    if removable and access_token and connection.xero_connection_id:
+        try:
             xero.tenant_remove(calls, xero_connection_id=connection.xero_connection_id)
-        if not others and refresh_token:
+        except xero.XeroError as failure:
+            logger.info("Removing %s from the Xero grant failed: %s", connection.pk, failure)
+    if not others and refresh_token:
+        try:
             xero.tokens_revoke(calls, refresh_token=refresh_token)
-    except xero.XeroError as failure:
-        logger.info("Disconnecting %s in Xero failed: %s", connection.pk, failure)
+        except xero.XeroError as failure:
+            logger.info("Revoking the tokens of %s failed: %s", connection.pk, failure)
     with transaction.atomic():
         XeroConnection.objects.filter(pk=connection.pk).update(
             status=ConnectionStatus.DISCONNECTED,

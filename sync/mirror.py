@@ -37,14 +37,23 @@ class RefreshRunning(UserFacingError):
 def refresh_lease() -> timedelta:
     """How long a refresh holds its connection without renewing: longer than any one page.
 
-    A page can take one XERO_TIMEOUT per attempt and, between attempts, a rate-limit wait of
-    up to XERO_MAX_RETRY_WAIT; a minute more covers saving it and a token refresh. That is 6
-    minutes with the defaults: a live refresh renews in time, and one whose worker was
-    killed stops blocking the next that soon.
+    A page can take, per attempt (the retries, plus one after a refused token), a connect
+    timeout (up to 10 s) and a read timeout (XERO_TIMEOUT); between attempts a rate-limit
+    wait of up to XERO_MAX_RETRY_WAIT; and two token refreshes, each waiting up to its own
+    lease. A minute more covers saving the page. About 9 minutes with the defaults: a live
+    refresh renews in time, and one whose worker was killed stops blocking the next that
+    soon (instead of the 30 minutes a stale task result used to).
     """
     retries = max(0, settings.XERO_MAX_RETRIES)
-    seconds = (1 + retries) * settings.XERO_TIMEOUT + retries * settings.XERO_MAX_RETRY_WAIT
-    return timedelta(seconds=seconds + 60)
+    per_attempt = min(10.0, settings.XERO_TIMEOUT) + settings.XERO_TIMEOUT
+    token_refresh = 2 * settings.XERO_TIMEOUT + 10  # sync.connections' refresh lease
+    seconds = (
+        (2 + retries) * per_attempt
+        + retries * settings.XERO_MAX_RETRY_WAIT
+        + 2 * token_refresh
+        + 60
+    )
+    return timedelta(seconds=seconds)
 
 
 @dataclass

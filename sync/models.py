@@ -41,7 +41,7 @@ class XeroConnectionQuerySet(models.QuerySet["XeroConnection"]):
 class XeroConnection(models.Model):
     """One Xero organisation (tenant) that omni-xero is connected to, with its tokens.
 
-    Tokens are stored encrypted (sync.crypto) and change only through sync.xero, which
+    Tokens are stored encrypted (sync.crypto) and change only through sync.connections, which
     refreshes them. Disconnecting keeps the row and its links: reconnecting the same
     organisation finds them again.
     """
@@ -320,7 +320,9 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         Omni)."""
         return self.filter(
             models.Exists(
-                Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state=SyncState.READY)
+                Transaction.objects.filter(
+                    contact=models.OuterRef("pk"), sync_state=SyncState.READY
+                )
             )
         )
 

@@ -11,8 +11,25 @@ per connection) that supplies the access token, renews a refused one, and record
 request.
 """
 
-from .accounting import contact_get, contact_pages, contacts_create, contacts_page, organisation_get
-from .data import ContactDetails, ContactsPage, Organisation, Tenant, TokenSet, XeroContactData
+from .accounting import (
+    contact_get,
+    contact_pages,
+    contacts_create,
+    contacts_page,
+    contacts_save,
+    organisation_get,
+)
+from .data import (
+    Address,
+    ContactDetails,
+    ContactsPage,
+    ContactUpload,
+    Organisation,
+    SaveOutcome,
+    Tenant,
+    TokenSet,
+    XeroContactData,
+)
 from .errors import (
     ElementError,
     GrantRefused,
@@ -36,12 +53,14 @@ from .identity import (
     tokens_refresh,
     tokens_revoke,
 )
-from .transport import CallRecord, Quota, Session, TokenSession
+from .transport import CallRecord, Quota, Session, TokenSession, interactive
 
 __all__ = [
+    "Address",
     "Authorization",
     "CallRecord",
     "ContactDetails",
+    "ContactUpload",
     "ContactsPage",
     "ElementError",
     "GrantRefused",
@@ -51,6 +70,7 @@ __all__ = [
     "Organisation",
     "Quota",
     "RateLimited",
+    "SaveOutcome",
     "Session",
     "Tenant",
     "TokenSession",
@@ -67,6 +87,8 @@ __all__ = [
     "contact_pages",
     "contacts_create",
     "contacts_page",
+    "contacts_save",
+    "interactive",
     "organisation_get",
     "tenant_remove",
     "tenants",

@@ -11,14 +11,19 @@ from typing import Any
 
 from django.conf import settings
 from xero_python.accounting import AccountingApi
+from xero_python.accounting import Address as SdkAddress
 from xero_python.accounting import Contact as SdkContact
 from xero_python.accounting import Contacts as SdkContacts
+from xero_python.accounting import Phone as SdkPhone
 
 from .data import (
     SDK_CONTACT_ATTRIBUTES,
+    Address,
     ContactDetails,
     ContactsPage,
+    ContactUpload,
     Organisation,
+    SaveOutcome,
     XeroContactData,
 )
 from .errors import NotFound
@@ -30,6 +35,7 @@ def _accounting[T](
     request: Callable[[AccountingApi, str, str | None], T],
     *,
     write: bool = False,
+    idempotency_key: str | None = None,
 ) -> T:
     """call() with the Accounting API and the session's tenant."""
 
@@ -37,7 +43,7 @@ def _accounting[T](
         api = AccountingApi(client, base_url=settings.XERO_API_URL + "/api.xro/2.0")
         return request(api, session.tenant_id, key)
 
-    return call(session, run, write=write)
+    return call(session, run, write=write, idempotency_key=idempotency_key)
 
 
 def organisation_get(session: Session) -> Organisation:
@@ -141,3 +147,65 @@ def contacts_create(
         write=True,
     )
     return [_contact_data(c) for c in result.contacts or []]
+
+
+def _sdk_address(kind: str, address: Address) -> SdkAddress | None:
+    if not any(vars(address).values()):
+        return None
+    return SdkAddress(
+        address_type=kind,
+        address_line1=address.line1 or None,
+        address_line2=address.line2 or None,
+        city=address.city or None,
+        region=address.region or None,
+        postal_code=address.postal_code or None,
+        country=address.country or None,
+    )
+
+
+def _sdk_upload(upload: ContactUpload) -> SdkContact:
+    contact = _sdk_contact(upload)
+    if upload.contact_id is not None:
+        contact.contact_id = str(upload.contact_id)
+    if upload.phone:
+        contact.phones = [SdkPhone(phone_type="DEFAULT", phone_number=upload.phone)]
+    addresses = [
+        a
+        for a in (
+            _sdk_address("POBOX", upload.postal_address),
+            _sdk_address("STREET", upload.street_address),
+        )
+        if a is not None
+    ]
+    if addresses:
+        contact.addresses = addresses
+    return contact
+
+
+def contacts_save(
+    session: Session, *, contacts: Sequence[ContactUpload], idempotency_key: str
+) -> list[SaveOutcome]:
+    """Create the contacts without an ID and update those with one, in one call (POST),
+    each element answered on its own (`summarizeErrors=false`).
+
+    The caller's Idempotency-Key is reused by every retry, and by a later call with the
+    same key: Xero then answers as it did the first time instead of writing again.
+    https://developer.xero.com/documentation/api/accounting/contacts#post-contacts
+    """
+    body = SdkContacts(contacts=[_sdk_upload(c) for c in contacts])
+    result = _accounting(
+        session,
+        lambda api, tenant, key: api.update_or_create_contacts(
+            tenant, body, summarize_errors=False, idempotency_key=key
+        ),
+        write=True,
+        idempotency_key=idempotency_key,
+    )
+    outcomes = []
+    for element in result.contacts or []:
+        errors = [e.message or "" for e in element.validation_errors or []]
+        if errors or element.has_validation_errors:
+            outcomes.append(SaveOutcome(contact=None, errors=errors or ["Xero refused it."]))
+        else:
+            outcomes.append(SaveOutcome(contact=_contact_data(element), errors=[]))
+    return outcomes

@@ -73,6 +73,34 @@ class XeroContactData(ContactDetails):
 
 
 @dataclass(frozen=True)
+class Address:
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactUpload(ContactDetails):
+    """A contact to create in Xero (no `contact_id`) or to update (its `contact_id`)."""
+
+    contact_id: uuid.UUID | None = None
+    phone: str = ""
+    postal_address: Address = Address()
+    street_address: Address = Address()
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    """What Xero did with one element of a batch save: the contact, or why not."""
+
+    contact: "XeroContactData | None"
+    errors: list[str]
+
+
+@dataclass(frozen=True)
 class ContactsPage:
     contacts: list[XeroContactData]
     page: int

@@ -111,10 +111,11 @@ def _token_set(raw: dict[str, Any]) -> TokenSet:
 
 
 # Token calls are never retried here: a code is single-use, and a refresh is retried by
-# sync.connections under its lease.
+# sync.connections under its lease. A bare @sensitive_variables() hides every local of
+# these and of the SDK frames below them (client secret, tokens) from error reports.
 
 
-@sensitive_variables("code", "code_verifier")
+@sensitive_variables()
 def code_exchange(
     session: Session, *, code: str, redirect_uri: str, code_verifier: str
 ) -> TokenSet:
@@ -134,6 +135,7 @@ def code_exchange(
     )
 
 
+@sensitive_variables()
 def client_credentials_token(session: Session) -> TokenSet:
     """A custom connection's token (client credentials grant).
 
@@ -151,7 +153,7 @@ def client_credentials_token(session: Session) -> TokenSet:
     )
 
 
-@sensitive_variables("refresh_token")
+@sensitive_variables()
 def tokens_refresh(session: Session, *, refresh_token: str, scopes: list[str]) -> TokenSet:
     """New tokens for a refresh token, which Xero rotates (the old one works 30 more minutes).
 
@@ -167,7 +169,7 @@ def tokens_refresh(session: Session, *, refresh_token: str, scopes: list[str]) -
     )
 
 
-@sensitive_variables("refresh_token")
+@sensitive_variables()
 def tokens_revoke(session: Session, *, refresh_token: str) -> None:
     """Revoke a refresh token; this ends every organisation the grant covers.
 

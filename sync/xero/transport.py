@@ -7,12 +7,14 @@ request is recorded come from the caller's `Session` (sync.connections provides 
 connection).
 """
 
+import contextlib
+import contextvars
 import functools
 import json
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
@@ -45,6 +47,20 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 # Waits between attempts go through this, so tests can record them instead of sleeping.
 sleep: Callable[[float], None] = time.sleep
+
+# While set (for a web request: sync.middleware), a rate limit is never waited out: the
+# caller gets RateLimited at once and can hand the work to a background task.
+_interactive: contextvars.ContextVar[bool] = contextvars.ContextVar("interactive", default=False)
+
+
+@contextlib.contextmanager
+def interactive() -> Iterator[None]:
+    """Calls made inside never sit out a rate limit (someone is waiting for the page)."""
+    token = _interactive.set(True)
+    try:
+        yield
+    finally:
+        _interactive.reset(token)
 
 
 @dataclass(frozen=True)
@@ -107,7 +123,6 @@ class TokenSession:
     token: str = ""
     tenant_id: str = ""
     recorder: Callable[[CallRecord], None] | None = None
-    refused_message: str = "Xero refused the sign-in. Connect again."
 
     def access_token(self) -> str:
         return self.token
@@ -116,7 +131,7 @@ class TokenSession:
         return False
 
     def refused(self, detail: str) -> XeroError:
-        return GrantRefused(f"{self.refused_message} ({detail})")
+        return GrantRefused(detail)
 
     def record(self, call: CallRecord) -> None:
         if self.recorder is not None:
@@ -252,7 +267,7 @@ def _shared_pool() -> urllib3.PoolManager:
     )
 
 
-def idempotency_key() -> str:
+def new_idempotency_key() -> str:
     # Xero suggests up to 128 characters; four UUIDs without hyphens fill it.
     return "".join(uuid.uuid4().hex for _ in range(4))
 
@@ -279,9 +294,10 @@ def _classify(failure: Exception, *, attempt: int, identity: bool) -> _Verdict |
         problem = getattr(failure, "rate_limit", None) or header(
             failure.headers, "X-Rate-Limit-Problem"
         )
+        longest = 0.0 if _interactive.get() else settings.XERO_MAX_RETRY_WAIT
         return _Verdict(
             RateLimited(wait_seconds=wait, problem=problem),
-            retry_after=wait if wait <= settings.XERO_MAX_RETRY_WAIT else None,
+            retry_after=wait if wait <= longest else None,
         )
     if isinstance(failure, HTTPStatusException):
         status = failure.status
@@ -308,15 +324,17 @@ def call[T](
     write: bool = False,
     retries: int | None = None,
     identity: bool = False,
+    idempotency_key: str | None = None,
 ) -> T:
     """Make one call to Xero, retrying what is worth retrying.
 
-    `request` gets the SDK client and the Idempotency-Key (None for a read). A write keeps
-    one key across its retries: if Xero committed an attempt whose answer was lost, the retry
-    gets that first answer back instead of creating a duplicate. A token refused early (401)
-    is renewed once through the session.
+    `request` gets the SDK client and the Idempotency-Key (None for a read): the caller's
+    `idempotency_key`, or a new one. A write keeps one key across its retries: if Xero
+    committed an attempt whose answer was lost, the retry gets that first answer back
+    instead of creating a duplicate. A token refused early (401) is renewed once through
+    the session.
     """
-    key = idempotency_key() if write else None
+    key = (idempotency_key or new_idempotency_key()) if write else None
     attempts = 1 + max(0, settings.XERO_MAX_RETRIES if retries is None else retries)
     renewed = False
     attempt = 0

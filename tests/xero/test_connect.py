@@ -267,6 +267,19 @@ def test_a_viewer_cannot_finish_connecting(connect, sandbox, client, viewer):
     assert client.post(f"/accounting/xero/connections/{connection.pk}/finish/").status_code == 403
 
 
+def test_tokens_are_kept_from_being_revoked_while_another_organisation_is_connected(
+    connect, sandbox, accountant_client
+):
+    connect()  # Demo, in use
+    sandbox.fault(status=503, count=10, path="/Connections")
+    page = connect(tenant_ids=[sandbox.harbour_tenant_id]).content.decode()
+    assert "omni-xero was not connected to Xero" in page
+    assert not XeroApiCall.objects.filter(endpoint="/connect/revocation").exists()
+    sandbox.clear_faults()
+    demo = XeroConnection.objects.get()
+    assert xero.contacts_page(session(demo), page=1).page == 1  # still connected
+
+
 def test_tokens_are_revoked_when_xero_cannot_list_the_organisations(connect, sandbox):
     sandbox.fault(status=503, count=10, path="/Connections")
     page = connect().content.decode()
@@ -275,3 +288,57 @@ def test_tokens_are_revoked_when_xero_cannot_list_the_organisations(connect, san
     revoked = XeroApiCall.objects.get(endpoint="/connect/revocation")
     assert revoked.status == 200
     assert live_tenants(sandbox) == []  # the grant is gone from the user's Xero
+
+
+def test_a_custom_connection_xero_refuses_says_why_once(accountant_client, sandbox, xero_settings):
+    app = sandbox.create_client(tenantId=sandbox.demo_tenant_id, name="Omni custom")
+    xero_settings.XERO_CONNECTION_KIND = "custom"
+    xero_settings.XERO_CLIENT_ID = app["client_id"]
+    xero_settings.XERO_CLIENT_SECRET = "not-the-secret"
+    page = accountant_client.post("/accounting/xero/connect/", follow=True).content.decode()
+    assert "Xero refused the sign-in: the app&#x27;s client ID or secret is wrong." in page
+    assert page.count("Xero refused the sign-in") == 1
+    assert not XeroConnection.objects.exists()
+
+
+def test_disconnect_revokes_the_tokens_even_when_removing_the_organisation_fails(
+    connection, sandbox, accountant_client
+):
+    sandbox.fault(status=503, count=10, method="DELETE", path="/Connections")
+    accountant_client.post(f"/accounting/xero/connections/{connection.pk}/disconnect/")
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.DISCONNECTED
+    assert XeroApiCall.objects.get(endpoint="/connect/revocation").status == 200
+    assert live_tenants(sandbox) == []  # revoking ended the grant in the user's Xero
+
+
+def test_a_web_request_never_sits_out_a_rate_limit(connect, sandbox, waits):
+    sandbox.fault(status=429, count=1, retry_after=30, path="/api.xro/2.0/Organisation")
+    page = connect().content.decode()
+    assert waits == []  # nobody sat out 30 seconds behind a spinning page
+    assert "Try again in 30 seconds." in page
+    assert XeroConnection.objects.get().status == ConnectionStatus.PENDING
+
+
+def test_a_verdict_on_replaced_tokens_does_not_mark_the_connection(connection):
+    from sync.connections import connection_mark_needs_reconnect
+
+    old_version = connection.token_version
+    XeroConnection.objects.filter(pk=connection.pk).update(token_version=old_version + 1)
+    connection_mark_needs_reconnect(
+        connection=connection, detail="refused", token_version=old_version
+    )
+    connection.refresh_from_db()
+    assert connection.status == ConnectionStatus.ACTIVE
+    assert not ConnectionEvent.objects.filter(action="needs_reconnect").exists()
+
+
+def test_starting_again_removes_the_organisations_left_waiting_for_a_choice(
+    connect, sandbox, accountant_client
+):
+    connect()  # Demo
+    connect(tenant_ids=[sandbox.harbour_tenant_id])  # covers two: waits for a choice
+    accountant_client.post("/accounting/xero/connect/")  # the accountant starts over
+    demo = XeroConnection.objects.get(tenant_id=sandbox.demo_tenant_id)
+    assert xero.contacts_page(session(demo), page=1).page == 1
+    assert live_tenants(sandbox) == [sandbox.demo_tenant_id]

@@ -186,3 +186,12 @@ def test_an_unexpected_error_in_a_refresh_is_shown_too(connection, monkeypatch, 
         refresh_xero_contacts.call(connection.pk)
     page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
     assert "omni-xero hit an unexpected error (KeyError)" in page
+
+
+def test_no_retry_button_on_a_connection_that_is_not_ready(connection, accountant_client):
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        status="pending", contacts_refresh_failed_at=timezone.now(), contacts_refresh_error="x"
+    )
+    page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
+    assert "The last refresh of Xero contacts failed" in page
+    assert ">Retry</button>" not in page
