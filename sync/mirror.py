@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import connections, xero
+from . import connections, links, xero
 from .exceptions import UserFacingError
 from .models import XeroConnection, XeroContact
 
@@ -104,12 +104,16 @@ def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> 
     """Bring the mirror up to date with Xero; full=True pulls everything again.
 
     One refresh of a connection at a time: raises RefreshRunning while another holds it.
+    The links are checked against the refreshed mirror (sync.links.links_check).
     A failure is kept on the connection (when and why), for the dashboard to show with a
     Retry button, and raised; the next refresh that works clears it.
     """
     lease = _Lease.claim(connection)
     try:
-        return _refresh(connection, full=full, lease=lease)
+        result = _refresh(connection, full=full, lease=lease)
+        # Every contact that changed is in the mirror now: judge the links against it.
+        links.links_check(connection=connection)
+        return result
     except RefreshRunning:
         raise  # another refresh took over: not a failure
     except Exception as error:

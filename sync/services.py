@@ -64,6 +64,41 @@ def _relocked(link: ContactLink) -> ContactLink:
     )
 
 
+def _shares_allowed(first: Contact, second: Contact) -> bool:
+    """One business's customer record and its supplier record may share a Xero contact."""
+    roles = {(c.is_customer, c.is_supplier) for c in (first, second)}
+    return roles == {(True, False), (False, True)}
+
+
+def _refuse_taken(
+    *, contact: Contact, connection: XeroConnection, xero_contact_id: uuid.UUID, xero_name: str
+) -> None:
+    """Refuse a Xero contact already linked to another Omni contact (the one exception: a
+    customer record and a supplier record). Call under the connection's row lock."""
+    others = [
+        link.contact
+        for link in ContactLink.objects.filter(
+            connection=connection, xero_contact_id=xero_contact_id
+        )
+        .exclude(contact=contact)
+        .select_related("contact")
+    ]
+    if not others or (len(others) == 1 and _shares_allowed(others[0], contact)):
+        return
+    names = " and ".join(other.name for other in others)
+    raise LinkError(
+        f"{xero_name} in Xero is already linked to {names}. A Xero contact belongs to one "
+        "Omni contact (only one business's customer and supplier records may share one): "
+        f"unlink {names} first, or pick another Xero contact."
+    )
+
+
+def _lock_connection(connection: XeroConnection) -> None:
+    # Serialises link changes within one organisation, so two people linking two Omni
+    # contacts to one Xero contact at once cannot both pass the check above.
+    XeroConnection.objects.select_for_update().filter(pk=connection.pk).first()
+
+
 def contact_link(
     *,
     contact: Contact,
@@ -86,6 +121,13 @@ def contact_link(
                     f"{contact.name} is already linked to {existing.xero_name} in Xero. "
                     "Unlink it first to link another contact."
                 )
+            _lock_connection(connection)
+            _refuse_taken(
+                contact=contact,
+                connection=connection,
+                xero_contact_id=xero_contact_id,
+                xero_name=xero_name,
+            )
             link = ContactLink.objects.create(
                 contact=contact,
                 connection=connection,
@@ -138,6 +180,13 @@ def contact_relink(
     xero_contact_id = uuid.UUID(str(xero_contact_id))
     with transaction.atomic():
         link = _locked_link(contact=contact, connection=connection)
+        _lock_connection(connection)
+        _refuse_taken(
+            contact=contact,
+            connection=connection,
+            xero_contact_id=xero_contact_id,
+            xero_name=xero_name,
+        )
         before = link.xero_contact_id
         link.xero_contact_id = xero_contact_id
         link.xero_name = xero_name
