@@ -145,6 +145,15 @@ def link_relink_to_survivor(*, link: ContactLink, user: Actor) -> ContactLink:
     )
 
 
+def suggestion(*, connection: XeroConnection, xero_contact_id: str) -> XeroContact | None:
+    """One mirrored Xero contact by its ID (None for an unknown or malformed ID)."""
+    try:
+        wanted = uuid.UUID(str(xero_contact_id))
+    except ValueError:
+        return None
+    return XeroContact.objects.filter(connection=connection, contact_id=wanted).first()
+
+
 def suggestions(*, connection: XeroConnection, text: str, limit: int = 8) -> list[XeroContact]:
     """Active Xero contacts matching the text, for the Search column (archived, merged and
     GDPR contacts are never offered). Each carries `linked_to`: the Omni contacts already

@@ -146,7 +146,7 @@ def _refresh(connection: XeroConnection, *, full: bool, lease: _Lease) -> Refres
     for page in pages:
         calls += 1
         received += len(page.contacts)
-        _save(connection, page.contacts)
+        contacts_mirrored(connection=connection, contacts=page.contacts)
         for contact in page.contacts:
             changed = contact.updated_in_xero
             if changed and (newest is None or changed > newest):
@@ -172,7 +172,8 @@ def _fitted(contact: xero.XeroContactData) -> dict[str, Any]:
     return values
 
 
-def _save(connection: XeroConnection, contacts: list[xero.XeroContactData]) -> None:
+def contacts_mirrored(*, connection: XeroConnection, contacts: list[xero.XeroContactData]) -> None:
+    """Put contacts into the mirror as Xero just gave them (a page, or an upload's answer)."""
     rows = [XeroContact(connection=connection, **_fitted(c)) for c in contacts]
     with transaction.atomic():
         XeroContact.objects.bulk_create(

@@ -1,6 +1,7 @@
 """Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
 
 from dataclasses import fields
+from datetime import timedelta
 from typing import Any, ClassVar, NoReturn, Self
 
 from django.conf import settings
@@ -304,6 +305,10 @@ class ContactLink(models.Model):
         return messages[InvalidReason(self.invalid_reason)].format(name=self.xero_name)
 
 
+# How long a finished upload's outcome stays on its row.
+RECENT_UPLOAD = timedelta(hours=12)
+
+
 class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
     """Omni contacts as the dashboard lists them: with their link in one organisation."""
 
@@ -333,14 +338,23 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         )
 
     def with_link(self, connection: "XeroConnection | None") -> Self:
-        """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them)."""
+        """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them),
+        and its uploads there, newest first, as `recent_uploads` (for `upload_result`)."""
         links = (
             ContactLink.objects.filter(connection=connection)
             if connection is not None
             else ContactLink.objects.none()
         )
+        uploads = (
+            UploadRow.objects.filter(
+                connection=connection, updated_at__gte=timezone.now() - RECENT_UPLOAD
+            ).order_by("-pk")
+            if connection is not None
+            else UploadRow.objects.none()
+        )
         return self.prefetch_related(
-            models.Prefetch("links", queryset=links, to_attr="current_links")
+            models.Prefetch("links", queryset=links, to_attr="current_links"),
+            models.Prefetch("upload_rows", queryset=uploads, to_attr="recent_uploads"),
         )
 
     def linked(self, connection: "XeroConnection | None") -> Self:
@@ -395,6 +409,13 @@ class SyncContact(Contact):
         """The contact's link in the connection given to with_link()."""
         current = getattr(self, "current_links", None)
         return current[0] if current else None
+
+    @property
+    def upload_result(self) -> "UploadRow | None":
+        """The contact's latest upload in the connection given to with_link(), while it is
+        news: pending, needing attention, or done within RECENT_UPLOAD."""
+        recent = getattr(self, "recent_uploads", None)
+        return recent[0] if recent else None
 
     @property
     def is_changed(self) -> bool:
@@ -492,3 +513,97 @@ class ConnectionEvent(AuditEvent):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.organisation_name}"
+
+
+class UploadJob(models.Model):
+    """One Upload an accountant started: contacts to create in Xero or to update there.
+
+    It runs in the request for its first batch, then continues as a background task when
+    there is more, or when Xero asks to wait.
+    """
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Uploading"
+        WAITING = "waiting", "Waiting for Xero"
+        DONE = "done", "Finished"
+        STOPPED = "stopped", "Stopped"
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="upload_jobs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=State, default=State.RUNNING)
+    resume_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a job waiting for Xero's rate limit goes on."
+    )
+    detail = models.CharField(max_length=500, blank=True, help_text="Why it waits or stopped.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The mirror is refreshed once per upload, before its first batch (the duplicate guard
+    # reads it; later batches add what they create).
+    mirror_refreshed = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Upload {self.pk} ({self.get_state_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.RUNNING, self.State.WAITING)
+
+
+class UploadRow(models.Model):
+    """One contact in an upload: what was to be done, and what came of it.
+
+    A contact has at most one row queued or sending per organisation (the database says so),
+    so a double click or two people uploading it at once start one upload, not two.
+    """
+
+    class Kind(models.TextChoices):
+        CREATE = "create", "Create in Xero"
+        UPDATE = "update", "Update in Xero"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to upload"
+        SENDING = "sending", "Uploading"
+        DONE = "done", "Uploaded"
+        FAILED = "failed", "Not uploaded"
+        DUPLICATE = "duplicate", "Already in Xero"
+        SKIPPED = "skipped", "Nothing to upload"
+
+    PENDING = [State.QUEUED, State.SENDING]
+
+    job = models.ForeignKey(UploadJob, on_delete=models.CASCADE, related_name="rows")
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="upload_rows")
+    kind = models.CharField(max_length=16, choices=Kind)
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    message = models.CharField(max_length=1000, blank=True)
+    # The duplicate guard's find: the active Xero contact this one would duplicate.
+    suggested_xero_contact_id = models.UUIDField(null=True, blank=True)
+    suggested_name = models.CharField(max_length=255, blank=True)
+    fingerprint = models.CharField(
+        max_length=32, blank=True, help_text="The contact's details fingerprint as sent."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "contact"],
+                condition=Q(state__in=["queued", "sending"]),
+                name="one_pending_upload_per_contact",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ({self.get_state_display()})"
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in (self.State.FAILED, self.State.DUPLICATE)

@@ -4,8 +4,8 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
-from . import mirror
-from .models import ConnectionStatus, XeroConnection
+from . import mirror, uploads
+from .models import ConnectionStatus, UploadJob, XeroConnection
 
 
 @task()
@@ -22,6 +22,16 @@ def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict[str, s
         # Not a failure: the refresh already running brings the mirror up to date.
         return {"skipped": str(running)}
     return {"api_calls": result.api_calls, "received": result.received, "full": result.full}
+
+
+@task()
+def upload_continue(job_id: int) -> dict[str, str | int]:
+    """Go on with an upload: the batches after the first, or after Xero's rate limit."""
+    job = UploadJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return {"skipped": "no such upload"}
+    job = uploads.upload_job_run(job=job)
+    return {"state": job.state, "rows": job.rows.count()}
 
 
 def contact_refreshes_enqueue() -> int:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import connection_views, views
+from . import connection_views, link_views, views
 
 app_name = "sync"
 
@@ -16,6 +16,9 @@ urlpatterns = [
         connection_views.refresh_contacts,
         name="refresh_contacts",
     ),
+    path("uploads/progress/", link_views.upload_progress, name="upload_progress"),
+    path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
+    path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

@@ -109,8 +109,9 @@ def test_contacts_tab_query_count_does_not_grow_with_rows(viewer_client, django_
         link = ContactLinkFactory(connection=connection)
         TransactionFactory(contact=link.contact)
     # session, user, user's permissions (2: user and group), connection, mirrored Xero
-    # contacts count, contacts count, page of contacts (with ready counts), their links.
-    with django_assert_num_queries(9):
+    # contacts count, contacts count, page of contacts (with ready counts), their links,
+    # their recent uploads.
+    with django_assert_num_queries(10):
         assert viewer_client.get(CUSTOMERS).status_code == 200
 
 

@@ -54,13 +54,13 @@ def test_a_running_refresh_holding_its_lease_is_not_queued_again():
 def test_a_refresh_renews_its_lease_after_every_page(connection, sandbox, monkeypatch):
     sandbox.generate_contacts(sandbox.demo_tenant_id, 2100)  # three pages
     seen = []
-    save = mirror._save
+    save = mirror.contacts_mirrored
 
-    def save_and_note_the_lease(connection, contacts):
+    def save_and_note_the_lease(*, connection, contacts):
         seen.append(lease_until(connection))
-        save(connection, contacts)
+        save(connection=connection, contacts=contacts)
 
-    monkeypatch.setattr(mirror, "_save", save_and_note_the_lease)
+    monkeypatch.setattr(mirror, "contacts_mirrored", save_and_note_the_lease)
     started = timezone.now()
     result = mirror.xero_contacts_refresh(connection=connection, full=True)
 
@@ -92,14 +92,14 @@ def test_a_refresh_left_by_a_killed_worker_does_not_stop_the_next(connection, sa
 
 def test_a_refresh_that_lost_its_lease_stops_at_the_next_page(connection, sandbox, monkeypatch):
     sandbox.generate_contacts(sandbox.demo_tenant_id, 2100)
-    save = mirror._save
+    save = mirror.contacts_mirrored
 
-    def save_while_another_takes_over(connection, contacts):
-        save(connection, contacts)
+    def save_while_another_takes_over(*, connection, contacts):
+        save(connection=connection, contacts=contacts)
         taken_over = timezone.now() + timedelta(minutes=5)
         XeroConnection.objects.update(contacts_refresh_lease_until=taken_over)
 
-    monkeypatch.setattr(mirror, "_save", save_while_another_takes_over)
+    monkeypatch.setattr(mirror, "contacts_mirrored", save_while_another_takes_over)
     with pytest.raises(mirror.RefreshRunning, match="took over"):
         mirror.xero_contacts_refresh(connection=connection, full=True)
     calls = XeroApiCall.objects.filter(endpoint__startswith="/api.xro/2.0/Contacts").count()
