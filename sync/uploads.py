@@ -148,9 +148,12 @@ def _stop(job: UploadJob, reason: str) -> None:
 def _refresh_mirror(job: UploadJob) -> None:
     """Bring the mirror up to date before the duplicate guard first reads it (once per job;
     what later batches create goes into the mirror as Xero answers)."""
-    if job.mirror_refreshed or not UploadRow.objects.filter(
-        job=job, state=UploadRow.State.QUEUED, kind=UploadRow.Kind.CREATE
-    ).exists():
+    if (
+        job.mirror_refreshed
+        or not UploadRow.objects.filter(
+            job=job, state=UploadRow.State.QUEUED, kind=UploadRow.Kind.CREATE
+        ).exists()
+    ):
         return
     try:
         mirror.xero_contacts_refresh(connection=job.connection)
@@ -205,6 +208,11 @@ def _send(job: UploadJob, rows: list[UploadRow]) -> None:
                 _finish(row, UploadRow.State.SKIPPED, f"Already linked to {link.xero_name}.")
                 continue
             twin = guard.twin(contact)
+            if twin is not None and twin[1] == OUR_NUMBER:
+                # Created by an earlier upload of this contact whose answer was lost: it is
+                # this contact, so link it rather than create it again.
+                _adopt(job, row, twin[0])
+                continue
             if twin is not None:
                 found, evidence = twin
                 _finish(
@@ -318,6 +326,27 @@ def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
         _finish(row, UploadRow.State.FAILED, f"Sent to Xero as {created.name}, but {error}")
 
 
+def _adopt(job: UploadJob, row: UploadRow, found: XeroContact) -> None:
+    try:
+        with transaction.atomic():
+            link = contact_link(
+                contact=row.contact,
+                connection=job.connection,
+                xero_contact_id=found.contact_id,
+                xero_name=found.name,
+                method=LinkMethod.UPLOAD,
+                user=job.created_by,
+            )
+            ContactLink.objects.filter(pk=link.pk).update(uploaded_at=timezone.now())
+            _finish(
+                row,
+                UploadRow.State.DONE,
+                "Already in Xero from an earlier upload whose answer was lost: linked to it.",
+            )
+    except LinkError as error:
+        _finish(row, UploadRow.State.FAILED, str(error))
+
+
 def _finish(
     row: UploadRow, state: str, message: str, *, suggestion: XeroContact | None = None
 ) -> None:
@@ -334,6 +363,9 @@ def _plain(errors: list[str]) -> str:
 
 
 # --- The duplicate guard -----------------------------------------------------------------------
+
+
+OUR_NUMBER = "omni-xero's contact number for it"
 
 
 def _normal_name(name: str) -> str:
@@ -376,11 +408,12 @@ class DuplicateGuard:
         *, name: str, email: str, account: str, tax: str, number: str
     ) -> list[tuple[str, str]]:
         keys = [
+            # First: a contact an earlier upload of this one created is no mere namesake.
+            (OUR_NUMBER, number.strip().casefold()),
             ("the same name", _normal_name(name)),
             ("the same email address", email.strip().casefold()),
             ("the same account number", account.strip().casefold()),
             ("the same tax number", _normal_code(tax)),
-            ("omni-xero's contact number", number.strip().casefold()),
         ]
         return [(what, value) for what, value in keys if value]
 

@@ -6,49 +6,152 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('contacts', '0002_details_fingerprint'),
-        ('sync', '0007_details_fingerprint'),
+        ("contacts", "0002_details_fingerprint"),
+        ("sync", "0007_details_fingerprint"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='UploadJob',
+            name="UploadJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('state', models.CharField(choices=[('running', 'Uploading'), ('waiting', 'Waiting for Xero'), ('done', 'Finished'), ('stopped', 'Stopped')], default='running', max_length=16)),
-                ('resume_at', models.DateTimeField(blank=True, help_text="When a job waiting for Xero's rate limit goes on.", null=True)),
-                ('detail', models.CharField(blank=True, help_text='Why it waits or stopped.', max_length=500)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('mirror_refreshed', models.BooleanField(default=False)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='upload_jobs', to='sync.xeroconnection')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("running", "Uploading"),
+                            ("waiting", "Waiting for Xero"),
+                            ("done", "Finished"),
+                            ("stopped", "Stopped"),
+                        ],
+                        default="running",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "resume_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When a job waiting for Xero's rate limit goes on.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "detail",
+                    models.CharField(
+                        blank=True, help_text="Why it waits or stopped.", max_length=500
+                    ),
+                ),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("mirror_refreshed", models.BooleanField(default=False)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="upload_jobs",
+                        to="sync.xeroconnection",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='UploadRow',
+            name="UploadRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('create', 'Create in Xero'), ('update', 'Update in Xero')], max_length=16)),
-                ('state', models.CharField(choices=[('queued', 'Waiting to upload'), ('sending', 'Uploading'), ('done', 'Uploaded'), ('failed', 'Not uploaded'), ('duplicate', 'Already in Xero'), ('skipped', 'Nothing to upload')], default='queued', max_length=16)),
-                ('message', models.CharField(blank=True, max_length=1000)),
-                ('suggested_xero_contact_id', models.UUIDField(blank=True, null=True)),
-                ('suggested_name', models.CharField(blank=True, max_length=255)),
-                ('fingerprint', models.CharField(blank=True, help_text="The contact's details fingerprint as sent.", max_length=32)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='sync.xeroconnection')),
-                ('contact', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='upload_rows', to='contacts.contact')),
-                ('job', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rows', to='sync.uploadjob')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("create", "Create in Xero"), ("update", "Update in Xero")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Waiting to upload"),
+                            ("sending", "Uploading"),
+                            ("done", "Uploaded"),
+                            ("failed", "Not uploaded"),
+                            ("duplicate", "Already in Xero"),
+                            ("skipped", "Nothing to upload"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, max_length=1000)),
+                ("suggested_xero_contact_id", models.UUIDField(blank=True, null=True)),
+                ("suggested_name", models.CharField(blank=True, max_length=255)),
+                (
+                    "fingerprint",
+                    models.CharField(
+                        blank=True,
+                        help_text="The contact's details fingerprint as sent.",
+                        max_length=32,
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="sync.xeroconnection",
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="upload_rows",
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rows",
+                        to="sync.uploadjob",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('state__in', ['queued', 'sending'])), fields=('connection', 'contact'), name='one_pending_upload_per_contact')],
+                "ordering": ["pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("state__in", ["queued", "sending"])),
+                        fields=("connection", "contact"),
+                        name="one_pending_upload_per_contact",
+                    )
+                ],
             },
         ),
     ]

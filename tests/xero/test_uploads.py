@@ -1,0 +1,282 @@
+"""Upload: creating Omni contacts in Xero and linking them, sending their changes, never
+twice; against the sandbox, through the real SDK."""
+
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection as db_connection
+from django.db import connections
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from sync import uploads, xero
+from sync.models import (
+    ContactLink,
+    LinkEvent,
+    LinkMethod,
+    SyncContact,
+    UploadJob,
+    UploadRow,
+    XeroApiCall,
+    XeroConnection,
+    XeroContact,
+)
+from tests.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def in_xero(sandbox, name: str) -> list[dict]:
+    return [
+        c
+        for c in sandbox.call("GET", f"/_sandbox/organisations/{sandbox.demo_tenant_id}/contacts")
+        if c["Name"] == name
+    ]
+
+
+def writes() -> list[XeroApiCall]:
+    return list(XeroApiCall.objects.filter(method="POST", endpoint__contains="Contacts"))
+
+
+def upload(connection, contacts, user=None) -> UploadJob:
+    return uploads.contacts_upload(connection=connection, contacts=contacts, user=user)
+
+
+def rows(job: UploadJob) -> dict[str, tuple[str, str]]:
+    return {r.contact.name: (r.state, r.message) for r in job.rows.select_related("contact")}
+
+
+def test_uploading_creates_each_contact_in_xero_and_links_it(connection, sandbox, accountant):
+    contacts = [
+        ContactFactory(name="Aroha Gift Store", email="hana@aroha.nz", phone="09 555 0101"),
+        ContactFactory(name="Tui Books"),
+    ]
+    before = XeroApiCall.objects.count()
+    job = upload(connection, contacts, accountant)
+    assert job.state == UploadJob.State.DONE
+    assert {s for s, _ in rows(job).values()} == {UploadRow.State.DONE}
+    (aroha,) = in_xero(sandbox, "Aroha Gift Store")
+    assert aroha["EmailAddress"] == "hana@aroha.nz"
+    assert aroha["Phones"][0]["PhoneNumber"] == "09 555 0101"
+    link = ContactLink.objects.get(contact=contacts[0])
+    assert (str(link.xero_contact_id), link.method) == (aroha["ContactID"], LinkMethod.UPLOAD)
+    assert link.uploaded_at is not None and link.created_by == accountant
+    assert XeroContact.objects.filter(contact_id=link.xero_contact_id).exists()  # mirrored
+    assert list(LinkEvent.objects.filter(contact=contacts[0]).values_list("action", "actor")) == [
+        ("upload", accountant.pk),
+        ("link", accountant.pk),
+    ]
+    # One mirror refresh and one write for both.
+    calls = XeroApiCall.objects.order_by("pk")[before:]
+    assert [(c.method, c.endpoint.split("?")[0]) for c in calls] == [
+        ("GET", "/api.xro/2.0/Contacts"),
+        ("POST", "/api.xro/2.0/Contacts"),
+    ]
+    assert "summarizeErrors=False" in calls[1].endpoint
+
+
+def test_a_contact_xero_already_has_is_not_created_again_but_offered(connection, sandbox):
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [{"Name": "Bayview Cafe Ltd"}, {"Name": "Harbour Deli", "EmailAddress": "hi@deli.nz"}],
+    )
+    by_name = ContactFactory(name="bayview  cafe ltd.")
+    by_email = ContactFactory(name="Harbourside Deli", email="HI@deli.nz")
+    job = upload(connection, [by_name, by_email])
+    assert rows(job)["bayview  cafe ltd."][0] == UploadRow.State.DUPLICATE
+    row = job.rows.get(contact=by_email)
+    assert row.state == UploadRow.State.DUPLICATE
+    assert "Xero already has Harbour Deli with the same email address" in row.message
+    assert row.suggested_name == "Harbour Deli"
+    assert (
+        len(in_xero(sandbox, "Harbourside Deli")) == 0
+        and len(in_xero(sandbox, "bayview  cafe ltd.")) == 0
+    )
+    assert writes() == []  # nothing was sent
+    assert not ContactLink.objects.exists()
+
+
+def test_an_archived_namesake_does_not_block_an_upload(connection, sandbox):
+    (old,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Old Mill Cafe"}])
+    sandbox.archive(old)
+    job = upload(connection, [ContactFactory(name="Old Mill Cafe")])
+    assert rows(job)["Old Mill Cafe"][0] == UploadRow.State.DONE
+
+
+def test_a_failed_contact_in_a_batch_never_hides_the_others(connection, sandbox):
+    first, twin, other = (
+        ContactFactory(name="Tui Books"),
+        ContactFactory(name="TUI BOOKS", email="other@tui.nz", account_number="X9"),
+        ContactFactory(name="Summit Cycles"),
+    )
+    job = upload(connection, [first, twin, other])
+    result = rows(job)
+    assert result["Tui Books"][0] == UploadRow.State.DONE
+    assert result["Summit Cycles"][0] == UploadRow.State.DONE
+    state, message = result["TUI BOOKS"]
+    assert state == UploadRow.State.FAILED
+    assert message.startswith("Xero refused it:") and "already assigned" in message
+    assert len(writes()) == 1
+    assert ContactLink.objects.count() == 2
+
+
+def test_changes_to_a_linked_contact_go_to_xero_with_the_same_upload(connection, sandbox):
+    contact = ContactFactory(name="Kauri Coast", email="old@kauri.nz")
+    upload(connection, [contact])
+    listed = SyncContact.objects.with_link(connection)
+    assert not listed.get(pk=contact.pk).is_changed
+    contact.email = "accounts@kauri.nz"
+    contact.save()
+    assert listed.get(pk=contact.pk).is_changed
+    assert SyncContact.objects.changed(connection).get() == contact
+    job = upload(connection, [contact])
+    assert rows(job)["Kauri Coast"][0] == UploadRow.State.DONE
+    (kauri,) = in_xero(sandbox, "Kauri Coast")
+    assert kauri["EmailAddress"] == "accounts@kauri.nz"
+    assert not SyncContact.objects.changed(connection).exists()
+    again = upload(connection, [contact])
+    assert rows(again)["Kauri Coast"] == (
+        UploadRow.State.SKIPPED,
+        "No changes since the last upload.",
+    )
+
+
+def test_a_contact_whose_link_went_bad_is_not_uploaded(connection, sandbox):
+    contact = ContactFactory(name="Gone Ltd")
+    upload(connection, [contact])
+    sandbox.archive(str(ContactLink.objects.get().xero_contact_id))
+    from sync import mirror
+
+    mirror.xero_contacts_refresh(connection=connection)
+    contact.email = "new@gone.nz"
+    contact.save()
+    job = upload(connection, [contact])
+    state, message = rows(job)["Gone Ltd"]
+    assert state == UploadRow.State.FAILED and "archived in Xero" in message
+
+
+# The worker closes database connections between tasks, as a real worker process does.
+@pytest.mark.django_db(transaction=True)
+def test_a_rate_limit_in_a_request_is_not_waited_out_but_continued_later(
+    connection, sandbox, waits
+):
+    DBTaskResult.objects.all().delete()
+    sandbox.fault(status=429, count=1, retry_after=40, method="POST", path="/api.xro/2.0/Contacts")
+    with xero.interactive():
+        job = upload(connection, [ContactFactory(name="Ruapehu Ski Hire")])
+    assert waits == []
+    assert job.state == UploadJob.State.WAITING and job.resume_at is not None
+    assert "Try again in 40 seconds" in job.detail
+    assert rows(job)["Ruapehu Ski Hire"][0] == UploadRow.State.QUEUED
+    task = DBTaskResult.objects.get(task_path="sync.tasks.upload_continue")
+    assert task.run_after is not None and task.run_after >= job.resume_at.replace(microsecond=0)
+    DBTaskResult.objects.update(run_after=timezone.now())  # as if the 40 seconds went by
+    call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
+    job.refresh_from_db()
+    assert job.state == UploadJob.State.DONE
+    assert len(in_xero(sandbox, "Ruapehu Ski Hire")) == 1
+
+
+def test_a_lost_answer_is_retried_with_the_same_key_and_creates_nothing_twice(connection, sandbox):
+    contacts = [ContactFactory(name="Raglan Board Riders"), ContactFactory(name="Moana Fish")]
+    sandbox.fault(kind="drop_after_commit", count=1, method="POST", path="/api.xro/2.0/Contacts")
+    job = upload(connection, contacts)
+    assert {s for s, _ in rows(job).values()} == {UploadRow.State.DONE}
+    assert len(in_xero(sandbox, "Raglan Board Riders")) == 1
+    assert len(in_xero(sandbox, "Moana Fish")) == 1
+    keys = {c.idempotency_key for c in writes()}
+    assert len(writes()) == 2 and len(keys) == 1
+
+
+def test_xero_down_loses_nothing_and_a_later_upload_creates_no_duplicate(
+    connection, sandbox, settings
+):
+    """Xero stored the batch but every answer was lost: the rows say so and may be uploaded
+    again; the new upload finds them in Xero by omni-xero's contact number and links them."""
+    settings.XERO_MAX_RETRIES = 1
+    contacts = [ContactFactory(name="Raglan Board Riders"), ContactFactory(name="Moana Fish")]
+    sandbox.fault(kind="drop_after_commit", count=2, method="POST", path="/api.xro/2.0/Contacts")
+    job = upload(connection, contacts)
+    assert job.state == UploadJob.State.STOPPED
+    state, message = rows(job)["Moana Fish"]
+    assert state == UploadRow.State.FAILED and "upload it again to retry" in message
+    assert not ContactLink.objects.exists()
+    again = upload(connection, contacts)
+    assert {s for s, _ in rows(again).values()} == {UploadRow.State.DONE}
+    assert "earlier upload whose answer was lost" in rows(again)["Moana Fish"][1]
+    assert len(in_xero(sandbox, "Raglan Board Riders")) == 1
+    assert len(in_xero(sandbox, "Moana Fish")) == 1
+    assert ContactLink.objects.count() == 2
+
+
+def test_more_than_a_batch_goes_on_in_the_background(connection, sandbox):
+    DBTaskResult.objects.all().delete()
+    contacts = [ContactFactory(name=f"Shop {n:03d}") for n in range(60)]
+    job = upload(connection, contacts)
+    assert job.state == UploadJob.State.RUNNING
+    assert job.rows.filter(state=UploadRow.State.DONE).count() == 50
+    assert job.rows.filter(state=UploadRow.State.QUEUED).count() == 10
+    uploads.upload_job_run(job=job)  # what the queued task does
+    job.refresh_from_db()
+    assert job.state == UploadJob.State.DONE
+    assert ContactLink.objects.count() == 60
+    assert len(writes()) == 2
+    refreshes = XeroApiCall.objects.filter(
+        method="GET", endpoint__startswith="/api.xro/2.0/Contacts"
+    )
+    assert refreshes.count() == 1  # the mirror is refreshed once per upload
+
+
+def test_a_second_click_on_the_same_contacts_creates_nothing_more(connection, sandbox):
+    contact = ContactFactory(name="Hamilton Home Brew")
+    upload(connection, [contact])
+    again = upload(connection, [contact])
+    assert rows(again)["Hamilton Home Brew"][0] == UploadRow.State.SKIPPED
+    assert len(in_xero(sandbox, "Hamilton Home Brew")) == 1
+
+
+def test_a_contact_already_being_uploaded_is_not_queued_twice(connection):
+    contact = ContactFactory(name="Napier Gifts")
+    first = UploadJob.objects.create(connection=connection)
+    UploadRow.objects.create(
+        job=first, connection=connection, contact=contact, kind=UploadRow.Kind.CREATE
+    )
+    second = UploadJob.objects.create(connection=connection)
+    uploads._queue(second, contact)
+    assert second.rows.get().message == "Already being uploaded."
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_accountants_uploading_one_contact_at_once_make_one_xero_contact(
+    accountant, sandbox, xero_settings, client
+):
+    if db_connection.vendor != "postgresql":
+        pytest.skip("concurrent uploads need PostgreSQL (CI runs this with DATABASE_URL)")
+    from .conftest import back_to_app, consent
+
+    client.force_login(accountant)
+    start = client.post("/accounting/xero/connect/")
+    client.get(back_to_app(consent(sandbox, start.url)))
+    connection = XeroConnection.objects.get()
+    contact = ContactFactory(name="Greenlane Florist")
+    barrier = threading.Barrier(2)
+    failures: list[Exception] = []
+
+    def click() -> None:
+        barrier.wait()
+        try:
+            upload(XeroConnection.objects.get(pk=connection.pk), [contact], accountant)
+        except Exception as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(in_xero(sandbox, "Greenlane Florist")) == 1
+    assert ContactLink.objects.filter(contact=contact).count() == 1
