@@ -13,6 +13,7 @@ no transaction is held open across a call to Xero: rows are claimed, Xero is cal
 each outcome is recorded with its audit event.
 """
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -155,10 +156,9 @@ def _refresh_mirror(job: UploadJob) -> None:
         ).exists()
     ):
         return
-    try:
+    # A refresh already running brings the mirror up to date as well.
+    with contextlib.suppress(mirror.RefreshRunning):
         mirror.xero_contacts_refresh(connection=job.connection)
-    except mirror.RefreshRunning:
-        pass  # the refresh already running brings it up to date
     UploadJob.objects.filter(pk=job.pk).update(mirror_refreshed=True)
     job.mirror_refreshed = True
 
@@ -279,10 +279,13 @@ def payload(contact: Contact, xero_contact_id: uuid.UUID | None) -> xero.Contact
 def batch_key(connection: XeroConnection, outgoing: list[_Outgoing]) -> str:
     """The batch's Idempotency-Key, from what it sends: the same contacts with the same
     details give the same key, so Xero answers a repeat as it did the first time."""
-    parts = [str(connection.tenant_id)] + sorted(
-        f"{o.row.contact_id}:{o.row.kind}:{o.row.fingerprint}:{o.payload.contact_id or ''}"
-        for o in outgoing
-    )
+    parts = [
+        str(connection.tenant_id),
+        *sorted(
+            f"{o.row.contact_id}:{o.row.kind}:{o.row.fingerprint}:{o.payload.contact_id or ''}"
+            for o in outgoing
+        ),
+    ]
     return "omni-xero-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
