@@ -21,6 +21,8 @@ from .models import (
     ConnectionEvent,
     ContactLink,
     LinkEvent,
+    UploadJob,
+    UploadRow,
     XeroApiCall,
     XeroConnection,
     XeroContact,
@@ -348,3 +350,25 @@ class ContactWithLinksAdmin(ContactAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         self._unlink_all(request, queryset)
         super().delete_queryset(request, queryset)
+
+
+class UploadRowInline(admin.TabularInline[UploadRow, UploadJob]):
+    model = UploadRow
+    extra = 0
+    can_delete = False
+    readonly_fields = ["contact", "kind", "state", "message", "suggested_name", "updated_at"]
+    fields = [*readonly_fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: UploadJob | None = None) -> bool:
+        return False
+
+
+@admin.register(UploadJob)
+class UploadJobAdmin(ReadOnlyAdmin[UploadJob]):
+    """Uploads to Xero and what came of each contact in them."""
+
+    list_display = ["created_at", "connection", "created_by", "state", "resume_at", "detail"]
+    list_filter = ["state", "connection"]
+    list_select_related = ["connection", "created_by"]
+    search_fields = ["rows__contact__name", "detail"]
+    inlines = [UploadRowInline]

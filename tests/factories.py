@@ -14,6 +14,8 @@ from sync.models import (
     ContactLink,
     LinkEvent,
     LinkMethod,
+    UploadJob,
+    UploadRow,
     XeroApiCall,
     XeroConnection,
     XeroContact,
@@ -169,3 +171,20 @@ class AccessFailureLogFactory(factory.django.DjangoModelFactory):
     ip_address = "203.0.113.7"
     user_agent = "Mozilla/5.0"
     path_info = "/login/"
+
+
+class UploadJobFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UploadJob
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+
+
+class UploadRowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UploadRow
+
+    job = factory.SubFactory(UploadJobFactory)
+    connection = factory.LazyAttribute(lambda row: row.job.connection)
+    contact = factory.SubFactory(ContactFactory)
+    kind = UploadRow.Kind.CREATE

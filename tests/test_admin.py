@@ -18,6 +18,7 @@ from .factories import (
     ContactLinkFactory,
     LineItemFactory,
     LinkEventFactory,
+    UploadRowFactory,
     XeroApiCallFactory,
     XeroConnectionFactory,
     XeroContactFactory,
@@ -34,6 +35,7 @@ def one_of_everything():
     ConnectionEventFactory()
     XeroContactFactory()
     XeroApiCallFactory()
+    UploadRowFactory(message="Xero refused it.")
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()
