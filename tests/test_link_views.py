@@ -9,7 +9,6 @@ from sync.models import ContactLink, LinkEvent, UploadJob, XeroContact
 from .factories import (
     ContactFactory,
     ContactLinkFactory,
-    TransactionFactory,
     UploadJobFactory,
     UploadRowFactory,
     XeroConnectionFactory,
