@@ -16,6 +16,9 @@ urlpatterns = [
         connection_views.refresh_contacts,
         name="refresh_contacts",
     ),
+    path("organisation/", views.switch_organisation, name="switch_organisation"),
+    path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
+    path("<slug:tab>/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]
