@@ -39,16 +39,14 @@
     if (box.matches('[data-select-all], input[name="contact"]')) showCount();
   });
 
-  // The confirm fragment lands in the page's <dialog>: open it modally, which moves focus
-  // into it (to the autofocus Cancel); Esc closes it natively.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  document.addEventListener("htmx:afterSwap", showCount);
+
+  // The confirm fragment lands in the page's <dialog>: once htmx has wired its form (after
+  // settling), open it modally, which moves focus into it (to the autofocus Cancel); Esc
+  // closes it natively.
+  document.addEventListener("htmx:afterSettle", function (event) {
     var dialog = document.getElementById("confirm-dialog");
-    if (dialog && event.detail.target === dialog) {
-      opener = opener || document.activeElement;
-      if (!dialog.open) dialog.showModal();
-    } else {
-      showCount();
-    }
+    if (dialog && event.detail.target === dialog && !dialog.open) dialog.showModal();
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
