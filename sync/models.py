@@ -341,7 +341,15 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them),
         and its uploads there, newest first, as `recent_uploads` (for `upload_result`)."""
         links = (
-            ContactLink.objects.filter(connection=connection)
+            ContactLink.objects.filter(connection=connection).annotate(
+                # A merged link's survivor as the mirror knows it, in the same query.
+                survivor_name=models.Subquery(
+                    XeroContact.objects.filter(
+                        connection=connection,
+                        contact_id=models.OuterRef("merged_into_xero_contact_id"),
+                    ).values("name")[:1]
+                )
+            )
             if connection is not None
             else ContactLink.objects.none()
         )
@@ -380,6 +388,30 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             links__connection=connection,
             links__uploaded_fingerprint=models.F("details_fingerprint"),
         )
+
+    SORTS = ("name", "ready", "linked")
+
+    def sorted_by(self, sort: str, connection: "XeroConnection | None") -> Self:
+        """Order by one of SORTS ("-" first for descending; name when unknown). "ready" needs
+        with_ready_count(); "linked" is the linked Xero contact's name, unlinked ones last. The
+        pk breaks ties, so that no contact shows on two pages or on none."""
+        descending = sort.startswith("-")
+        key = sort.removeprefix("-")
+        contacts = self
+        if key == "linked":
+            contacts = self.annotate(
+                linked_name=models.Subquery(
+                    ContactLink.objects.filter(
+                        contact=models.OuterRef("pk"), connection=connection
+                    ).values("xero_name")[:1]
+                )
+            )
+        elif key != "ready":
+            key = "name"
+        field = models.F({"name": "name", "ready": "ready", "linked": "linked_name"}[key])
+        first = field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+        then_name = [] if key == "name" else ["name"]
+        return contacts.order_by(first, *then_name, "pk")
 
     def link_filter(self, name: str, connection: "XeroConnection | None") -> Self:
         """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""

@@ -19,6 +19,9 @@ urlpatterns = [
     path("uploads/progress/", link_views.upload_progress, name="upload_progress"),
     path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
     path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
+    path("organisation/", views.switch_organisation, name="switch_organisation"),
+    path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
+    path("<slug:tab>/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

@@ -1,25 +1,38 @@
 """The Accounting → Xero integration dashboard: Sales and Purchases tabs and their subtabs."""
 
+import uuid
+from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
-from contacts.models import Contact
 from transactions.models import SyncState, Transaction, TransactionType
 
+from . import link_views
 from .exceptions import UserFacingError
-from .models import ContactLink, SyncContact, SyncContactQuerySet, XeroConnection
+from .models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from .services import contact_unlink
 
 PAGE_SIZE = 50
+# The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
+ORGANISATION_CHOICE = "xero_organisation"
+VIEWER_REASON = "Viewers can look but not change anything. Ask an admin to add you to Accountants."
+NOT_CONNECTED_REASON = "Connect to Xero first: nothing can be linked or uploaded until then."
 
 
 class DashboardRequest(HttpRequest):
@@ -59,10 +72,22 @@ TABS: dict[str, tuple[str, list[Subtab]]] = {
 
 
 def current_connection(request: DashboardRequest) -> XeroConnection | None:
-    """The connection the dashboard works with, looked up once per request."""
+    """The organisation the dashboard shows, looked up once per request."""
     if not hasattr(request, "_xero_connection"):
-        request._xero_connection = XeroConnection.objects.current()
+        request._xero_connection = _chosen_connection(request)
     return request._xero_connection
+
+
+def _chosen_connection(request: DashboardRequest) -> XeroConnection | None:
+    """The organisation picked in the switcher, unless one was connected after the pick (the
+    newer choice wins); otherwise XeroConnection.objects.current()."""
+    choice = getattr(request, "session", {}).get(ORGANISATION_CHOICE)
+    if choice:
+        picked = Q(pk=choice["pk"]) | Q(connected_at__gt=datetime.fromisoformat(choice["at"]))
+        chosen = XeroConnection.objects.usable().filter(picked).order_by("-connected_at", "-pk")
+        if (connection := chosen.first()) is not None:
+            return connection
+    return XeroConnection.objects.current()
 
 
 def _subtab(tab: str, slug: str) -> Subtab:
@@ -74,6 +99,33 @@ def _subtab(tab: str, slug: str) -> Subtab:
     raise Http404("No such subtab")
 
 
+def _contacts_subtab(tab: str) -> Subtab:
+    if tab not in TABS:
+        raise Http404("No such tab")
+    return TABS[tab][1][0]
+
+
+def _list_url(tab: str) -> str:
+    return reverse("sync:subtab", kwargs={"tab": tab, "subtab": _contacts_subtab(tab).slug})
+
+
+def _next_url(request: HttpRequest, tab: str) -> str:
+    """Where an action returns to: the list as it was (filters, sort, page), if it is ours."""
+    url = request.POST.get("next") or request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return _list_url(tab)
+
+
+def _why_disabled(request: HttpRequest, connection: XeroConnection | None) -> str:
+    """Why the action buttons are disabled, in words for the user; empty when they are not."""
+    if not request.user.has_perm("sync.use_dashboard"):
+        return VIEWER_REASON
+    return "" if connection else NOT_CONNECTED_REASON
+
+
 def _shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
     connection = current_connection(request)
     return {
@@ -82,25 +134,122 @@ def _shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[
         "subtabs": TABS[tab][1],
         "subtab": subtab,
         "connection": connection,
+        "organisations": list(XeroConnection.objects.usable()),
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
         "query": request.GET.get("q", "").strip(),
     }
 
 
+# Each sortable column and the direction its first click sorts in.
+FIRST_DIRECTION = {"name": "", "ready": "-", "linked": ""}
+
+
+@dataclass(frozen=True)
+class SortLink:
+    href: str
+    aria_sort: str  # "ascending", "descending" or "" (not the sorted column)
+
+
+@dataclass(frozen=True)
+class ContactList:
+    """One page of a contacts subtab, and the links that keep its filters, search and sort."""
+
+    base: str
+    show: str  # "" lists the contacts with a transaction ready to sync, as Omni does; "all"
+    linked: str
+    q: str
+    sort: str
+    page: Page[SyncContact]
+    rows: list[tuple[SyncContact, list[Message]]]
+    other_messages: list[Message]
+
+    def url(self, **changes: str) -> str:
+        params = {"show": self.show, "linked": self.linked, "q": self.q, "sort": self.sort}
+        query = urlencode({k: v for k, v in (params | changes).items() if v})
+        return f"{self.base}?{query}" if query else self.base
+
+    @property
+    def here(self) -> str:
+        """This page's address: where an action on it comes back to."""
+        number = self.page.number
+        return self.url(page=str(number)) if number > 1 else self.url()
+
+    @property
+    def previous_url(self) -> str:
+        return self.url(page=str(self.page.number - 1)) if self.page.has_previous() else ""
+
+    @property
+    def next_url(self) -> str:
+        return self.url(page=str(self.page.number + 1)) if self.page.has_next() else ""
+
+    @property
+    def all_url(self) -> str:
+        return self.url(show="all")
+
+    @property
+    def sort_links(self) -> dict[str, SortLink]:
+        current = self.sort.removeprefix("-") or "name"
+        descending = self.sort.startswith("-")
+        links = {}
+        for key, first in FIRST_DIRECTION.items():
+            if key == current:
+                toggled = key if descending else f"-{key}"
+                aria = "descending" if descending else "ascending"
+                links[key] = SortLink(self.url(sort=toggled), aria)
+            else:
+                links[key] = SortLink(self.url(sort=f"{first}{key}"), "")
+        return links
+
+
+def row_tag(contact: SyncContact) -> str:
+    """The extra tag that shows a message on its contact's row rather than above the table."""
+    return f"contact-{contact.pk}"
+
+
+def _split_messages(
+    request: HttpRequest, contacts: list[SyncContact]
+) -> tuple[list[tuple[SyncContact, list[Message]]], list[Message]]:
+    """Each row with its own messages, and the rest (general, or for rows not on this page)."""
+    by_tag: dict[str, list[Message]] = defaultdict(list)
+    for message in messages.get_messages(request):
+        by_tag[message.extra_tags or ""].append(message)
+    rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
+    return rows, [message for group in by_tag.values() for message in group]
+
+
 def _contacts_page(
     request: HttpRequest, tab: str, connection: XeroConnection | None
-) -> tuple[Page[SyncContact], str]:
-    link_filter = request.GET.get("linked", "")
+) -> ContactList:
+    params: QueryDict = request.GET
+    show = "all" if params.get("show") == "all" else ""
+    link_filter = params.get("linked", "")
+    link_filter = link_filter if link_filter in SyncContactQuerySet.LINK_FILTERS else ""
+    sort = params.get("sort", "")
+    if sort.removeprefix("-") not in SyncContactQuerySet.SORTS:
+        sort = ""
+    contacts = SyncContact.objects.for_tab(tab)
+    if not show:
+        contacts = contacts.ready()
     contacts = (
-        SyncContact.objects.for_tab(tab)
-        .search(request.GET.get("q", ""))
+        contacts.search(params.get("q", ""))
         .link_filter(link_filter, connection)
         .with_ready_count()
         .with_link(connection)
-        .order_by("name", "pk")
+        .sorted_by(sort, connection)
     )
-    return Paginator(contacts, PAGE_SIZE).get_page(request.GET.get("page")), link_filter
+    page = Paginator(contacts, PAGE_SIZE).get_page(params.get("page"))
+    rows, other_messages = _split_messages(request, list(page))
+    return ContactList(
+        base=_list_url(tab),
+        show=show,
+        linked=link_filter,
+        q=params.get("q", "").strip(),
+        sort=sort,
+        page=page,
+        rows=rows,
+        other_messages=other_messages,
+    )
 
 
 @login_required
@@ -115,13 +264,13 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
     sub = _subtab(tab, subtab)
     context = _shell_context(request, tab, sub)
     if sub.transaction_type is None:
-        page, link_filter = _contacts_page(request, tab, context["connection"])
         context |= {
-            "page": page,
-            "link_filter": link_filter,
+            "list": _contacts_page(request, tab, context["connection"]),
             "link_filters": SyncContactQuerySet.LINK_FILTERS,
+            "why_disabled": _why_disabled(request, context["connection"]),
         }
         template = "sync/contacts_tab.html"
+        partial = "#table"  # the headers show the sort too, and the action bar the messages
     else:
         state = request.GET.get("state", "")
         transactions = (
@@ -136,39 +285,163 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "states": SyncState.choices,
         }
         template = "sync/transactions_tab.html"
+        partial = "#rows"
     if request.htmx:
-        template += "#rows"
+        template += partial
     return render(request, template, context)
+
+
+def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
+    """A Xero contact's name as the mirror knows it; empty when it does not."""
+    return names.get(xero_id, "") if xero_id is not None else ""
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
+    """One contact: its details, its link in the organisation shown, and its link history."""
+    context = _shell_context(request, tab, _contacts_subtab(tab))
+    connection = context["connection"]
+    contact = get_object_or_404(
+        SyncContact.objects.for_tab(tab).with_ready_count().with_link(connection), pk=pk
+    )
+    events = list(
+        LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
+    )
+    xero_ids = {
+        xero_id
+        for event in events
+        for xero_id in (event.xero_contact_id_before, event.xero_contact_id_after)
+        if xero_id is not None
+    }
+    names = dict(
+        XeroContact.objects.filter(connection=connection, contact_id__in=xero_ids).values_list(
+            "contact_id", "name"
+        )
+    )
+    history = [
+        (
+            event,
+            _name(names, event.xero_contact_id_before),
+            _name(names, event.xero_contact_id_after),
+        )
+        for event in events
+    ]
+    context |= {"contact": contact, "history": history, "back": _list_url(tab)}
+    return render(request, "sync/contact_detail.html", context)
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_POST
+def switch_organisation(request: HttpRequest) -> HttpResponse:
+    """Show another connected organisation; viewers may too, since it changes nothing."""
+    pk = request.POST.get("connection", "")
+    connection = XeroConnection.objects.usable().filter(pk=pk).first() if pk.isdigit() else None
+    if connection is None:
+        messages.error(request, "That organisation is not connected any more.")
+    else:
+        request.session[ORGANISATION_CHOICE] = {
+            "pk": connection.pk,
+            "at": timezone.now().isoformat(),
+        }
+        messages.info(request, f"Showing {connection.organisation_name}.")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        back = reverse("sync:dashboard")
+    return redirect(back)
+
+
+ACTIONS_ON_SELECTION = {"upload", "unlink", "relink"}
+
+
+def _selected(request: HttpRequest, tab: str) -> SyncContactQuerySet:
+    """The checked contacts, of this tab only: an id from elsewhere is ignored."""
+    ids = [int(value) for value in request.POST.getlist("contact") if value.isdigit()]
+    return SyncContact.objects.for_tab(tab).filter(pk__in=ids)
 
 
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
-@require_http_methods(["GET", "POST"])
-def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
-    """GET asks for confirmation; POST unlinks."""
-    if tab not in TABS:
-        raise Http404("No such tab")
-    contact = get_object_or_404(Contact.objects.for_tab(tab), pk=pk)
+@require_POST
+def contacts_action(request: DashboardRequest, tab: str) -> HttpResponse:
+    """The action bar: Upload, Unlink, Check links or Relink to survivor on the checked rows."""
+    back = _next_url(request, tab)
     connection = current_connection(request)
-    back = reverse("sync:subtab", kwargs={"tab": tab, "subtab": TABS[tab][1][0].slug})
-    link = (
-        ContactLink.objects.filter(contact=contact, connection=connection).first()
-        if connection
-        else None
-    )
-    if request.method == "GET":
-        if link is None:
-            messages.info(request, f"{contact.name} has no linked contact.")
-            return redirect(back)
-        return render(
-            request, "sync/unlink_confirm.html", {"contact": contact, "link": link, "back": back}
-        )
-    try:
-        if connection is None:
-            raise UserFacingError("omni-xero is not connected to Xero.")
-        contact_unlink(contact=contact, connection=connection, user=request.user)
-    except UserFacingError as error:
-        messages.error(request, str(error))
+    action = request.POST.get("action", "")
+    selected = _selected(request, tab)
+    if connection is None:
+        messages.error(request, NOT_CONNECTED_REASON)
+    elif action == "check_links":
+        link_views.check_links(request, connection=connection)
+    elif action not in ACTIONS_ON_SELECTION:
+        messages.error(request, "Choose Upload, Unlink, Check links or Relink to survivor.")
+    elif not selected.exists():
+        messages.error(request, "Select at least one contact.")
+    elif action == "unlink":
+        return _unlink_selected(request, tab, connection, selected, back)
+    elif action == "upload":
+        link_views.upload_selected(request, connection=connection, contacts=selected)
     else:
-        messages.success(request, f"Unlinked {contact.name}. It now has no linked contact.")
+        link_views.relink_selected(request, connection=connection, contacts=selected)
     return redirect(back)
+
+
+def _unlink_selected(
+    request: DashboardRequest,
+    tab: str,
+    connection: XeroConnection,
+    selected: SyncContactQuerySet,
+    back: str,
+) -> HttpResponse:
+    """Without `confirmed`, ask; with it, unlink each contact on its own, so that one that
+    fails (unlinked meanwhile by someone else) never stops or hides the others."""
+    contacts = list(selected.with_link(connection))
+    if request.POST.get("confirmed") != "yes":
+        linked = [contact for contact in contacts if contact.link]
+        if not linked:
+            messages.error(request, "None of the selected contacts has a linked contact.")
+            return redirect(back)
+        return _unlink_confirm(request, tab, linked, len(contacts) - len(linked), back)
+    unlinked = 0
+    for contact in contacts:
+        was = contact.link.xero_name if contact.link else ""
+        try:
+            contact_unlink(contact=contact, connection=connection, user=request.user)
+        except UserFacingError as error:
+            messages.error(request, str(error), extra_tags=row_tag(contact))
+        else:
+            unlinked += 1
+            messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact))
+    if unlinked:
+        noun = "contact" if unlinked == 1 else "contacts"
+        messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
+    return redirect(back)
+
+
+def _unlink_confirm(
+    request: DashboardRequest, tab: str, contacts: list[SyncContact], skipped: int, back: str
+) -> HttpResponse:
+    """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page."""
+    context = {"tab": tab, "contacts": contacts, "skipped": skipped, "next": back}
+    if request.htmx:
+        response = render(request, "sync/unlink_confirm.html#dialog", context)
+        return reswap(retarget(response, "#confirm-dialog"), "innerHTML")
+    return render(request, "sync/unlink_confirm.html", context)
+
+
+@login_required
+@permission_required("sync.use_dashboard", raise_exception=True)
+@require_GET
+def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
+    """A row's own Unlink link: the same confirmation as Unlink on a selection of one."""
+    connection = current_connection(request)
+    contact = get_object_or_404(SyncContact.objects.for_tab(tab).with_link(connection), pk=pk)
+    back = _next_url(request, tab)
+    if contact.link is None:
+        messages.info(request, f"{contact.name} has no linked contact.")
+        return redirect(back)
+    return _unlink_confirm(request, tab, [contact], 0, back)

@@ -1,0 +1,85 @@
+// The contacts tab: "select all on this page", the selected count, and the confirm dialog.
+// Everything here is an extra: without it the same forms and links work as plain HTML.
+(function () {
+  "use strict";
+
+  var opener = null;
+
+  function region() {
+    return document.getElementById("contacts-region");
+  }
+
+  function rowBoxes() {
+    var root = region();
+    return root ? Array.from(root.querySelectorAll('input[name="contact"]')) : [];
+  }
+
+  function showCount() {
+    var root = region();
+    if (!root) return;
+    var boxes = rowBoxes();
+    var checked = boxes.filter(function (box) { return box.checked; }).length;
+    var count = root.querySelector("[data-selected-count]");
+    if (count) {
+      count.hidden = false;
+      count.textContent = checked + " selected";
+    }
+    var all = root.querySelector("[data-select-all]");
+    if (all) {
+      all.checked = boxes.length > 0 && checked === boxes.length;
+      all.indeterminate = checked > 0 && checked < boxes.length;
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    var box = event.target;
+    if (box.matches("[data-select-all]")) {
+      rowBoxes().forEach(function (row) { if (!row.disabled) row.checked = box.checked; });
+    }
+    if (box.matches('[data-select-all], input[name="contact"]')) showCount();
+  });
+
+  document.addEventListener("htmx:afterSwap", showCount);
+
+  // The confirm fragment lands in the page's <dialog>: once htmx has wired its form (after
+  // settling), open it modally, which moves focus into it (to the autofocus Cancel); Esc
+  // closes it natively.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog && event.detail.target === dialog && !dialog.open) dialog.showModal();
+  });
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var dialog = document.getElementById("confirm-dialog");
+    if (dialog && !dialog.contains(event.detail.elt)) opener = document.activeElement;
+  });
+
+  // Cancel is a link back to the list for plain HTML; in the dialog it only closes.
+  document.addEventListener("click", function (event) {
+    var cancel = event.target.closest("[data-close-dialog]");
+    var dialog = cancel && cancel.closest("dialog");
+    if (dialog) {
+      event.preventDefault();
+      dialog.close();
+    }
+  });
+
+  // Confirmed: the table was swapped in place, so close the dialog.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var dialog = event.detail.elt.closest && event.detail.elt.closest("dialog");
+    if (dialog && event.detail.successful && event.detail.target !== dialog) dialog.close();
+  });
+
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (dialog.id !== "confirm-dialog") return;
+    dialog.replaceChildren();
+    // Focus goes back where it was; if that was swapped away, to what tells what happened.
+    var back = opener && opener.isConnected ? opener
+      : document.getElementById("contacts-messages") || document.getElementById("action-unlink");
+    opener = null;
+    if (back) back.focus();
+  }, true);
+
+  document.addEventListener("DOMContentLoaded", showCount);
+})();
