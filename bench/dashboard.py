@@ -1,0 +1,550 @@
+"""Measure the dashboard: contacts and transaction tabs, filters, searches and suggestions.
+
+Fills a throwaway database (SQLite unless --database-url) with a big Omni account: 10,000
+contacts, 50,000 transactions with their lines, a Xero connection with 10,000 mirrored Xero
+contacts, 3,000 links (a tenth invalid) and a few upload rows. Then, signed in as an
+accountant through Django's test client, it times each page in the server (median of --runs
+after a warm-up) and counts its queries. Targets: a page under 150 ms, a suggestion under
+50 ms, and a query count that does not grow with the number of rows on the page (a page
+with `?per_page=`, when the view supports it, and searches matching a few contacts or a full
+page). --database-url names an existing database, which the bench empties first.
+
+Usage:
+
+    .venv/bin/python bench/dashboard.py [--contacts 10000] [--transactions 50000]
+        [--links 3000] [--runs 15] [--database-url postgres://postgres@127.0.0.1:5432/wt_bench]
+
+Sample output (SQLite, 2 cores):
+
+    filled sqlite in 10.2 s: 10,000 contacts (8,073 customers, 2,418 suppliers),
+      50,000 transactions (99,961 lines), 10,000 mirrored Xero contacts,
+      3,000 links (300 invalid), 12 upload rows
+    2 CPUs, load average 3.4 (other work slows every page); median of 15 runs after 2 warm-ups
+
+    page                                 status rows queries  slowest    median  target
+    customers: first page                   200   50      10    31 ms   51.3 ms  < 150 ms  ok
+    customers: unlinked, all                200   50      10    52 ms   46.5 ms  < 150 ms  ok
+    customers: invalid links                200   50      10     4 ms   20.5 ms  < 150 ms  ok
+    customers: search 'Ltd'                 200   50      10     9 ms   28.6 ms  < 150 ms  ok
+    customers: search 'Aroha Florist'       200    5      10     4 ms   14.8 ms  < 150 ms  ok
+    customers: per_page=10                  200   50      10    30 ms   50.5 ms  < 150 ms  ok
+    customers: per_page=100                 200   50      10    31 ms   51.3 ms  < 150 ms  ok
+    customers: suggestion 'smi'             200    8       8     0 ms    4.6 ms  <  50 ms  ok
+    suppliers: first page                   200   50      10    11 ms   57.0 ms  < 150 ms  ok
+    suppliers: unlinked, all                200   50      10     9 ms   27.0 ms  < 150 ms  ok
+    suppliers: invalid links                200   50      10     2 ms   17.1 ms  < 150 ms  ok
+    suppliers: search 'Ltd'                 200   50      10     4 ms   20.1 ms  < 150 ms  ok
+    suppliers: search 'Aroha Bakehouse'     200    5      10     2 ms   12.8 ms  < 150 ms  ok
+    suppliers: per_page=10                  200   50      10    11 ms   26.7 ms  < 150 ms  ok
+    suppliers: per_page=100                 200   50      10    11 ms   26.8 ms  < 150 ms  ok
+    suppliers: suggestion 'smi'             200    8       8     0 ms    4.7 ms  <  50 ms  ok
+    invoices: first page                    200   50       9    24 ms   67.3 ms  < 150 ms  ok
+    invoices: unlinked, all                 200   50       9    23 ms   39.6 ms  < 150 ms  ok
+    invoices: failed                        200   50       9     9 ms   29.7 ms  < 150 ms  ok
+    invoices: search 'Aroha'                200   50       9    28 ms   71.6 ms  < 150 ms  ok
+    invoices: search 'INV-00000'            200    9       9    28 ms   66.9 ms  < 150 ms  ok
+    (slowest: the page's slowest query, on a run of its own)
+
+    queries against the rows on the page (must not grow):
+      customers, search      5 rows: 10 queries,  50 rows: 10 queries  ok
+      customers, per_page   50 rows both times: the view ignores per_page
+      suppliers, search      5 rows: 10 queries,  50 rows: 10 queries  ok
+      suppliers, per_page   50 rows both times: the view ignores per_page
+      invoices, search       9 rows:  9 queries,  50 rows:  9 queries  ok
+"""
+
+import argparse
+import logging
+import os
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PAGE_TARGET_MS = 150.0
+SUGGEST_TARGET_MS = 50.0
+NEAR = 0.75  # pages this close to their target also show their slowest query
+CUSTOMERS = "/accounting/xero/sales/customers/"
+SUPPLIERS = "/accounting/xero/purchases/suppliers/"
+INVOICES = "/accounting/xero/sales/invoices/"
+
+PLACES = [
+    "Aroha", "Bayview", "Kauri", "Harbourside", "Pohutukawa", "Riverbend", "Southern Alps",
+    "Tui", "Waitemata", "Coastal", "Manuka", "Ponsonby", "Otago", "Seaside", "Ruapehu",
+    "Summit", "Greenlane", "Taupo", "Northshore", "Moana", "Queenstown", "Hillcrest",
+    "Nelson", "Fernleaf", "Raglan", "Marlborough", "Coromandel", "Mt Eden", "Waikato",
+    "Wellington", "Rotorua", "Napier", "Hamilton", "Dunedin", "Gisborne", "Kapiti",
+    "Whanganui", "Tasman", "Canterbury", "Fiordland",
+]  # fmt: skip
+TRADES = [
+    "Gift Store", "Cafe", "Outfitters", "Deli", "Pharmacy", "Garden Centre", "Sports",
+    "Books", "Wine Bar", "Homewares", "Health Shop", "Paper Co", "Dairy", "Surf Shop",
+    "Bakehouse", "Ski Hire", "Cycles", "Florist", "Trading Post", "Pet Supplies",
+    "Fish Market", "Hardware", "Organics", "Cellars", "Crafts", "Music", "Farm Supplies",
+    "Wool Co", "Packaging", "Freight",
+]  # fmt: skip
+SUFFIXES = ["Ltd", "Limited", "Co", "& Sons", "Group", ""]
+FIRST_NAMES = ["Aroha", "James", "Mere", "Liam", "Olivia", "Tama", "Sophie", "Wiremu", "Emma"]
+LAST_NAMES = ["Ngata", "Smith", "Wilson", "Tane", "Brown", "Smithers", "Parata", "King", "Rangi"]
+
+
+# --- Filling the database ------------------------------------------------------------------------
+
+
+@dataclass
+class Filled:
+    contacts: int
+    customers: int
+    suppliers: int
+    transactions: int
+    lines: int
+    xero_contacts: int
+    links: int
+    invalid_links: int
+    upload_rows: int
+    seconds: float
+
+
+def _name(rng: random.Random, n: int) -> tuple[str, str, str]:
+    """A company name (place, trade, suffix), and the place and trade it was made of."""
+    place, trade = PLACES[n % len(PLACES)], rng.choice(TRADES)
+    return f"{place} {trade} {rng.choice(SUFFIXES)}".strip(), place, trade
+
+
+def fill(*, contacts: int, transactions: int, links: int, seed: int = 11) -> Filled:
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from contacts.models import Contact
+    from sync.models import XeroConnection
+
+    started = time.monotonic()
+    rng = random.Random(seed)
+    with transaction.atomic():
+        omni = Contact.objects.bulk_create(
+            (_omni_contact(rng, n) for n in range(contacts)), batch_size=1000
+        )
+        txns, lines = _fill_transactions(rng, omni, transactions)
+        connection = XeroConnection.objects.create(
+            organisation_name="Bench Wholesale Ltd",
+            tenant_id=uuid.uuid4(),
+            contacts_refreshed_at=timezone.now(),
+            minute_remaining=59,
+            day_remaining=4_900,
+        )
+        xero_contacts, invalid = _fill_links(rng, connection, omni, links, contacts)
+        upload_rows = _fill_uploads(connection)
+    # A database in use has planner statistics; a freshly filled one has none until
+    # autovacuum comes by, and PostgreSQL then plans every join for a handful of rows.
+    with connections["default"].cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return Filled(
+        contacts=len(omni),
+        customers=sum(c.is_customer for c in omni),
+        suppliers=sum(c.is_supplier for c in omni),
+        transactions=txns,
+        lines=lines,
+        xero_contacts=xero_contacts,
+        links=links,
+        invalid_links=invalid,
+        upload_rows=upload_rows,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _omni_contact(rng: random.Random, n: int) -> Any:
+    from contacts.models import Contact
+
+    name, _, _ = _name(rng, n)
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    role = rng.random()  # three in four customers, one in five suppliers, the rest both
+    return Contact(
+        omni_id=100_000 + n,
+        name=name,
+        first_name=first,
+        last_name=last,
+        email=f"{first.lower()}.{n}@{re.sub(r'[^a-z]', '', name.lower())[:16]}.example.nz",
+        phone=f"09 {rng.randint(200, 999)} {rng.randint(1000, 9999)}",
+        account_number=f"{'C' if role < 0.75 else 'S'}{n:06d}",
+        tax_number=f"{rng.randint(10, 139)}-{rng.randint(100, 999)}-{rng.randint(100, 999)}",
+        postal_line1=f"PO Box {rng.randint(100, 9999)}",
+        postal_city="Auckland",
+        postal_country="New Zealand",
+        is_customer=role < 0.75 or role >= 0.95,
+        is_supplier=role >= 0.75,
+    )
+
+
+def _fill_transactions(rng: random.Random, omni: list[Any], count: int) -> tuple[int, int]:
+    from sync.demo import PREFIXES
+    from transactions.models import LineItem, SyncState, Transaction, TransactionType
+    from transactions.taxes import TaxType
+
+    sales = [TransactionType.SALES_INVOICE] * 5 + [TransactionType.SALES_CREDIT_NOTE]
+    purchases = [TransactionType.SUPPLIER_INVOICE] * 3 + [
+        TransactionType.PURCHASE_ORDER,
+        TransactionType.SUPPLIER_CREDIT_NOTE,
+    ]
+    numbers = dict.fromkeys(TransactionType, 0)
+    # Most contacts have something to sync; about a third have nothing at all.
+    active = [c for c in omni if rng.random() < 0.65] or omni
+    total_lines = 0
+    for start in range(0, count, 5_000):
+        txns: list[Transaction] = []
+        pending: list[list[LineItem]] = []
+        for _ in range(min(5_000, count - start)):
+            contact = rng.choice(active)
+            kind = rng.choice(sales if contact.is_customer else purchases)
+            numbers[kind] += 1
+            day = date.today() - timedelta(days=rng.randint(0, 365))
+            state = rng.choices(list(SyncState), weights=[70, 20, 8, 2])[0]
+            txns.append(
+                Transaction(
+                    contact=contact,
+                    type=kind,
+                    number=f"{PREFIXES[kind]}{numbers[kind]:06d}",
+                    reference=f"Omni order {rng.randint(10_000, 99_999)}",
+                    date=day,
+                    due_date=day + timedelta(days=20),
+                    sync_state=state,
+                    xero_id=uuid.uuid4() if state == SyncState.SYNCED else None,
+                    last_error="Xero refused it: account code 999 is not valid."
+                    if state == SyncState.FAILED
+                    else "",
+                )
+            )
+            tax = TaxType.OUTPUT2 if contact.is_customer else TaxType.INPUT2
+            pending.append(
+                [
+                    LineItem(
+                        position=p,
+                        description=f"Item {rng.randint(1, 400)}",
+                        quantity=Decimal(rng.randint(1, 12)),
+                        unit_price=Decimal(rng.randint(100, 50_000)) / 100,
+                        account_code="200" if contact.is_customer else "310",
+                        tax_type=tax,
+                    )
+                    for p in range(rng.randint(1, 3))
+                ]
+            )
+        Transaction.objects.bulk_create(txns, batch_size=1000)
+        for txn, lines in zip(txns, pending, strict=True):
+            for line in lines:
+                line.transaction = txn
+        total_lines += len(
+            LineItem.objects.bulk_create(
+                (line for lines in pending for line in lines), batch_size=1000
+            )
+        )
+    return count, total_lines
+
+
+def _fill_links(
+    rng: random.Random, connection: Any, omni: list[Any], links: int, mirrored: int
+) -> tuple[int, int]:
+    """Mirrored Xero contacts (the linked ones named as in Omni, the rest other people and
+    companies) and the links; a tenth of the links point at an archived Xero contact."""
+    from sync.models import ContactLink, InvalidReason, LinkMethod, LinkStatus, XeroContact
+
+    linked = rng.sample(omni, min(links, len(omni)))
+    rows, link_rows, invalid = [], [], 0
+    for n, contact in enumerate(linked):
+        bad = n % 10 == 0
+        invalid += bad
+        xero_id = uuid.uuid4()
+        rows.append(
+            XeroContact(
+                connection=connection,
+                contact_id=xero_id,
+                name=contact.name,
+                email=contact.email,
+                account_number=contact.account_number,
+                status=XeroContact.Status.ARCHIVED if bad else XeroContact.Status.ACTIVE,
+                is_customer=contact.is_customer,
+                is_supplier=contact.is_supplier,
+            )
+        )
+        link_rows.append(
+            ContactLink(
+                contact=contact,
+                connection=connection,
+                xero_contact_id=xero_id,
+                xero_name=contact.name,
+                method=LinkMethod.EXISTING,
+                status=LinkStatus.INVALID if bad else LinkStatus.VALID,
+                invalid_reason=InvalidReason.ARCHIVED if bad else "",
+                # One in five has changed in Omni since it was linked.
+                uploaded_fingerprint="" if n % 5 == 1 else contact.details_fingerprint,
+            )
+        )
+    for n in range(max(0, mirrored - len(rows))):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        name = f"{first} {last}" if n % 3 == 0 else f"{_name(rng, n)[0]} ({last})"
+        rows.append(
+            XeroContact(
+                connection=connection,
+                contact_id=uuid.uuid4(),
+                name=name,
+                first_name=first,
+                last_name=last,
+                email=f"{first.lower()}.{last.lower()}{n}@example.com",
+                contact_number=f"X{n:06d}",
+                status=XeroContact.Status.ARCHIVED if n % 25 == 0 else XeroContact.Status.ACTIVE,
+                is_customer=n % 4 != 0,
+                is_supplier=n % 4 == 0,
+            )
+        )
+    XeroContact.objects.bulk_create(rows, batch_size=1000)
+    ContactLink.objects.bulk_create(link_rows, batch_size=1000)
+    return len(rows), invalid
+
+
+def _fill_uploads(connection: Any) -> int:
+    """A recent upload whose rows show on the first page of customers."""
+    from sync.models import ContactLink, SyncContact, UploadJob, UploadRow
+
+    job = UploadJob.objects.create(connection=connection, state=UploadJob.State.DONE)
+    linked = ContactLink.objects.filter(connection=connection).values("contact_id")
+    first = list(SyncContact.objects.customers().exclude(pk__in=linked).order_by("name", "pk")[:12])
+    states = [UploadRow.State.DONE, UploadRow.State.DUPLICATE, UploadRow.State.FAILED]
+    UploadRow.objects.bulk_create(
+        UploadRow(
+            job=job,
+            connection=connection,
+            contact=contact,
+            kind=UploadRow.Kind.CREATE,
+            state=states[n % 3],
+            message="" if n % 3 == 0 else "Xero already has a contact with this name.",
+            suggested_xero_contact_id=uuid.uuid4() if n % 3 == 1 else None,
+            suggested_name=contact.name if n % 3 == 1 else "",
+        )
+        for n, contact in enumerate(first)
+    )
+    return len(first)
+
+
+# --- Measuring ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    label: str
+    url: str
+    status: int
+    rows: int
+    queries: int
+    median_ms: float
+    target_ms: float
+    slowest_sql: str
+    slowest_ms: float
+
+    @property
+    def met(self) -> bool:
+        return self.status == 200 and self.median_ms < self.target_ms
+
+
+ROW = re.compile(rb'<tr id="(?:contact|transaction)-\d+"|role="option"')
+
+
+def measure(
+    client: Any, label: str, url: str, target_ms: float, runs: int, **headers: str
+) -> Result:
+    """The median time the server takes to answer `url`, after a warm-up, and its queries
+    (counted on a run of their own: capturing them slows every query down)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(2):
+        response = client.get(url, headers=headers)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url, headers=headers)
+        timings.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, headers=headers)
+    slowest = max(captured.captured_queries, key=lambda q: float(q["time"]), default=None)
+    return Result(
+        label=label,
+        url=url,
+        status=response.status_code,
+        rows=len(ROW.findall(response.content)),
+        queries=len(captured),
+        median_ms=statistics.median(timings),
+        target_ms=target_ms,
+        slowest_sql=slowest["sql"] if slowest else "",
+        slowest_ms=float(slowest["time"]) * 1000 if slowest else 0.0,
+    )
+
+
+def search_terms(tab: str) -> tuple[str, str]:
+    """A search that matches a full page of the tab's contacts, and one that matches a few."""
+    from contacts.models import Contact
+
+    names = list(Contact.objects.for_tab(tab).values_list("name", flat=True))
+    combos = [f"{place} {trade}" for place in PLACES for trade in TRADES]
+    counts = {term: sum(term in name for name in names) for term in combos}
+    few = min(combos, key=lambda term: (counts[term] == 0, abs(counts[term] - 5)))
+    return "Ltd", few
+
+
+def invoice_terms() -> tuple[str, str]:
+    from transactions.models import Transaction, TransactionType
+
+    invoices = Transaction.objects.of_type(TransactionType.SALES_INVOICE)
+    number = invoices.order_by("number").values_list("number", flat=True).first() or "INV"
+    return PLACES[0], number[:-1]  # the first ten invoice numbers share all but the last digit
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.contrib.auth.models import Group, User
+    from django.db import connection as db
+    from django.test import Client
+
+    from sync.models import ContactLink, SyncContact
+    from sync.roles import ACCOUNTANTS
+
+    filled = fill(contacts=args.contacts, transactions=args.transactions, links=args.links)
+    print(
+        f"filled {db.vendor} in {filled.seconds:.1f} s: {filled.contacts:,} contacts "
+        f"({filled.customers:,} customers, {filled.suppliers:,} suppliers),\n"
+        f"  {filled.transactions:,} transactions ({filled.lines:,} lines), "
+        f"{filled.xero_contacts:,} mirrored Xero contacts,\n"
+        f"  {filled.links:,} links ({filled.invalid_links:,} invalid), "
+        f"{filled.upload_rows} upload rows\n"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work slows every "
+        f"page); median of {args.runs} runs after 2 warm-ups"
+    )
+    accountant = User.objects.create_user("bench-accountant")
+    accountant.groups.add(Group.objects.get(name=ACCOUNTANTS))
+    client = Client()
+    client.force_login(accountant)
+    htmx = {"HX-Request": "true"}
+    linked = ContactLink.objects.values("contact_id")
+
+    results: list[Result] = []
+    flat_checks: list[tuple[str, Result, Result]] = []
+    for tab, url, slug in (
+        ("sales", CUSTOMERS, "customers"),
+        ("purchases", SUPPLIERS, "suppliers"),
+    ):
+        many, few = search_terms(tab)
+        unlinked = SyncContact.objects.for_tab(tab).exclude(pk__in=linked).order_by("pk").first()
+        assert unlinked is not None
+        suggest = f"/accounting/xero/{tab}/contacts/{unlinked.pk}/xero-search/?q=smi"
+        pages = [
+            ("first page", url, PAGE_TARGET_MS),
+            ("unlinked, all", f"{url}?linked=unlinked&show=all", PAGE_TARGET_MS),
+            ("invalid links", f"{url}?linked=invalid", PAGE_TARGET_MS),
+            (f"search {many!r}", f"{url}?q={many.replace(' ', '+')}", PAGE_TARGET_MS),
+            (f"search {few!r}", f"{url}?q={few.replace(' ', '+')}", PAGE_TARGET_MS),
+            ("per_page=10", f"{url}?per_page=10", PAGE_TARGET_MS),
+            ("per_page=100", f"{url}?per_page=100", PAGE_TARGET_MS),
+        ]
+        tab_results = [
+            measure(client, f"{slug}: {label}", u, t, args.runs) for label, u, t in pages
+        ]
+        tab_results.append(
+            measure(
+                client, f"{slug}: suggestion 'smi'", suggest, SUGGEST_TARGET_MS, args.runs, **htmx
+            )
+        )
+        results += tab_results
+        flat_checks.append((f"{slug}, search", tab_results[4], tab_results[3]))
+        flat_checks.append((f"{slug}, per_page", tab_results[5], tab_results[6]))
+
+    many, few = invoice_terms()
+    invoice_pages = [
+        ("first page", INVOICES),
+        ("unlinked, all", f"{INVOICES}?linked=unlinked&show=all"),
+        ("failed", f"{INVOICES}?state=failed"),
+        (f"search {many!r}", f"{INVOICES}?q={many}"),
+        (f"search {few!r}", f"{INVOICES}?q={few}"),
+    ]
+    invoice_results = [
+        measure(client, f"invoices: {label}", u, PAGE_TARGET_MS, args.runs)
+        for label, u in invoice_pages
+    ]
+    results += invoice_results
+    flat_checks.append(("invoices, search", invoice_results[4], invoice_results[3]))
+
+    report(results, flat_checks)
+
+
+def report(results: list[Result], flat_checks: list[tuple[str, Result, Result]]) -> None:
+    width = max(len(r.label) for r in results)
+    print(f"\n{'page':<{width}}  status rows queries  slowest    median  target")
+    for r in results:
+        print(
+            f"{r.label:<{width}}  {r.status:>6} {r.rows:>4} {r.queries:>7}  "
+            f"{r.slowest_ms:>4.0f} ms  {r.median_ms:>5.1f} ms  < {r.target_ms:>3.0f} ms  "
+            f"{'ok' if r.met else 'MISSED'}"
+        )
+    print("(slowest: the page's slowest query, on a run of its own)")
+    print("\nqueries against the rows on the page (must not grow):")
+    for label, small, big in flat_checks:
+        if small.rows == big.rows:
+            print(f"  {label:<19}  {big.rows:>3} rows both times: the view ignores per_page")
+            continue
+        print(
+            f"  {label:<19}  {small.rows:>3} rows: {small.queries:>2} queries, "
+            f"{big.rows:>3} rows: {big.queries:>2} queries  "
+            f"{'ok' if big.queries <= small.queries else 'MISSED: grows with the rows'}"
+        )
+    near = [r for r in results if r.status == 200 and r.median_ms >= NEAR * r.target_ms]
+    if near:
+        print(f"\nslowest query of the pages at {NEAR:.0%} of their target or over:")
+        for r in near:
+            sql = re.sub(r"^SELECT .*? FROM ", "SELECT … FROM ", " ".join(r.slowest_sql.split()))
+            print(f"  {r.label} ({r.slowest_ms:.1f} of {r.median_ms:.1f} ms): {sql[:400]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--contacts", type=int, default=10_000)
+    parser.add_argument("--transactions", type=int, default=50_000)
+    parser.add_argument("--links", type=int, default=3_000)
+    parser.add_argument("--runs", type=int, default=15, help="timed runs of each page")
+    parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
+    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+    os.environ["VAR_DIR"] = str(folder)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni_xero.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("XERO_USE_SANDBOX", "true")  # no call to Xero is made
+    # Production settings (DEBUG off), but the test client speaks plain HTTP to "testserver".
+    os.environ.update(ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="false")
+    (folder / "static").mkdir()  # STATIC_ROOT, which whitenoise looks for
+    import django
+
+    django.setup()
+    logging.disable(logging.INFO)  # django-axes says so on every force_login
+    from django.conf import settings
+    from django.core.management import call_command
+
+    # No collectstatic: the manifest storage of DEBUG off would refuse every {% static %}.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    call_command("migrate", verbosity=0)
+    if args.database_url:
+        call_command("flush", interactive=False, verbosity=0)  # groups come back (post_migrate)
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
