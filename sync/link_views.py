@@ -39,8 +39,9 @@ def upload_selected(
         messages.success(request, f"Uploaded {_contacts(done)} to Xero.")
     attention = counts.get(UploadRow.State.FAILED, 0) + counts.get(UploadRow.State.DUPLICATE, 0)
     if attention:
+        verb = "needs" if attention == 1 else "need"
         messages.warning(
-            request, f"{_contacts(attention).capitalize()} need attention: see their rows."
+            request, f"{_contacts(attention).capitalize()} {verb} attention: see their rows."
         )
     skipped = counts.get(UploadRow.State.SKIPPED, 0)
     if skipped:
@@ -55,7 +56,8 @@ def upload_selected(
     elif waiting:
         messages.info(
             request,
-            f"The other {_contacts(waiting)} are being uploaded in the background; "
+            f"The other {_contacts(waiting)} {'is' if waiting == 1 else 'are'} being uploaded "
+            "in the background; "
             "you may leave this page.",
         )
     if job.state == UploadJob.State.STOPPED:

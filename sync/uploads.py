@@ -53,7 +53,10 @@ STALE_SENDING = timedelta(minutes=10)
 
 
 def contacts_upload(
-    *, connection: XeroConnection, contacts: QuerySet[Contact] | list[Contact], user: Actor
+    *,
+    connection: XeroConnection,
+    contacts: QuerySet[Contact] | list[Contact],
+    user: Actor | None,
 ) -> UploadJob:
     """Start uploading the contacts: unlinked ones are created in Xero, linked ones whose
     details changed are updated. Runs the first batch now (never waiting for Xero's rate

@@ -1,0 +1,168 @@
+"""Upload, link by search, and links that went bad, as an accountant clicks through them,
+with the sandbox's own Xero web page standing in for Xero."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from sync import mirror
+from sync.models import ContactLink, InvalidReason, XeroConnection
+from tests.factories import ContactFactory, LineItemFactory, TransactionFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def ready(name: str, **fields):
+    contact = ContactFactory(name=name, **fields)
+    LineItemFactory(transaction=TransactionFactory(contact=contact))
+    return contact
+
+
+@pytest.fixture
+def connected(login, accountant, xero_settings, sandbox) -> Page:
+    """Logged in as the accountant, connected to the sandbox's Demo Company, htmx ready."""
+    page = login(accountant)
+    page.get_by_role("button", name="Connect to Xero").click()
+    page.get_by_role("button", name="Allow access").click()
+    expect(page.get_by_role("status").first).to_contain_text("Connected to Demo Company (NZ)")
+    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    return page
+
+
+def refreshed() -> None:
+    """What the worker does after connecting (not running in tests)."""
+    mirror.xero_contacts_refresh(connection=XeroConnection.objects.get())
+
+
+def row(page: Page, contact):
+    return page.locator(f"#contact-{contact.pk}")
+
+
+def in_xero(sandbox, name: str) -> int:
+    found = sandbox.call("GET", f"/_sandbox/organisations/{sandbox.demo_tenant_id}/contacts")
+    return sum(1 for c in found if c["Name"] == name)
+
+
+def test_accountant_uploads_several_contacts(connected, sandbox, live_server, screenshot):
+    aroha, tui = ready("Aroha Gift Store"), ready("Tui Bookshop")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    for contact in (aroha, tui):
+        row(page, contact).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(row(page, aroha)).to_contain_text("Uploaded")
+    expect(row(page, tui)).to_contain_text("Tui Bookshop")
+    expect(page.get_by_role("status").first).to_contain_text("Uploaded 2 contacts to Xero.")
+    screenshot("upload-several")
+    assert in_xero(sandbox, "Aroha Gift Store") == 1 and in_xero(sandbox, "Tui Bookshop") == 1
+    assert ContactLink.objects.count() == 2
+
+
+def test_a_contact_xero_already_has_is_offered_instead_of_duplicated(
+    connected, sandbox, live_server, screenshot
+):
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Bayview Cafe Ltd", "AccountNumber": "C1001"}]
+    )
+    bayview = ready("Bayview Cafe", account_number="C1001")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    row(page, bayview).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(row(page, bayview)).to_contain_text("Xero already has Bayview Cafe Ltd")
+    screenshot("upload-duplicate-offered")
+    row(page, bayview).get_by_role("link", name="Link to Bayview Cafe Ltd").click()
+    expect(row(page, bayview)).not_to_contain_text("No linked contact")
+    assert ContactLink.objects.get(contact=bayview).xero_name == "Bayview Cafe Ltd"
+    assert in_xero(sandbox, "Bayview Cafe") == 0
+
+
+def test_accountant_links_an_existing_contact_by_searching(
+    connected, sandbox, live_server, screenshot
+):
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [
+            {"Name": "Summit Cycles Ltd", "EmailAddress": "accounts@summit.nz"},
+            {"Name": "Summit Cycles Ltd (Queenstown)", "EmailAddress": "qt@summit.nz"},
+        ],
+    )
+    refreshed()
+    summit = ready("Summit Cycles")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    row(page, summit).get_by_role("searchbox").fill("summit")
+    options = row(page, summit).get_by_role("option")
+    expect(options).to_have_count(2)
+    expect(options.first).to_contain_text("accounts@summit.nz")  # evidence tells them apart
+    screenshot("link-by-search")
+    options.first.get_by_role("button", name="Link").click()
+    expect(row(page, summit)).to_contain_text("Summit Cycles Ltd")
+    expect(row(page, summit)).not_to_contain_text("No linked contact")
+    link = ContactLink.objects.get(contact=summit)
+    assert link.xero_name == "Summit Cycles Ltd" and link.method == "existing"
+
+
+def test_a_merge_in_xero_is_relinked_to_the_survivor(connected, sandbox, live_server, screenshot):
+    old, survivor = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Harbour Deli"}, {"Name": "Harbourside Deli Ltd"}]
+    )
+    refreshed()
+    harbour = ready("Harbour Deli")
+    ContactLink.objects.create(
+        contact=harbour,
+        connection=XeroConnection.objects.get(),
+        xero_contact_id=old,
+        xero_name="Harbour Deli",
+        method="existing",
+    )
+    page = connected
+    # In Xero (the sandbox's page), the accountant merges the duplicate into the survivor.
+    page.goto(sandbox.url + "/")
+    xero_row = page.locator("tr").filter(
+        has=page.get_by_role("cell", name="Harbour Deli", exact=True)
+    )
+    xero_row.get_by_role("combobox").select_option(label="Harbourside Deli Ltd")
+    xero_row.get_by_role("button", name="Merge into").click()
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    page.get_by_role("button", name="Check links").click()
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    refreshed()  # the refresh Check links queued, as the worker would run it
+    page.reload()
+    expect(row(page, harbour)).to_contain_text("Merged into Harbourside Deli Ltd")
+    screenshot("link-merged")
+    row(page, harbour).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Relink to survivor").click()
+    expect(row(page, harbour)).to_contain_text("Harbourside Deli Ltd")
+    expect(row(page, harbour)).not_to_contain_text("Merged into")
+    link = ContactLink.objects.get(contact=harbour)
+    assert str(link.xero_contact_id) == survivor and link.is_valid
+
+
+def test_restoring_in_xero_makes_the_link_valid_again(connected, sandbox, live_server, screenshot):
+    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Kauri Coast Ltd"}])
+    refreshed()
+    kauri = ready("Kauri Coast")
+    ContactLink.objects.create(
+        contact=kauri,
+        connection=XeroConnection.objects.get(),
+        xero_contact_id=xero_id,
+        xero_name="Kauri Coast Ltd",
+        method="existing",
+    )
+    page = connected
+    page.goto(sandbox.url + "/")
+    xero_row = page.locator("tr").filter(
+        has=page.get_by_role("cell", name="Kauri Coast Ltd", exact=True)
+    )
+    xero_row.get_by_role("button", name="Archive").click()
+    refreshed()
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    expect(row(page, kauri)).to_contain_text("Archived in Xero")
+    screenshot("link-archived")
+    assert ContactLink.objects.get(contact=kauri).invalid_reason == InvalidReason.ARCHIVED
+    page.goto(sandbox.url + "/")
+    xero_row.get_by_role("button", name="Restore").click()
+    refreshed()
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    expect(row(page, kauri)).not_to_contain_text("Archived in Xero")
+    assert ContactLink.objects.get(contact=kauri).is_valid
