@@ -18,6 +18,7 @@ from . import links, uploads, views
 from .exceptions import UserFacingError
 from .models import ContactLink, InvalidReason, SyncContact, UploadJob, UploadRow, XeroConnection
 from .tasks import refresh_xero_contacts
+from .templatetags.sync_tags import upload_jobs
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
 see = permission_required("contacts.view_contact", raise_exception=True)
@@ -197,7 +198,9 @@ def link_existing(request: "views.DashboardRequest", tab: str, pk: int) -> HttpR
 @see
 @require_GET
 def upload_progress(request: "views.DashboardRequest") -> HttpResponse:
-    """The progress of the organisation's uploads (polled while one is under way)."""
-    return render(
-        request, "sync/_upload_progress.html", {"connection": views.current_connection(request)}
-    )
+    """The progress of the organisation's uploads (polled while one is under way). When a
+    poll finds none left, the page reloads to show each row's outcome."""
+    connection = views.current_connection(request)
+    if request.htmx and request.GET.get("poll") and not upload_jobs(connection):
+        return HttpResponseClientRefresh()
+    return render(request, "sync/_upload_progress.html", {"connection": connection})

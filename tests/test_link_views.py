@@ -161,3 +161,11 @@ def test_a_duplicate_row_offers_to_link_the_contact_xero_has(accountant_client, 
     ).content.decode()
     assert "Xero already has Harbour Deli with the same email address" in page
     assert "Link to Harbour Deli" in page
+
+
+def test_when_the_last_upload_finishes_the_polling_page_reloads(viewer_client, connection):
+    progress = reverse("sync:upload_progress")
+    UploadJobFactory(connection=connection, state=UploadJob.State.RUNNING)
+    assert "HX-Refresh" not in viewer_client.get(progress, {"poll": 1}, **HTMX).headers
+    UploadJob.objects.update(state=UploadJob.State.DONE)
+    assert viewer_client.get(progress, {"poll": 1}, **HTMX).headers["HX-Refresh"] == "true"
