@@ -106,10 +106,12 @@ def relink_selected(
         try:
             new = links.link_relink_to_survivor(link=link, user=request.user)
         except UserFacingError as error:
-            messages.error(request, f"{link.contact.name}: {error}")
+            messages.error(request, str(error), extra_tags=views.row_tag(link.contact))
         else:
             relinked += 1
-            messages.success(request, f"{link.contact.name} is now linked to {new.xero_name}.")
+            messages.success(
+                request, f"Now linked to {new.xero_name}.", extra_tags=views.row_tag(link.contact)
+            )
     if not relinked and not merged:
         messages.info(request, "None of the selected contacts is linked to a merged Xero contact.")
 
@@ -186,9 +188,11 @@ def link_existing(request: "views.DashboardRequest", tab: str, pk: int) -> HttpR
             user=request.user,
         )
     except (UserFacingError, ValueError) as error:
-        messages.error(request, f"{contact.name}: {error}")
+        messages.error(request, str(error), extra_tags=views.row_tag(contact))
     else:
-        messages.success(request, f"Linked {contact.name} to {link.xero_name} in Xero.")
+        messages.success(
+            request, f"Linked to {link.xero_name} in Xero.", extra_tags=views.row_tag(contact)
+        )
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(back)

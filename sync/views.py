@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 from django_htmx.middleware import HtmxDetails
 
+from contacts.models import Contact
 from transactions.models import SyncState, Transaction, TransactionType
 
 from . import link_views
@@ -202,7 +203,7 @@ class ContactList:
         return links
 
 
-def row_tag(contact: SyncContact) -> str:
+def row_tag(contact: Contact) -> str:
     """The extra tag that shows a message on its contact's row rather than above the table."""
     return f"contact-{contact.pk}"
 
