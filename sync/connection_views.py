@@ -27,6 +27,8 @@ def _dashboard() -> HttpResponse:
 
 
 def _connected(request: HttpRequest, connection: XeroConnection) -> HttpResponse:
+    # The organisation one has just connected is the one the dashboard shows them.
+    request.session["xero_organisation"] = {"pk": connection.pk}
     messages.success(
         request,
         f"Connected to {connection.organisation_name}. Its Xero contacts are being fetched "

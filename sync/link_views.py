@@ -44,7 +44,14 @@ def upload_selected(
         messages.warning(
             request, f"{_contacts(attention).capitalize()} {verb} attention: see their rows."
         )
-    skipped = counts.get(UploadRow.State.SKIPPED, 0)
+    busy = job.rows.filter(state=UploadRow.State.SKIPPED, message=uploads.ALREADY_UPLOADING).count()
+    if busy:
+        messages.info(
+            request,
+            f"{_contacts(busy).capitalize()} {'was' if busy == 1 else 'were'} being uploaded "
+            "already (by another click or a colleague); that upload goes on.",
+        )
+    skipped = counts.get(UploadRow.State.SKIPPED, 0) - busy
     if skipped:
         messages.info(request, f"{_contacts(skipped).capitalize()} had nothing to upload.")
     waiting = counts.get(UploadRow.State.QUEUED, 0)

@@ -20,10 +20,18 @@ from .models import (
     InvalidReason,
     LinkMethod,
     LinkStatus,
+    UploadRow,
     XeroConnection,
     XeroContact,
 )
-from .services import contact_link, contact_relink, link_mark_invalid, link_mark_valid, link_rename
+from .services import (
+    LinkChanged,
+    contact_link,
+    contact_relink,
+    link_mark_invalid,
+    link_mark_valid,
+    link_rename,
+)
 
 
 @dataclass(frozen=True)
@@ -74,17 +82,20 @@ def links_check(*, connection: XeroConnection) -> CheckResult:
     for link in links:
         row = rows.get(link.xero_contact_id)
         reason, survivor = _verdict(row)
-        if reason is not None:
-            current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
-            if current != (LinkStatus.INVALID, reason, survivor):
-                link_mark_invalid(link=link, reason=reason, merged_into=survivor)
-                invalidated += 1
-        elif not link.is_valid:
-            link_mark_valid(link=link)
-            revalidated += 1
-        if row is not None and row.name and row.name != link.xero_name:
-            link_rename(link=link, xero_name=row.name, user=None)
-            renamed += 1
+        try:
+            if reason is not None:
+                current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+                if current != (LinkStatus.INVALID, reason, survivor):
+                    link_mark_invalid(link=link, reason=reason, merged_into=survivor)
+                    invalidated += 1
+            elif not link.is_valid:
+                link_mark_valid(link=link)
+                revalidated += 1
+            if row is not None and row.name and row.name != link.xero_name:
+                link_rename(link=link, xero_name=row.name, user=None)
+                renamed += 1
+        except LinkChanged:
+            continue  # unlinked or relinked by someone meanwhile: judged next time
     ContactLink.objects.filter(connection=connection).update(status_checked_at=timezone.now())
     return CheckResult(len(links), invalidated, revalidated, renamed)
 
@@ -109,7 +120,16 @@ def contact_link_existing(
     *, contact: Contact, connection: XeroConnection, xero_contact_id: uuid.UUID | str, user: Actor
 ) -> ContactLink:
     """Link an Omni contact to an existing, active Xero contact picked from the mirror."""
-    row = _usable(connection, uuid.UUID(str(xero_contact_id)))
+    try:
+        wanted = uuid.UUID(str(xero_contact_id))
+    except ValueError:
+        raise LinkError("That is not a Xero contact: pick one from the list.") from None
+    if UploadRow.objects.filter(
+        connection=connection, contact=contact, state__in=UploadRow.PENDING
+    ).exists():
+        # The upload links it to what it creates; a second link now would strand that.
+        raise LinkError(f"{contact.name} is being uploaded right now: wait for it to finish.")
+    row = _usable(connection, wanted)
     return contact_link(
         contact=contact,
         connection=connection,

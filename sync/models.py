@@ -384,9 +384,13 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         """Linked contacts whose details differ from what was last uploaded (or linked)."""
         if connection is None:
             return self.none()
-        return self.filter(links__connection=connection).exclude(
-            links__connection=connection,
-            links__uploaded_fingerprint=models.F("details_fingerprint"),
+        # One subquery, so that both conditions hold for the same link.
+        return self.filter(
+            models.Exists(
+                ContactLink.objects.filter(
+                    contact=models.OuterRef("pk"), connection=connection
+                ).exclude(uploaded_fingerprint=models.OuterRef("details_fingerprint"))
+            )
         )
 
     SORTS = ("name", "ready", "linked")

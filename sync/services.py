@@ -64,10 +64,26 @@ def _relocked(link: ContactLink) -> ContactLink:
     )
 
 
+def _same_business(first: Contact, second: Contact) -> bool:
+    """The two records tell of one business: the same name (case and spacing aside), tax
+    number or email address."""
+
+    def name(contact: Contact) -> str:
+        return " ".join(contact.name.casefold().split())
+
+    if name(first) == name(second):
+        return True
+    return any(
+        getattr(first, field).strip().casefold() == getattr(second, field).strip().casefold()
+        for field in ("tax_number", "email")
+        if getattr(first, field).strip()
+    )
+
+
 def _shares_allowed(first: Contact, second: Contact) -> bool:
     """One business's customer record and its supplier record may share a Xero contact."""
     roles = {(c.is_customer, c.is_supplier) for c in (first, second)}
-    return roles == {(True, False), (False, True)}
+    return roles == {(True, False), (False, True)} and _same_business(first, second)
 
 
 def _refuse_taken(
@@ -207,10 +223,26 @@ def contact_relink(
     return link
 
 
+class LinkChanged(Exception):
+    """The link was unlinked or pointed elsewhere since it was read: a verdict on what it
+    was no longer applies."""
+
+
+def _relocked_unchanged(link: ContactLink) -> ContactLink:
+    """The link under its row lock, if it still points where it pointed when read."""
+    try:
+        current = _relocked(link)
+    except ContactLink.DoesNotExist:
+        raise LinkChanged from None
+    if current.xero_contact_id != link.xero_contact_id:
+        raise LinkChanged
+    return current
+
+
 def link_rename(*, link: ContactLink, xero_name: str, user: Actor | None) -> ContactLink:
     """Correct the Xero name a link shows (the Xero contact stays the same)."""
     with transaction.atomic():
-        link = _relocked(link)
+        link = _relocked_unchanged(link)
         before, link.xero_name = link.xero_name, xero_name
         link.save(update_fields=["xero_name"])
         _audit(
@@ -238,7 +270,7 @@ def link_mark_invalid(
     if reason != InvalidReason.MERGED and survivor is not None:
         raise LinkError("Only a merged Xero contact has a surviving contact.")
     with transaction.atomic():
-        link = _relocked(link)
+        link = _relocked_unchanged(link)
         changed = (link.status, link.invalid_reason, link.merged_into_xero_contact_id) != (
             LinkStatus.INVALID,
             reason,
@@ -265,7 +297,7 @@ def link_mark_invalid(
 def link_mark_valid(*, link: ContactLink, user: Actor | None = None) -> ContactLink:
     """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
     with transaction.atomic():
-        link = _relocked(link)
+        link = _relocked_unchanged(link)
         was_invalid = link.status == LinkStatus.INVALID
         link.status = LinkStatus.VALID
         link.invalid_reason = ""

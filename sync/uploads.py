@@ -13,7 +13,6 @@ no transaction is held open across a call to Xero: rows are claimed, Xero is cal
 each outcome is recorded with its audit event.
 """
 
-import contextlib
 import hashlib
 import logging
 import re
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -44,9 +43,44 @@ from .services import _audit, contact_link, link_rename
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
+ALREADY_UPLOADING = "Already being uploaded."
 # A row left "sending" this long was being sent by a worker that died: send it again (its
 # batch key makes Xero answer as before if the first attempt went through).
 STALE_SENDING = timedelta(minutes=10)
+# How long an upload waits for a mirror refresh already under way.
+MIRROR_WAIT = 30.0
+
+
+def upload_jobs_resume() -> int:
+    """Queue a continuation for uploads that stalled: running with nothing happening for
+    STALE_SENDING (its worker died), or waiting past their time (its task was lost).
+    The scheduler calls this with every round."""
+    from django_tasks_db.models import DBTaskResult
+
+    from .tasks import upload_continue
+
+    now = timezone.now()
+    pending = DBTaskResult.objects.filter(
+        task_path=upload_continue.module_path,
+        status__in=["READY", "RUNNING"],
+    ).values_list("args_kwargs", flat=True)
+    busy = {args["args"][0] for args in pending if args.get("args")}
+    resumed = 0
+    for job in UploadJob.objects.filter(
+        state__in=[UploadJob.State.RUNNING, UploadJob.State.WAITING]
+    ).annotate(last_change=Max("rows__updated_at")):
+        stalled = (
+            job.state == UploadJob.State.RUNNING
+            and (job.last_change or job.created_at) < now - STALE_SENDING
+        ) or (
+            job.state == UploadJob.State.WAITING
+            and job.resume_at is not None
+            and job.resume_at < now - STALE_SENDING
+        )
+        if stalled and job.pk not in busy:
+            upload_continue.enqueue(job.pk)
+            resumed += 1
+    return resumed
 
 
 # --- Starting an upload ------------------------------------------------------------------------
@@ -83,7 +117,7 @@ def _queue(job: UploadJob, contact: Contact) -> None:
             row.save()
     except IntegrityError:
         # Its pending row in another upload (a double click, a colleague) does the work.
-        row.state, row.message = UploadRow.State.SKIPPED, "Already being uploaded."
+        row.state, row.message = UploadRow.State.SKIPPED, ALREADY_UPLOADING
         row.save()
 
 
@@ -105,6 +139,7 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
     UploadJob.objects.filter(pk=job.pk).update(
         state=UploadJob.State.RUNNING, resume_at=None, detail=""
     )
+    _reclaim_stale(job)
     try:
         _refresh_mirror(job)
         sent = 0
@@ -114,19 +149,32 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
                 break
             _send(job, rows)
             sent += 1
-    except xero.RateLimited as limited:
-        resume_at = timezone.now() + timedelta(seconds=max(1.0, limited.wait_seconds))
+    except (xero.RateLimited, mirror.RefreshRunning) as wait:
+        seconds = wait.wait_seconds if isinstance(wait, xero.RateLimited) else MIRROR_WAIT
+        detail = (
+            str(wait)
+            if isinstance(wait, xero.RateLimited)
+            else "Xero's contacts are being refreshed; the upload waits for them."
+        )
+        resume_at = timezone.now() + timedelta(seconds=max(1.0, seconds))
         UploadRow.objects.filter(job=job, state=UploadRow.State.SENDING).update(
             state=UploadRow.State.QUEUED
         )
         UploadJob.objects.filter(pk=job.pk).update(
-            state=UploadJob.State.WAITING, resume_at=resume_at, detail=str(limited)
+            state=UploadJob.State.WAITING, resume_at=resume_at, detail=detail
         )
         upload_continue.using(run_after=resume_at).enqueue(job.pk)
         job.refresh_from_db()
         return job
     except xero.XeroError as failure:
         _stop(job, str(failure))
+        job.refresh_from_db()
+        return job
+    except Exception as failure:
+        # Not Xero's doing (a bug, the database): stop visibly, release every claim, and
+        # keep the traceback for whoever reads the log.
+        logger.exception("Upload %s failed", job.pk)
+        _stop(job, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
         job.refresh_from_db()
         return job
     if UploadRow.objects.filter(job=job, state=UploadRow.State.QUEUED).exists():
@@ -159,21 +207,29 @@ def _refresh_mirror(job: UploadJob) -> None:
         ).exists()
     ):
         return
-    # A refresh already running brings the mirror up to date as well.
-    with contextlib.suppress(mirror.RefreshRunning):
-        mirror.xero_contacts_refresh(connection=job.connection)
+    # While another refresh fills the mirror, it raises RefreshRunning: the job waits.
+    mirror.xero_contacts_refresh(connection=job.connection)
     UploadJob.objects.filter(pk=job.pk).update(mirror_refreshed=True)
     job.mirror_refreshed = True
 
 
-def _claim_batch(job: UploadJob) -> list[UploadRow]:
-    """Up to BATCH_SIZE queued rows, claimed with a conditional UPDATE (no lock is held
-    while Xero is called); rows a dead worker left sending are taken back first."""
-    UploadRow.objects.filter(
+def _reclaim_stale(job: UploadJob) -> None:
+    """Rows a dead worker left sending go back in the queue. Xero may have created them:
+    the mirror is refreshed again first, so the guard finds them by omni-xero's contact
+    number and links them instead of creating them twice."""
+    reclaimed = UploadRow.objects.filter(
         job=job,
         state=UploadRow.State.SENDING,
         updated_at__lt=timezone.now() - STALE_SENDING,
     ).update(state=UploadRow.State.QUEUED)
+    if reclaimed:
+        UploadJob.objects.filter(pk=job.pk).update(mirror_refreshed=False)
+        job.mirror_refreshed = False
+
+
+def _claim_batch(job: UploadJob) -> list[UploadRow]:
+    """Up to BATCH_SIZE queued rows, claimed with a conditional UPDATE (no lock is held
+    while Xero is called)."""
     ids = list(
         UploadRow.objects.filter(job=job, state=UploadRow.State.QUEUED).values_list(
             "pk", flat=True
@@ -202,6 +258,10 @@ class _Outgoing:
 def _send(job: UploadJob, rows: list[UploadRow]) -> None:
     connection = job.connection
     guard = DuplicateGuard.for_connection(connection)
+    # What this batch creates and updates, so that two of its rows never make two Xero
+    # contacts of one business, nor send two versions of one shared Xero contact.
+    creating = DuplicateGuard([])
+    updating: dict[uuid.UUID, Contact] = {}
     outgoing: list[_Outgoing] = []
     for row in rows:
         contact = row.contact
@@ -226,10 +286,31 @@ def _send(job: UploadJob, rows: list[UploadRow]) -> None:
                     suggestion=found,
                 )
                 continue
+            sibling = creating.twin(contact)
+            if sibling is not None:
+                _finish(
+                    row,
+                    UploadRow.State.DUPLICATE,
+                    f"{sibling[0].name}, in this upload too, has {sibling[1]}: only it was "
+                    "created. Link this one to it, or change one of them in Omni.",
+                )
+                continue
+            creating.add(contact)
         elif link is None or not link.is_valid:
             message = link.invalid_message if link else "It is no longer linked."
             _finish(row, UploadRow.State.FAILED, message)
             continue
+        elif link.xero_contact_id in updating:
+            sharer = updating[link.xero_contact_id]
+            _finish(
+                row,
+                UploadRow.State.SKIPPED,
+                f"It shares its Xero contact with {sharer.name}, whose details were sent in "
+                "this upload.",
+            )
+            continue
+        else:
+            updating[link.xero_contact_id] = contact
         row.fingerprint = contact.fingerprint()
         outgoing.append(
             _Outgoing(row, payload(contact, link.xero_contact_id if link else None), link)
@@ -255,8 +336,9 @@ def payload(contact: Contact, xero_contact_id: uuid.UUID | None) -> xero.Contact
         last_name=contact.last_name,
         email=contact.email,
         account_number=contact.account_number,
-        # Tells omni-xero's contacts apart in Xero, and finds them again.
-        contact_number=f"OMNI-{contact.omni_id or contact.pk}",
+        # Tells the contacts omni-xero created apart in Xero, and finds them again; an
+        # existing Xero contact keeps its own number.
+        contact_number=our_number(contact) if xero_contact_id is None else "",
         tax_number=contact.tax_number,
         contact_id=xero_contact_id,
         phone=contact.phone,
@@ -328,8 +410,14 @@ def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
                 detail=f"{UploadRow.Kind(row.kind).label}: {created.name}",
             )
             _finish(row, UploadRow.State.DONE, "")
-    except (LinkError, ContactLink.DoesNotExist) as error:
+    except LinkError as error:
         _finish(row, UploadRow.State.FAILED, f"Sent to Xero as {created.name}, but {error}")
+    except ContactLink.DoesNotExist:
+        _finish(
+            row,
+            UploadRow.State.FAILED,
+            f"Sent to Xero as {created.name}, but it was unlinked here meanwhile.",
+        )
 
 
 def _adopt(job: UploadJob, row: UploadRow, found: XeroContact) -> None:
@@ -372,6 +460,11 @@ def _plain(errors: list[str]) -> str:
 
 
 OUR_NUMBER = "omni-xero's contact number for it"
+
+
+def our_number(contact: Contact) -> str:
+    """The ContactNumber omni-xero gives the Xero contacts it creates."""
+    return f"OMNI-{contact.omni_id or contact.pk}"
 
 
 def _normal_name(name: str) -> str:
@@ -423,6 +516,24 @@ class DuplicateGuard:
         ]
         return [(what, value) for what, value in keys if value]
 
+    def add(self, contact: Contact) -> None:
+        """Count an Omni contact about to be created as one of the organisation's."""
+        stand_in = XeroContact(
+            name=contact.name,
+            email=contact.email,
+            account_number=contact.account_number,
+            tax_number=contact.tax_number,
+            contact_number=our_number(contact),
+        )
+        for key in self._keys(
+            name=stand_in.name,
+            email=stand_in.email,
+            account=stand_in.account_number,
+            tax=stand_in.tax_number,
+            number=stand_in.contact_number,
+        ):
+            self.index.setdefault(key, stand_in)
+
     def twin(self, contact: Contact) -> tuple[XeroContact, str] | None:
         """The active Xero contact a new upload of `contact` would duplicate, and why."""
         for key in self._keys(
@@ -430,7 +541,7 @@ class DuplicateGuard:
             email=contact.email,
             account=contact.account_number,
             tax=contact.tax_number,
-            number=f"OMNI-{contact.omni_id or contact.pk}",
+            number=our_number(contact),
         ):
             if key in self.index:
                 return self.index[key], key[0]

@@ -3,7 +3,6 @@
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -11,7 +10,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -80,14 +78,16 @@ def current_connection(request: DashboardRequest) -> XeroConnection | None:
 
 
 def _chosen_connection(request: DashboardRequest) -> XeroConnection | None:
-    """The organisation picked in the switcher, unless one was connected after the pick (the
-    newer choice wins); otherwise XeroConnection.objects.current()."""
+    """The organisation picked in the switcher (or connected last in this session) while it
+    is connected; otherwise XeroConnection.objects.current().
+
+    A colleague connecting or reconnecting another organisation does not change it.
+    """
     choice = getattr(request, "session", {}).get(ORGANISATION_CHOICE)
     if choice:
-        picked = Q(pk=choice["pk"]) | Q(connected_at__gt=datetime.fromisoformat(choice["at"]))
-        chosen = XeroConnection.objects.usable().filter(picked).order_by("-connected_at", "-pk")
-        if (connection := chosen.first()) is not None:
-            return connection
+        chosen = XeroConnection.objects.usable().filter(pk=choice["pk"]).first()
+        if chosen is not None:
+            return chosen
     return XeroConnection.objects.current()
 
 
@@ -376,6 +376,14 @@ def contacts_action(request: DashboardRequest, tab: str) -> HttpResponse:
     selected = _selected(request, tab)
     if connection is None:
         messages.error(request, NOT_CONNECTED_REASON)
+    elif request.POST.get("connection", str(connection.pk)) != str(connection.pk):
+        # The page was for another organisation (switched in another tab, or a colleague
+        # connected one meanwhile): acting on the one shown now would surprise.
+        messages.error(
+            request,
+            f"The organisation shown is now {connection.organisation_name}; nothing was done. "
+            "Check the list and try again.",
+        )
     elif action == "check_links":
         link_views.check_links(request, connection=connection)
     elif action not in ACTIONS_ON_SELECTION:

@@ -9,7 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sync import link_views, views
-from sync.models import ConnectionStatus, ContactLink, InvalidReason, LinkEvent, LinkStatus
+from sync.models import (
+    ConnectionStatus,
+    ContactLink,
+    InvalidReason,
+    LinkEvent,
+    LinkStatus,
+    SyncContact,
+)
 from transactions.models import SyncState, TransactionType
 
 from .factories import (
@@ -627,7 +634,7 @@ def two_organisations():
 def test_one_organisation_has_no_switcher_but_can_connect_another(accountant_client):
     XeroConnectionFactory()
     page = accountant_client.get(CUSTOMERS).content.decode()
-    assert 'name="connection"' not in page
+    assert '<select id="organisation"' not in page
     assert "Connect another organisation</button>" in page
 
 
@@ -661,11 +668,27 @@ def test_actions_belong_to_the_organisation_shown(accountant_client):
     assert LinkEvent.objects.get().organisation_name == "Demo Company (NZ)"
 
 
-def test_an_organisation_connected_after_the_choice_is_shown(viewer_client):
+def test_a_colleague_connecting_another_organisation_does_not_change_the_one_shown(
+    viewer_client,
+):
     demo, _ = two_organisations()
     viewer_client.post(SWITCH, {"connection": demo.pk})
     XeroConnectionFactory(organisation_name="Kauri Holdings")
-    assert "Kauri Holdings</strong>" in viewer_client.get(CUSTOMERS).content.decode()
+    assert "Demo Company (NZ)</strong>" in viewer_client.get(CUSTOMERS).content.decode()
+
+
+def test_an_action_chosen_on_another_organisation_does_nothing(accountant_client):
+    demo, harbour = two_organisations()
+    accountant_client.post(SWITCH, {"connection": demo.pk})
+    link = linked("Tui Books", demo, xero_name="Tui Books Ltd")
+    page = accountant_client.post(
+        SALES_ACTION,
+        {"action": "unlink", "confirmed": "yes", "contact": link.contact.pk,
+         "connection": harbour.pk},
+        follow=True,
+    ).content.decode()  # fmt: skip
+    assert "The organisation shown is now Demo Company (NZ); nothing was done." in page
+    assert ContactLink.objects.filter(pk=link.pk).exists()
 
 
 def test_switching_to_an_organisation_no_longer_connected_is_refused(viewer_client):
@@ -784,3 +807,15 @@ def test_hostile_names_are_shown_as_text_everywhere(accountant_client):
     for page in pages:
         assert HOSTILE not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_changed_means_changed_in_the_organisation_shown(viewer_client):
+    demo, harbour = two_organisations()
+    contact = customer("Tui Books")
+    for connection in (demo, harbour):
+        ContactLinkFactory(contact=contact, connection=connection, uploaded_fingerprint="stale")
+    ContactLink.objects.filter(connection=harbour).update(
+        uploaded_fingerprint=contact.details_fingerprint
+    )
+    assert list(SyncContact.objects.changed(demo)) == [contact]
+    assert not SyncContact.objects.changed(harbour).exists()

@@ -149,36 +149,41 @@ def contacts_create(
     return [_contact_data(c) for c in result.contacts or []]
 
 
-def _sdk_address(kind: str, address: Address) -> SdkAddress | None:
-    if not any(vars(address).values()):
+def _sdk_address(kind: str, address: Address, *, blank: bool) -> SdkAddress | None:
+    """The address, or None when it is empty; with `blank`, an empty one clears Xero's."""
+    if not any(vars(address).values()) and not blank:
         return None
+    empty = "" if blank else None
     return SdkAddress(
         address_type=kind,
-        address_line1=address.line1 or None,
-        address_line2=address.line2 or None,
-        city=address.city or None,
-        region=address.region or None,
-        postal_code=address.postal_code or None,
-        country=address.country or None,
+        address_line1=address.line1 or empty,
+        address_line2=address.line2 or empty,
+        city=address.city or empty,
+        region=address.region or empty,
+        postal_code=address.postal_code or empty,
+        country=address.country or empty,
     )
 
 
 def _sdk_upload(upload: ContactUpload) -> SdkContact:
+    """The SDK contact for a create (empty fields left out) or an update (empty fields sent
+    empty, so that what Omni cleared is cleared in Xero too; but the ContactNumber, which an
+    update leaves as Xero has it)."""
+    update = upload.contact_id is not None
     contact = _sdk_contact(upload)
-    if upload.contact_id is not None:
+    if update:
         contact.contact_id = str(upload.contact_id)
-    if upload.phone:
+        for f in fields(ContactDetails):
+            if f.name not in ("name", "contact_number") and not getattr(upload, f.name):
+                setattr(contact, SDK_CONTACT_ATTRIBUTES[f.name], "")
+    if upload.phone or update:
         contact.phones = [SdkPhone(phone_type="DEFAULT", phone_number=upload.phone)]
     addresses = [
-        a
-        for a in (
-            _sdk_address("POBOX", upload.postal_address),
-            _sdk_address("STREET", upload.street_address),
-        )
-        if a is not None
+        _sdk_address(kind, address, blank=update)
+        for kind, address in (("POBOX", upload.postal_address), ("STREET", upload.street_address))
     ]
-    if addresses:
-        contact.addresses = addresses
+    if any(a is not None for a in addresses):
+        contact.addresses = [a for a in addresses if a is not None]
     return contact
 
 

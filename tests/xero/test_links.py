@@ -178,3 +178,45 @@ def test_suggestions_offer_only_usable_contacts_with_their_evidence(connection, 
         ("Smith Ltd", "a@smith.nz", "S-1"),
         ("Smith Ltd (Wellington)", "b@smith.nz", ""),
     ]
+
+
+def test_a_verdict_on_a_link_changed_meanwhile_changes_nothing(connection, sandbox):
+    from sync.services import LinkChanged, link_mark_invalid
+
+    (first, second) = seeded(sandbox, connection, "First Ltd", "Second Ltd")
+    link = linked(ContactFactory(), connection, first, "First Ltd")
+    ContactLink.objects.filter(pk=link.pk).update(xero_contact_id=second)  # relinked meanwhile
+    with pytest.raises(LinkChanged):
+        link_mark_invalid(link=link, reason=InvalidReason.ARCHIVED)
+    link.refresh_from_db()
+    assert link.is_valid
+
+
+def test_no_link_is_picked_for_a_contact_being_uploaded(connection, sandbox, accountant):
+    from sync.models import UploadJob, UploadRow
+
+    (xero_id,) = seeded(sandbox, connection, "Busy Ltd")
+    contact = ContactFactory(name="Busy")
+    UploadRow.objects.create(
+        job=UploadJob.objects.create(connection=connection), connection=connection,
+        contact=contact, kind=UploadRow.Kind.CREATE,
+    )  # fmt: skip
+    with pytest.raises(LinkError, match="being uploaded right now"):
+        links.contact_link_existing(
+            contact=contact, connection=connection, xero_contact_id=xero_id, user=accountant
+        )
+
+
+def test_a_customer_and_a_supplier_of_different_businesses_may_not_share(
+    connection, sandbox, accountant
+):
+    (xero_id,) = seeded(sandbox, connection, "Moana Fish Market")
+    links.contact_link_existing(
+        contact=ContactFactory(name="Moana Fish Market"), connection=connection,
+        xero_contact_id=xero_id, user=accountant,
+    )  # fmt: skip
+    with pytest.raises(LinkError, match="already linked to Moana Fish Market"):
+        links.contact_link_existing(
+            contact=SupplierFactory(name="Ocean Freight", email="x@ocean.nz"),
+            connection=connection, xero_contact_id=xero_id, user=accountant,
+        )  # fmt: skip

@@ -105,20 +105,74 @@ def test_an_archived_namesake_does_not_block_an_upload(connection, sandbox):
 
 
 def test_a_failed_contact_in_a_batch_never_hides_the_others(connection, sandbox):
-    first, twin, other = (
+    first, broken, other = (
         ContactFactory(name="Tui Books"),
-        ContactFactory(name="TUI BOOKS", email="other@tui.nz", account_number="X9"),
+        ContactFactory(name="Broken Email Ltd", email="not an address"),
         ContactFactory(name="Summit Cycles"),
     )
-    job = upload(connection, [first, twin, other])
+    job = upload(connection, [first, broken, other])
     result = rows(job)
     assert result["Tui Books"][0] == UploadRow.State.DONE
     assert result["Summit Cycles"][0] == UploadRow.State.DONE
-    state, message = result["TUI BOOKS"]
-    assert state == UploadRow.State.FAILED
-    assert message.startswith("Xero refused it:") and "already assigned" in message
+    assert result["Broken Email Ltd"] == (
+        UploadRow.State.FAILED,
+        "Xero refused it: Email address must be valid.",
+    )
     assert len(writes()) == 1
     assert ContactLink.objects.count() == 2
+
+
+def test_two_contacts_of_one_upload_never_make_two_xero_contacts(connection, sandbox):
+    first = ContactFactory(name="Kiwi Coffee", email="sales@kiwicoffee.nz")
+    twin = ContactFactory(name="Kiwi Coffee Roasters", email="SALES@kiwicoffee.nz")
+    job = upload(connection, [first, twin])
+    assert rows(job)["Kiwi Coffee"][0] == UploadRow.State.DONE
+    state, message = rows(job)["Kiwi Coffee Roasters"]
+    assert state == UploadRow.State.DUPLICATE
+    assert "Kiwi Coffee, in this upload too, has the same email address" in message
+    assert len(in_xero(sandbox, "Kiwi Coffee Roasters")) == 0
+
+
+def test_clearing_a_detail_in_omni_clears_it_in_xero(connection, sandbox):
+    contact = ContactFactory(name="Coromandel Crafts", email="old@crafts.nz", phone="07 555")
+    upload(connection, [contact])
+    contact.email, contact.phone = "", ""
+    contact.save()
+    upload(connection, [contact])
+    (crafts,) = in_xero(sandbox, "Coromandel Crafts")
+    assert not crafts.get("EmailAddress")
+    assert not any(p.get("PhoneNumber") for p in crafts.get("Phones") or [])
+    assert crafts["ContactNumber"] == f"OMNI-{contact.pk}"  # an update keeps Xero's number
+
+
+def test_a_shared_xero_contact_is_sent_once_per_upload(connection, sandbox):
+    customer = ContactFactory(name="Pacific Packaging", email="ar@pacific.nz")
+    supplier = ContactFactory(
+        name="Pacific Packaging", email="ap@pacific.nz", is_customer=False, is_supplier=True
+    )
+    upload(connection, [customer])
+    shared = ContactLink.objects.get(contact=customer)
+    ContactLink.objects.create(
+        contact=supplier,
+        connection=connection,
+        xero_contact_id=shared.xero_contact_id,
+        xero_name=shared.xero_name,
+        method="existing",
+    )
+    customer.phone = "09 1"
+    customer.save()
+    supplier.phone = "09 2"
+    supplier.save()
+    job = upload(connection, [customer, supplier])
+    outcomes = sorted(job.rows.values_list("state", "message"))
+    assert outcomes == [
+        (UploadRow.State.DONE, ""),
+        (
+            UploadRow.State.SKIPPED,
+            "It shares its Xero contact with Pacific Packaging, whose details were sent in "
+            "this upload.",
+        ),
+    ]
 
 
 def test_changes_to_a_linked_contact_go_to_xero_with_the_same_upload(connection, sandbox):
@@ -228,7 +282,7 @@ def test_more_than_a_batch_goes_on_in_the_background(connection, sandbox):
     assert refreshes.count() == 1  # the mirror is refreshed once per upload
 
 
-def test_a_second_click_on_the_same_contacts_creates_nothing_more(connection, sandbox):
+def test_uploading_the_same_contacts_again_creates_nothing_more(connection, sandbox):
     contact = ContactFactory(name="Hamilton Home Brew")
     upload(connection, [contact])
     again = upload(connection, [contact])
@@ -280,3 +334,67 @@ def test_two_accountants_uploading_one_contact_at_once_make_one_xero_contact(
     assert failures == []
     assert len(in_xero(sandbox, "Greenlane Florist")) == 1
     assert ContactLink.objects.filter(contact=contact).count() == 1
+    # The second click found the first one's claim and sent nothing at all.
+    assert len(writes()) == 1
+
+
+def test_an_unexpected_error_stops_the_upload_visibly_and_frees_its_contacts(
+    connection, sandbox, monkeypatch
+):
+    contact = ContactFactory(name="Nelson Artisan Market")
+
+    def broken(job, rows):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(uploads, "_send", broken)
+    job = upload(connection, [contact])
+    assert job.state == UploadJob.State.STOPPED
+    assert "unexpected error (KeyError)" in job.detail
+    state, message = rows(job)["Nelson Artisan Market"]
+    assert state == UploadRow.State.FAILED and "upload it again to retry" in message
+    monkeypatch.undo()
+    assert rows(upload(connection, [contact]))["Nelson Artisan Market"][0] == "done"
+
+
+def test_a_stalled_upload_is_resumed_by_the_scheduler(connection):
+    DBTaskResult.objects.all().delete()
+    job = UploadJob.objects.create(connection=connection)
+    row = UploadRow.objects.create(
+        job=job, connection=connection, contact=ContactFactory(), kind=UploadRow.Kind.CREATE,
+        state=UploadRow.State.SENDING,
+    )  # fmt: skip
+    assert uploads.upload_jobs_resume() == 0  # sending just now: alive
+    UploadRow.objects.filter(pk=row.pk).update(
+        updated_at=timezone.now() - uploads.STALE_SENDING - timezone.timedelta(seconds=1)
+    )
+    assert uploads.upload_jobs_resume() == 1
+    assert uploads.upload_jobs_resume() == 0  # its continuation is queued already
+    assert DBTaskResult.objects.get().task_path == "sync.tasks.upload_continue"
+
+
+def test_rows_a_dead_worker_left_sending_are_found_in_xero_not_sent_twice(connection, sandbox):
+    contact = ContactFactory(name="Rotorua Spa")
+    job = UploadJob.objects.create(connection=connection, mirror_refreshed=True)
+    UploadRow.objects.create(
+        job=job, connection=connection, contact=contact, kind=UploadRow.Kind.CREATE,
+        state=UploadRow.State.SENDING,
+    )  # fmt: skip
+    # The dead worker's call went through: Xero has the contact, with omni-xero's number.
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Rotorua Spa", "ContactNumber": f"OMNI-{contact.pk}"}]
+    )
+    UploadRow.objects.update(updated_at=timezone.now() - timezone.timedelta(hours=1))
+    uploads.upload_job_run(job=job)
+    assert rows(job)["Rotorua Spa"][0] == UploadRow.State.DONE
+    assert len(in_xero(sandbox, "Rotorua Spa")) == 1
+    assert ContactLink.objects.get(contact=contact).xero_name == "Rotorua Spa"
+
+
+def test_an_upload_waits_for_a_mirror_refresh_under_way(connection, sandbox):
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contacts_refresh_lease_until=timezone.now() + timezone.timedelta(minutes=5)
+    )
+    job = upload(connection, [ContactFactory(name="Taupo Trading Post")])
+    assert job.state == UploadJob.State.WAITING
+    assert "being refreshed" in job.detail
+    assert writes() == []

@@ -7,11 +7,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sync.tasks import contact_refreshes_enqueue
+from sync.uploads import upload_jobs_resume
 
 
 class Command(BaseCommand):
     help = (
-        "Queue a refresh of the Xero contact mirror for each connected organisation (the "
+        "Queue a refresh of the Xero contact mirror for each connected organisation, and "
+        "resume stalled uploads (the "
         "db_worker runs it). Run it from cron or a systemd timer every few minutes, or with "
         "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does); "
         "SIGTERM or Ctrl-C stops the loop."
@@ -29,8 +31,11 @@ class Command(BaseCommand):
                 signal.signal(signum, lambda signum, frame: stop.set())
         while not stop.is_set():
             queued = contact_refreshes_enqueue()
+            resumed = upload_jobs_resume()
             if options["verbosity"] > 1 or not loop:
                 self.stdout.write(f"Queued {queued} refresh(es).")
+                if resumed:
+                    self.stdout.write(f"Resumed {resumed} stalled upload(s).")
             if not loop:
                 return
             stop.wait(settings.XERO_MIRROR_REFRESH_MINUTES * 60)
