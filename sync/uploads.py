@@ -342,22 +342,20 @@ def payload(contact: Contact, xero_contact_id: uuid.UUID | None) -> xero.Contact
         tax_number=contact.tax_number,
         contact_id=xero_contact_id,
         phone=contact.phone,
-        postal_address=xero.Address(
-            line1=contact.postal_line1,
-            line2=contact.postal_line2,
-            city=contact.postal_city,
-            region=contact.postal_region,
-            postal_code=contact.postal_postal_code,
-            country=contact.postal_country,
-        ),
-        street_address=xero.Address(
-            line1=contact.street_line1,
-            line2=contact.street_line2,
-            city=contact.street_city,
-            region=contact.street_region,
-            postal_code=contact.street_postal_code,
-            country=contact.street_country,
-        ),
+        postal_address=_address(contact, "postal"),
+        street_address=_address(contact, "street"),
+    )
+
+
+def _address(contact: Contact, kind: str) -> xero.Address:
+    """One of the contact's two addresses (its fields are named `<kind>_line1` and so on)."""
+    return xero.Address(
+        **{
+            part: getattr(contact, f"{kind}_{part}")
+            for part in ("line1", "line2", "city", "region")
+        },
+        postal_code=getattr(contact, f"{kind}_postal_code"),
+        country=getattr(contact, f"{kind}_country"),
     )
 
 

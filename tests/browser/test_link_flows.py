@@ -33,6 +33,18 @@ def refreshed() -> None:
     mirror.xero_contacts_refresh(connection=XeroConnection.objects.get())
 
 
+def linked_to(contact, xero_id: str, name: str):
+    """The contact, linked to an existing Xero contact of the organisation connected."""
+    ContactLink.objects.create(
+        contact=contact,
+        connection=XeroConnection.objects.get(),
+        xero_contact_id=xero_id,
+        xero_name=name,
+        method="existing",
+    )
+    return contact
+
+
 def row(page: Page, contact):
     return page.locator(f"#contact-{contact.pk}")
 
@@ -107,14 +119,7 @@ def test_a_merge_in_xero_is_relinked_to_the_survivor(connected, sandbox, live_se
         sandbox.demo_tenant_id, [{"Name": "Harbour Deli"}, {"Name": "Harbourside Deli Ltd"}]
     )
     refreshed()
-    harbour = ready("Harbour Deli")
-    ContactLink.objects.create(
-        contact=harbour,
-        connection=XeroConnection.objects.get(),
-        xero_contact_id=old,
-        xero_name="Harbour Deli",
-        method="existing",
-    )
+    harbour = linked_to(ready("Harbour Deli"), old, "Harbour Deli")
     page = connected
     # In Xero (the sandbox's page), the accountant merges the duplicate into the survivor.
     page.goto(sandbox.url + "/")
@@ -141,14 +146,7 @@ def test_a_merge_in_xero_is_relinked_to_the_survivor(connected, sandbox, live_se
 def test_restoring_in_xero_makes_the_link_valid_again(connected, sandbox, live_server, screenshot):
     (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Kauri Coast Ltd"}])
     refreshed()
-    kauri = ready("Kauri Coast")
-    ContactLink.objects.create(
-        contact=kauri,
-        connection=XeroConnection.objects.get(),
-        xero_contact_id=xero_id,
-        xero_name="Kauri Coast Ltd",
-        method="existing",
-    )
+    kauri = linked_to(ready("Kauri Coast"), xero_id, "Kauri Coast Ltd")
     page = connected
     page.goto(sandbox.url + "/")
     xero_row = page.locator("tr").filter(

@@ -48,6 +48,15 @@ def connect(accountant_client, sandbox, xero_settings):
     return run
 
 
+def connect_with(client, user, sandbox) -> XeroConnection:
+    """Connect the demo organisation through the views, for tests whose threads need their
+    own database connections (transaction=True), where the `connect` fixture cannot go."""
+    client.force_login(user)
+    start = client.post("/accounting/xero/connect/")
+    client.get(back_to_app(consent(sandbox, start.url)))
+    return XeroConnection.objects.get()
+
+
 @pytest.fixture
 def connection(connect, django_capture_on_commit_callbacks) -> XeroConnection:
     response = connect()

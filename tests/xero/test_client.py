@@ -188,12 +188,9 @@ def test_two_workers_refreshing_at_once_keep_the_connection(
 ):
     if db_connection.vendor != "postgresql":
         pytest.skip("concurrent workers need PostgreSQL (CI runs this with DATABASE_URL)")
-    from .conftest import back_to_app, consent
+    from .conftest import connect_with
 
-    client.force_login(accountant)
-    start = client.post("/accounting/xero/connect/")
-    client.get(back_to_app(consent(sandbox, start.url)))
-    connection = XeroConnection.objects.get()
+    connection = connect_with(client, accountant, sandbox)
     expire_access_token(connection)
     barrier = threading.Barrier(2)
     failures: list[Exception] = []

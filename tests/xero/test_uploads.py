@@ -307,12 +307,9 @@ def test_two_accountants_uploading_one_contact_at_once_make_one_xero_contact(
 ):
     if db_connection.vendor != "postgresql":
         pytest.skip("concurrent uploads need PostgreSQL (CI runs this with DATABASE_URL)")
-    from .conftest import back_to_app, consent
+    from .conftest import connect_with
 
-    client.force_login(accountant)
-    start = client.post("/accounting/xero/connect/")
-    client.get(back_to_app(consent(sandbox, start.url)))
-    connection = XeroConnection.objects.get()
+    connection = connect_with(client, accountant, sandbox)
     contact = ContactFactory(name="Greenlane Florist")
     barrier = threading.Barrier(2)
     failures: list[Exception] = []
