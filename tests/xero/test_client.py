@@ -1,16 +1,15 @@
 """The Xero client boundary against the sandbox: tokens, retries, idempotency, quota, records."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.db import connection as db_connection
-from django.db import connections
 from django.utils import timezone
 
 from sync import crypto, xero
 from sync.connections import connection_fresh, session
 from sync.models import ConnectionEvent, ConnectionStatus, XeroApiCall, XeroConnection
+from tests.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -192,23 +191,9 @@ def test_two_workers_refreshing_at_once_keep_the_connection(
 
     connection = connect_with(client, accountant, sandbox)
     expire_access_token(connection)
-    barrier = threading.Barrier(2)
-    failures: list[Exception] = []
-
-    def worker():
-        barrier.wait()
-        try:
-            xero.contacts_page(session(XeroConnection.objects.get(pk=connection.pk)), page=1)
-        except Exception as error:
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = at_once(
+        lambda: xero.contacts_page(session(XeroConnection.objects.get(pk=connection.pk)), page=1)
+    )
     assert failures == []
     connection.refresh_from_db()
     assert connection.status == ConnectionStatus.ACTIVE

@@ -1,12 +1,9 @@
 """Upload: creating Omni contacts in Xero and linking them, sending their changes, never
 twice; against the sandbox, through the real SDK."""
 
-import threading
-
 import pytest
 from django.core.management import call_command
 from django.db import connection as db_connection
-from django.db import connections
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -22,6 +19,7 @@ from sync.models import (
     XeroConnection,
     XeroContact,
 )
+from tests.concurrency import at_once
 from tests.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db
@@ -311,23 +309,9 @@ def test_two_accountants_uploading_one_contact_at_once_make_one_xero_contact(
 
     connection = connect_with(client, accountant, sandbox)
     contact = ContactFactory(name="Greenlane Florist")
-    barrier = threading.Barrier(2)
-    failures: list[Exception] = []
-
-    def click() -> None:
-        barrier.wait()
-        try:
-            upload(XeroConnection.objects.get(pk=connection.pk), [contact], accountant)
-        except Exception as error:
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    failures = at_once(
+        lambda: upload(XeroConnection.objects.get(pk=connection.pk), [contact], accountant)
+    )
     assert failures == []
     assert len(in_xero(sandbox, "Greenlane Florist")) == 1
     assert ContactLink.objects.filter(contact=contact).count() == 1
