@@ -9,6 +9,7 @@ booting (and shows the reason) instead of starting and answering every request w
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -229,10 +230,37 @@ XERO_TIMEOUT = env.float("XERO_TIMEOUT", default=30.0)
 XERO_MAX_RETRIES = env.int("XERO_MAX_RETRIES", default=3)
 # The longest wait for a rate limit that a retry sits out; longer waits fail with the wait.
 XERO_MAX_RETRY_WAIT = env.float("XERO_MAX_RETRY_WAIT", default=60.0)
+# Xero's per-minute call limit per organisation and the window it counts in: a sync paces
+# itself on them (the window is shorter only against a sandbox with scaled limits).
+XERO_MINUTE_LIMIT = env.int("XERO_MINUTE_LIMIT", default=60)
+XERO_RATE_WINDOW_SECONDS = env.float("XERO_RATE_WINDOW_SECONDS", default=60.0)
 # How often the local mirror of Xero contacts is refreshed while the app runs.
 XERO_MIRROR_REFRESH_MINUTES = env.int("XERO_MIRROR_REFRESH_MINUTES", default=5)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+# The address people open omni-xero at: links in emails (such as a failed automatic sync's,
+# sent to the superusers with an email address and to ADMINS) point there.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+ADMINS = env.list("ADMINS", default=[])
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="omni-xero <omni-xero@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Development prints emails on the console; production sends them through EMAIL_HOST.
+_email_backend = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+MAILERS: dict[str, dict[str, Any]] = {"default": {"BACKEND": _email_backend}}
+if _email_backend.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=25),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+    }
 
 LOGGING = {
     "version": 1,

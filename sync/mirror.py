@@ -100,17 +100,22 @@ class _Lease:
         )
 
 
-def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> RefreshResult:
+def xero_contacts_refresh(
+    *, connection: XeroConnection, full: bool = False, session: xero.Session | None = None
+) -> RefreshResult:
     """Bring the mirror up to date with Xero; full=True pulls everything again.
 
     One refresh of a connection at a time: raises RefreshRunning while another holds it.
-    The links are checked against the refreshed mirror (sync.links.links_check).
+    The links are checked against the refreshed mirror (sync.links.links_check). `session`
+    (the connection's, by default) lets a caller pace and count the calls.
     A failure is kept on the connection (when and why), for the dashboard to show with a
     Retry button, and raised; the next refresh that works clears it.
     """
     lease = _Lease.claim(connection)
     try:
-        result = _refresh(connection, full=full, lease=lease)
+        result = _refresh(
+            connection, full=full, lease=lease, session=session or connections.session(connection)
+        )
         # Every contact that changed is in the mirror now: judge the links against it.
         links.links_check(connection=connection)
         return result
@@ -131,7 +136,9 @@ def xero_contacts_refresh(*, connection: XeroConnection, full: bool = False) -> 
         lease.release()
 
 
-def _refresh(connection: XeroConnection, *, full: bool, lease: _Lease) -> RefreshResult:
+def _refresh(
+    connection: XeroConnection, *, full: bool, lease: _Lease, session: xero.Session
+) -> RefreshResult:
     connection.refresh_from_db(fields=["contacts_modified_since"])
     since = None if full else connection.contacts_modified_since
     newest = connection.contacts_modified_since
@@ -140,9 +147,7 @@ def _refresh(connection: XeroConnection, *, full: bool, lease: _Lease) -> Refres
     # interrupted refresh keeps what it fetched, and the next one starts from the same mark.
     # Xero returns what changed at or after the mark, so the newest contact already seen
     # comes again (harmless) and nothing changed in the same instant is missed.
-    pages = xero.contact_pages(
-        connections.session(connection), modified_since=since, page_size=PAGE_SIZE
-    )
+    pages = xero.contact_pages(session, modified_since=since, page_size=PAGE_SIZE)
     for page in pages:
         calls += 1
         received += len(page.contacts)

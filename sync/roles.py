@@ -15,6 +15,8 @@ VIEW_PERMISSIONS = [
     ("sync", "view_xeroconnection"),
     ("sync", "view_contactlink"),
     ("sync", "view_linkevent"),
+    ("sync", "view_syncrun"),
+    ("sync", "view_syncitem"),
 ]
 # Accountants also act: link, unlink, upload and sync from the dashboard.
 ACT_PERMISSIONS = [("sync", "use_dashboard")]

@@ -4,8 +4,8 @@ from django.db.models import Q
 from django.tasks import task
 from django.utils import timezone
 
-from . import mirror, uploads
-from .models import ConnectionStatus, UploadJob, XeroConnection
+from . import mirror, runs, uploads
+from .models import ConnectionStatus, SyncRun, UploadJob, XeroConnection
 
 
 @task()
@@ -32,6 +32,16 @@ def upload_continue(job_id: int) -> dict[str, str | int]:
         return {"skipped": "no such upload"}
     job = uploads.upload_job_run(job=job)
     return {"state": job.state, "rows": job.rows.count()}
+
+
+@task()
+def sync_continue(run_id: int) -> dict[str, str | int]:
+    """Run (or go on with) a sync of transactions to Xero."""
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return {"skipped": "no such sync"}
+    run = runs.sync_run(run=run)
+    return {"state": run.state, "items": run.items.count()}
 
 
 def contact_refreshes_enqueue() -> int:

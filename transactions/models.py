@@ -45,7 +45,12 @@ class SyncState(models.TextChoices):
     READY = "ready", "Ready to sync"
     SYNCED = "synced", "Synced"
     FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"  # not sent: its contact or codes cannot go; still to sync
     SKIPPED = "skipped", "Skipped"
+
+
+# What Upload all ready picks up: refused transactions go again once what stopped them is fixed.
+TO_SYNC = (SyncState.READY, SyncState.REFUSED)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ def default_currency() -> str:
 
 class TransactionQuerySet(models.QuerySet["Transaction"]):
     def ready_to_sync(self) -> Self:
-        return self.filter(sync_state=SyncState.READY)
+        return self.filter(sync_state__in=TO_SYNC)
 
     def of_type(self, transaction_type: str) -> Self:
         return self.filter(type=transaction_type)

@@ -3,7 +3,8 @@
 - `transport`: the SDK client, timeouts, retries, Idempotency-Keys, and what each failure
   means (one place);
 - `identity`: the consent page, tokens, and the organisations a grant covers;
-- `accounting`: the Accounting API calls, one small typed function each;
+- `accounting`: the Accounting API calls for contacts and the organisation, one small typed
+  function each; `documents`: those for documents, accounts and tax rates;
 - `errors` and `data`: what the rest of omni-xero catches and gets back.
 
 It writes nothing to the database: every call takes a `Session` (sync.connections makes one
@@ -24,12 +25,20 @@ from .data import (
     ContactDetails,
     ContactsPage,
     ContactUpload,
+    DocumentKind,
+    DocumentLine,
+    DocumentOutcome,
+    DocumentUpload,
     Organisation,
     SaveOutcome,
     Tenant,
     TokenSet,
+    XeroAccount,
     XeroContactData,
+    XeroDocument,
+    XeroTaxRate,
 )
+from .documents import accounts_list, documents_pages, documents_save, tax_rates_list
 from .errors import (
     ElementError,
     GrantRefused,
@@ -62,6 +71,10 @@ __all__ = [
     "ContactDetails",
     "ContactUpload",
     "ContactsPage",
+    "DocumentKind",
+    "DocumentLine",
+    "DocumentOutcome",
+    "DocumentUpload",
     "ElementError",
     "GrantRefused",
     "NeedsReconnecting",
@@ -76,9 +89,13 @@ __all__ = [
     "TokenSession",
     "TokenSet",
     "ValidationFailed",
+    "XeroAccount",
     "XeroContactData",
+    "XeroDocument",
     "XeroError",
+    "XeroTaxRate",
     "XeroUnavailable",
+    "accounts_list",
     "authorization_new",
     "authorization_url",
     "client_credentials_token",
@@ -88,8 +105,11 @@ __all__ = [
     "contacts_create",
     "contacts_page",
     "contacts_save",
+    "documents_pages",
+    "documents_save",
     "interactive",
     "organisation_get",
+    "tax_rates_list",
     "tenant_remove",
     "tenants",
     "tenants_remove",

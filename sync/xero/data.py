@@ -1,8 +1,11 @@
 """What the Xero boundary hands back and takes: plain frozen dataclasses, no SDK types."""
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -105,3 +108,85 @@ class ContactsPage:
     contacts: list[XeroContactData]
     page: int
     page_count: int | None
+
+
+class DocumentKind(StrEnum):
+    """The three Accounting API collections omni-xero writes documents to."""
+
+    INVOICE = "invoice"  # Type ACCREC (sales invoice) or ACCPAY (bill)
+    CREDIT_NOTE = "credit_note"  # Type ACCRECCREDIT or ACCPAYCREDIT
+    PURCHASE_ORDER = "purchase_order"
+
+
+@dataclass(frozen=True)
+class DocumentLine:
+    description: str
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str
+    tax_type: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DocumentUpload:
+    """A document to create in Xero (no `document_id`) or to update (its `document_id`).
+
+    `number` is the Omni number: it goes in the document's number field (InvoiceNumber,
+    CreditNoteNumber, PurchaseOrderNumber), by which the document is found again.
+    """
+
+    kind: DocumentKind
+    type: str  # ACCREC, ACCPAY, ACCRECCREDIT, ACCPAYCREDIT; "" for a purchase order
+    contact_id: uuid.UUID
+    number: str
+    reference: str
+    date: dt.date
+    due_date: dt.date | None
+    currency: str
+    line_amount_types: str
+    status: str
+    lines: tuple[DocumentLine, ...]
+    document_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class XeroDocument:
+    """A document as Xero holds it now."""
+
+    kind: DocumentKind
+    document_id: uuid.UUID
+    type: str
+    number: str
+    reference: str
+    status: str
+    contact_id: uuid.UUID | None
+    total: Decimal
+    amount_due: Decimal
+    amount_paid: Decimal
+    updated_in_xero: datetime | None
+
+
+@dataclass(frozen=True)
+class DocumentOutcome:
+    """What Xero did with one element of a batch: the document, or why not."""
+
+    document: XeroDocument | None
+    errors: list[str]
+
+
+@dataclass(frozen=True)
+class XeroAccount:
+    account_id: uuid.UUID
+    code: str
+    name: str
+    type: str
+    status: str
+    tax_type: str
+
+
+@dataclass(frozen=True)
+class XeroTaxRate:
+    tax_type: str
+    name: str
+    status: str
+    rate: Decimal

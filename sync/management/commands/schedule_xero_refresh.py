@@ -1,22 +1,27 @@
 import signal
 import threading
+import time
 from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from sync.runs import autosyncs_start, sync_runs_resume
 from sync.tasks import contact_refreshes_enqueue
 from sync.uploads import upload_jobs_resume
+
+# Between rounds that resume stalled work and start the automatic syncs that are due.
+TICK_SECONDS = 60
 
 
 class Command(BaseCommand):
     help = (
-        "Queue a refresh of the Xero contact mirror for each connected organisation, and "
-        "resume stalled uploads (the "
-        "db_worker runs it). Run it from cron or a systemd timer every few minutes, or with "
-        "--loop to keep queueing every XERO_MIRROR_REFRESH_MINUTES (what `make run` does); "
-        "SIGTERM or Ctrl-C stops the loop."
+        "Queue a refresh of the Xero contact mirror for each connected organisation, resume "
+        "stalled uploads and syncs, and start the automatic syncs that are due (the db_worker "
+        "runs them). Run it from cron or a systemd timer every few minutes, or with --loop "
+        "(what `make run` does): then it resumes and starts syncs every minute and queues "
+        "refreshes every XERO_MIRROR_REFRESH_MINUTES; SIGTERM or Ctrl-C stops the loop."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -29,13 +34,24 @@ class Command(BaseCommand):
             # asleep: the handler wakes the wait below.
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, lambda signum, frame: stop.set())
+        next_refresh = 0.0
         while not stop.is_set():
-            queued = contact_refreshes_enqueue()
+            talk = options["verbosity"] > 1 or not loop
+            if time.monotonic() >= next_refresh:
+                queued = contact_refreshes_enqueue()
+                next_refresh = time.monotonic() + settings.XERO_MIRROR_REFRESH_MINUTES * 60
+                if talk:
+                    self.stdout.write(f"Queued {queued} refresh(es).")
             resumed = upload_jobs_resume()
-            if options["verbosity"] > 1 or not loop:
-                self.stdout.write(f"Queued {queued} refresh(es).")
+            syncs_resumed = sync_runs_resume()
+            started = autosyncs_start()
+            if talk:
                 if resumed:
                     self.stdout.write(f"Resumed {resumed} stalled upload(s).")
+                if syncs_resumed:
+                    self.stdout.write(f"Resumed {syncs_resumed} stalled sync(s).")
+                if started:
+                    self.stdout.write(f"Started {started} automatic sync(s).")
             if not loop:
                 return
-            stop.wait(settings.XERO_MIRROR_REFRESH_MINUTES * 60)
+            stop.wait(TICK_SECONDS)

@@ -1,0 +1,449 @@
+"""Syncing transactions: refused when their contact cannot go, sent exactly once otherwise;
+against the sandbox, through the real SDK."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from sync import documents, runs, services, xero
+from sync.models import (
+    AccountMapping,
+    ChartAccount,
+    ContactLink,
+    LinkMethod,
+    SyncItem,
+    SyncRun,
+    SyncSettings,
+    XeroApiCall,
+    XeroConnection,
+)
+from tests.factories import (
+    ContactFactory,
+    LineItemFactory,
+    SupplierFactory,
+    TransactionFactory,
+    UserFactory,
+)
+from transactions.models import SyncState, Transaction, TransactionType
+
+pytestmark = pytest.mark.django_db
+
+
+def linked(connection: XeroConnection, sandbox, contact=None, **fields):
+    """An Omni contact linked to a new contact in the sandbox's Xero."""
+    contact = contact or ContactFactory(**fields)
+    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": contact.name}])
+    services.contact_link(
+        contact=contact,
+        connection=connection,
+        xero_contact_id=xero_id,
+        xero_name=contact.name,
+        method=LinkMethod.EXISTING,
+        user=None,
+    )
+    return contact
+
+
+def transaction_of(contact, type=TransactionType.SALES_INVOICE, **fields) -> Transaction:
+    sales = type in (TransactionType.SALES_INVOICE, TransactionType.SALES_CREDIT_NOTE)
+    txn = TransactionFactory(contact=contact, type=type, **fields)
+    LineItemFactory(
+        transaction=txn,
+        quantity=Decimal("3"),
+        unit_price=Decimal("10.00"),
+        account_code="200" if sales else "310",
+        tax_type="OUTPUT2" if sales else "INPUT2",
+    )
+    return txn
+
+
+def sync(connection, transactions, user=None) -> SyncRun:
+    run = runs.sync_start(connection=connection, transactions=transactions, user=user)
+    return runs.sync_run(run=run)
+
+
+def posts(collection: str = "") -> list[XeroApiCall]:
+    return list(
+        XeroApiCall.objects.filter(method="POST", endpoint__contains=f"/api.xro/2.0/{collection}")
+        .exclude(endpoint__contains="/Contacts")
+        .order_by("pk")
+    )
+
+
+def in_xero(sandbox, table: str = "invoices") -> list[dict]:
+    return sandbox.documents(sandbox.demo_tenant_id, table)
+
+
+def states(*transactions: Transaction) -> list[str]:
+    return [Transaction.objects.get(pk=t.pk).sync_state for t in transactions]
+
+
+# --- The rules ---------------------------------------------------------------------------------
+
+
+def test_each_transaction_type_becomes_its_xero_document(connection, sandbox, accountant):
+    customer = linked(connection, sandbox)
+    supplier = linked(connection, sandbox, SupplierFactory())
+    sales = transaction_of(customer, number="INV-9001")
+    credit = transaction_of(customer, TransactionType.SALES_CREDIT_NOTE, number="CN-9001")
+    bill = transaction_of(supplier, TransactionType.SUPPLIER_INVOICE, number="BILL-9001")
+    supplier_credit = transaction_of(
+        supplier, TransactionType.SUPPLIER_CREDIT_NOTE, number="SCN-9001"
+    )
+    order = transaction_of(supplier, TransactionType.PURCHASE_ORDER, number="PO-9001")
+
+    run = sync(connection, [sales, credit, bill, supplier_credit, order], accountant)
+
+    assert run.state == SyncRun.State.DONE
+    assert states(sales, credit, bill, supplier_credit, order) == [SyncState.SYNCED] * 5
+    invoices = {d["InvoiceNumber"]: d for d in in_xero(sandbox)}
+    assert invoices["INV-9001"]["Type"] == "ACCREC"
+    assert invoices["BILL-9001"]["Type"] == "ACCPAY"
+    credit_notes = {d["CreditNoteNumber"]: d["Type"] for d in in_xero(sandbox, "creditnotes")}
+    assert credit_notes == {"CN-9001": "ACCRECCREDIT", "SCN-9001": "ACCPAYCREDIT"}
+    (po,) = in_xero(sandbox, "purchaseorders")
+    assert po["PurchaseOrderNumber"] == "PO-9001"
+    sales.refresh_from_db()
+    assert str(sales.xero_id) == invoices["INV-9001"]["InvoiceID"]
+    assert sales.xero_number == "INV-9001"
+    # 3 × 10.00 at 15% GST: Xero's total is Omni's.
+    assert Decimal(str(invoices["INV-9001"]["Total"])) == sales.totals.total == Decimal("34.50")
+    assert invoices["INV-9001"]["Contact"]["ContactID"] == str(
+        ContactLink.objects.get(contact=customer).xero_contact_id
+    )
+    # One write per kind of document, each per element.
+    assert len(posts()) == 3
+    assert all("summarizeErrors=False" in c.endpoint for c in posts())
+    assert all(c.idempotency_key.startswith("omni-xero-sync-") for c in posts())
+
+
+def test_an_unlinked_contacts_transactions_are_refused_and_nothing_is_sent(connection, sandbox):
+    contact = ContactFactory(name="Kea Outfitters")
+    txn = transaction_of(contact)
+
+    run = sync(connection, [txn])
+
+    item = run.items.get()
+    assert item.state == SyncItem.State.REFUSED
+    assert item.refusal == SyncItem.Refusal.UNLINKED
+    assert item.message == (
+        "Kea Outfitters isn't linked to a Xero contact — link it on Sales › Customers."
+    )
+    assert posts() == [] and in_xero(sandbox) == []
+    txn.refresh_from_db()
+    assert txn.sync_state == SyncState.REFUSED and txn.last_error == item.message
+    # Still to sync: the next Upload all ready takes it again.
+    assert Transaction.objects.ready_to_sync().filter(pk=txn.pk).exists()
+    assert documents.contacts_url(txn).endswith(f"#contact-{contact.pk}")
+    assert "/sales/customers/" in documents.contacts_url(txn)
+
+
+def test_a_contact_archived_in_xero_since_linking_is_caught_before_sending(connection, sandbox):
+    contact = linked(connection, sandbox, name="Moa Motors")
+    txn = transaction_of(contact)
+    sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
+
+    run = sync(connection, [txn])
+
+    item = run.items.get()
+    assert (item.state, item.refusal) == (SyncItem.State.REFUSED, SyncItem.Refusal.INVALID_LINK)
+    assert "Moa Motors is archived in Xero. Restore it in Xero" in item.message
+    assert posts() == [] and in_xero(sandbox) == []
+    assert not ContactLink.objects.get(contact=contact).is_valid
+
+
+def test_a_merged_contacts_refusal_names_the_survivor(connection, sandbox):
+    contact = linked(connection, sandbox, name="Tuatara Tools")
+    (survivor,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Tuatara Tools Ltd"}])
+    sandbox.merge(str(ContactLink.objects.get(contact=contact).xero_contact_id), into=survivor)
+
+    run = sync(connection, [transaction_of(contact)])
+
+    message = run.items.get().message
+    assert "Tuatara Tools was merged into Tuatara Tools Ltd in Xero" in message
+    assert "Relink to Tuatara Tools Ltd" in message
+    assert posts() == []
+
+
+def test_archived_between_the_check_and_the_send_invalidates_the_link_on_the_spot(
+    connection, sandbox, monkeypatch
+):
+    contact = linked(connection, sandbox, name="Pukeko Paints")
+    first, second = transaction_of(contact), transaction_of(contact)
+    monkeypatch.setattr(runs, "BATCH_SIZE", 1)
+    prepare = runs._prepare
+
+    def prepare_then_archive(run, session):
+        prepare(run, session)
+        sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
+
+    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+
+    run = sync(connection, [first, second])
+
+    assert states(first, second) == [SyncState.REFUSED, SyncState.REFUSED]
+    assert not ContactLink.objects.get(contact=contact).is_valid
+    # Xero refused the first; the second was refused here, without being sent.
+    assert len(posts()) == 1
+    assert all("archived" in i.message for i in run.items.all())
+
+
+def test_lines_with_an_unknown_account_or_tax_type_are_refused_with_the_reason(connection, sandbox):
+    contact = linked(connection, sandbox)
+    bad_tax = transaction_of(contact)
+    bad_tax.lines.update(tax_type="ZERORATEDOUTPUT")
+    AccountMapping.objects.create(
+        connection=connection,
+        transaction_type=TransactionType.SALES_CREDIT_NOTE,
+        account_code="999",
+    )
+    bad_account = transaction_of(contact, TransactionType.SALES_CREDIT_NOTE)
+
+    run = sync(connection, [bad_tax, bad_account])
+
+    messages = {i.transaction_id: (i.refusal, i.message) for i in run.items.all()}
+    assert messages[bad_tax.pk][0] == SyncItem.Refusal.TAX
+    assert "Tax type 'ZERORATEDOUTPUT'" in messages[bad_tax.pk][1]
+    assert messages[bad_account.pk][0] == SyncItem.Refusal.ACCOUNT
+    assert "Account code '999'" in messages[bad_account.pk][1]
+    assert posts() == []
+
+
+def test_an_archived_account_is_refused(connection, sandbox):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    run = runs.sync_start(connection=connection, transactions=[txn])
+    runs._prepare(run, runs.PacedSession(runs.connections.session(connection)))
+    ChartAccount.objects.filter(connection=connection, code="200").update(status="ARCHIVED")
+
+    refusal = documents.Rules(connection).refusal(txn)
+
+    assert refusal is not None and refusal.code == SyncItem.Refusal.ACCOUNT
+    assert "200 Sales" in refusal.message and "archived in Xero" in refusal.message
+
+
+def test_the_mapping_and_the_document_status_setting_are_what_xero_gets(connection, sandbox):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-7001")
+    AccountMapping.objects.create(
+        connection=connection,
+        transaction_type=TransactionType.SALES_INVOICE,
+        account_code="260",
+        tax_type="NONE",
+    )
+    SyncSettings.objects.create(connection=connection, document_status="AUTHORISED")
+
+    sync(connection, [txn])
+
+    (invoice,) = in_xero(sandbox)
+    assert invoice["Status"] == "AUTHORISED"
+    assert (invoice["LineItems"][0]["AccountCode"], invoice["LineItems"][0]["TaxType"]) == (
+        "260",
+        "NONE",
+    )
+
+
+def test_one_bad_document_in_a_batch_fails_alone(connection, sandbox):
+    contact = linked(connection, sandbox)
+    good, taken, other = (transaction_of(contact, number=f"INV-80{n}") for n in range(3))
+    # Xero already has an invoice numbered like the second: it refuses that one only.
+    runs_session = runs.connections.session(connection)
+    upload = documents.Rules(connection).upload(taken)
+    xero.documents_save(
+        runs_session, kind=upload.kind, documents=[upload], idempotency_key="seeded-elsewhere"
+    )
+
+    run = sync(connection, [good, taken, other])
+
+    assert states(good, taken, other) == [SyncState.SYNCED, SyncState.FAILED, SyncState.SYNCED]
+    failed = run.items.get(transaction=taken)
+    assert failed.message == "Xero refused it: Invoice # must be unique."
+    assert len(posts()) == 2  # the seeding one, and one for the batch of three
+
+
+# --- Exactly once ------------------------------------------------------------------------------
+
+
+def test_a_connection_dropped_after_xero_committed_leaves_one_copy(connection, sandbox):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-6001")
+    sandbox.fault(kind="drop_after_commit", path="/api.xro/2.0/Invoices", method="POST")
+
+    run = sync(connection, [txn])
+
+    assert run.state == SyncRun.State.DONE
+    assert [d["InvoiceNumber"] for d in in_xero(sandbox)] == ["INV-6001"]
+    txn.refresh_from_db()
+    assert txn.sync_state == SyncState.SYNCED
+    assert str(txn.xero_id) == in_xero(sandbox)[0]["InvoiceID"]
+
+
+def test_an_unanswered_batch_is_looked_up_before_it_is_sent_again(connection, sandbox):
+    contact = linked(connection, sandbox)
+    sent, other = transaction_of(contact, number="INV-6101"), transaction_of(contact)
+    # Every attempt is committed and its answer lost: the outcome stays unknown.
+    sandbox.fault(kind="drop_after_commit", path="/api.xro/2.0/Invoices", method="POST", count=9)
+
+    run = sync(connection, [sent, other])
+
+    assert run.state == SyncRun.State.WAITING
+    assert set(run.items.values_list("state", flat=True)) == {SyncItem.State.SENDING}
+    assert states(sent, other) == [SyncState.READY, SyncState.READY]
+    sandbox.clear_faults()
+    writes_before = len(posts())
+
+    run = runs.sync_run(run=run)
+
+    assert run.state == SyncRun.State.DONE
+    assert states(sent, other) == [SyncState.SYNCED, SyncState.SYNCED]
+    assert len(posts()) == writes_before  # found by their numbers, not sent again
+    assert sorted(d["InvoiceNumber"] for d in in_xero(sandbox)) == sorted(
+        [sent.number, other.number]
+    )
+
+
+def test_a_worker_killed_mid_run_resumes_and_sends_nothing_twice(connection, sandbox, monkeypatch):
+    contact = linked(connection, sandbox)
+    monkeypatch.setattr(runs, "BATCH_SIZE", 2)
+    txns = [transaction_of(contact, number=f"INV-62{n:02d}") for n in range(5)]
+    save = xero.documents_save
+
+    def save_then_die(*args, **kwargs):
+        save(*args, **kwargs)
+        raise KeyboardInterrupt  # the worker is killed after Xero committed the batch
+
+    monkeypatch.setattr(xero, "documents_save", save_then_die)
+    run = runs.sync_start(connection=connection, transactions=txns)
+    with pytest.raises(KeyboardInterrupt):
+        runs.sync_run(run=run)
+    monkeypatch.setattr(xero, "documents_save", save)
+    # Each transaction is synced with its Xero ID, or still ready.
+    assert set(states(*txns)) == {SyncState.READY}
+    SyncRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    DBTaskResult.objects.all().delete()
+
+    assert runs.sync_runs_resume() == 1
+    run = runs.sync_run(run=run)
+
+    assert run.state == SyncRun.State.DONE
+    assert set(states(*txns)) == {SyncState.SYNCED}
+    numbers = sorted(d["InvoiceNumber"] for d in in_xero(sandbox))
+    assert numbers == sorted(t.number for t in txns)  # one copy each
+
+
+def test_a_storm_of_server_errors_is_ridden_out(connection, sandbox, waits):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    sandbox.fault(status=500, count=2, path="/api.xro/2.0/Invoices", method="POST")
+
+    run = sync(connection, [txn])
+
+    assert run.state == SyncRun.State.DONE and states(txn) == [SyncState.SYNCED]
+    assert len(waits) >= 2
+    assert len(in_xero(sandbox)) == 1
+
+
+def test_a_429_waits_for_retry_after(connection, sandbox, waits):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    sandbox.fault(status=429, retry_after=7, path="/api.xro/2.0/Invoices", method="POST")
+
+    run = sync(connection, [txn])
+
+    assert run.state == SyncRun.State.DONE and states(txn) == [SyncState.SYNCED]
+    assert 7 in waits
+    assert run.rate_limited == 1
+
+
+def test_the_daily_limit_pauses_the_run_which_goes_on_later(connection, sandbox, settings):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    used = sandbox.rate_limits(enabled=True)
+    del used
+    sandbox.fault(status=429, retry_after=50000, path="/api.xro/2.0/Invoices", method="POST")
+
+    run = sync(connection, [txn])
+
+    assert run.state == SyncRun.State.WAITING
+    assert run.resume_at is not None and run.resume_at > timezone.now() + timedelta(hours=13)
+    assert states(txn) == [SyncState.READY]
+    assert run.items.get().state == SyncItem.State.QUEUED
+    queued = DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue").last()
+    assert queued is not None and queued.run_after is not None
+
+    run = runs.sync_run(run=run)  # later, when Xero allows calls again
+
+    assert run.state == SyncRun.State.DONE and states(txn) == [SyncState.SYNCED]
+
+
+def test_the_pace_keeps_within_the_minute_limit(connection, sandbox, monkeypatch):
+    sandbox.rate_limits(enabled=True, minute=3)
+    contact = linked(connection, sandbox)
+    txns = [transaction_of(contact) for _ in range(3)]
+    monkeypatch.setattr(runs, "BATCH_SIZE", 1)
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # time passes for the sandbox too
+        waited.append(seconds)
+        sandbox.advance_clock(seconds)
+
+    monkeypatch.setattr("sync.xero.transport.sleep", sleep)
+    sandbox.advance_clock(61)  # connecting's calls have left the window
+
+    run = sync(connection, txns)
+
+    assert run.state == SyncRun.State.DONE
+    # 6 calls against a limit of 3 a minute: the run waited for calls to leave the window
+    # instead of being refused by Xero.
+    assert (run.api_calls, run.rate_limited) == (6, 0)
+    assert waited and all(0 < w <= 60 for w in waited)
+
+
+def test_a_second_sync_of_the_organisation_waits_its_turn(connection, sandbox):
+    contact = linked(connection, sandbox)
+    first_txn, second_txn = transaction_of(contact), transaction_of(contact)
+    first = runs.sync_start(connection=connection, transactions=[first_txn])
+    SyncRun.objects.filter(pk=first.pk).update(
+        state=SyncRun.State.RUNNING, lease_until=timezone.now() + timedelta(minutes=5)
+    )
+    second = runs.sync_start(connection=connection, transactions=[second_txn])
+
+    second = runs.sync_run(run=second)
+
+    assert second.state == SyncRun.State.QUEUED  # joined the queue
+    assert posts() == []
+    SyncRun.objects.filter(pk=first.pk).update(state=SyncRun.State.QUEUED)
+    runs.sync_run(run=first)
+    second.refresh_from_db()
+    assert second.state == SyncRun.State.QUEUED
+    assert DBTaskResult.objects.filter(
+        task_path="sync.tasks.sync_continue", args_kwargs__args=[second.pk]
+    ).exists()
+    assert runs.sync_run(run=second).state == SyncRun.State.DONE
+
+
+def test_a_transaction_in_a_run_under_way_is_not_queued_twice(connection, sandbox):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    runs.sync_start(connection=connection, transactions=[txn])
+    second = runs.sync_start(connection=connection, transactions=[txn])
+    assert second.items.count() == 0
+
+
+def test_an_automatic_sync_with_failures_emails_the_admins(connection, sandbox):
+    UserFactory(username="root", is_superuser=True, email="root@example.nz")
+    transaction_of(ContactFactory(name="Weka Wines"))
+    SyncSettings.objects.create(connection=connection, autosync="hourly")
+
+    assert runs.autosyncs_start() == 1
+    assert runs.autosyncs_start() == 0  # not due again for an hour
+    run = runs.sync_run(run=SyncRun.objects.get())
+
+    assert run.trigger == SyncRun.Trigger.SCHEDULE
+    (email,) = mail.outbox
+    assert email.to == ["root@example.nz"]
+    assert "1 refused" in email.body and "/accounting/xero/errors/" in email.body
