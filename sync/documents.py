@@ -51,7 +51,7 @@ def contacts_url(transaction: Transaction) -> str:
     """The contact's row on its Customers or Suppliers subtab."""
     tab, subtab = ("sales", "customers") if transaction.is_sales else ("purchases", "suppliers")
     base = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
-    query = urlencode({"q": transaction.contact.name})
+    query = urlencode({"show": "all", "q": transaction.contact.name})
     return f"{base}?{query}#contact-{transaction.contact_id}"
 
 

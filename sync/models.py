@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from contacts.models import Contact, ContactQuerySet, any_field_contains
-from transactions.models import SyncState, Transaction, TransactionType
+from transactions.models import TO_SYNC, Transaction, TransactionType
 
 from .xero.data import ContactDetails
 
@@ -321,20 +321,18 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
     }
 
     def ready(self) -> Self:
-        """Contacts with at least one transaction ready to sync (the list's default, as in
-        Omni)."""
+        """Contacts with at least one transaction ready to sync, refused ones included (the
+        list's default, as in Omni)."""
         return self.filter(
             models.Exists(
-                Transaction.objects.filter(
-                    contact=models.OuterRef("pk"), sync_state=SyncState.READY
-                )
+                Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state__in=TO_SYNC)
             )
         )
 
     def with_ready_count(self) -> Self:
         """Annotate `ready`: how many of the contact's transactions wait to be synced."""
         return self.annotate(
-            ready=models.Count("transactions", filter=Q(transactions__sync_state=SyncState.READY))
+            ready=models.Count("transactions", filter=Q(transactions__sync_state__in=TO_SYNC))
         )
 
     def with_link(self, connection: "XeroConnection | None") -> Self:

@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -194,12 +194,12 @@ def _claim(run: SyncRun) -> bool:
     return bool(claimed)
 
 
-def sync_run(*, run: SyncRun) -> SyncRun:
+def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None) -> SyncRun:
     """Go on with a run: check, reconcile what has no answer, send what is left.
 
     Xero's rate limit, its unavailability or a refresh of the mirror under way leave the run
     waiting, with a task queued for when it goes on; anything else stops it visibly, its
-    transactions still ready to sync.
+    transactions still ready to sync. `on_batch` is called after each batch (a progress bar).
     """
     from .tasks import sync_continue  # tasks → runs
 
@@ -215,6 +215,8 @@ def sync_run(*, run: SyncRun) -> SyncRun:
         while batch := _next_batch(run, rules):
             _send(run, session, rules, *batch)
             _renew(run, session)
+            if on_batch is not None:
+                on_batch(run)
     except (xero.RateLimited, mirror.RefreshRunning, DayQuotaUsed, xero.XeroUnavailable) as wait:
         resume_at = timezone.now() + timedelta(seconds=_wait_seconds(wait))
         _renew(run, session)

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -274,16 +275,31 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         partial = "#table"  # the headers show the sort too, and the action bar the messages
     else:
         state = request.GET.get("state", "")
+        from .models import SyncItem
+
+        latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
         transactions = (
             Transaction.objects.of_type(sub.transaction_type)
             .search(context["query"])
             .in_state(state)
             .with_lines()
+            .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
         )
+        from .transaction_views import active_runs, resync_offer  # they import this module
+
+        page = Paginator(transactions, PAGE_SIZE).get_page(request.GET.get("page"))
+        here = request.get_full_path()
         context |= {
-            "page": Paginator(transactions, PAGE_SIZE).get_page(request.GET.get("page")),
+            "page": page,
             "state": state,
             "states": SyncState.choices,
+            "why_disabled": _why_disabled(request, context["connection"]),
+            "syncs": active_runs(context["connection"]),
+            "resync_count": resync_offer(context["connection"]).count(),
+            "here": here,
+            "ready_count": Transaction.objects.of_type(sub.transaction_type)
+            .ready_to_sync()
+            .count(),
         }
         template = "sync/transactions_tab.html"
         partial = "#rows"

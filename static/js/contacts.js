@@ -6,12 +6,12 @@
   var opener = null;
 
   function region() {
-    return document.getElementById("contacts-region");
+    return document.getElementById("contacts-region") || document.getElementById("transactions-region");
   }
 
   function rowBoxes() {
     var root = region();
-    return root ? Array.from(root.querySelectorAll('input[name="contact"]')) : [];
+    return root ? Array.from(root.querySelectorAll('input[name="contact"], input[name="transaction"]')) : [];
   }
 
   function showCount() {
@@ -36,7 +36,7 @@
     if (box.matches("[data-select-all]")) {
       rowBoxes().forEach(function (row) { if (!row.disabled) row.checked = box.checked; });
     }
-    if (box.matches('[data-select-all], input[name="contact"]')) showCount();
+    if (box.matches('[data-select-all], input[name="contact"], input[name="transaction"]')) showCount();
   });
 
   document.addEventListener("htmx:afterSwap", showCount);

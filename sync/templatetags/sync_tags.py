@@ -43,3 +43,21 @@ def evidence(row: Any) -> str:
     parts = [row.email, row.account_number and f"account {row.account_number}"]
     parts.append(row.contact_number and f"no. {row.contact_number}")
     return " · ".join(p for p in parts if p)
+
+
+@register.filter
+def seconds_in_words(seconds: float | None) -> str:
+    """A time left in words: "a few seconds", "3 minutes"."""
+    from sync.xero.errors import duration
+
+    if seconds is None:
+        return ""
+    return "a few seconds" if seconds < 10 else duration(seconds)
+
+
+@register.simple_tag
+def fix_url(transaction: Any) -> str:
+    """Where a refused transaction's contact can be linked: its row on its contacts tab."""
+    from sync.documents import contacts_url
+
+    return contacts_url(transaction)

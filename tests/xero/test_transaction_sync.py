@@ -48,7 +48,7 @@ def linked(connection: XeroConnection, sandbox, contact=None, **fields):
     return contact
 
 
-def transaction_of(contact, type=TransactionType.SALES_INVOICE, **fields) -> Transaction:
+def transaction_of(contact, type=TransactionType.SALES_INVOICE, **fields):
     sales = type in (TransactionType.SALES_INVOICE, TransactionType.SALES_CREDIT_NOTE)
     txn = TransactionFactory(contact=contact, type=type, **fields)
     LineItemFactory(
@@ -110,7 +110,7 @@ def test_each_transaction_type_becomes_its_xero_document(connection, sandbox, ac
     sales.refresh_from_db()
     assert str(sales.xero_id) == invoices["INV-9001"]["InvoiceID"]
     assert sales.xero_number == "INV-9001"
-    # 3 × 10.00 at 15% GST: Xero's total is Omni's.
+    # 3 x 10.00 at 15% GST: Xero's total is Omni's.
     assert Decimal(str(invoices["INV-9001"]["Total"])) == sales.totals.total == Decimal("34.50")
     assert invoices["INV-9001"]["Contact"]["ContactID"] == str(
         ContactLink.objects.get(contact=customer).xero_contact_id
@@ -131,7 +131,8 @@ def test_an_unlinked_contacts_transactions_are_refused_and_nothing_is_sent(conne
     assert item.state == SyncItem.State.REFUSED
     assert item.refusal == SyncItem.Refusal.UNLINKED
     assert item.message == (
-        "Kea Outfitters isn't linked to a Xero contact — link it on Sales › Customers."
+        "Kea Outfitters isn't linked to a Xero contact — link it on "
+        "Sales \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Customers."
     )
     assert posts() == [] and in_xero(sandbox) == []
     txn.refresh_from_db()

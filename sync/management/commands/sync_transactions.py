@@ -1,0 +1,117 @@
+import sys
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
+from django.utils import timezone
+
+from sync import runs
+from sync.models import ConnectionStatus, SyncRun, XeroConnection
+from transactions.models import Transaction, TransactionType
+
+
+class Command(BaseCommand):
+    help = (
+        "Sync transactions to Xero now, as Upload all ready does, with a progress bar: all "
+        "ready ones, or those of --type, --contact or --ids. Exits with status 1 when any "
+        "was refused or failed (each is listed with its reason), 2 when the sync stopped."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--type",
+            action="append",
+            choices=TransactionType.values,
+            help="only this transaction type (repeatable)",
+        )
+        parser.add_argument(
+            "--contact", action="append", help="only this contact's (Omni ID or exact name)"
+        )
+        parser.add_argument("--ids", help="only these transactions (comma-separated IDs)")
+        parser.add_argument(
+            "--organisation", help="the organisation's name (needed when several are connected)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        connection = self._connection(options.get("organisation"))
+        transactions = Transaction.objects.ready_to_sync()
+        if options.get("type"):
+            transactions = transactions.filter(type__in=options["type"])
+        if options.get("contact"):
+            wanted = Q()
+            for contact in options["contact"]:
+                wanted |= Q(contact__name=contact)
+                if contact.isdigit():
+                    wanted |= Q(contact__pk=int(contact)) | Q(contact__omni_id=contact)
+            transactions = transactions.filter(wanted)
+        if options.get("ids"):
+            ids = [part.strip() for part in options["ids"].split(",") if part.strip()]
+            if not all(part.isdigit() for part in ids):
+                raise CommandError("--ids takes transaction IDs separated by commas, e.g. 4,8,15.")
+            transactions = transactions.filter(pk__in=[int(part) for part in ids])
+        run = runs.sync_start(
+            connection=connection, transactions=transactions, trigger=SyncRun.Trigger.COMMAND
+        )
+        total = run.items.count()
+        if not total:
+            self.stdout.write("Nothing ready to sync.")
+            return
+        self.stdout.write(f"Syncing {total} transaction(s) to {connection.organisation_name}.")
+        while True:
+            run = runs.sync_run(run=run, on_batch=self._bar)
+            self._bar(run)
+            if not run.is_active:
+                break
+            # Waiting for Xero (or for another sync of the organisation): wait, then go on.
+            until = run.resume_at or timezone.now()
+            time.sleep(min(5.0, max(0.5, (until - timezone.now()).total_seconds())))
+        self.stdout.write("")
+        self._report(run)
+
+    def _connection(self, name: str | None) -> XeroConnection:
+        connected = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
+        if name:
+            connected = connected.filter(organisation_name=name)
+        found = list(connected[:2])
+        if not found:
+            raise CommandError(
+                f"No connected organisation named {name!r}." if name else "Xero is not connected."
+            )
+        if len(found) > 1:
+            raise CommandError(
+                "Several organisations are connected: choose one with --organisation."
+            )
+        return found[0]
+
+    def _bar(self, run: SyncRun) -> None:
+        progress = runs.run_progress(run)
+        width = 30
+        filled = round(width * progress.done / progress.total) if progress.total else width
+        line = (
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {progress.done}/{progress.total}  "
+            f"{progress.synced} synced, {progress.refused} refused, {progress.failed} failed, "
+            f"{run.api_calls} calls"
+        )
+        if run.state == SyncRun.State.WAITING and run.resume_at:
+            line += f"  waiting for Xero until {timezone.localtime(run.resume_at):%H:%M:%S}"
+        self.stdout.write(line, ending="")
+        self.stdout.flush()
+
+    def _report(self, run: SyncRun) -> None:
+        progress = runs.run_progress(run)
+        self.stdout.write(
+            f"{progress.synced} synced, {progress.refused} refused, {progress.failed} failed, "
+            f"{progress.skipped} not sent, in {run.api_calls} Xero call(s)."
+        )
+        problems = run.items.filter(state__in=["refused", "failed", "skipped"]).select_related(
+            "transaction"
+        )
+        for item in problems:
+            self.stderr.write(f"  {item.transaction}: {item.get_state_display()}: {item.message}")
+        if run.state == SyncRun.State.STOPPED:
+            self.stderr.write(f"The sync stopped: {run.detail}")
+            sys.exit(2)
+        if progress.refused or progress.failed:
+            sys.exit(1)

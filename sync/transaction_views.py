@@ -1,0 +1,166 @@
+"""The transaction subtabs' actions (Upload, Upload all ready, Skip, Reset), the progress of
+the organisation's syncs, and the re-sync offered for refused transactions that can go now."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from transactions.models import TO_SYNC, SyncState, Transaction
+
+from . import runs, views
+from .models import ContactLink, LinkStatus, SyncItem, SyncRun, XeroConnection
+
+
+def _plural(n: int, noun: str = "transaction") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
+    """The organisation's syncs not finished yet, oldest first, with their progress."""
+    if connection is None:
+        return []
+    found = SyncRun.objects.filter(connection=connection, state__in=SyncRun.ACTIVE).order_by(
+        "created_at", "pk"
+    )
+    return [runs.run_progress(run) for run in found]
+
+
+def resync_offer(connection: XeroConnection | None) -> QuerySet[Transaction]:
+    """Refused transactions whose contact has a valid link now (restored in Xero, relinked):
+    they can go, in one click. Those refused for an account or tax type are not offered
+    (the fix is elsewhere); nor are those waiting in a sync already."""
+    if connection is None:
+        return Transaction.objects.none()
+    valid_link = ContactLink.objects.filter(
+        contact=OuterRef("contact"), connection=connection, status=LinkStatus.VALID
+    )
+    pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
+    blocked_by_contact = SyncItem.objects.filter(
+        transaction=OuterRef("pk"),
+        refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
+    )
+    return (
+        Transaction.objects.filter(sync_state=SyncState.REFUSED)
+        .filter(Exists(valid_link), Exists(blocked_by_contact))
+        .exclude(Exists(pending))
+    )
+
+
+def _start(
+    request: HttpRequest, connection: XeroConnection, transactions: QuerySet[Transaction]
+) -> None:
+    run = runs.sync_start(connection=connection, transactions=transactions, user=request.user)
+    queued = run.items.count()
+    if not queued:
+        messages.info(request, "Nothing to upload: they are synced, skipped or in a sync already.")
+        return
+    ahead = SyncRun.objects.filter(
+        connection=connection, state__in=SyncRun.ACTIVE, created_at__lt=run.created_at
+    ).count()
+    verb = "has" if ahead == 1 else "have"
+    place = (
+        f" It starts when the {_plural(ahead, 'sync')} ahead of it {verb} finished."
+        if ahead
+        else ""
+    )
+    messages.success(
+        request,
+        f"Uploading {_plural(queued)} to {connection.organisation_name} in the background; "
+        f"you may leave this page.{place}",
+    )
+
+
+@login_required
+@permission_required("sync.use_dashboard", raise_exception=True)
+@require_POST
+def transactions_action(request: "views.DashboardRequest", tab: str, subtab: str) -> HttpResponse:
+    """The action bar of a transaction subtab: Upload, Upload all ready, Skip, Reset."""
+    sub = views._subtab(tab, subtab)
+    back = views._next_url(request, tab)
+    if not back.startswith(f"/accounting/xero/{tab}/{subtab}/"):
+        back = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
+    connection = views.current_connection(request)
+    action = request.POST.get("action", "")
+    of_type = Transaction.objects.of_type(sub.transaction_type or "")
+    ids = [int(v) for v in request.POST.getlist("transaction") if v.isdigit()]
+    selected = of_type.filter(pk__in=ids)
+    if connection is None and action in ("upload", "upload_all"):
+        messages.error(request, views.NOT_CONNECTED_REASON)
+    elif request.POST.get("connection", str(getattr(connection, "pk", ""))) != str(
+        getattr(connection, "pk", "")
+    ):
+        messages.error(
+            request,
+            "The organisation shown changed meanwhile; nothing was done. Check the list and "
+            "try again.",
+        )
+    elif action == "upload_all":
+        assert connection is not None
+        _start(request, connection, of_type.ready_to_sync())
+    elif action not in ("upload", "skip", "reset"):
+        messages.error(request, "Choose Upload, Upload all ready, Skip or Reset.")
+    elif not ids:
+        messages.error(request, f"Select at least one {sub.label.lower().rstrip('s')}.")
+    elif action == "upload":
+        assert connection is not None
+        _start(request, connection, selected)
+    elif action == "skip":
+        skipped = _not_pending(selected.filter(sync_state__in=[*TO_SYNC, SyncState.FAILED]))
+        count = skipped.update(sync_state=SyncState.SKIPPED)
+        messages.success(
+            request, f"Skipped {_plural(count)}: Upload all ready leaves them out until reset."
+        )
+    else:
+        count = _not_pending(selected.exclude(sync_state=SyncState.READY)).update(
+            sync_state=SyncState.READY, last_error=""
+        )
+        messages.success(
+            request,
+            f"Reset {_plural(count)} to ready. A synced one is updated in Xero, not created "
+            "again, when uploaded.",
+        )
+    return redirect(back)
+
+
+def _not_pending(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    """Leave out those a sync is about to send or sending: their outcome decides."""
+    pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
+    return transactions.exclude(Exists(pending))
+
+
+@login_required
+@permission_required("sync.use_dashboard", raise_exception=True)
+@require_POST
+def resync_refused(request: "views.DashboardRequest") -> HttpResponse:
+    """Sync again the refused transactions whose contact can go now."""
+    connection = views.current_connection(request)
+    back = request.POST.get("next", "")
+    if not back.startswith("/accounting/xero/"):
+        back = reverse("sync:dashboard")
+    if connection is None:
+        messages.error(request, views.NOT_CONNECTED_REASON)
+        return redirect(back)
+    offer = resync_offer(connection)
+    contact = request.POST.get("contact", "")
+    if contact.isdigit():
+        offer = offer.filter(contact_id=int(contact))
+    _start(request, connection, offer)
+    return redirect(back)
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def sync_progress(request: "views.DashboardRequest") -> HttpResponse:
+    """The progress of the organisation's syncs (polled while one is under way). When a poll
+    finds none left, the page reloads to show each transaction's outcome."""
+    connection = views.current_connection(request)
+    progress = active_runs(connection)
+    if request.htmx and request.GET.get("poll") and not progress:
+        return HttpResponseClientRefresh()
+    return render(request, "sync/_sync_progress.html", {"syncs": progress})
