@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection as db_connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -21,6 +22,7 @@ from sync.models import (
     XeroApiCall,
     XeroConnection,
 )
+from tests.concurrency import at_once
 from tests.factories import (
     ContactFactory,
     LineItemFactory,
@@ -448,3 +450,33 @@ def test_an_automatic_sync_with_failures_emails_the_admins(connection, sandbox):
     (email,) = mail.outbox
     assert email.to == ["root@example.nz"]
     assert "1 refused" in email.body and "/accounting/xero/errors/" in email.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_asked_to_sync_one_organisation_never_send_twice(
+    accountant, sandbox, xero_settings, client
+):
+    if db_connection.vendor != "postgresql":
+        pytest.skip("concurrent workers need PostgreSQL (CI runs this with DATABASE_URL)")
+    from .conftest import connect_with
+
+    connection = connect_with(client, accountant, sandbox)
+    contact = linked(connection, sandbox)
+    txns = [transaction_of(contact) for _ in range(6)]
+    first = runs.sync_start(connection=connection, transactions=txns[:3])
+    second = runs.sync_start(connection=connection, transactions=txns[3:])
+    same = runs.sync_start(connection=connection, transactions=txns)  # all taken already
+    runs_seen: list[str] = []
+
+    def work(run: SyncRun) -> None:
+        runs_seen.append(runs.sync_run(run=SyncRun.objects.get(pk=run.pk)).state)
+
+    # Two workers on the same run, and one on the other run of the organisation, at once.
+    failures = at_once(lambda: work(first), times=2) + at_once(lambda: work(second), times=2)
+    assert failures == []
+    for run in (first, second, same):
+        runs.sync_run(run=SyncRun.objects.get(pk=run.pk))  # whatever waited its turn
+    assert {Transaction.objects.get(pk=t.pk).sync_state for t in txns} == {SyncState.SYNCED}
+    numbers = [d["InvoiceNumber"] for d in in_xero(sandbox)]
+    assert sorted(numbers) == sorted(t.number for t in txns)  # one copy each
+    assert same.items.count() == 0
