@@ -38,18 +38,17 @@ Sample output (SQLite, 2 cores):
 
 import argparse
 import math
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.harness import django_setup, sandbox_connect  # noqa: E402
 
 BATCH = 50
 MINUTE_LIMIT = 60
@@ -201,40 +200,15 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
     args = parser.parse_args()
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-upload-"))
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni_xero.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("XERO_USE_SANDBOX", "true")  # the bench points it at its own sandbox
-    import django
+    folder = django_setup("bench-upload-", args.database_url)
 
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    from sync.connections import connection_connect, consent_complete
     from sync.models import UploadRow
-    from tests.plugins.sandbox import SandboxControl, pkce_pair, start_sandbox, stop_sandbox
+    from tests.plugins.sandbox import start_sandbox, stop_sandbox
 
-    call_command("migrate", verbosity=0)
-    if args.database_url:
-        call_command("flush", interactive=False, verbosity=0)
     server = start_sandbox(folder / "sandbox.json")  # Xero's own limits: 60/min, 5,000/day
     try:
-        control = SandboxControl(server.url)
+        control, connection = sandbox_connect(server.url)
         limits = control.call("GET", "/_sandbox/rate-limits")
-        settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = (
-            control.client_id,
-            control.client_secret,
-        )
-        settings.XERO_LOGIN_URL = settings.XERO_IDENTITY_URL = settings.XERO_API_URL = server.url
-        redirect = "http://127.0.0.1:8000/accounting/xero/callback/"
-        verifier, challenge = pkce_pair()
-        location = control.authorize(redirect_uri=redirect, code_challenge=challenge)
-        code = parse_qs(urlsplit(location).query)["code"][0]
-        granted = consent_complete(code=code, redirect_uri=redirect, code_verifier=verifier)
-        connection = connection_connect(tokens=granted.tokens, tenant=granted.tenants[0], user=None)
         tenant = str(connection.tenant_id)
 
         omni = omni_contacts(args.contacts)

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -372,7 +372,9 @@ def _send(
     for item in batch:
         item.state, item.batch_key, item.sent_at = SyncItem.State.SENDING, key, now
         item.attempts += 1
-    SyncItem.objects.bulk_update(batch, ["state", "batch_key", "sent_at", "attempts"])
+    SyncItem.objects.filter(pk__in=[item.pk for item in batch]).update(
+        state=SyncItem.State.SENDING, batch_key=key, sent_at=now, attempts=F("attempts") + 1
+    )
     try:
         outcomes = xero.documents_save(session, kind=kind, documents=uploads, idempotency_key=key)
     except xero.RateLimited:
@@ -384,17 +386,21 @@ def _send(
         for item in batch:
             _outcome(item, SyncItem.State.FAILED, _plain([str(failure)]))
         return
-    for item, upload, outcome in zip(batch, uploads, outcomes, strict=False):
-        _record(item, upload, outcome, rules)
-    for item in batch[len(outcomes) :]:
-        _outcome(item, SyncItem.State.FAILED, "Xero gave no answer for this transaction.")
+    # Xero has answered: the batch's outcomes are saved together (one commit, not 50).
+    with transaction.atomic():
+        for item, upload, outcome in zip(batch, uploads, outcomes, strict=False):
+            _record(item, upload, outcome, rules)
+        for item in batch[len(outcomes) :]:
+            _outcome(item, SyncItem.State.FAILED, "Xero gave no answer for this transaction.")
 
 
 def _requeue(items: list[SyncItem]) -> None:
     for item in items:
         item.state = SyncItem.State.QUEUED
         item.attempts = max(0, item.attempts - 1)
-    SyncItem.objects.bulk_update(items, ["state", "attempts"])
+    SyncItem.objects.filter(pk__in=[item.pk for item in items]).update(
+        state=SyncItem.State.QUEUED, attempts=F("attempts") - 1
+    )
 
 
 def _record(

@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks (run each as a script; see its docstring)."""

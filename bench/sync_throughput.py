@@ -1,0 +1,304 @@
+"""Measure the transaction sync: 5,000 transactions of 500 linked contacts, under Xero's limits.
+
+Runs against a fresh Xero sandbox with its rate limits on: 60 calls a minute per
+organisation (--scale N makes the minute N times shorter; at Xero's own minute the run takes
+a little over one, as 5,000 transactions need 103 calls), and a throwaway SQLite database. The sync is driven as the worker
+would drive it (`sync_run`, sleeping while the run waits for Xero).
+
+It prints API calls per transaction, duplicates in the sandbox, 429s received, and the run
+time as a multiple of the floor Xero's limit allows: with L calls per rolling window W, call
+number k cannot start before floor((k - 1) / L) windows have passed, so C calls need at
+least floor((C - 1) / L) * W. Targets: write calls at most 1.05 x ceil(transactions / 50);
+link-check calls (GET Contacts) at most 1 + ceil(changed contacts / 1,000); run time within
+1.15x the floor; no duplicates.
+
+A second run (unless --no-faults) syncs another 5,000 transactions with 10% of the calls
+failing: 500s, timeouts and connections dropped after Xero committed. It must end with every
+transaction synced exactly once, or failed with its message: nothing lost.
+
+Usage:
+
+    .venv/bin/python bench/sync_throughput.py [--transactions 5000] [--contacts 500]
+        [--scale 1] [--no-faults] [--database-url URL]
+"""
+
+import argparse
+import math
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.harness import django_setup, sandbox_connect  # noqa: E402
+
+BATCH = 50
+MINUTE_LIMIT = 60
+DOCUMENT_PATHS = (
+    "/api.xro/2.0/Invoices",
+    "/api.xro/2.0/CreditNotes",
+    "/api.xro/2.0/PurchaseOrders",
+)
+
+
+def omni_data(control: Any, connection: Any, contacts: int, transactions: int, tag: str) -> int:
+    """Omni contacts linked to new Xero contacts, and their transactions with one line each
+    (reusing the contacts when they exist). Returns how many Xero contacts were made."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from contacts.models import Contact
+    from sync.models import ContactLink, LinkMethod
+    from transactions.models import LineItem, Transaction, TransactionType
+
+    made = 0
+    omni = list(Contact.objects.order_by("pk"))
+    if not omni:
+        omni = Contact.objects.bulk_create(
+            Contact(omni_id=300_000 + i, name=f"Bench Customer {i + 1}", is_customer=True)
+            for i in range(contacts)
+        )
+        ids = control.seed_contacts(str(connection.tenant_id), [{"Name": c.name} for c in omni])
+        ContactLink.objects.bulk_create(
+            ContactLink(
+                contact=c,
+                connection=connection,
+                xero_contact_id=xero_id,
+                xero_name=c.name,
+                method=LinkMethod.EXISTING,
+            )
+            for c, xero_id in zip(omni, ids, strict=True)
+        )
+        made = len(ids)
+    today = date.today()
+    txns = Transaction.objects.bulk_create(
+        Transaction(
+            contact=omni[i % len(omni)],
+            type=TransactionType.SALES_INVOICE,
+            number=f"{tag}-{i + 1:05d}",
+            date=today - timedelta(days=i % 30),
+            due_date=today + timedelta(days=20),
+        )
+        for i in range(transactions)
+    )
+    LineItem.objects.bulk_create(
+        LineItem(
+            transaction=t,
+            description="Manuka honey 500g",
+            quantity=Decimal(1 + i % 5),
+            unit_price=Decimal("24.50"),
+            account_code="200",
+            tax_type="OUTPUT2",
+        )
+        for i, t in enumerate(txns)
+    )
+    return made
+
+
+def drive(connection: Any, tag: str) -> tuple[Any, float]:
+    """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
+    from django.utils import timezone
+
+    from sync import runs
+    from transactions.models import Transaction
+
+    started = time.monotonic()
+    run = runs.sync_start(
+        connection=connection,
+        transactions=Transaction.objects.ready_to_sync().filter(number__startswith=tag),
+    )
+    while True:
+        run = runs.sync_run(run=run)
+        if not run.is_active:
+            return run, time.monotonic() - started
+        resume = run.resume_at or timezone.now()
+        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+
+
+Call = tuple[str, str, int | None, int]  # method, endpoint, status, duration in ms
+
+
+def calls_since(first_pk: int) -> list[Call]:
+    from sync.models import XeroApiCall
+
+    return list(
+        XeroApiCall.objects.filter(pk__gt=first_pk)
+        .order_by("pk")
+        .values_list("method", "endpoint", "status", "duration_ms")
+    )
+
+
+def floors(calls: list[Call], window: float) -> tuple[float, float]:
+    """The least time the calls could take under the limit: counting the window alone, and
+    counting each call's own measured duration too (one after another, call k starting no
+    sooner than call k - L started plus a window)."""
+    if not calls:
+        return 0.0, 0.0
+    limit_only = math.floor((len(calls) - 1) / MINUTE_LIMIT) * window
+    starts: list[float] = []
+    now = 0.0
+    for k, (*_, duration_ms) in enumerate(calls):
+        if k >= MINUTE_LIMIT:
+            now = max(now, starts[k - MINUTE_LIMIT] + window)
+        starts.append(now)
+        now += duration_ms / 1000
+    return limit_only, now
+
+
+def sandbox_counts(control: Any, tenant: str, tag: str) -> Counter[str]:
+    documents = control.call("GET", f"/_sandbox/organisations/{tenant}/invoices")
+    return Counter(d["InvoiceNumber"] for d in documents if d["InvoiceNumber"].startswith(tag))
+
+
+def report(
+    label: str,
+    run: Any,
+    seconds: float,
+    calls: list[Call],
+    held: Counter[str],
+    *,
+    transactions: int,
+    changed: int,
+    window: float,
+    targets: bool,
+) -> None:
+    from sync import runs
+    from transactions.models import Transaction
+
+    progress = runs.run_progress(run)
+    writes = sum(1 for m, e, *_ in calls if m == "POST" and e.startswith(DOCUMENT_PATHS))
+    link_checks = sum(
+        1 for m, e, *_ in calls if m == "GET" and e.startswith("/api.xro/2.0/Contacts")
+    )
+    refused_429 = sum(1 for _, _, status, _ in calls if status == 429)
+    duplicates = sum(n - 1 for n in held.values() if n > 1)
+    limit_only, floor = floors(calls, window)
+    most_writes = 1.05 * math.ceil(transactions / BATCH)
+    most_checks = 1 + math.ceil(changed / 1000)
+    synced_numbers = set(
+        Transaction.objects.filter(
+            pk__in=run.items.values("transaction_id"), sync_state="synced"
+        ).values_list("number", flat=True)
+    )
+    failed_without_message = run.items.filter(state="failed", message="").count()
+    lost = transactions - progress.synced - progress.failed
+
+    def verdict(ok: bool) -> str:
+        return ("ok" if ok else "MISSED") if targets else ""
+
+    print(f"\n{label} (sync {run.pk}: {run.state})")
+    print(
+        f"  outcome          {progress.synced} synced, {progress.failed} failed, "
+        f"{progress.refused} refused, {progress.left} left, {lost} lost  "
+        f"{verdict(lost == 0 and failed_without_message == 0)}"
+    )
+    print(
+        f"  API calls        {len(calls)} = {len(calls) / transactions:.4f} per transaction "
+        f"({writes} writes, {link_checks} link checks, {len(calls) - writes - link_checks} other)"
+    )
+    print(
+        f"  writes           {writes}, target at most {most_writes:.0f}  "
+        f"{verdict(writes <= most_writes)}"
+    )
+    print(
+        f"  link checks      {link_checks}, target at most {most_checks}  "
+        f"{verdict(link_checks <= most_checks)}"
+    )
+    print(f"  429 responses    {refused_429}")
+    once = all(held.get(n) == 1 for n in synced_numbers)
+    print(
+        f"  duplicates       {duplicates} in the sandbox; every synced transaction held once: "
+        f"{once}  {'ok' if duplicates == 0 and once else 'MISSED'}"
+    )
+    multiple = seconds / floor if floor else float("inf")
+    print(
+        f"  run time         {seconds:.1f} s; the floor at {MINUTE_LIMIT} calls per {window:g} s, "
+        f"with each call's own time: {floor:.1f} s ({limit_only:.0f} s from the window "
+        f"alone); {multiple:.2f}x the floor  {verdict(multiple <= 1.15)}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--transactions", type=int, default=5000)
+    parser.add_argument("--contacts", type=int, default=500)
+    parser.add_argument("--scale", type=float, default=1.0, help="the minute is 60/scale s")
+    parser.add_argument("--no-faults", action="store_true", help="skip the run with faults")
+    parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
+    args = parser.parse_args()
+
+    folder = django_setup("bench-sync-", args.database_url)
+    from django.conf import settings
+
+    from sync.models import XeroApiCall
+    from tests.plugins.sandbox import start_sandbox, stop_sandbox
+
+    window = 60.0 / args.scale
+    server = start_sandbox(folder / "sandbox.json")
+    try:
+        control, connection = sandbox_connect(server.url)
+        tenant = str(connection.tenant_id)
+        control.rate_limits(
+            enabled=True, minute=MINUTE_LIMIT, scale=args.scale, reset_counters=True
+        )
+        settings.XERO_RATE_WINDOW_SECONDS = window
+        settings.XERO_MINUTE_LIMIT = MINUTE_LIMIT
+        changed = omni_data(control, connection, args.contacts, args.transactions, "BENCH")
+        print(
+            f"sandbox limits on: {MINUTE_LIMIT} calls per {window:g} s window (scale "
+            f"{args.scale:g}); {args.transactions:,} transactions of {args.contacts} linked "
+            "contacts"
+        )
+        # The first run of the connection pulls the contacts again, as after connecting.
+        time.sleep(window)  # connecting's calls have left the window
+        first = XeroApiCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        run, seconds = drive(connection, "BENCH")
+        report(
+            "clean run",
+            run,
+            seconds,
+            calls_since(first),
+            sandbox_counts(control, tenant, "BENCH"),
+            transactions=args.transactions,
+            changed=changed,
+            window=window,
+            targets=True,
+        )
+        if args.no_faults:
+            return
+        omni_data(control, connection, args.contacts, args.transactions, "FAULT")
+        settings.XERO_TIMEOUT = 2.0
+        share = 0.035  # three kinds, each about a third of the 10%
+        for fault in (
+            {"status": 500},
+            {"kind": "hang", "seconds": 3},
+            {"kind": "drop_after_commit"},
+        ):
+            control.fault(**fault, share=share, path="/api.xro/2.0/")
+        time.sleep(window)
+        first = XeroApiCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        run, seconds = drive(connection, "FAULT")
+        control.clear_faults()
+        calls = calls_since(first)
+        failed_calls = sum(1 for _, _, status, _ in calls if status is None or status >= 500)
+        report(
+            f"with faults ({failed_calls} of {len(calls)} calls failed: "
+            f"{failed_calls / max(1, len(calls)):.0%})",
+            run,
+            seconds,
+            calls,
+            sandbox_counts(control, tenant, "FAULT"),
+            transactions=args.transactions,
+            changed=0,
+            window=window,
+            targets=False,
+        )
+    finally:
+        stop_sandbox(server)
+
+
+if __name__ == "__main__":
+    main()
