@@ -4,6 +4,10 @@ import os
 import shutil
 
 import pytest
+from playwright.sync_api import Page, expect
+
+from sync import mirror
+from sync.models import XeroConnection
 
 # Playwright's sync API runs an event loop in this thread; the ORM would otherwise refuse.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -52,3 +56,19 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def connected(login, accountant, xero_settings, sandbox) -> Page:
+    """Logged in as the accountant, connected to the sandbox's Demo Company, htmx ready."""
+    page = login(accountant)
+    page.get_by_role("button", name="Connect to Xero").click()
+    page.get_by_role("button", name="Allow access").click()
+    expect(page.get_by_role("status").first).to_contain_text("Connected to Demo Company (NZ)")
+    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
+    return page
+
+
+def refreshed() -> None:
+    """What the worker does after connecting (not running in tests)."""
+    mirror.xero_contacts_refresh(connection=XeroConnection.objects.get())

@@ -4,8 +4,8 @@ with the sandbox's own Xero web page standing in for Xero."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from sync import mirror
 from sync.models import ContactLink, InvalidReason, XeroConnection
+from tests.browser.conftest import refreshed
 from tests.factories import ContactFactory, LineItemFactory, TransactionFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -15,22 +15,6 @@ def ready(name: str, **fields):
     contact = ContactFactory(name=name, **fields)
     LineItemFactory(transaction=TransactionFactory(contact=contact))
     return contact
-
-
-@pytest.fixture
-def connected(login, accountant, xero_settings, sandbox) -> Page:
-    """Logged in as the accountant, connected to the sandbox's Demo Company, htmx ready."""
-    page = login(accountant)
-    page.get_by_role("button", name="Connect to Xero").click()
-    page.get_by_role("button", name="Allow access").click()
-    expect(page.get_by_role("status").first).to_contain_text("Connected to Demo Company (NZ)")
-    page.wait_for_function("window.htmx !== undefined && document.readyState === 'complete'")
-    return page
-
-
-def refreshed() -> None:
-    """What the worker does after connecting (not running in tests)."""
-    mirror.xero_contacts_refresh(connection=XeroConnection.objects.get())
 
 
 def linked_to(contact, xero_id: str, name: str):
