@@ -61,6 +61,8 @@ LEASE = timedelta(minutes=10)
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
+# A run that waits longer than this (seconds) checks links and accounts again when it goes on.
+RECHECK_AFTER = 300.0
 # Documents that no longer count: a lookup that finds only these finds nothing.
 GONE = {"DELETED", "VOIDED"}
 
@@ -218,10 +220,15 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             if on_batch is not None:
                 on_batch(run)
     except (xero.RateLimited, mirror.RefreshRunning, DayQuotaUsed, xero.XeroUnavailable) as wait:
-        resume_at = timezone.now() + timedelta(seconds=_wait_seconds(wait))
+        seconds = _wait_seconds(wait)
+        resume_at = timezone.now() + timedelta(seconds=seconds)
         _renew(run, session)
         SyncRun.objects.filter(pk=run.pk).update(
-            state=SyncRun.State.WAITING, resume_at=resume_at, detail=str(wait)[:500]
+            state=SyncRun.State.WAITING,
+            resume_at=resume_at,
+            detail=str(wait)[:500],
+            # After a long wait, links and accounts are checked again before sending.
+            prepared=run.prepared and seconds < RECHECK_AFTER,
         )
         sync_continue.using(run_after=resume_at).enqueue(run.pk)
         run.refresh_from_db()

@@ -480,3 +480,46 @@ def test_two_workers_asked_to_sync_one_organisation_never_send_twice(
     numbers = [d["InvoiceNumber"] for d in in_xero(sandbox)]
     assert sorted(numbers) == sorted(t.number for t in txns)  # one copy each
     assert same.items.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_database_transaction_is_open_while_xero_is_called(
+    accountant, sandbox, xero_settings, client, monkeypatch
+):
+    from sync.xero import transport
+
+    from .conftest import connect_with
+
+    connection = connect_with(client, accountant, sandbox)
+    contact = linked(connection, sandbox)
+    txns = [transaction_of(contact) for _ in range(3)]
+    sandbox.fault(kind="drop_after_commit", path="/api.xro/2.0/Invoices", method="POST")
+    open_during_calls: list[str] = []
+    client_for = transport.client
+
+    def checked_client(*args, **kwargs):
+        if db_connection.in_atomic_block:
+            open_during_calls.append("a call made inside a database transaction")
+        return client_for(*args, **kwargs)
+
+    monkeypatch.setattr(transport, "client", checked_client)
+
+    run = sync(connection, txns)
+
+    assert run.state == SyncRun.State.DONE
+    assert run.api_calls >= 5  # checks, the lost answer and its retry
+    assert open_during_calls == []
+
+
+def test_a_long_wait_checks_the_links_again_before_sending(connection, sandbox):
+    contact = linked(connection, sandbox, name="Ruru Rentals")
+    txn = transaction_of(contact)
+    sandbox.fault(status=429, retry_after=3600, path="/api.xro/2.0/Invoices", method="POST")
+    run = sync(connection, [txn])
+    assert run.state == SyncRun.State.WAITING and not run.prepared
+    sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
+
+    run = runs.sync_run(run=run)
+
+    assert run.items.get().state == SyncItem.State.REFUSED  # caught before sending again
+    assert "archived" in run.items.get().message
