@@ -61,6 +61,8 @@ LEASE = timedelta(minutes=10)
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
+# How long a run whose day's calls are used up waits before it looks again (seconds).
+DAY_RETRY = 3600.0
 # A run that waits longer than this (seconds) checks links and accounts again when it goes on.
 RECHECK_AFTER = 300.0
 # Documents that no longer count: a lookup that finds only these finds nothing.
@@ -70,12 +72,12 @@ GONE = {"DELETED", "VOIDED"}
 # --- Pacing ------------------------------------------------------------------------------------
 
 
-class DayQuotaUsed(xero.XeroError):
+class DayQuotaUsed(xero.RateLimited):
+    """The last answer said no call is left today: stop before making one Xero would refuse
+    (Xero does not say when its rolling day frees a call; look again in an hour)."""
+
     def __init__(self) -> None:
-        super().__init__(
-            "Xero's daily call limit for this organisation is used up: the sync goes on by "
-            "itself when Xero allows more calls."
-        )
+        super().__init__(wait_seconds=DAY_RETRY, problem="day")
 
 
 class PacedSession:
@@ -219,7 +221,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             _renew(run, session)
             if on_batch is not None:
                 on_batch(run)
-    except (xero.RateLimited, mirror.RefreshRunning, DayQuotaUsed, xero.XeroUnavailable) as wait:
+    except (xero.RateLimited, mirror.RefreshRunning, xero.XeroUnavailable) as wait:
         seconds = _wait_seconds(wait)
         resume_at = timezone.now() + timedelta(seconds=seconds)
         _renew(run, session)
@@ -250,8 +252,6 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
 def _wait_seconds(wait: Exception) -> float:
     if isinstance(wait, xero.RateLimited):
         return max(1.0, wait.wait_seconds)
-    if isinstance(wait, DayQuotaUsed):
-        return 3600.0
     if isinstance(wait, mirror.RefreshRunning):
         return MIRROR_WAIT
     return UNAVAILABLE_WAIT

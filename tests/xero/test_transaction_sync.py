@@ -362,23 +362,26 @@ def test_a_429_waits_for_retry_after(connection, sandbox, waits):
     assert run.rate_limited == 1
 
 
-def test_the_daily_limit_pauses_the_run_which_goes_on_later(connection, sandbox, settings):
+def test_the_daily_limit_pauses_the_run_which_goes_on_later(connection, sandbox):
     contact = linked(connection, sandbox)
     txn = transaction_of(contact)
-    used = sandbox.rate_limits(enabled=True)
-    del used
-    sandbox.fault(status=429, retry_after=50000, path="/api.xro/2.0/Invoices", method="POST")
+    # Today's calls so far, and room for the 3 checks only: the document finds none left.
+    sandbox.rate_limits(enabled=True, reset_counters=True, day=3)
 
     run = sync(connection, [txn])
 
     assert run.state == SyncRun.State.WAITING
-    assert run.resume_at is not None and run.resume_at > timezone.now() + timedelta(hours=13)
+    assert "daily call limit" in run.detail
+    assert run.resume_at is not None and run.resume_at > timezone.now() + timedelta(minutes=59)
     assert states(txn) == [SyncState.READY]
     assert run.items.get().state == SyncItem.State.QUEUED
+    assert run.day_remaining == 0
     queued = DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue").last()
     assert queued is not None and queued.run_after is not None
+    assert posts() == []  # it stopped before the call Xero would have refused
 
-    run = runs.sync_run(run=run)  # later, when Xero allows calls again
+    sandbox.rate_limits(reset_counters=True, day=None)  # a day later
+    run = runs.sync_run(run=run)
 
     assert run.state == SyncRun.State.DONE and states(txn) == [SyncState.SYNCED]
 
