@@ -2,8 +2,9 @@
 
 Runs against a fresh Xero sandbox with its rate limits on: 60 calls a minute per
 organisation (--scale N makes the minute N times shorter; at Xero's own minute the run takes
-a little over one, as 5,000 transactions need 103 calls), and a throwaway SQLite database. The sync is driven as the worker
-would drive it (`sync_run`, sleeping while the run waits for Xero).
+a little over one, as 5,000 transactions need 103 calls), and a throwaway SQLite database.
+The sync is driven as the worker would drive it (`sync_run`, sleeping while the run waits
+for Xero).
 
 It prints API calls per transaction, duplicates in the sandbox, 429s received, and the run
 time as a multiple of the floor Xero's limit allows: with L calls per rolling window W, call

@@ -13,7 +13,7 @@ from transactions.models import SyncState, Transaction
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def invoice_of(contact, number: str) -> Transaction:
+def invoice_of(contact, number: str):
     txn = TransactionFactory(contact=contact, number=number)
     LineItemFactory(transaction=txn)
     return txn
