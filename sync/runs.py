@@ -438,10 +438,19 @@ def _invalidate(item: SyncItem, rules: Rules) -> None:
 
 
 def _synced(item: SyncItem, document: xero.XeroDocument) -> None:
+    item.state, item.message, item.refusal = SyncItem.State.SYNCED, "", ""
+    item.xero_id, item.xero_number = document.document_id, document.number
     with transaction.atomic():
-        item.state, item.message, item.refusal = SyncItem.State.SYNCED, "", ""
-        item.xero_id, item.xero_number = document.document_id, document.number
-        item.save()
+        # Plain UPDATEs: a batch records 50 of these, and a model save costs several times
+        # more.
+        SyncItem.objects.filter(pk=item.pk).update(
+            state=item.state,
+            message="",
+            refusal="",
+            xero_id=item.xero_id,
+            xero_number=item.xero_number,
+            updated_at=timezone.now(),
+        )
         Transaction.objects.filter(pk=item.transaction_id).update(
             sync_state=SyncState.SYNCED,
             xero_id=document.document_id,

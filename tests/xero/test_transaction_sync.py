@@ -526,3 +526,30 @@ def test_a_long_wait_checks_the_links_again_before_sending(connection, sandbox):
 
     assert run.items.get().state == SyncItem.State.REFUSED  # caught before sending again
     assert "archived" in run.items.get().message
+
+
+def test_an_unexpected_error_stops_the_sync_visibly_and_leaves_all_ready(
+    connection, sandbox, monkeypatch
+):
+    contact = linked(connection, sandbox)
+    txns = [transaction_of(contact) for _ in range(2)]
+
+    def broken(self, transaction):
+        raise KeyError("oops")
+
+    monkeypatch.setattr(documents.Rules, "upload", broken)
+
+    run = sync(connection, txns)
+
+    assert run.state == SyncRun.State.STOPPED
+    assert "unexpected error (KeyError)" in run.detail
+    assert set(states(*txns)) == {SyncState.READY}
+    item = run.items.first()
+    assert item is not None and item.state == SyncItem.State.SKIPPED
+    assert "It is still ready to sync." in item.message
+    assert posts() == []
+    monkeypatch.undo()
+    assert runs.sync_run(run=runs.sync_start(connection=connection, transactions=txns)).state == (
+        SyncRun.State.DONE
+    )
+    assert set(states(*txns)) == {SyncState.SYNCED}
