@@ -62,6 +62,11 @@ class AccountMappingForm(forms.ModelForm[AccountMapping]):
     class Meta:
         model = AccountMapping
         fields = ["account_code", "tax_type"]
+        # Suggestions from the fetched accounts and tax rates (datalists on the page).
+        widgets = {
+            "account_code": forms.TextInput(attrs={"list": "account-codes"}),
+            "tax_type": forms.TextInput(attrs={"list": "tax-types"}),
+        }
 
     def __init__(self, *args: Any, connection: XeroConnection, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -387,15 +387,12 @@ def test_prune_without_a_date_deletes_nothing_and_says_why(admin_client, connect
 # --- Errors ------------------------------------------------------------------------------------
 
 
-def refused(contact, connection, refusal, message, **fields):
+def refused(contact, run, refusal, message, **fields):
+    """A transaction the run refused, with the reason."""
     txn = TransactionFactory(contact=contact, sync_state=SyncState.REFUSED, **fields)
     LineItemFactory(transaction=txn)
     SyncItemFactory(
-        run=SyncRunFactory(connection=connection),
-        transaction=txn,
-        state=SyncItem.State.REFUSED,
-        refusal=refusal,
-        message=message,
+        run=run, transaction=txn, state=SyncItem.State.REFUSED, refusal=refusal, message=message
     )
     return txn
 
@@ -410,13 +407,16 @@ def test_errors_lists_refused_and_failed_transactions_grouped_by_contact(viewer_
     kea = ContactFactory(name="Kea Outfitters")
     unlinked = refused(
         kea,
-        connection,
+        SyncRunFactory(connection=connection),
         SyncItem.Refusal.UNLINKED,
         "Kea Outfitters isn't linked to a Xero contact — link it on Sales.",
         number="INV-0201",
     )
     bad_account = refused(
-        kea, connection, SyncItem.Refusal.ACCOUNT, "Account code '999' is not in the chart."
+        kea,
+        SyncRunFactory(connection=connection),
+        SyncItem.Refusal.ACCOUNT,
+        "Account code '999' is not in the chart.",
     )
     supplier = SupplierFactory(name="Aroha Supplies")
     failed = TransactionFactory(
@@ -483,9 +483,18 @@ def test_resync_queues_a_run_of_the_contacts_refused_transactions(
     accountant_client, accountant, connection
 ):
     kea = ContactFactory(name="Kea Outfitters")
-    first = refused(kea, connection, SyncItem.Refusal.UNLINKED, "not linked")
-    second = refused(kea, connection, SyncItem.Refusal.UNLINKED, "not linked")
-    refused(ContactFactory(name="Other Ltd"), connection, SyncItem.Refusal.UNLINKED, "no")
+    first = refused(
+        kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked"
+    )
+    second = refused(
+        kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked"
+    )
+    refused(
+        ContactFactory(name="Other Ltd"),
+        SyncRunFactory(connection=connection),
+        SyncItem.Refusal.UNLINKED,
+        "no",
+    )
     assert "Re-sync 2 refused" in accountant_client.get(ERRORS).content.decode()
 
     response = accountant_client.post(reverse("sync:errors_resync", args=[kea.pk]), follow=True)
@@ -498,7 +507,7 @@ def test_resync_queues_a_run_of_the_contacts_refused_transactions(
 
 def test_viewers_cannot_resync(viewer_client, connection):
     kea = ContactFactory(name="Kea Outfitters")
-    refused(kea, connection, SyncItem.Refusal.UNLINKED, "not linked")
+    refused(kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked")
     assert "Re-sync" not in viewer_client.get(ERRORS).content.decode()
     runs_before = SyncRun.objects.count()
     assert viewer_client.post(reverse("sync:errors_resync", args=[kea.pk])).status_code == 403
@@ -510,7 +519,12 @@ def test_every_dashboard_page_links_to_errors_with_their_count(viewer_client, co
     html = viewer_client.get(customers).content.decode()
     assert f'href="{ERRORS}"' in html and "to fix" not in html
 
-    refused(ContactFactory(), connection, SyncItem.Refusal.UNLINKED, "not linked")
+    refused(
+        ContactFactory(),
+        SyncRunFactory(connection=connection),
+        SyncItem.Refusal.UNLINKED,
+        "not linked",
+    )
     ContactLinkFactory(
         connection=connection, status=LinkStatus.INVALID, invalid_reason=InvalidReason.DELETED
     )
