@@ -8,6 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -621,3 +623,32 @@ def test_an_account_mapping_in_django_admin_is_checked_against_the_accounts(
     assert not AccountMapping.objects.exists()
     admin_client.post(add, data | {"account_code": "260"})
     assert AccountMapping.objects.get().account_code == "260"
+
+
+# --- Query counts ------------------------------------------------------------------------------
+
+
+def queries(client, url):
+    with CaptureQueriesContext(db) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("url", [LOG, ERRORS, DISCREPANCIES])
+def test_the_admin_lists_cost_the_same_queries_for_more_rows(viewer_client, connection, url):
+    SyncSettings.for_connection(connection)  # made on a first visit otherwise
+
+    def more():
+        run = run_with(connection, SyncItem.State.SYNCED)
+        refused(ContactFactory(), run, SyncItem.Refusal.UNLINKED, "not linked")
+        refused(ContactFactory(), run, SyncItem.Refusal.TAX, "tax")
+        ContactLinkFactory(
+            connection=connection, status=LinkStatus.INVALID, invalid_reason=InvalidReason.GDPR
+        )
+        synced(connection, "VOIDED", number=f"INV-V{run.pk}")
+
+    more()
+    few = queries(viewer_client, url)
+    for _ in range(4):
+        more()
+    assert queries(viewer_client, url) == few
