@@ -160,3 +160,17 @@ def test_screenshots_of_the_admin_pages(login, admin_user, books, screenshot):
     page.get_by_role("link", name="Discrepancies").click()
     expect(page.locator("#discrepancies tbody tr")).to_have_count(3)  # edited, voided, paid
     screenshot("admin-discrepancies")
+
+
+def test_an_accountant_sees_the_settings_but_cannot_change_them(
+    login, accountant, books, screenshot
+):
+    page = login(accountant)
+    page.get_by_role("link", name="Admin", exact=True).last.click()
+
+    expect(page.locator("#admins-only")).to_contain_text("Only admins can change these settings")
+    expect(page.get_by_label("Create documents as")).to_be_disabled()
+    expect(page.locator("#mapping-sales_invoice input").first).to_be_disabled()
+    expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
+    expect(page.get_by_role("button", name="Fetch from Xero")).to_be_visible()
+    screenshot("admin-settings-read-only")
