@@ -36,7 +36,11 @@ class ContactProblems:
 
     @property
     def refused(self) -> list[Transaction]:
-        return [p.transaction for p in self.transactions if p.transaction.sync_state == "refused"]
+        return [
+            p.transaction
+            for p in self.transactions
+            if p.transaction.sync_state == SyncState.REFUSED
+        ]
 
     @property
     def contact_url(self) -> str:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from transactions.models import Transaction
+from transactions.models import SyncState, Transaction
 
 from . import discrepancies, documents, problems, runs, sync_log, sync_settings, views
 from .exceptions import UserFacingError
@@ -53,9 +53,7 @@ def admins_only[F: Callable[..., HttpResponse]](view: F) -> F:
 
 def _context(request: DashboardRequest, page: str) -> dict[str, Any]:
     """The dashboard's shell (connection, tab bar) with the Admin tab's own page links."""
-    sales, (label, subtabs) = "sales", views.TABS["sales"]
-    del label
-    context = views._shell_context(request, sales, subtabs[0])
+    context = views._shell_context(request, "sales", views.TABS["sales"][1][0])
     return context | {"tab": "admin", "admin_page": page, "admin_pages": ADMIN_PAGES}
 
 
@@ -287,7 +285,7 @@ def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
     """Sync again a contact's refused transactions (once what stopped them is fixed)."""
     connection = _connection_or_back(request)
     if connection is not None:
-        refused = Transaction.objects.filter(contact_id=contact, sync_state="refused")
+        refused = Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED)
         if not refused.exists():
             messages.info(request, "That contact has no refused transactions any more.")
         else:
