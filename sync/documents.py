@@ -48,7 +48,8 @@ class Refusal:
 
 
 def contacts_url(transaction: Transaction) -> str:
-    """The contact's row on its Customers or Suppliers subtab."""
+    """The contact's row on its Customers or Suppliers subtab (among all contacts: the
+    default list leaves out those whose transactions are all refused)."""
     tab, subtab = ("sales", "customers") if transaction.is_sales else ("purchases", "suppliers")
     base = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
     query = urlencode({"show": "all", "q": transaction.contact.name})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import connection_views, link_views, transaction_views, views
+from . import connection_views, link_views, sync_views, transaction_views, views
 
 app_name = "sync"
 
@@ -30,5 +30,17 @@ urlpatterns = [
         transaction_views.transactions_action,
         name="transactions_action",
     ),
+    # The Admin tab: settings, sync log, errors, discrepancies (sync/sync_views.py).
+    path("admin/", sync_views.admin_tab, name="admin_tab"),
+    path("admin/settings/", sync_views.admin_settings_save, name="admin_settings_save"),
+    path("admin/fetch/", sync_views.admin_fetch, name="admin_fetch"),
+    path("log/", sync_views.log, name="sync_log"),
+    path("log/export.csv", sync_views.log_export, name="sync_log_export"),
+    path("log/prune/", sync_views.log_prune, name="sync_log_prune"),
+    path("log/<int:pk>/", sync_views.run_detail, name="sync_run"),
+    path("errors/", sync_views.errors, name="errors"),
+    path("errors/<int:contact>/resync/", sync_views.errors_resync, name="errors_resync"),
+    path("discrepancies/", sync_views.discrepancies_view, name="discrepancies"),
+    path("discrepancies/refresh/", sync_views.discrepancies_refresh, name="discrepancies_refresh"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

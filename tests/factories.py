@@ -10,10 +10,17 @@ from django.contrib.auth import get_user_model
 
 from contacts.models import Contact
 from sync.models import (
+    AccountMapping,
+    ChartAccount,
     ConnectionEvent,
     ContactLink,
     LinkEvent,
     LinkMethod,
+    MirroredDocument,
+    SyncItem,
+    SyncRun,
+    SyncSettings,
+    TaxRate,
     UploadJob,
     UploadRow,
     XeroApiCall,
@@ -188,3 +195,76 @@ class UploadRowFactory(factory.django.DjangoModelFactory):
     connection = factory.LazyAttribute(lambda row: row.job.connection)
     contact = factory.SubFactory(ContactFactory)
     kind = UploadRow.Kind.CREATE
+
+
+# --- Transaction sync --------------------------------------------------------------------------
+
+
+class SyncSettingsFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncSettings
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+
+
+class ChartAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ChartAccount
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    account_id = factory.LazyFunction(uuid.uuid4)
+    code = factory.Sequence(lambda n: str(200 + n))
+    name = factory.Sequence(lambda n: f"Sales {n}")
+    type = "REVENUE"
+    status = "ACTIVE"
+    tax_type = "OUTPUT2"
+
+
+class TaxRateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TaxRate
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    tax_type = factory.Sequence(lambda n: f"TAX{n}")
+    name = factory.Sequence(lambda n: f"Tax rate {n}")
+    status = "ACTIVE"
+    rate = Decimal("15")
+
+
+class AccountMappingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AccountMapping
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    transaction_type = TransactionType.SALES_INVOICE
+
+
+class SyncRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncRun
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    state = SyncRun.State.DONE
+
+
+class SyncItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SyncItem
+
+    run = factory.SubFactory(SyncRunFactory)
+    connection = factory.LazyAttribute(lambda item: item.run.connection)
+    transaction = factory.SubFactory(TransactionFactory)
+    state = SyncItem.State.SYNCED
+
+
+class MirroredDocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MirroredDocument
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    document_id = factory.LazyFunction(uuid.uuid4)
+    kind = "invoice"
+    type = "ACCREC"
+    number = factory.Sequence(lambda n: f"INV-{n:05d}")
+    status = "AUTHORISED"
+    total = Decimal("0")

@@ -13,11 +13,17 @@ from .factories import (
     AccessAttemptFactory,
     AccessFailureLogFactory,
     AccessLogFactory,
+    AccountMappingFactory,
+    ChartAccountFactory,
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
     LineItemFactory,
     LinkEventFactory,
+    MirroredDocumentFactory,
+    SyncItemFactory,
+    SyncSettingsFactory,
+    TaxRateFactory,
     UploadRowFactory,
     XeroApiCallFactory,
     XeroConnectionFactory,
@@ -36,6 +42,12 @@ def one_of_everything():
     XeroContactFactory()
     XeroApiCallFactory()
     UploadRowFactory(message="Xero refused it.")
+    SyncItemFactory(message="Xero refused it: Invoice # must be unique.")
+    SyncSettingsFactory()
+    AccountMappingFactory(account_code="200")
+    ChartAccountFactory()
+    TaxRateFactory()
+    MirroredDocumentFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()
