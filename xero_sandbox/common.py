@@ -14,6 +14,7 @@ from xero_sandbox.web import Request, Response
 from xero_sandbox.where import QueryError, compile_where, sort_records
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+CORRELATION_HEADER = "Xero-Correlation-Id"
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 # Fields compared as dates in `where`/`order` (stored as epoch seconds or ISO days).
@@ -30,6 +31,8 @@ class Ctx:
     org: dict[str, Any]
     now: float
     provider: str
+    # The answer's `Xero-Correlation-Id`, also the envelope's `Id`.
+    correlation_id: str = ""
     # Elements this call stored; the gateway replays a 400 for an Idempotency-Key only if
     # part of the request was committed (a partial batch).
     committed: int = 0
@@ -40,7 +43,9 @@ class Ctx:
         self.store.changed()
 
     def ok(self, **collections: Any) -> Response:
-        return Response.json(200, wire.envelope(self.now, self.provider, **collections))
+        body = wire.envelope(self.now, self.provider, self.correlation_id, **collections)
+        # Set here, not by the gateway, so a replayed answer keeps its header and `Id` equal.
+        return Response.json(200, body, {CORRELATION_HEADER: body["Id"]})
 
 
 def is_guid(value: object) -> bool:

@@ -11,6 +11,7 @@ Xero's wording. The literal bodies come from:
 - 401 AuthorizationUnsuccessful: https://github.com/XeroAPI/Xero-NetStandard/issues/298
 - 403 AuthenticationUnsuccessful: https://github.com/XeroAPI/xero-python/issues/116
 - 500: https://github.com/XeroAPI/xero-node/issues/466
+- 501 ApiMethodNotImplementedException: pyxero's tests, "Verified response from the live API"
 - 503 text: pyxero's tests, marked there as unconfirmed
 - the envelope: xero-python's tests/accounting/api/cassettes/test_get_organisations.yaml
   (https://github.com/XeroAPI/xero-python)
@@ -92,10 +93,13 @@ def dumps(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def envelope(now: float, provider: str, **collections: object) -> dict:
-    """Wrap a successful Accounting API answer in Xero's envelope."""
+def envelope(now: float, provider: str, answer_id: str = "", **collections: object) -> dict:
+    """Wrap a successful Accounting API answer in Xero's envelope.
+
+    `Id` is the answer's `Xero-Correlation-Id` header, as in xero-python's recordings.
+    """
     return {
-        "Id": str(uuid.uuid4()),
+        "Id": answer_id or str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": provider,
         "DateTimeUTC": f"/Date({ms(now)})/",
@@ -138,6 +142,15 @@ def query_parse_error(detail: str) -> dict:
         "ErrorNumber": 16,
         "Type": "QueryParseException",
         "Message": f"Unable to parse the query: {detail}",
+    }
+
+
+def not_implemented() -> dict:
+    """501 for a method the resource does not have (`DELETE /Contacts`, `POST /Organisation`)."""
+    return {
+        "ErrorNumber": 20,
+        "Type": "ApiMethodNotImplementedException",
+        "Message": "The Api Method called is not implemented",
     }
 
 
