@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from xero_sandbox import wire
+from xero_sandbox import schema, wire
 from xero_sandbox.store import Store
 from xero_sandbox.web import Request, Response
-from xero_sandbox.where import QueryError, compile_where, sort_records
+from xero_sandbox.where import Getter, QueryError, compile_where, sort_records
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 CORRELATION_HEADER = "Xero-Correlation-Id"
@@ -72,6 +72,36 @@ def field_getter(name: str) -> Callable[[dict], Any]:
     return get
 
 
+_FOLDED = {
+    type_name: {name.casefold(): name for name in names}
+    for type_name, names in schema.PROPERTIES.items()
+}
+
+
+def field_resolver(type_name: str) -> Callable[[str], Getter]:
+    """Names in `where`/`order` for one type: its properties in Xero's spec, any case.
+
+    An unknown name is Xero's QueryParseException "No property or field 'Bogus' exists in
+    type 'Contact'"; a document's `Contact.Name` is checked against Contact's properties.
+    """
+
+    def resolve(name: str) -> Getter:
+        owner: str | None = type_name
+        path = []
+        for part in name.split("."):
+            known = _FOLDED.get(owner or "")
+            if known is None:  # inside a type the sandbox does not check (Addresses…)
+                path.append(part)
+                continue
+            if part.casefold() not in known:
+                raise QueryError(f"No property or field '{part}' exists in type '{owner}'")
+            path.append(known[part.casefold()])
+            owner = path[-1] if path[-1] in _FOLDED else None
+        return field_getter(".".join(path))
+
+    return resolve
+
+
 def body_items(ctx: Ctx, key: str, entity: str) -> tuple[list[dict] | None, Response | None]:
     """The elements of a write body (`{"Contacts": […]}`), or the 400 Xero answers."""
     try:
@@ -99,22 +129,31 @@ def query_list(
     ctx: Ctx,
     records: Iterable[dict],
     *,
+    type_name: str,
     view: Callable[[dict], dict] = lambda r: r,
     default_order: str = "",
+    tiebreak: str = "",
 ) -> tuple[list[dict], dict | None, Response | None]:
-    """Apply If-Modified-Since, where, order and paging; returns rows and pagination."""
+    """Apply If-Modified-Since, where, order and paging; returns rows and pagination.
+
+    `type_name` is the spec type whose properties `where` and `order` may name; `tiebreak`
+    (an ID field) orders rows the `order` leaves tied, so pages never swap them.
+    """
     since = modified_since(ctx)
     rows = [view(r) for r in records]
     if since is not None:
         rows = [r for r in rows if r.get("UpdatedDateUTC", 0) >= since]
+    field = field_resolver(type_name)
     try:
         where = ctx.req.arg("where").strip()
         if where:
-            match = compile_where(where, field_getter)
+            match = compile_where(where, field)
             rows = [r for r in rows if match(r)]
         order = ctx.req.arg("order").strip() or default_order
+        if tiebreak:
+            rows.sort(key=lambda r: r[tiebreak])
         if order:
-            sort_records(rows, order, field_getter)
+            sort_records(rows, order, field)
     except QueryError as error:
         return [], None, Response.json(400, wire.query_parse_error(str(error)))
     return paginate(ctx, rows)

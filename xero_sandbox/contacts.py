@@ -235,7 +235,11 @@ def list_contacts(ctx: Ctx) -> Response:
     asks_hidden = compared_to(ctx.req.arg("where"), "ContactStatus") & HIDDEN_STATUSES
     if not ids and not ctx.req.flag("includeArchived") and not asks_hidden:
         records = [c for c in records if c["ContactStatus"] == "ACTIVE"]
-    rows, pagination, error = query_list(ctx, records)
+    # Name, then ContactID: Xero does not document its default order; this one is stable
+    # from page to page ([sandbox] guess, README).
+    rows, pagination, error = query_list(
+        ctx, records, type_name="Contact", default_order="Name ASC", tiebreak="ContactID"
+    )
     if error:
         return error
     summary = ctx.req.flag("summaryOnly")

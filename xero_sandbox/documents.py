@@ -626,7 +626,9 @@ def list_documents(ctx: Ctx) -> Response:
     https://developer.xero.com/documentation/api/invoices
     """
     kind = kind_of(ctx)
-    rows, pagination, error = query_list(ctx, _filters(ctx, kind), view=lambda d: _view(ctx, d))
+    rows, pagination, error = query_list(
+        ctx, _filters(ctx, kind), type_name=kind.entity, view=lambda d: _view(ctx, d)
+    )
     if error:
         return error
     with_lines = pagination is not None or kind is not INVOICES

@@ -49,7 +49,9 @@ def _render_account(account: dict) -> dict:
 
 
 def accounts(ctx: Ctx) -> Response:
-    rows, _, error = query_list(ctx, ctx.org["accounts"], default_order="Code ASC")
+    rows, _, error = query_list(
+        ctx, ctx.org["accounts"], type_name="Account", default_order="Code ASC"
+    )
     return error or ctx.ok(Accounts=[_render_account(a) for a in rows])
 
 
@@ -60,7 +62,7 @@ def account(ctx: Ctx) -> Response:
 
 
 def tax_rates(ctx: Ctx) -> Response:
-    rows, _, error = query_list(ctx, ctx.org["tax_rates"])
+    rows, _, error = query_list(ctx, ctx.org["tax_rates"], type_name="TaxRate")
     return error or ctx.ok(TaxRates=rows)
 
 
@@ -125,6 +127,10 @@ class Gateway:
         if not xml_format.wants_json(req.header("Accept")):
             return _as_xml(req, response)
         return response
+
+    def fault_headers(self, req: Request) -> dict[str, str]:
+        """What an injected fault's answer carries: the counts, not counted, and an ID."""
+        return {**self.remaining(req), CORRELATION_HEADER: str(uuid.uuid4())}
 
     def remaining(self, req: Request) -> dict[str, str]:
         """The `X-…-Remaining` headers for an answer that was not counted (a peek)."""

@@ -136,13 +136,13 @@ def post_data_invalid(detail: str) -> dict:
     }
 
 
-def query_parse_error(detail: str) -> dict:
-    """400 for a `where`/`order` the sandbox cannot read (Xero's exact body is unconfirmed)."""
-    return {
-        "ErrorNumber": 16,
-        "Type": "QueryParseException",
-        "Message": f"Unable to parse the query: {detail}",
-    }
+def query_parse_error(message: str) -> dict:
+    """400 for a `where`/`order` that cannot be read or names an unknown property.
+
+    Xero's text for an unknown property ("No property or field 'Bogus' exists in type
+    'Contact'") is kept as it is; the parse failures the sandbox words itself say [sandbox].
+    """
+    return {"ErrorNumber": 16, "Type": "QueryParseException", "Message": message}
 
 
 def not_implemented() -> dict:

@@ -54,14 +54,17 @@ class SpecMismatch(AssertionError):
 class SpecChecker:
     accounting: OpenAPI
     identity: OpenAPI
-    schemas: dict = field(default_factory=dict)  # the accounting spec's component schemas
+    raw: dict = field(default_factory=dict)  # the accounting spec as read from YAML
     checked: list[str] = field(default_factory=list)
 
     @classmethod
     def load(cls) -> "SpecChecker":
         accounting = read_spec("xero_accounting.yaml")
-        schemas = accounting["components"]["schemas"]
-        return cls(_load(accounting), _load(read_spec("xero-identity.yaml")), schemas)
+        return cls(_load(accounting), _load(read_spec("xero-identity.yaml")), accounting)
+
+    @property
+    def schemas(self) -> dict:
+        return self.raw["components"]["schemas"]
 
     def check(self, method: str, url: str, status: int, headers: dict, body: bytes) -> None:
         """Raise SpecMismatch unless the answer fits the spec or Xero's known error shapes."""

@@ -10,12 +10,11 @@ from xml.etree import ElementTree as ET
 
 import pytest
 from xero_python.accounting import Contact, Contacts
-from xero_python.exceptions import HTTPStatusException
+from xero_python.exceptions import AccountingBadRequestException, HTTPStatusException
 
 from tests.plugins import sandbox as plugin
 from tests.plugins.sandbox import http, make_sdk
-from tests.sandbox.spec import read_spec
-from xero_sandbox import gateway
+from xero_sandbox import gateway, schema
 
 JSON = "application/json"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
@@ -40,8 +39,8 @@ def _spec_path(pattern: str) -> str:
     return re.sub(r"\{key\}", "{ID}", pattern.removeprefix(gateway.PREFIX))
 
 
-def test_every_route_accepts_exactly_the_scopes_the_spec_lists():
-    spec = read_spec("xero_accounting.yaml")["paths"]
+def test_every_route_accepts_exactly_the_scopes_the_spec_lists(spec_checker):
+    spec = spec_checker.raw["paths"]
     by_template: dict[str, dict] = {}  # /Contacts/{ContactID} and /{ContactNumber} are one
     for path, item in spec.items():
         by_template.setdefault(re.sub(r"\{\w+\}", "{ID}", path), {}).update(item)
@@ -157,6 +156,8 @@ def test_every_answer_carries_a_correlation_id_equal_to_the_envelope_id(sandbox,
         api(sandbox, "GET", "/Contacts", token={"access_token": "nope"}),
     ):
         assert re.fullmatch(r"[0-9a-f-]{36}", answer.headers["Xero-Correlation-Id"])
+    sandbox.fault(status=503, count=1, path="/api.xro/2.0/")
+    assert api(sandbox, "GET", "/Contacts").headers["Xero-Correlation-Id"]  # injected, too
     created = api(sandbox, "PUT", "/Contacts", {"Contacts": [{"Name": "Id Ltd"}]})
     assert created.json()["Id"] == created.headers["Xero-Correlation-Id"]
 
@@ -166,3 +167,66 @@ def test_the_sdk_still_reads_what_it_writes(sandbox_sdk):
     contacts = Contacts(contacts=[Contact(name="Json Ltd")])
     created = sandbox_sdk.accounting.create_contacts(sandbox_sdk.tenant_id, contacts)
     assert created.contacts[0].name == "Json Ltd"
+
+
+# Unknown where fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "type_name"),
+    [
+        ("get_contacts", "Contact"),
+        ("get_invoices", "Invoice"),
+        ("get_credit_notes", "CreditNote"),
+        ("get_accounts", "Account"),
+        ("get_tax_rates", "TaxRate"),
+    ],
+)
+def test_an_unknown_where_field_names_the_type(sandbox_sdk, call, type_name):
+    with pytest.raises(AccountingBadRequestException) as refused:
+        getattr(sandbox_sdk.accounting, call)(sandbox_sdk.tenant_id, where='Bogus=="1"')
+    assert refused.value.error_data == {
+        "ErrorNumber": 16,
+        "Type": "QueryParseException",
+        "Message": f"No property or field 'Bogus' exists in type '{type_name}'",
+    }
+
+
+def test_unknown_fields_in_purchase_orders_and_embedded_contacts(sandbox):
+    answer = api(sandbox, "GET", '/PurchaseOrders?where=Bogus=="1"')
+    assert answer.status == 400
+    assert answer.json()["Message"] == "No property or field 'Bogus' exists in type 'PurchaseOrder'"
+    answer = api(sandbox, "GET", '/Invoices?where=Contact.Nmae=="1"')
+    assert answer.json()["Message"] == "No property or field 'Nmae' exists in type 'Contact'"
+    answer = api(sandbox, "GET", "/Contacts?order=Bogus")
+    assert answer.json()["Message"] == "No property or field 'Bogus' exists in type 'Contact'"
+
+
+def test_where_names_are_case_insensitive_like_xeros(sandbox, sandbox_sdk):
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Case Ltd"}, {"Name": "Other"}])
+    found = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, where='name=="case ltd"')
+    assert [c.name for c in found.contacts] == ["Case Ltd"]
+
+
+def test_the_property_tables_are_the_specs(spec_checker):
+    for type_name, names in schema.PROPERTIES.items():
+        assert names == set(spec_checker.schemas[type_name]["properties"]), type_name
+
+
+# Default order -------------------------------------------------------------------------------
+
+
+def test_contacts_come_by_name_then_contact_id_on_every_page(sandbox, sandbox_sdk):
+    names = ["b", "A", "c", "a", "B"] * 3
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": f"{n} {i}"} for i, n in enumerate(names)]
+    )
+    pages = [
+        sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, page=p, page_size=4).contacts
+        for p in (1, 2, 3, 4)
+    ]
+    listed = [(c.name.casefold(), str(c.contact_id)) for page in pages for c in page]
+    assert listed == sorted(listed) and len(listed) == len(names)
+    ordered = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, order="IsCustomer")
+    ids = [str(c.contact_id) for c in ordered.contacts]
+    assert ids == sorted(ids)  # ties broken by ContactID
