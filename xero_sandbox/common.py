@@ -1,6 +1,5 @@
 """Shared pieces of the Accounting API: request context, list queries and batch answers."""
 
-import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -13,6 +12,7 @@ from xero_sandbox.store import Store
 from xero_sandbox.web import Request, Response
 from xero_sandbox.where import Getter, QueryError, compile_where, sort_records
 
+ZERO_GUID = "00000000-0000-0000-0000-000000000000"  # the ID a failed element is echoed with
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 CORRELATION_HEADER = "Xero-Correlation-Id"
 MAX_PAGE_SIZE = 1000
@@ -108,6 +108,10 @@ def body_items(ctx: Ctx, key: str, entity: str) -> tuple[list[dict] | None, Resp
         payload = ctx.req.json()
     except (ValueError, UnicodeDecodeError) as error:
         return None, Response.json(400, wire.post_data_invalid(str(error)))
+    if non_finite(payload):
+        # JSON has no NaN or Infinity (RFC 8259); stored, they would come back as invalid JSON.
+        detail = "NaN and Infinity are not JSON numbers"
+        return None, Response.json(400, wire.post_data_invalid(detail))
     if isinstance(payload, dict):
         items = payload.get(key)
         if items is None and len(payload) and key not in payload:
@@ -215,7 +219,41 @@ def _failed(item: dict, errors: list[str], error_flag: str) -> dict:
     }
 
 
-def clean_text(value: Any) -> str | None:
+def text_error(field: str, value: Any, limit: int | None) -> str | None:
+    """Why a text field's value cannot be stored, if it cannot: not text, or too long.
+
+    Lengths are the spec's `maxLength` (xero_sandbox/schema.py); Xero's wording for both
+    messages is unconfirmed in Xero's docs.
+    """
     if value is None:
         return None
-    return value if isinstance(value, str) else json.dumps(value)
+    if not isinstance(value, str):
+        return f"[sandbox] {field} must be text, not {_json_kind(value)}"
+    if limit is not None and len(value) > limit:
+        return f"[sandbox] {field} must be at most {limit} characters long"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def non_finite(payload: Any) -> bool:
+    """True if a parsed body holds NaN or ±Infinity anywhere (Python's json reads them).
+
+    Iterative, so a deeply nested body costs no recursion.
+    """
+    pending = [payload]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return True
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False

@@ -10,8 +10,16 @@ import re
 import uuid
 from typing import Any
 
-from xero_sandbox import wire
-from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
+from xero_sandbox import schema, wire
+from xero_sandbox.common import (
+    ZERO_GUID,
+    Ctx,
+    batch_answer,
+    body_items,
+    is_guid,
+    query_list,
+    text_error,
+)
 from xero_sandbox.web import Response
 from xero_sandbox.where import compared_to
 
@@ -40,6 +48,10 @@ WRITABLE = {
     "Website",
     "Discount",
 }
+# The writable fields that are not text, and what each must be.
+NESTED = {"Addresses": "Address", "Phones": "Phone", "ContactPersons": "ContactPerson"}
+OBJECTS = ("PaymentTerms",)
+NUMBERS = ("Discount",)
 SUMMARY_FIELDS = (
     "ContactID",
     "ContactNumber",
@@ -203,12 +215,23 @@ def render(contact: dict, *, summary: bool = False, merged_to: bool = False) -> 
 
 
 def _render_rejected(fields: dict) -> dict[str, Any]:
-    """A failed element echoed back: what was sent, made safe for the SDK's strict reader."""
-    out = {k: v for k, v in fields.items() if k in WRITABLE and v is not None}
+    """A failed element echoed back as the spec's 400 example shows it.
+
+    What was sent (only the values of the right kind, so the SDK's strict reader copes),
+    the zero GUID unless an existing contact was named, no groups or persons.
+    """
+    out: dict[str, Any] = {"ContactID": ZERO_GUID}
     if is_guid(fields.get("ContactID")):
         out["ContactID"] = fields["ContactID"]
+    out.update(
+        (k, v)
+        for k, v in fields.items()
+        if k in WRITABLE and v is not None and not _field_errors(k, v)
+    )
     out["Addresses"] = _addresses(out)
     out["Phones"] = _phones(out)
+    out["ContactGroups"] = []
+    out["ContactPersons"] = []
     return out
 
 
@@ -307,6 +330,30 @@ def _fields(item: dict) -> dict[str, Any]:
     return fields
 
 
+def _field_errors(key: str, value: Any) -> list[str]:
+    """Why one sent field cannot be stored: wrong kind of value, or text too long."""
+    if value is None:
+        return []
+    if key in NESTED:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return [f"[sandbox] {key} must be a list of objects"]
+        limits = schema.MAX_LENGTH.get(NESTED[key], {})
+        found = (text_error(f, entry.get(f), n) for entry in value for f, n in limits.items())
+        return [message for message in found if message]
+    if key in OBJECTS:
+        return [] if isinstance(value, dict) else [f"[sandbox] {key} must be an object"]
+    if key in NUMBERS:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return [] if number else [f"[sandbox] {key} must be a number"]
+    message = text_error(key, value, schema.MAX_LENGTH["Contact"].get(key))
+    return [message] if message else []
+
+
+def _shape_errors(fields: dict) -> list[str]:
+    """Every field of a write that cannot be stored as sent (checked before any rule)."""
+    return [message for key, value in fields.items() for message in _field_errors(key, value)]
+
+
 def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
     """The validation messages for a contact about to be stored."""
     errors = []
@@ -335,6 +382,9 @@ def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
 
 def create(ctx: Ctx, item: dict, *, commit: bool = True) -> tuple[dict, list[str]]:
     fields = _fields(item)
+    shape_errors = _shape_errors(fields)
+    if shape_errors:
+        return _render_rejected(fields), shape_errors
     contact = {
         "ContactID": str(uuid.uuid4()),
         "ContactStatus": "ACTIVE",
@@ -359,6 +409,9 @@ def update(ctx: Ctx, contact_id: str, item: dict) -> tuple[dict, list[str]]:
         return rejected, ["[sandbox] No contact with the specified ContactID exists."]
     if previous["ContactStatus"] == "GDPRREQUEST":
         return render(previous), [MSG_GDPR_EDIT]
+    shape_errors = _shape_errors(_fields(item))
+    if shape_errors:
+        return _render_rejected({**_fields(item), "ContactID": contact_id}), shape_errors
     contact = {**previous, **_fields(item), "UpdatedDateUTC": ctx.now}
     status = item.get("ContactStatus")
     if status:
@@ -452,7 +505,7 @@ def seed(org: dict, bodies: list[dict], now: float) -> tuple[list[dict], list[di
             "IsCustomer": bool(body.get("IsCustomer")),
             "UpdatedDateUTC": now,
         }
-        errors = _check(org, contact, None)
+        errors = _shape_errors(_fields(body)) or _check(org, contact, None)
         if errors:
             rejected.append({"Name": contact.get("Name"), "errors": errors})
             continue

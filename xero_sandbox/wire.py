@@ -48,6 +48,11 @@ def ms_date(day: str) -> str:
     return f"/Date({ms(midnight.timestamp())}+0000)/"
 
 
+def timestamp_string(moment: float) -> str:
+    """The companion `UpdatedDateUTCString`, as the spec's examples write it."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(sep=" ", timespec="seconds")
+
+
 def date_string(day: str) -> str:
     """The companion `DateString` Xero sends beside each date field."""
     return f"{day}T00:00:00"
@@ -61,11 +66,11 @@ def parse_date(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     match = _MS_DATE.fullmatch(value.strip())
-    if match:
-        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date().isoformat()
     try:
+        if match:
+            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date().isoformat()
         return datetime.fromisoformat(value.strip()).date().isoformat()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a date, or past year 9999
         return None
 
 

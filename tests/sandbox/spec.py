@@ -32,6 +32,9 @@ NOT_FOUND_TEXT = "The resource you're looking for cannot be found"
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 ENVELOPE = {"Id", "Status", "ProviderName", "DateTimeUTC"}
+# Properties Xero's own examples send beyond a schema's declared ones (the spec's PUT
+# /PurchaseOrders example has `HasErrors` on a PurchaseOrder, which declares none).
+UNDECLARED = {"HasErrors"}
 # Item elements whose name is neither the items schema's nor the collection's singular.
 ITEM_ALIASES = {"Tracking": "TrackingCategory", "Elements": "DataContractBase"}
 
@@ -195,6 +198,8 @@ def _from_xml(element: ET.Element, schema: dict, schemas: dict) -> Any:
         out = {}
         for child in element:
             prop = schema["properties"].get(child.tag)
+            if prop is None and child.tag in UNDECLARED:
+                prop = {"type": "boolean"}
             _expect(prop is not None, f"<{child.tag}> of {name or element.tag}", child.tag.encode())
             out[child.tag] = _from_xml(child, prop, schemas)
         return out

@@ -6,10 +6,20 @@ methods, XML, an Accept other than JSON).
 
 import json
 import re
+from decimal import Decimal
 from xml.etree import ElementTree as ET
 
 import pytest
-from xero_python.accounting import Contact, Contacts
+from xero_python.accounting import (
+    Contact,
+    Contacts,
+    CreditNote,
+    CreditNotes,
+    CurrencyCode,
+    Invoice,
+    Invoices,
+    LineItem,
+)
 from xero_python.exceptions import AccountingBadRequestException, HTTPStatusException
 
 from tests.plugins import sandbox as plugin
@@ -230,3 +240,170 @@ def test_contacts_come_by_name_then_contact_id_on_every_page(sandbox, sandbox_sd
     ordered = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, order="IsCustomer")
     ids = [str(c.contact_id) for c in ordered.contacts]
     assert ids == sorted(ids)  # ties broken by ContactID
+
+
+# Documents -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def customer(sandbox) -> str:
+    body = {
+        "Name": "Full Ltd",
+        "EmailAddress": "accounts@full.example",
+        "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": "555 1234"}],
+    }
+    return sandbox.seed_contacts(sandbox.demo_tenant_id, [body])[0]
+
+
+def _invoice(contact_id: str, **fields) -> Invoice:
+    fields.setdefault("line_items", [LineItem(description="W", quantity=1, unit_amount=10)])
+    return Invoice(type="ACCREC", contact=Contact(contact_id=contact_id), **fields)
+
+
+def _create(sdk, *invoices: Invoice, **options):
+    return sdk.accounting.create_invoices(
+        sdk.tenant_id, Invoices(invoices=list(invoices)), **options
+    )
+
+
+def test_unit_amount_is_rounded_to_two_places_unless_unitdp_is_4(sandbox_sdk, customer):
+    line = LineItem(
+        description="W", quantity=3, unit_amount=3.333, account_code="200", tax_type="OUTPUT2"
+    )
+    created = _create(sandbox_sdk, _invoice(customer, line_items=[line])).invoices[0]
+    assert created.line_items[0].unit_amount == Decimal("3.33")
+    assert created.line_items[0].line_amount == Decimal("9.99")
+    assert created.total == Decimal("11.49")
+    read = sandbox_sdk.accounting.get_invoice(sandbox_sdk.tenant_id, created.invoice_id)
+    assert read.invoices[0].line_items[0].unit_amount == Decimal("3.33")
+    four = _create(sandbox_sdk, _invoice(customer, line_items=[line]), unitdp=4).invoices[0]
+    assert four.line_items[0].unit_amount == Decimal("3.333")
+    assert four.total == Decimal("11.5")
+
+
+def test_voided_and_deleted_documents_owe_nothing(sandbox_sdk, customer):
+    authorised = _create(sandbox_sdk, _invoice(customer, status="AUTHORISED")).invoices[0]
+    draft = _create(sandbox_sdk, _invoice(customer)).invoices[0]
+    assert authorised.amount_due == Decimal("11.5")
+    for invoice, status in ((authorised, "VOIDED"), (draft, "DELETED")):
+        change = Invoices(invoices=[Invoice(status=status)])
+        done = sandbox_sdk.accounting.update_invoice(
+            sandbox_sdk.tenant_id, invoice.invoice_id, change
+        ).invoices[0]
+        assert (done.status, done.amount_due) == (status, Decimal("0"))
+        read = sandbox_sdk.accounting.get_invoice(sandbox_sdk.tenant_id, invoice.invoice_id)
+        assert read.invoices[0].amount_due == Decimal("0")
+    line = LineItem(description="W", quantity=1, unit_amount=10)
+    note = CreditNote(type="ACCRECCREDIT", contact=Contact(contact_id=customer), line_items=[line])
+    created = sandbox_sdk.accounting.create_credit_notes(
+        sandbox_sdk.tenant_id, CreditNotes(credit_notes=[note])
+    ).credit_notes[0]
+    voided = sandbox_sdk.accounting.update_credit_note(
+        sandbox_sdk.tenant_id,
+        created.credit_note_id,
+        CreditNotes(credit_notes=[CreditNote(status="AUTHORISED")]),
+    )
+    voided = sandbox_sdk.accounting.update_credit_note(
+        sandbox_sdk.tenant_id,
+        created.credit_note_id,
+        CreditNotes(credit_notes=[CreditNote(status="VOIDED")]),
+    ).credit_notes[0]
+    assert voided.remaining_credit == Decimal("0")
+
+
+def test_a_failed_contact_has_the_zero_guid_and_no_groups_or_persons(sandbox_sdk):
+    contacts = Contacts(contacts=[Contact(name="Twin"), Contact(name="Twin")])
+    with pytest.raises(AccountingBadRequestException) as refused:
+        sandbox_sdk.accounting.create_contacts(sandbox_sdk.tenant_id, contacts)
+    (element,) = refused.value.error_data["Elements"]
+    assert element["ContactID"] == ZERO_GUID
+    assert element["ContactGroups"] == [] and element["ContactPersons"] == []
+    assert element["HasValidationErrors"] is True and element["Name"] == "Twin"
+
+
+def test_a_failed_document_is_echoed_whole(sandbox, sandbox_sdk, customer):
+    line = LineItem(description="W", quantity=2, unit_amount=10, account_code="999")
+    invoice = _invoice(customer, line_items=[line], reference="R-1", currency_code=CurrencyCode.NZD)
+    with pytest.raises(AccountingBadRequestException) as refused:
+        _create(sandbox_sdk, invoice)
+    (element,) = refused.value.error_data["Elements"]
+    assert element["InvoiceID"] == ZERO_GUID
+    assert (element["Type"], element["Reference"], element["CurrencyCode"]) == (
+        "ACCREC",
+        "R-1",
+        "NZD",
+    )
+    assert (element["SubTotal"], element["TotalTax"], element["Total"]) == (20, 3, 23)
+    assert element["Contact"]["ContactID"] == customer
+    assert element["Contact"]["Name"] == "Full Ltd"
+    assert element["Contact"]["EmailAddress"] == "accounts@full.example"
+    assert element["LineItems"][0]["LineAmount"] == 20
+    assert element["HasErrors"] is True and element["StatusAttributeString"] == "ERROR"
+    removed = "Account code '999' has been removed as it does not match a recognised account."
+    assert element["ValidationErrors"] == [{"Message": removed}]
+    assert sandbox.documents(sandbox.demo_tenant_id) == []
+    # With summarizeErrors=false the SDK reads the same echo as a model.
+    echoed = _create(sandbox_sdk, invoice, summarize_errors=False).invoices[0]
+    assert str(echoed.invoice_id) == ZERO_GUID and echoed.has_errors
+    assert echoed.total == Decimal("23")
+
+
+def test_an_empty_contact_cannot_identify_one(sandbox, customer):
+    invoice = {
+        "Type": "ACCREC",
+        "Contact": {},
+        "LineItems": [{"Description": "W", "UnitAmount": 1}],
+    }
+    answer = api(sandbox, "PUT", "/Invoices", {"Invoices": [invoice]})
+    assert answer.status == 400
+    (element,) = answer.json()["Elements"]
+    assert element["ValidationErrors"] == [
+        {
+            "Message": "The Contact must contain at least 1 of the following elements to "
+            "identify the contact: Name, ContactID, ContactNumber"
+        }
+    ]
+    assert element["Contact"]["ContactID"] == ZERO_GUID
+
+
+def test_write_answers_embed_the_whole_contact_and_the_examples_keys(sandbox, customer):
+    line = {"Description": "W", "Quantity": 1, "UnitAmount": 10}
+    for path, body in (
+        ("/Invoices", {"Type": "ACCREC", "Contact": {"ContactID": customer}, "LineItems": [line]}),
+        (
+            "/CreditNotes",
+            {"Type": "ACCPAYCREDIT", "Contact": {"ContactID": customer}, "LineItems": [line]},
+        ),
+        ("/PurchaseOrders", {"Contact": {"ContactID": customer}, "LineItems": [line]}),
+    ):
+        collection = path[1:]
+        written = api(sandbox, "PUT", path, {collection: [body]}).json()[collection][0]
+        contact = written["Contact"]
+        assert contact["EmailAddress"] == "accounts@full.example", path
+        assert contact["Phones"][0]["PhoneNumber"] == "555 1234"
+        assert {"Addresses", "ContactGroups", "ContactPersons", "UpdatedDateUTC"} <= contact.keys()
+        assert written["SentToContact"] is False and written["Reference"] == ""
+        if path != "/CreditNotes":
+            assert written["TotalDiscount"] == 0
+        if path != "/PurchaseOrders":
+            assert re.fullmatch(
+                r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00:00", written["UpdatedDateUTCString"]
+            )
+        listed = api(sandbox, "GET", path).json()[collection][0]
+        assert "EmailAddress" not in listed["Contact"]  # reads carry a summary
+
+
+def test_documents_answer_in_xml_too(sandbox, customer):
+    line = {"Description": "W", "Quantity": 1, "UnitAmount": 10}
+    body = {
+        "Invoices": [{"Type": "ACCREC", "Contact": {"ContactID": customer}, "LineItems": [line]}]
+    }
+    answer = api(sandbox, "PUT", "/Invoices", body, accept=None)
+    invoice = ET.fromstring(answer.body).find("Invoices/Invoice")
+    assert invoice is not None and invoice.findtext("Total") == "11.50"
+    assert invoice.findtext("LineItems/LineItem/Description") == "W"
+    assert invoice.find("DateString") is None  # XML dates are ISO already
+    failed = api(
+        sandbox, "PUT", "/PurchaseOrders", {"PurchaseOrders": [{"Contact": {}}]}, accept=None
+    )
+    assert ET.fromstring(failed.body).find("Elements/DataContractBase/HasErrors").text == "true"
