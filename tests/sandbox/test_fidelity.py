@@ -407,3 +407,29 @@ def test_documents_answer_in_xml_too(sandbox, customer):
         sandbox, "PUT", "/PurchaseOrders", {"PurchaseOrders": [{"Contact": {}}]}, accept=None
     )
     assert ET.fromstring(failed.body).find("Elements/DataContractBase/HasErrors").text == "true"
+
+
+# Unconfirmed behaviour: the sandbox's guesses ([sandbox] in xero_sandbox/README.md) ----------
+
+
+def test_ids_return_archived_contacts_too(sandbox, sandbox_sdk):
+    active, archived = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Kept"}, {"Name": "Gone"}]
+    )
+    sandbox.archive(archived)
+    found = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, i_ds=[active, archived])
+    assert {c.name: c.contact_status for c in found.contacts} == {
+        "Kept": "ACTIVE",
+        "Gone": "ARCHIVED",
+    }
+
+
+def test_post_without_contact_id_never_matches_on_contact_number(sandbox, sandbox_sdk):
+    first = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Numbered", "ContactNumber": "N-9"}]
+    )[0]
+    posted = sandbox_sdk.accounting.update_or_create_contacts(
+        sandbox_sdk.tenant_id, Contacts(contacts=[Contact(name="Renamed", contact_number="N-9")])
+    ).contacts[0]
+    assert str(posted.contact_id) != first
+    assert sandbox.contact(first)["Name"] == "Numbered"
