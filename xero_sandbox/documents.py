@@ -555,9 +555,10 @@ def _document(kind: Kind, doc: dict, embedded: dict, *, with_lines: bool) -> dic
         paid = doc.get("Status") == "PAID"
         # Nothing is owed on a paid, voided or deleted document.
         open_amount = 0.0 if doc.get("Status") in FINAL_STATUSES else doc["Total"]
-        out.update(HasErrors=False, Payments=[], AmountPaid=doc["Total"] if paid else 0.0)
+        out.update(HasErrors=False, Payments=[])
         if kind is INVOICES:
             out.update(
+                AmountPaid=doc["Total"] if paid else 0.0,
                 AmountDue=open_amount,
                 AmountCredited=0.0,
                 IsDiscounted=False,

@@ -115,14 +115,18 @@ class SpecChecker:
         if root.tag == "ApiException":
             return _from_xml(root, self.schemas["Error"], self.schemas)
         _expect(root.tag == "Response", "XML root", body)
+        # The wrapper schema is named after the collection (`Contacts`); `pagination` and
+        # `Warnings` are its properties too.
+        collections = [c.tag for c in root if c.tag not in ENVELOPE and c.tag in self.schemas]
+        _expect(len(collections) == 1, "one collection", body)
+        wrapper = self.schemas[collections[0]].get("properties", {})
         out: dict[str, Any] = {}
         for child in root:
             if child.tag in ENVELOPE:
                 out[child.tag] = child.text or ""
                 continue
-            wrapper = self.schemas.get(child.tag) or {}
-            prop = wrapper.get("properties", {}).get(child.tag)
-            _expect(prop is not None, f"<{child.tag}> collection", body)
+            prop = wrapper.get(child.tag)
+            _expect(prop is not None, f"<{child.tag}> in the envelope", body)
             out[child.tag] = _from_xml(child, prop, self.schemas)
         _expect(out.keys() >= ENVELOPE, "XML envelope", body)
         return out

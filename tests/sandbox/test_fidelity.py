@@ -433,3 +433,39 @@ def test_post_without_contact_id_never_matches_on_contact_number(sandbox, sandbo
     ).contacts[0]
     assert str(posted.contact_id) != first
     assert sandbox.contact(first)["Name"] == "Numbered"
+
+
+def test_every_endpoint_answers_xml_the_spec_allows(sandbox, spec_checker, customer):
+    """Each answer is read back against the spec by the autouse checker; none may fail."""
+    line = {"Description": "W", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}
+    ref = {"ContactID": customer}
+    written = {
+        "Invoices": {
+            "Type": "ACCREC",
+            "Contact": ref,
+            "LineItems": [line],
+            "DueDate": "2026-01-31",
+        },
+        "CreditNotes": {"Type": "ACCRECCREDIT", "Contact": ref, "LineItems": [line]},
+        "PurchaseOrders": {"Contact": ref, "LineItems": [line], "DeliveryDate": "2026-02-01"},
+    }
+    ids = {}
+    for collection, body in written.items():
+        answer = api(sandbox, "PUT", f"/{collection}", {collection: [body]})
+        ids[collection] = answer.json()[collection][0][collection[:-1] + "ID"]
+        failed = {**body, "LineItems": [{**line, "AccountCode": "999"}]}
+        for query in ("", "?summarizeErrors=false"):
+            api(sandbox, "PUT", f"/{collection}{query}", {collection: [failed]}, accept=None)
+    account_id = api(sandbox, "GET", "/Accounts").json()["Accounts"][0]["AccountID"]
+    paths = ["/Organisation", "/Accounts", f"/Accounts/{account_id}", "/TaxRates"]
+    paths += ["/TaxRates/OUTPUT2", "/Contacts", "/Contacts?page=1", f"/Contacts/{customer}"]
+    paths += ["/Contacts?summaryOnly=true", '/Contacts?where=Bogus=="1"']
+    for collection, document_id in ids.items():
+        paths += [f"/{collection}", f"/{collection}?page=1", f"/{collection}/{document_id}"]
+    before = len(spec_checker.checked)
+    for path in paths:
+        answer = api(sandbox, "GET", path, accept=None)
+        assert answer.headers["Content-Type"].startswith("text/xml"), path
+    api(sandbox, "POST", "/Contacts", {"Contacts": [{"Name": ""}]}, accept="application/xml")
+    api(sandbox, "POST", "/Organisation", {}, accept=None)
+    assert len(spec_checker.checked) - before == len(paths) + 2
