@@ -6,7 +6,7 @@ import time
 import pytest
 from xero_python.exceptions import AccountingBadRequestException
 
-from tests.sandbox.test_fidelity import api
+from tests.sandbox.calls import api
 from xero_sandbox import schema
 
 # where and order ----------------------------------------------------------------------------

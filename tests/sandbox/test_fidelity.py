@@ -23,23 +23,11 @@ from xero_python.accounting import (
 from xero_python.exceptions import AccountingBadRequestException, HTTPStatusException
 
 from tests.plugins import sandbox as plugin
-from tests.plugins.sandbox import http, make_sdk
+from tests.plugins.sandbox import make_sdk
+from tests.sandbox.calls import JSON, api
 from xero_sandbox import gateway, schema
 
-JSON = "application/json"
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
-
-
-def api(sandbox, method: str, path: str, body=None, *, accept: str | None = JSON, token=None):
-    """One raw Accounting API call; `accept=None` sends no Accept header at all."""
-    token = token or sandbox.issue_token()
-    headers = {
-        "Authorization": "Bearer " + token["access_token"],
-        "xero-tenant-id": sandbox.demo_tenant_id,
-    }
-    if accept is not None:
-        headers["Accept"] = accept
-    return http(method, sandbox.url + "/api.xro/2.0" + path, body, headers=headers)
 
 
 # Scopes ---------------------------------------------------------------------------------------
