@@ -51,6 +51,7 @@ WRITABLE = {
 # The writable fields that are not text, and what each must be.
 NESTED = {"Addresses": "Address", "Phones": "Phone", "ContactPersons": "ContactPerson"}
 OBJECTS = ("PaymentTerms",)
+
 NUMBERS = ("Discount",)
 SUMMARY_FIELDS = (
     "ContactID",
@@ -67,6 +68,12 @@ SUMMARY_FIELDS = (
 SEARCH_FIELDS = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
 PERSONAL_FIELDS = ("FirstName", "LastName", "EmailAddress", "ContactPersons", "BankAccountDetails")
 HIDDEN_STATUSES = {"ARCHIVED", "GDPRREQUEST"}
+# The values the spec's enums allow (Address.AddressType, Phone.PhoneType); the SDK refuses
+# to read anything else.
+KINDS = {
+    "Address": ("AddressType", {"POBOX", "STREET"}),
+    "Phone": ("PhoneType", {"DEFAULT", "DDI", "MOBILE", "FAX", "OFFICE"}),
+}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MSG_NAME_EMPTY = "Contact Name cannot be empty."
@@ -81,6 +88,11 @@ def msg_duplicate(name: str) -> str:
         f"The contact name {name} is already assigned to another contact. "
         "The contact name must be unique across all active contacts."
     )
+
+
+def msg_currency(code: str) -> str:
+    """A currency the organisation does not use (the sandbox's organisations use only NZD)."""
+    return f"[sandbox] Organisation is not subscribed to currency {code}"
 
 
 def msg_rename(old: str, new: str) -> str:
@@ -338,7 +350,12 @@ def _field_errors(key: str, value: Any) -> list[str]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             return [f"[sandbox] {key} must be a list of objects"]
         limits = schema.MAX_LENGTH.get(NESTED[key], {})
-        found = (text_error(f, entry.get(f), n) for entry in value for f, n in limits.items())
+        found = [text_error(f, entry.get(f), n) for entry in value for f, n in limits.items()]
+        kind_field, allowed = KINDS.get(NESTED[key], ("", set()))
+        for entry in value:
+            kind = entry.get(kind_field) if kind_field else None
+            if kind is not None and (not isinstance(kind, str) or kind not in allowed):
+                found.append(f"[sandbox] {kind_field} must be one of {', '.join(sorted(allowed))}")
         return [message for message in found if message]
     if key in OBJECTS:
         return [] if isinstance(value, dict) else [f"[sandbox] {key} must be an object"]
@@ -372,6 +389,9 @@ def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
     email = contact.get("EmailAddress")
     if email and not EMAIL.match(email):
         errors.append(MSG_EMAIL)
+    currency = contact.get("DefaultCurrency")
+    if currency and currency != org["organisation"]["BaseCurrency"]:
+        errors.append(msg_currency(currency))
     account_number = contact.get("AccountNumber")
     if account_number:
         holder = index.account_numbers.get(account_number.casefold())

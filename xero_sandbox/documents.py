@@ -277,6 +277,9 @@ def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
         if item.get(field) is None:
             continue
         message = common.text_error(field, item[field], limits.get(field))
+        base = ctx.org["organisation"]["BaseCurrency"]
+        if not message and field == "CurrencyCode" and item[field] != base:
+            message = contacts.msg_currency(item[field])
         if message:
             errors.append(message)
         elif field != "LineAmountTypes" or item[field]:
@@ -426,6 +429,9 @@ def _check(
 def write(ctx: Ctx, kind: Kind, item: dict, existing_id: str | None) -> tuple[dict, list[str]]:
     """Create (existing_id None) or update one document; commit only if it is valid."""
     previous = None
+    if existing_id and not isinstance(existing_id, str):
+        message = common.text_error(kind.id_field, existing_id, None) or kind.msg_missing
+        return _render_rejected(ctx, kind, item, {}), [message]
     if existing_id:
         previous = ctx.org[kind.table].get(existing_id.lower())
         if previous is None:

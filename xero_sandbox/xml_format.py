@@ -93,8 +93,11 @@ def _text(key: str, value: Any) -> str:
         return f"{value:.2f}" if round(value, 2) == value else repr(value)
     if isinstance(value, str):
         match = _MS_DATE.fullmatch(value)
-        if match:
-            return iso(int(match.group(1)), utc_marker=key == "DateTimeUTC")
+        try:
+            if match:
+                return iso(int(match.group(1)), utc_marker=key == "DateTimeUTC")
+        except (ValueError, OverflowError, OSError):
+            pass  # text that merely looks like a date (a Reference of "/Date(…)/")
     return str(value)
 
 

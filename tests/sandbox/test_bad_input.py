@@ -236,3 +236,64 @@ def test_nested_and_document_lengths(sandbox):
         {"Message": "[sandbox] Description must be at most 4000 characters long"}
     ]
     assert _put_invoice(sandbox, contact_id, {**line, "Description": "d" * 4000}).status == 200
+
+
+# What the SDK refuses to read must not be stored --------------------------------------------
+
+
+def test_values_the_sdk_cannot_read_back_are_refused(sandbox, sandbox_sdk):
+    contact_id = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Readable Ltd"}])[0]
+    contacts = [
+        {"Name": "Cur", "DefaultCurrency": "XYZ"},
+        {"Name": "Addr", "Addresses": [{"AddressType": "HOME"}]},
+        {"Name": "Ph", "Phones": [{"PhoneType": ["DDI"]}]},
+    ]
+    answer = api(sandbox, "PUT", "/Contacts", {"Contacts": contacts})
+    messages = [e["ValidationErrors"][0]["Message"] for e in answer.json()["Elements"]]
+    assert messages == [
+        "[sandbox] Organisation is not subscribed to currency XYZ",
+        "[sandbox] AddressType must be one of POBOX, STREET",
+        "[sandbox] PhoneType must be one of DDI, DEFAULT, FAX, MOBILE, OFFICE",
+    ]
+    line = {"Description": "W", "UnitAmount": 1}
+    for collection, body in (
+        ("Invoices", {"Type": "ACCREC", "Contact": {"ContactID": contact_id}}),
+        ("PurchaseOrders", {"Contact": {"ContactID": contact_id}}),
+    ):
+        document = {**body, "LineItems": [line], "CurrencyCode": "/Date(1)/"}
+        refused = api(sandbox, "PUT", f"/{collection}", {collection: [document]})
+        assert refused.json()["Elements"][0]["ValidationErrors"] == [
+            {"Message": "[sandbox] Organisation is not subscribed to currency /Date(1)/"}
+        ]
+    # Whatever was stored, the SDK reads it all back.
+    sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, page=1)
+    sandbox_sdk.accounting.get_purchase_orders(sandbox_sdk.tenant_id, page=1)
+
+
+def test_a_document_id_that_is_not_text_fails_its_element(sandbox):
+    contact_id = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Id Kind Ltd"}])[0]
+    document = {"Contact": {"ContactID": contact_id}, "LineItems": [{"Description": "W"}]}
+    for bad_id in ([1], 1.5, {"a": 1}):
+        answer = api(
+            sandbox,
+            "POST",
+            "/PurchaseOrders",
+            {"PurchaseOrders": [{**document, "PurchaseOrderID": bad_id}]},
+        )
+        assert answer.status == 400
+        (element,) = answer.json()["Elements"]
+        assert element["PurchaseOrderID"] == "00000000-0000-0000-0000-000000000000"
+        assert element["ValidationErrors"][0]["Message"].startswith(
+            "[sandbox] PurchaseOrderID must be text"
+        )
+
+
+def test_text_that_looks_like_a_date_still_renders_as_xml(sandbox):
+    contact_id = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Looks Ltd"}])[0]
+    reference = "/Date(99999999999999999)/"
+    stored = _put_invoice(
+        sandbox, contact_id, {"Description": "W", "UnitAmount": 1}, Reference=reference
+    )
+    assert stored.status == 200
+    answer = api(sandbox, "GET", "/Invoices", accept=None)
+    assert answer.status == 200 and reference.encode() in answer.body
