@@ -68,6 +68,7 @@ class RawSearch(Search):
         headers = {
             "Authorization": f"Bearer {token}",
             "xero-tenant-id": self.control.demo_tenant_id,
+            "Accept": "application/json",  # as the SDK sends; without it Xero answers XML
         }
         return urllib3.PoolManager(headers=headers)
 

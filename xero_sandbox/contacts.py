@@ -10,8 +10,16 @@ import re
 import uuid
 from typing import Any
 
-from xero_sandbox import wire
-from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
+from xero_sandbox import schema, wire
+from xero_sandbox.common import (
+    ZERO_GUID,
+    Ctx,
+    batch_answer,
+    body_items,
+    is_guid,
+    query_list,
+    text_error,
+)
 from xero_sandbox.web import Response
 from xero_sandbox.where import compared_to
 
@@ -40,6 +48,11 @@ WRITABLE = {
     "Website",
     "Discount",
 }
+# The writable fields that are not text, and what each must be.
+NESTED = {"Addresses": "Address", "Phones": "Phone", "ContactPersons": "ContactPerson"}
+OBJECTS = ("PaymentTerms",)
+
+NUMBERS = ("Discount",)
 SUMMARY_FIELDS = (
     "ContactID",
     "ContactNumber",
@@ -55,6 +68,12 @@ SUMMARY_FIELDS = (
 SEARCH_FIELDS = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
 PERSONAL_FIELDS = ("FirstName", "LastName", "EmailAddress", "ContactPersons", "BankAccountDetails")
 HIDDEN_STATUSES = {"ARCHIVED", "GDPRREQUEST"}
+# The values the spec's enums allow (Address.AddressType, Phone.PhoneType); the SDK refuses
+# to read anything else.
+KINDS = {
+    "Address": ("AddressType", {"POBOX", "STREET"}),
+    "Phone": ("PhoneType", {"DEFAULT", "DDI", "MOBILE", "FAX", "OFFICE"}),
+}
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 MSG_NAME_EMPTY = "Contact Name cannot be empty."
@@ -69,6 +88,11 @@ def msg_duplicate(name: str) -> str:
         f"The contact name {name} is already assigned to another contact. "
         "The contact name must be unique across all active contacts."
     )
+
+
+def msg_currency(code: str) -> str:
+    """A currency the organisation does not use (the sandbox's organisations use only NZD)."""
+    return f"[sandbox] Organisation is not subscribed to currency {code}"
 
 
 def msg_rename(old: str, new: str) -> str:
@@ -203,12 +227,23 @@ def render(contact: dict, *, summary: bool = False, merged_to: bool = False) -> 
 
 
 def _render_rejected(fields: dict) -> dict[str, Any]:
-    """A failed element echoed back: what was sent, made safe for the SDK's strict reader."""
-    out = {k: v for k, v in fields.items() if k in WRITABLE and v is not None}
+    """A failed element echoed back as the spec's 400 example shows it.
+
+    What was sent (only the values of the right kind, so the SDK's strict reader copes),
+    the zero GUID unless an existing contact was named, no groups or persons.
+    """
+    out: dict[str, Any] = {"ContactID": ZERO_GUID}
     if is_guid(fields.get("ContactID")):
         out["ContactID"] = fields["ContactID"]
+    out.update(
+        (k, v)
+        for k, v in fields.items()
+        if k in WRITABLE and v is not None and not _field_errors(k, v)
+    )
     out["Addresses"] = _addresses(out)
     out["Phones"] = _phones(out)
+    out["ContactGroups"] = []
+    out["ContactPersons"] = []
     return out
 
 
@@ -235,7 +270,11 @@ def list_contacts(ctx: Ctx) -> Response:
     asks_hidden = compared_to(ctx.req.arg("where"), "ContactStatus") & HIDDEN_STATUSES
     if not ids and not ctx.req.flag("includeArchived") and not asks_hidden:
         records = [c for c in records if c["ContactStatus"] == "ACTIVE"]
-    rows, pagination, error = query_list(ctx, records)
+    # Name, then ContactID: Xero does not document its default order; this one is stable
+    # from page to page ([sandbox] guess, README).
+    rows, pagination, error = query_list(
+        ctx, records, type_name="Contact", default_order="Name ASC", tiebreak="ContactID"
+    )
     if error:
         return error
     summary = ctx.req.flag("summaryOnly")
@@ -303,6 +342,35 @@ def _fields(item: dict) -> dict[str, Any]:
     return fields
 
 
+def _field_errors(key: str, value: Any) -> list[str]:
+    """Why one sent field cannot be stored: wrong kind of value, or text too long."""
+    if value is None:
+        return []
+    if key in NESTED:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return [f"[sandbox] {key} must be a list of objects"]
+        limits = schema.MAX_LENGTH.get(NESTED[key], {})
+        found = [text_error(f, entry.get(f), n) for entry in value for f, n in limits.items()]
+        kind_field, allowed = KINDS.get(NESTED[key], ("", set()))
+        for entry in value:
+            kind = entry.get(kind_field) if kind_field else None
+            if kind is not None and (not isinstance(kind, str) or kind not in allowed):
+                found.append(f"[sandbox] {kind_field} must be one of {', '.join(sorted(allowed))}")
+        return [message for message in found if message]
+    if key in OBJECTS:
+        return [] if isinstance(value, dict) else [f"[sandbox] {key} must be an object"]
+    if key in NUMBERS:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return [] if number else [f"[sandbox] {key} must be a number"]
+    message = text_error(key, value, schema.MAX_LENGTH["Contact"].get(key))
+    return [message] if message else []
+
+
+def _shape_errors(fields: dict) -> list[str]:
+    """Every field of a write that cannot be stored as sent (checked before any rule)."""
+    return [message for key, value in fields.items() for message in _field_errors(key, value)]
+
+
 def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
     """The validation messages for a contact about to be stored."""
     errors = []
@@ -321,6 +389,9 @@ def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
     email = contact.get("EmailAddress")
     if email and not EMAIL.match(email):
         errors.append(MSG_EMAIL)
+    currency = contact.get("DefaultCurrency")
+    if currency and currency != org["organisation"]["BaseCurrency"]:
+        errors.append(msg_currency(currency))
     account_number = contact.get("AccountNumber")
     if account_number:
         holder = index.account_numbers.get(account_number.casefold())
@@ -331,6 +402,9 @@ def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
 
 def create(ctx: Ctx, item: dict, *, commit: bool = True) -> tuple[dict, list[str]]:
     fields = _fields(item)
+    shape_errors = _shape_errors(fields)
+    if shape_errors:
+        return _render_rejected(fields), shape_errors
     contact = {
         "ContactID": str(uuid.uuid4()),
         "ContactStatus": "ACTIVE",
@@ -355,6 +429,9 @@ def update(ctx: Ctx, contact_id: str, item: dict) -> tuple[dict, list[str]]:
         return rejected, ["[sandbox] No contact with the specified ContactID exists."]
     if previous["ContactStatus"] == "GDPRREQUEST":
         return render(previous), [MSG_GDPR_EDIT]
+    shape_errors = _shape_errors(_fields(item))
+    if shape_errors:
+        return _render_rejected({**_fields(item), "ContactID": contact_id}), shape_errors
     contact = {**previous, **_fields(item), "UpdatedDateUTC": ctx.now}
     status = item.get("ContactStatus")
     if status:
@@ -448,7 +525,7 @@ def seed(org: dict, bodies: list[dict], now: float) -> tuple[list[dict], list[di
             "IsCustomer": bool(body.get("IsCustomer")),
             "UpdatedDateUTC": now,
         }
-        errors = _check(org, contact, None)
+        errors = _shape_errors(_fields(body)) or _check(org, contact, None)
         if errors:
             rejected.append({"Name": contact.get("Name"), "errors": errors})
             continue

@@ -13,11 +13,21 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from xero_sandbox import contacts, wire
+from xero_sandbox import common, contacts, schema, wire
 from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
 from xero_sandbox.web import Response
 
 CENT = Decimal("0.01")
+# Unit amounts keep 2 decimal places unless the call asks for 4 with `unitdp=4`
+# (https://developer.xero.com/documentation/api/accounting/invoices, "unitdp").
+UNIT_PLACES = {2: Decimal("0.01"), 4: Decimal("0.0001")}
+# The largest figure a line may carry ([sandbox] bound: Xero's own is unconfirmed); beyond
+# it amounts stop being money and floats turn into Infinity.
+MAX_AMOUNT = Decimal("1e12")
+MSG_NUMBERS = "[sandbox] Quantity, UnitAmount, LineAmount and DiscountRate must be numbers"
+MSG_RANGE = (
+    f"[sandbox] Quantity, UnitAmount, LineAmount and DiscountRate must be within ±{MAX_AMOUNT:,.0f}"
+)
 SALES_TYPES = {"ACCREC", "ACCRECCREDIT"}
 LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 FINAL_STATUSES = {"PAID", "VOIDED", "DELETED", "BILLED"}
@@ -37,6 +47,7 @@ MSG_UNKNOWN_CONTACT = (
     "[sandbox placeholder] The contact with the specified ContactID was not found."
 )
 MSG_NO_LINES = "One or more line items must be specified"
+CONTACT_KEYS = ("ContactNumber", "Name")  # with ContactID, what may identify a contact
 
 
 @dataclass(frozen=True)
@@ -127,12 +138,16 @@ def _money(value: Decimal) -> float:
 
 
 def _decimal(value: Any, default: str | None = None) -> Decimal | None:
+    """A sent number (or numeric text) as a Decimal; None if it is not a finite number."""
     if value is None or value == "":
         return Decimal(default) if default is not None else None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         return None
+    return number if number.is_finite() else None
 
 
 def _doc_type(kind: Kind, doc: dict) -> str:
@@ -142,24 +157,41 @@ def _doc_type(kind: Kind, doc: dict) -> str:
 # Lines and totals ----------------------------------------------------------------------------
 
 
-def _lines(org: dict, kind: Kind, doc: dict, raw_lines: list[Any]) -> tuple[list[dict], list[str]]:
+def _lines(ctx: Ctx, kind: Kind, doc: dict, raw_lines: list[Any]) -> tuple[list[dict], list[str]]:
     """Normalise line items and compute each line's amount and tax."""
+    org = ctx.org
     accounts = {a["Code"]: a for a in org["accounts"]}
     rates = {t["TaxType"]: Decimal(str(t["EffectiveRate"])) / 100 for t in org["tax_rates"]}
     sales = _doc_type(kind, doc) in SALES_TYPES
+    places = UNIT_PLACES[4 if ctx.req.arg("unitdp").strip() == "4" else 2]
     errors: list[str] = []
     lines = []
     for raw in raw_lines:
         if not isinstance(raw, dict):
+            errors.append("[sandbox] Each line item must be an object")
             continue
-        line, line_errors = _line(raw, accounts, rates, sales, doc["LineAmountTypes"])
+        line_errors = _line_shape_errors(raw)
+        if line_errors:
+            errors.extend(line_errors)
+            continue
+        line, line_errors = _line(raw, accounts, rates, sales, doc["LineAmountTypes"], places)
         errors.extend(line_errors)
         lines.append(line)
     return lines, errors
 
 
+def _line_shape_errors(raw: dict) -> list[str]:
+    """A line's text fields that are not text, or too long (checked before any sum)."""
+    limits = schema.MAX_LENGTH["LineItem"]
+    found = (
+        common.text_error(field, raw.get(field), limits.get(field))
+        for field in ("Description", "AccountCode", "TaxType", "ItemCode", "LineItemID")
+    )
+    return [message for message in found if message]
+
+
 def _line(
-    raw: dict, accounts: dict, rates: dict, sales: bool, amount_types: str
+    raw: dict, accounts: dict, rates: dict, sales: bool, amount_types: str, places: Decimal
 ) -> tuple[dict, list[str]]:
     errors = []
     quantity = _decimal(raw.get("Quantity"), "1")
@@ -170,13 +202,20 @@ def _line(
         quantity is None
         or discount is None
         or (raw.get("UnitAmount") not in (None, "") and unit is None)
+        or (raw.get("LineAmount") not in (None, "") and given_amount is None)
     ):
-        errors.append("[sandbox] Quantity, UnitAmount and DiscountRate must be numbers")
-        quantity, unit, discount = Decimal(1), Decimal(0), Decimal(0)
+        errors.append(MSG_NUMBERS)
+        quantity, unit, given_amount, discount = Decimal(1), Decimal(0), None, Decimal(0)
+    given = (quantity, unit, given_amount, discount)
+    if any(n is not None and abs(n) > MAX_AMOUNT for n in given):
+        errors.append(MSG_RANGE)
+        quantity, unit, given_amount = Decimal(1), Decimal(0), None
     if unit is None:
         # "If you wish to omit either the Quantity or UnitAmount you can provide a LineAmount
         # and Xero will calculate the missing amount" (the spec's LineItem.LineAmount).
         unit = (given_amount or Decimal(0)) / quantity if quantity else Decimal(0)
+    # The line amount and the totals follow from the rounded unit amount, as Xero's do.
+    unit = unit.quantize(places, rounding=ROUND_HALF_UP)
     amount = (quantity * unit * (1 - discount / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
     code = raw.get("AccountCode")
     account = accounts.get(code) if code else None
@@ -231,8 +270,20 @@ def _totals(doc: dict) -> None:
 def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
     """Copy the writable fields of `item` onto `doc`; returns format errors."""
     errors = []
-    if kind.types and "Type" in item:
-        doc["Type"] = item["Type"]
+    limits = schema.MAX_LENGTH[kind.entity]
+    texts = ["Type"] if kind.types else []
+    texts += [*sorted(TEXT_FIELDS), kind.number_field, "Status", "CurrencyCode", "LineAmountTypes"]
+    for field in texts:
+        if item.get(field) is None:
+            continue
+        message = common.text_error(field, item[field], limits.get(field))
+        base = ctx.org["organisation"]["BaseCurrency"]
+        if not message and field == "CurrencyCode" and item[field] != base:
+            message = contacts.msg_currency(item[field])
+        if message:
+            errors.append(message)
+        elif field != "LineAmountTypes" or item[field]:
+            doc[field] = item[field]
     for field in kind.date_fields:
         if item.get(field) not in (None, ""):
             day = wire.parse_date(item[field])
@@ -240,11 +291,6 @@ def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
                 errors.append(f"[sandbox] {field} is not a valid date")
             else:
                 doc[field] = day
-    for field in TEXT_FIELDS | {kind.number_field, "Status", "CurrencyCode"}:
-        if field in item and item[field] is not None:
-            doc[field] = str(item[field])
-    if item.get("LineAmountTypes"):
-        doc["LineAmountTypes"] = item["LineAmountTypes"]
     if "SentToContact" in item:
         doc["SentToContact"] = bool(item["SentToContact"])
     return errors
@@ -258,8 +304,12 @@ def _resolve_contact(ctx: Ctx, ref: Any) -> tuple[dict | None, str | None, list[
 
     Returns (existing contact, name of a contact to create, errors).
     """
-    if not isinstance(ref, dict) or not ref:
+    if not isinstance(ref, dict):
         return None, None, [MSG_NO_CONTACT]
+    limits = schema.MAX_LENGTH["Contact"]
+    found = (common.text_error(k, ref.get(k), limits.get(k)) for k in ("ContactID", *CONTACT_KEYS))
+    if shape_errors := [message for message in found if message]:
+        return None, None, shape_errors
     org = ctx.org
     if ref.get("ContactID"):
         contact = org["contacts"].get(str(ref["ContactID"]).lower())
@@ -366,7 +416,10 @@ def _check(
     if raw_lines is not None or previous is None:
         if not raw_lines:
             errors.append(MSG_NO_LINES)
-        doc["LineItems"], line_errors = _lines(ctx.org, kind, doc, raw_lines or [])
+        if raw_lines is not None and not isinstance(raw_lines, list):
+            errors.append("[sandbox] LineItems must be a list")
+            raw_lines = []
+        doc["LineItems"], line_errors = _lines(ctx, kind, doc, raw_lines or [])
         errors.extend(line_errors)
     if _number_taken(ctx, kind, doc):
         errors.append(kind.msg_duplicate)
@@ -376,6 +429,9 @@ def _check(
 def write(ctx: Ctx, kind: Kind, item: dict, existing_id: str | None) -> tuple[dict, list[str]]:
     """Create (existing_id None) or update one document; commit only if it is valid."""
     previous = None
+    if existing_id and not isinstance(existing_id, str):
+        message = common.text_error(kind.id_field, existing_id, None) or kind.msg_missing
+        return _render_rejected(ctx, kind, item, {}), [message]
     if existing_id:
         previous = ctx.org[kind.table].get(existing_id.lower())
         if previous is None:
@@ -397,7 +453,7 @@ def write(ctx: Ctx, kind: Kind, item: dict, existing_id: str | None) -> tuple[di
     _store(ctx, kind, doc, previous)
     _mark_contact_role(ctx, kind, doc, contact)
     ctx.commit()
-    return render(ctx, kind, doc, with_lines=True), []
+    return render(ctx, kind, doc, with_lines=True, full_contact=True), []
 
 
 def _blank(ctx: Ctx, kind: Kind) -> dict:
@@ -439,47 +495,77 @@ def _contact_summary(contact: dict) -> dict:
     return out
 
 
-def render(ctx: Ctx, kind: Kind, doc: dict, *, with_lines: bool, summary: bool = False) -> dict:
-    """A stored document as Xero returns it: `/Date()/` dates, totals, embedded contact."""
-    contact = ctx.org["contacts"].get(doc["ContactID"]) or {
-        "ContactID": doc["ContactID"],
-        "Name": "",
-        "ContactStatus": "ACTIVE",
-    }
+def render(
+    ctx: Ctx,
+    kind: Kind,
+    doc: dict,
+    *,
+    with_lines: bool,
+    summary: bool = False,
+    full_contact: bool = False,
+) -> dict:
+    """A stored document as Xero returns it: `/Date()/` dates, totals, embedded contact.
+
+    Write answers embed the whole contact, as the spec's 200 examples of PUT /Invoices,
+    /CreditNotes and /PurchaseOrders do; reads embed a summary of it.
+    """
+    contact = ctx.org["contacts"].get(doc["ContactID"])
+    if contact is None:
+        embedded = {"ContactID": doc["ContactID"], "Name": "", "ContactStatus": "ACTIVE"}
+    elif full_contact:
+        embedded = contacts.render(contact)
+    else:
+        embedded = _contact_summary(contact)
+    return _document(kind, doc, embedded, with_lines=with_lines and not summary)
+
+
+def _document(kind: Kind, doc: dict, embedded: dict, *, with_lines: bool) -> dict[str, Any]:
+    """The keys of a document in the order and with the defaults of the spec's examples."""
     out: dict[str, Any] = {}
-    if kind.types:
+    if kind.types and doc.get("Type") in kind.types:
         out["Type"] = doc["Type"]
     out[kind.id_field] = doc[kind.id_field]
     out[kind.number_field] = doc.get(kind.number_field) or ""
-    out["Contact"] = _contact_summary(contact)
+    out["Reference"] = doc.get("Reference") or ""
+    out["Contact"] = embedded
     for field in kind.date_fields:
         if doc.get(field):
             out[field] = wire.ms_date(doc[field])
             out[f"{field}String"] = wire.date_string(doc[field])
+    if doc.get("Status") in (*kind.statuses, "PAID"):
+        out["Status"] = doc["Status"]
     out.update(
-        Status=doc["Status"],
         LineAmountTypes=doc["LineAmountTypes"],
         SubTotal=doc["SubTotal"],
         TotalTax=doc["TotalTax"],
         Total=doc["Total"],
-        UpdatedDateUTC=wire.ms_datetime(doc["UpdatedDateUTC"]),
+    )
+    if kind is not CREDIT_NOTES:
+        out["TotalDiscount"] = 0.0
+    if doc.get("UpdatedDateUTC") is not None:
+        out["UpdatedDateUTC"] = wire.ms_datetime(doc["UpdatedDateUTC"])
+        if kind is not PURCHASE_ORDERS:
+            out["UpdatedDateUTCString"] = wire.timestamp_string(doc["UpdatedDateUTC"])
+    out.update(
         CurrencyCode=doc.get("CurrencyCode") or "NZD",
         CurrencyRate=1.0,
+        SentToContact=bool(doc.get("SentToContact")),
         HasAttachments=False,
     )
-    for field in TEXT_FIELDS:
+    for field in TEXT_FIELDS - {"Reference"}:
         if doc.get(field):
             out[field] = doc[field]
-    if "SentToContact" in doc:
-        out["SentToContact"] = doc["SentToContact"]
-    if with_lines and not summary:
+    if with_lines:
         out["LineItems"] = doc["LineItems"]
     if kind is not PURCHASE_ORDERS:
-        paid = doc["Status"] == "PAID"
-        out.update(HasErrors=False, Payments=[], AmountPaid=doc["Total"] if paid else 0.0)
+        paid = doc.get("Status") == "PAID"
+        # Nothing is owed on a paid, voided or deleted document.
+        open_amount = 0.0 if doc.get("Status") in FINAL_STATUSES else doc["Total"]
+        out.update(HasErrors=False, Payments=[])
         if kind is INVOICES:
             out.update(
-                AmountDue=0.0 if paid else doc["Total"],
+                AmountPaid=doc["Total"] if paid else 0.0,
+                AmountDue=open_amount,
                 AmountCredited=0.0,
                 IsDiscounted=False,
                 CreditNotes=[],
@@ -487,43 +573,37 @@ def render(ctx: Ctx, kind: Kind, doc: dict, *, with_lines: bool, summary: bool =
                 Overpayments=[],
             )
         else:
-            out.update(RemainingCredit=doc["Total"], Allocations=[])
+            out.update(RemainingCredit=open_amount, Allocations=[])
     return out
 
 
 def _render_rejected(
     ctx: Ctx, kind: Kind, item: dict, doc: dict, contact: dict | None = None
 ) -> dict:
-    """A failed element: the document as far as it could be read, plus its contact."""
-    out: dict[str, Any] = {}
-    if kind.types and doc.get("Type") in kind.types:
-        out["Type"] = doc["Type"]
-    if is_guid(item.get(kind.id_field)):
-        out[kind.id_field] = item[kind.id_field]
-    if doc.get(kind.number_field):
-        out[kind.number_field] = doc[kind.number_field]
-    ref = item.get("Contact") if isinstance(item.get("Contact"), dict) else {}
-    if contact:
-        out["Contact"] = _contact_summary(contact)
-    elif ref:
-        out["Contact"] = {k: ref[k] for k in ("Name", "ContactNumber") if ref.get(k)}
+    """A failed element, echoed whole as far as it could be read (the spec's 400 examples).
+
+    A new document carries the zero GUID as its ID; its amounts are worked out from the
+    lines that could be read; its contact is the one it named, or the reference as sent.
+    """
+    draft = {"LineItems": [], "LineAmountTypes": "Exclusive", **doc}
+    if draft.get("LineAmountTypes") not in LINE_AMOUNT_TYPES:
+        draft["LineAmountTypes"] = "Exclusive"
+    given_id = item.get(kind.id_field)
+    draft[kind.id_field] = given_id if is_guid(given_id) and not doc else common.ZERO_GUID
+    if doc.get("UpdatedDateUTC") is not None:  # an existing document: its own ID
+        draft[kind.id_field] = doc[kind.id_field]
+    draft.pop("UpdatedDateUTC", None)
+    _totals(draft)
+    if contact is not None:
+        embedded = contacts.render(contact)
+    else:
+        ref = item.get("Contact") if isinstance(item.get("Contact"), dict) else {}
+        embedded = {"ContactID": common.ZERO_GUID}
+        embedded.update((k, ref[k]) for k in CONTACT_KEYS if isinstance(ref.get(k), str))
         if is_guid(ref.get("ContactID")):
-            out["Contact"]["ContactID"] = ref["ContactID"]
-    for field in kind.date_fields:
-        if doc.get(field):
-            out[field] = wire.ms_date(doc[field])
-            out[f"{field}String"] = wire.date_string(doc[field])
-    if doc.get("Status") in (*kind.statuses, "PAID"):
-        out["Status"] = doc["Status"]
-    if doc.get("LineAmountTypes") in LINE_AMOUNT_TYPES:
-        out["LineAmountTypes"] = doc["LineAmountTypes"]
-    if doc.get("LineItems"):
-        draft = {"LineItems": doc["LineItems"], "LineAmountTypes": out.get("LineAmountTypes")}
-        _totals(draft)
-        out.update(
-            LineItems=doc["LineItems"], **{k: draft[k] for k in ("SubTotal", "TotalTax", "Total")}
-        )
-    return out
+            embedded["ContactID"] = ref["ContactID"]
+        embedded.update(Addresses=[], Phones=[], ContactGroups=[], ContactPersons=[])
+    return _document(kind, draft, embedded, with_lines=True)
 
 
 # Endpoints -----------------------------------------------------------------------------------
@@ -626,7 +706,9 @@ def list_documents(ctx: Ctx) -> Response:
     https://developer.xero.com/documentation/api/invoices
     """
     kind = kind_of(ctx)
-    rows, pagination, error = query_list(ctx, _filters(ctx, kind), view=lambda d: _view(ctx, d))
+    rows, pagination, error = query_list(
+        ctx, _filters(ctx, kind), type_name=kind.entity, view=lambda d: _view(ctx, d)
+    )
     if error:
         return error
     with_lines = pagination is not None or kind is not INVOICES

@@ -6,11 +6,13 @@ token's connections), 401 (scope), 429 (limits), then the endpoint itself.
 
 import base64
 import hashlib
+import json
 import time
+import uuid
 from collections.abc import Callable
 
-from xero_sandbox import contacts, documents, identity, wire
-from xero_sandbox.common import Ctx, query_list
+from xero_sandbox import contacts, documents, identity, wire, xml_format
+from xero_sandbox.common import CORRELATION_HEADER, Ctx, query_list
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
 from xero_sandbox.web import Request, Response, Router
@@ -21,16 +23,19 @@ MAX_IDEMPOTENCY_KEY = 128
 LIMIT_HEADER = "X-DayLimit-Remaining"
 DEFAULT_DAY_LIMIT = 5000  # the day limit shown when a call names no known organisation
 
+# The scopes each route accepts: the `security` of its operation in Xero's spec
+# (tests/sandbox/openapi/xero_accounting.yaml; tests/sandbox/test_fidelity.py compares).
 SETTINGS_READ = {"accounting.settings", "accounting.settings.read"}
 CONTACTS_WRITE = {"accounting.contacts"}
 CONTACTS_READ = CONTACTS_WRITE | {"accounting.contacts.read"}
-# Invoices, credit notes and POs: the broad scope or the 2026 granular one
-# (https://www.apideck.com/blog/xero-scopes, summarising Xero's scope change).
+# Invoices, credit notes and POs: the broad scope or the 2026 granular one, which the spec
+# does not list yet (https://www.apideck.com/blog/xero-scopes, summarising Xero's change).
 DOCS_WRITE = {"accounting.transactions", "accounting.invoices"}
 DOCS_READ = DOCS_WRITE | {"accounting.transactions.read", "accounting.invoices.read"}
-ANY_ACCOUNTING = SETTINGS_READ | CONTACTS_READ | DOCS_READ
 
 Endpoint = Callable[[Ctx], Response]
+_NAMES = ("Organisation", "Accounts", "TaxRates", "Contacts", "Invoices", "CreditNotes")
+COLLECTIONS = {name.lower(): name for name in (*_NAMES, "PurchaseOrders")}
 
 
 def organisation(ctx: Ctx) -> Response:
@@ -44,7 +49,9 @@ def _render_account(account: dict) -> dict:
 
 
 def accounts(ctx: Ctx) -> Response:
-    rows, _, error = query_list(ctx, ctx.org["accounts"], default_order="Code ASC")
+    rows, _, error = query_list(
+        ctx, ctx.org["accounts"], type_name="Account", default_order="Code ASC"
+    )
     return error or ctx.ok(Accounts=[_render_account(a) for a in rows])
 
 
@@ -55,7 +62,7 @@ def account(ctx: Ctx) -> Response:
 
 
 def tax_rates(ctx: Ctx) -> Response:
-    rows, _, error = query_list(ctx, ctx.org["tax_rates"])
+    rows, _, error = query_list(ctx, ctx.org["tax_rates"], type_name="TaxRate")
     return error or ctx.ok(TaxRates=rows)
 
 
@@ -69,7 +76,7 @@ def routes() -> "Router[_Scoped]":
     """Accounting API routes with the scopes each needs."""
     router = Router[_Scoped]()
     table: list[tuple[str, str, Endpoint, set[str]]] = [
-        ("GET", "/Organisation", organisation, ANY_ACCOUNTING),
+        ("GET", "/Organisation", organisation, SETTINGS_READ),
         ("GET", "/Accounts", accounts, SETTINGS_READ),
         ("GET", "/Accounts/{key}", account, SETTINGS_READ),
         ("GET", "/TaxRates", tax_rates, SETTINGS_READ),
@@ -110,12 +117,20 @@ class Gateway:
 
     def handle(self, req: Request, delay: float = 0.0) -> Response:
         """Answer one call; `delay` (a hang fault) holds its concurrency slot that long."""
-        response = self._handle(req, delay)
+        correlation_id = str(uuid.uuid4())
+        response = self._handle(req, delay, correlation_id)
         # Every API answer carries the remaining counts, refusals included
         # (https://developer.xero.com/faq/limits).
         if LIMIT_HEADER not in response.headers:
             response.headers.update(self.remaining(req))
+        response.headers.setdefault(CORRELATION_HEADER, correlation_id)
+        if not xml_format.wants_json(req.header("Accept")):
+            return _as_xml(req, response)
         return response
+
+    def fault_headers(self, req: Request) -> dict[str, str]:
+        """What an injected fault's answer carries: the counts, not counted, and an ID."""
+        return {**self.remaining(req), CORRELATION_HEADER: str(uuid.uuid4())}
 
     def remaining(self, req: Request) -> dict[str, str]:
         """The `X-…-Remaining` headers for an answer that was not counted (a peek)."""
@@ -128,10 +143,10 @@ class Gateway:
             now = self.store.now()
         return self.limiter.peek(tenant_id, token.get("client_id", ""), day_limit, now)
 
-    def _handle(self, req: Request, delay: float) -> Response:
+    def _handle(self, req: Request, delay: float, correlation_id: str) -> Response:
         endpoint, params, known = self.router.match(req.method, req.path)
-        if endpoint is None:
-            return Response.text(405, "Method not allowed") if known else Response.not_found()
+        if endpoint is None and not known:
+            return Response.not_found()
         req.params = params
         with self.store.lock:
             token, denied = identity.bearer(self.store, req)
@@ -141,6 +156,10 @@ class Gateway:
             if tenant_id is None:
                 body = wire.problem(403, "Forbidden", "AuthenticationUnsuccessful")
                 return Response.json(403, body)
+            if endpoint is None:
+                # A method the resource lacks (pyxero's live-verified 501); checked after the
+                # token and tenant, before scopes and limits ([sandbox] order).
+                return Response.json(501, wire.not_implemented())
             if not endpoint.scopes & set(token["scope"]):
                 body = wire.problem(401, "Unauthorized", "AuthorizationUnsuccessful")
                 return Response.json(401, body)
@@ -152,7 +171,8 @@ class Gateway:
         try:
             with self.store.lock:
                 client = self.store.state["clients"].get(token["client_id"], {})
-                ctx = Ctx(self.store, req, tenant_id, org, self.store.now(), client.get("name", ""))
+                now, provider = self.store.now(), client.get("name", "")
+                ctx = Ctx(self.store, req, tenant_id, org, now, provider, correlation_id)
                 response = self._idempotent(ctx, endpoint)
             time.sleep(delay)
         finally:
@@ -213,6 +233,19 @@ class Gateway:
             }
             self.store.changed()
         return response
+
+
+def _as_xml(req: Request, response: Response) -> Response:
+    """The answer in XML for a client that did not ask for JSON (Xero's default format)."""
+    if not response.headers.get("Content-Type", "").startswith("application/json"):
+        return response
+    payload = json.loads(response.body)
+    if not xml_format.is_api_body(payload):
+        return response  # the gateway's own refusals (401, 403, 429) stay problem JSON
+    collection = req.path[len(PREFIX) :].split("/")[1].lower() if req.path.count("/") > 2 else ""
+    element_type = xml_format.singular(COLLECTIONS.get(collection, "DataContractBase"))
+    body = xml_format.render(payload, element_type)
+    return Response(response.status, body, {**response.headers, "Content-Type": xml_format.XML})
 
 
 def _idempotency_error(message: str) -> dict:

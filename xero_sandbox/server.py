@@ -51,7 +51,7 @@ class Sandbox:
             response = fault_module.status_response(fault)
             if lowered.startswith("/api.xro/"):
                 # Injected failures are API answers too: current counts, not counted.
-                response.headers.update(self.gateway.remaining(req))
+                response.headers.update(self.gateway.fault_headers(req))
             return response
         if fault and fault.kind == "drop":
             return Response(0, drop=True)

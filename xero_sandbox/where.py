@@ -6,6 +6,7 @@ Xero accepts a small .NET-flavoured expression language:
 `Name.ToLower().Contains("ltd")`. String comparisons are case-insensitive, as Xero's are.
 """
 
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -14,9 +15,23 @@ from typing import Any
 Record = dict[str, Any]
 Getter = Callable[[Record], Any]
 
+# Bounds on what one query may cost: characters, tokens (every node of the expression is
+# one or more tokens), nesting of parentheses and `!`, methods chained on one field, and
+# `order` clauses. Beyond them the answer is a 400, never a deep recursion or a long scan.
+MAX_LENGTH = 4000
+MAX_TOKENS = 500
+MAX_DEPTH = 20
+MAX_CHAIN = 5
+MAX_ORDER_CLAUSES = 10
+
 
 class QueryError(ValueError):
-    """The expression cannot be read; the server answers 400."""
+    """The expression cannot be read or run; the server answers 400 QueryParseException."""
+
+
+def unreadable(detail: str) -> QueryError:
+    """A query the sandbox cannot read (Xero's wording for these is unconfirmed)."""
+    return QueryError(f"[sandbox] Unable to parse the query: {detail}")
 
 
 _TOKEN = re.compile(
@@ -31,12 +46,17 @@ _TOKEN = re.compile(
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
-    out, pos = [], 0
+    out: list[tuple[str, str]] = []
+    pos = 0
     text = text.strip()
+    if len(text) > MAX_LENGTH:
+        raise unreadable(f"longer than {MAX_LENGTH} characters")
     while pos < len(text):
+        if len(out) >= MAX_TOKENS:
+            raise unreadable(f"more than {MAX_TOKENS} terms")
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise QueryError(f"unexpected character at {pos}: {text[pos : pos + 10]!r}")
+            raise unreadable(f"unexpected character at {pos}: {text[pos : pos + 10]!r}")
         kind = match.lastgroup or ""
         value = match.group(kind)
         pos = match.end()
@@ -55,7 +75,10 @@ def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value
     if isinstance(value, (int, float)):
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
@@ -81,12 +104,13 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         return False
 
 
-_METHODS: dict[str, Callable[..., Any]] = {
-    "startswith": lambda s, arg: _fold(s or "").startswith(_fold(arg)),
-    "endswith": lambda s, arg: _fold(s or "").endswith(_fold(arg)),
-    "contains": lambda s, arg: _fold(arg) in _fold(s or ""),
-    "tolower": lambda s: (s or "").lower(),
-    "toupper": lambda s: (s or "").upper(),
+# String methods: how many string arguments each takes, and what it does.
+_METHODS: dict[str, tuple[int, Callable[..., Any]]] = {
+    "startswith": (1, lambda s, arg: s.casefold().startswith(arg.casefold())),
+    "endswith": (1, lambda s, arg: s.casefold().endswith(arg.casefold())),
+    "contains": (1, lambda s, arg: arg.casefold() in s.casefold()),
+    "tolower": (0, str.lower),
+    "toupper": (0, str.upper),
 }
 
 
@@ -94,7 +118,14 @@ class _Parser:
     def __init__(self, text: str, field: Callable[[str], Getter]):
         self.tokens = _tokens(text)
         self.pos = 0
+        self.depth = 0
         self.field = field
+
+    def enter(self) -> None:
+        """One level deeper (a parenthesis or a `!`); bounded so parsing never recurses far."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise unreadable(f"nested deeper than {MAX_DEPTH} levels")
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -102,14 +133,14 @@ class _Parser:
     def take(self, value: str | None = None) -> tuple[str, str]:
         token = self.peek()
         if token is None or (value is not None and token[1] != value):
-            raise QueryError(f"expected {value or 'more'} at token {self.pos}")
+            raise unreadable(f"expected {value or 'more'} at token {self.pos}")
         self.pos += 1
         return token
 
     def parse(self) -> Getter:
         expr = self.disjunction()
         if self.peek() is not None:
-            raise QueryError(f"unexpected {self.peek()[1]!r}")
+            raise unreadable(f"unexpected {self.peek()[1]!r}")
         return expr
 
     def disjunction(self) -> Getter:
@@ -129,7 +160,9 @@ class _Parser:
     def negation(self) -> Getter:
         if self.peek() == ("op", "!"):
             self.take()
+            self.enter()
             inner = self.negation()
+            self.depth -= 1
             return lambda r: not inner(r)
         return self.comparison()
 
@@ -145,17 +178,21 @@ class _Parser:
     def operand(self) -> Getter:
         kind, value = self.take()
         if value == "(":
+            self.enter()
             inner = self.disjunction()
             self.take(")")
+            self.depth -= 1
             return inner
         if kind == "string":
             text = value[1:-1].replace('\\"', '"')
             return lambda r: text
         if kind == "number":
             number = float(value)
+            if not math.isfinite(number):
+                raise unreadable(f"number out of range: {value[:20]}…")
             return lambda r: number
         if kind != "name":
-            raise QueryError(f"unexpected {value!r}")
+            raise unreadable(f"unexpected {value!r}")
         lowered = value.lower()
         if lowered in ("true", "false", "null"):
             constant = {"true": True, "false": False, "null": None}[lowered]
@@ -168,14 +205,14 @@ class _Parser:
         args = self.arguments()
         if name == "guid":
             if len(args) != 1 or not isinstance(args[0], str):
-                raise QueryError("Guid() takes one string")
+                raise unreadable("Guid() takes one string")
             guid = args[0]
             return lambda r: guid
         try:
             # DateTime(y, m, d[, h, min, s]): mypy cannot count the arguments, datetime() does.
             moment = datetime(*(int(a) for a in args), tzinfo=UTC)  # type: ignore[misc]
-        except (TypeError, ValueError) as error:
-            raise QueryError(f"bad DateTime(): {error}") from error
+        except (TypeError, ValueError, OverflowError) as error:
+            raise unreadable(f"bad DateTime(): {error}") from error
         return lambda r: moment
 
     def arguments(self) -> list[Any]:
@@ -191,41 +228,75 @@ class _Parser:
     def member(self, first: str) -> Getter:
         path = [first]
         getter: Getter | None = None
+        calls = 0
         while self.peek() == ("op", "."):
             self.take()
-            name = self.take()[1]
+            kind, name = self.take()
+            if kind != "name":
+                raise unreadable(f"expected a name after '.', not {name!r}")
             if self.peek() == ("op", "("):
-                method = _METHODS.get(name.lower())
-                if method is None:
-                    raise QueryError(f"unsupported method {name}")
+                calls += 1
+                if calls > MAX_CHAIN:
+                    raise unreadable(f"more than {MAX_CHAIN} methods chained")
                 base = getter or self.field(".".join(path))
-                args = self.arguments()
-                getter = _bind(method, base, args)
+                getter = _method(name, base, self.arguments())
             elif getter is None:
                 path.append(name)
             else:
-                raise QueryError("property access after a method call")
+                raise unreadable("property access after a method call")
         return getter or self.field(".".join(path))
 
 
-def _bind(method: Callable[..., Any], base: Getter, args: list[Any]) -> Getter:
-    return lambda r: method(base(r), *args)
+def _method(name: str, base: Getter, args: list[Any]) -> Getter:
+    """A string method call, its arguments checked now and its subject when it runs."""
+    arity, method = _METHODS.get(name.lower(), (-1, None))
+    if method is None:
+        raise unreadable(f"unsupported method {name}")
+    if len(args) != arity or not all(isinstance(a, str) for a in args):
+        raise unreadable(f"{name}() takes {arity} string argument(s)")
+
+    def call(record: Record) -> Any:
+        subject = base(record)
+        if subject is None:
+            subject = ""
+        if not isinstance(subject, str):
+            raise unreadable(f"{name}() needs text, not {type(subject).__name__}")
+        return method(subject, *args)
+
+    return call
 
 
 def compile_where(text: str, field: Callable[[str], Getter]) -> Callable[[Record], bool]:
-    """Compile a `where` expression; `field` turns a dotted name into a value getter."""
+    """Compile a `where` expression; `field` turns a dotted name into a value getter.
+
+    `field` may raise QueryError (an unknown property); running the predicate raises
+    QueryError, never anything else, when a record's values do not suit the expression.
+    """
     expr = _Parser(text, field).parse()
-    return lambda record: bool(expr(record))
+
+    def match(record: Record) -> bool:
+        try:
+            return bool(expr(record))
+        except QueryError:
+            raise
+        except (ArithmeticError, TypeError, ValueError, OSError, RecursionError) as error:
+            raise unreadable(f"cannot be evaluated: {error}") from error
+
+    return match
 
 
 def sort_records(records: list[Record], order: str, field: Callable[[str], Getter]) -> None:
     """Sort in place by an `order` clause such as `Name ASC, UpdatedDateUTC DESC`."""
+    if len(order) > MAX_LENGTH:
+        raise unreadable(f"order longer than {MAX_LENGTH} characters")
     clauses = [c.split() for c in order.split(",") if c.strip()]
+    if len(clauses) > MAX_ORDER_CLAUSES:
+        raise unreadable(f"more than {MAX_ORDER_CLAUSES} order clauses")
     for clause in reversed(clauses):  # stable sorts applied last-key-first
         if len(clause) not in (1, 2) or (
             len(clause) == 2 and clause[1].upper() not in ("ASC", "DESC")
         ):
-            raise QueryError(f"bad order clause {' '.join(clause)!r}")
+            raise unreadable(f"bad order clause {' '.join(clause)!r}")
         getter = field(clause[0])
         descending = len(clause) == 2 and clause[1].upper() == "DESC"
 
@@ -233,7 +304,10 @@ def sort_records(records: list[Record], order: str, field: Callable[[str], Gette
             value = getter(record)
             return (value is None, _fold(value) if value is not None else "")
 
-        records.sort(key=key, reverse=descending)
+        try:
+            records.sort(key=key, reverse=descending)
+        except TypeError as error:  # values of kinds that do not compare (lists, mixed)
+            raise unreadable(f"cannot order by {clause[0]}") from error
 
 
 def compared_to(text: str, name: str) -> set[str]:

@@ -11,6 +11,7 @@ Xero's wording. The literal bodies come from:
 - 401 AuthorizationUnsuccessful: https://github.com/XeroAPI/Xero-NetStandard/issues/298
 - 403 AuthenticationUnsuccessful: https://github.com/XeroAPI/xero-python/issues/116
 - 500: https://github.com/XeroAPI/xero-node/issues/466
+- 501 ApiMethodNotImplementedException: pyxero's tests, "Verified response from the live API"
 - 503 text: pyxero's tests, marked there as unconfirmed
 - the envelope: xero-python's tests/accounting/api/cassettes/test_get_organisations.yaml
   (https://github.com/XeroAPI/xero-python)
@@ -47,6 +48,11 @@ def ms_date(day: str) -> str:
     return f"/Date({ms(midnight.timestamp())}+0000)/"
 
 
+def timestamp_string(moment: float) -> str:
+    """The companion `UpdatedDateUTCString`, as the spec's examples write it."""
+    return datetime.fromtimestamp(moment, UTC).isoformat(sep=" ", timespec="seconds")
+
+
 def date_string(day: str) -> str:
     """The companion `DateString` Xero sends beside each date field."""
     return f"{day}T00:00:00"
@@ -60,11 +66,11 @@ def parse_date(value: object) -> str | None:
     if not isinstance(value, str) or not value:
         return None
     match = _MS_DATE.fullmatch(value.strip())
-    if match:
-        return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date().isoformat()
     try:
+        if match:
+            return datetime.fromtimestamp(int(match.group(1)) / 1000, UTC).date().isoformat()
         return datetime.fromisoformat(value.strip()).date().isoformat()
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a date, or past year 9999
         return None
 
 
@@ -92,10 +98,13 @@ def dumps(payload: object) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def envelope(now: float, provider: str, **collections: object) -> dict:
-    """Wrap a successful Accounting API answer in Xero's envelope."""
+def envelope(now: float, provider: str, answer_id: str = "", **collections: object) -> dict:
+    """Wrap a successful Accounting API answer in Xero's envelope.
+
+    `Id` is the answer's `Xero-Correlation-Id` header, as in xero-python's recordings.
+    """
     return {
-        "Id": str(uuid.uuid4()),
+        "Id": answer_id or str(uuid.uuid4()),
         "Status": "OK",
         "ProviderName": provider,
         "DateTimeUTC": f"/Date({ms(now)})/",
@@ -132,12 +141,21 @@ def post_data_invalid(detail: str) -> dict:
     }
 
 
-def query_parse_error(detail: str) -> dict:
-    """400 for a `where`/`order` the sandbox cannot read (Xero's exact body is unconfirmed)."""
+def query_parse_error(message: str) -> dict:
+    """400 for a `where`/`order` that cannot be read or names an unknown property.
+
+    Xero's text for an unknown property ("No property or field 'Bogus' exists in type
+    'Contact'") is kept as it is; the parse failures the sandbox words itself say [sandbox].
+    """
+    return {"ErrorNumber": 16, "Type": "QueryParseException", "Message": message}
+
+
+def not_implemented() -> dict:
+    """501 for a method the resource does not have (`DELETE /Contacts`, `POST /Organisation`)."""
     return {
-        "ErrorNumber": 16,
-        "Type": "QueryParseException",
-        "Message": f"Unable to parse the query: {detail}",
+        "ErrorNumber": 20,
+        "Type": "ApiMethodNotImplementedException",
+        "Message": "The Api Method called is not implemented",
     }
 
 

@@ -35,6 +35,8 @@ def test_connect_button_sends_the_accountant_to_xero_with_state_and_pkce(
     assert len(query["state"][0]) >= 24 and len(query["code_challenge"][0]) == 43
     assert query["scope"][0].split() == xero_settings.XERO_SCOPES
     assert "accounting.invoices" in query["scope"][0]
+    # Connecting reads GET /Organisation, which needs a settings scope (Xero's spec).
+    assert {"accounting.settings", "accounting.settings.read"} & set(query["scope"][0].split())
     assert query["redirect_uri"] == ["http://testserver/accounting/xero/callback/"]
 
 
