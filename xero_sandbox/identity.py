@@ -57,8 +57,13 @@ def _authorize_problem(client: dict | None, response_type: str, redirect_uri: st
         return "unsupported_response_type: only response_type=code is supported"
     if not redirect_uri:
         return "invalid_request: redirect_uri is required"
-    if client["redirect_uris"] and redirect_uri not in client["redirect_uris"]:
-        return "invalid_request: redirect_uri is not registered for this app"
+    # Only the app's registered URIs: an error page, never a redirect to an unknown site
+    # (https://developer.xero.com/documentation/guides/oauth2/auth-flow/, "redirect_uri").
+    if redirect_uri not in client["redirect_uris"]:
+        return (
+            f"invalid_request: redirect_uri {redirect_uri} is not registered for this app "
+            "(the sandbox's --redirect-uri, or POST /_sandbox/clients/{client_id}/redirect-uris)"
+        )
     return ""
 
 

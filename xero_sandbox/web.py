@@ -10,6 +10,10 @@ from urllib.parse import parse_qs, urlencode
 
 from xero_sandbox import wire
 
+# Xero's bodies are a few levels deep (Invoices → LineItems → Tracking); anything far deeper
+# is refused before it can reach a recursive renderer or the state file's encoder.
+MAX_JSON_DEPTH = 64
+
 
 @dataclass
 class Request:
@@ -36,7 +40,17 @@ class Request:
         return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        """The body as JSON; ValueError if it is not JSON or is nested absurdly deep."""
+        if not self.body.strip():
+            return None
+        too_deep = f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        try:
+            payload = json.loads(self.body.decode("utf-8"))
+        except RecursionError:
+            raise ValueError(too_deep) from None
+        if not _shallow(payload, MAX_JSON_DEPTH):
+            raise ValueError(too_deep)
+        return payload
 
 
 @dataclass
@@ -69,6 +83,20 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+
+
+def _shallow(value: Any, limit: int) -> bool:
+    """No list or object in `value` lies deeper than `limit` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children and depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 class Router[H]:

@@ -34,6 +34,9 @@ HARBOUR_TENANT_ID = "3c9d2e1f-5a4b-4e6d-8c7b-1a2b3c4d5e6f"
 CLIENT_ID = "omni-xero-demo"
 CLIENT_SECRET = "sandbox-secret"
 REDIRECT_URI = "http://127.0.0.1:8000/xero/callback"
+# Where Django's test client says omni-xero's callback is (tests/xero); browser tests add
+# their live server's with `SandboxControl.register_redirect_uri`.
+TEST_CLIENT_CALLBACK = "http://testserver/accounting/xero/callback/"
 DEFAULT_SCOPE = "openid profile email offline_access accounting.contacts accounting.transactions accounting.settings.read"  # noqa: E501
 
 
@@ -167,6 +170,10 @@ class SandboxControl:
     def create_organisation(self, **body: Any) -> dict:
         return self.call("POST", "/_sandbox/organisations", body)
 
+    def register_redirect_uri(self, uri: str, client_id: str = CLIENT_ID) -> None:
+        """Let the consent screen send this app back to `uri` (until the next reset)."""
+        self.call("POST", f"/_sandbox/clients/{client_id}/redirect-uris", {"redirect_uri": uri})
+
     def authorize(
         self,
         client_id: str = CLIENT_ID,
@@ -224,19 +231,28 @@ def _drain(stream, sink: list[str]) -> None:
 
 
 def start_sandbox(state_file: Path, *options: str) -> _Server:
-    """Start `python -m xero_sandbox` on a free port and wait for its ready line."""
+    """Start `python -m xero_sandbox` on a free port and wait for its ready line.
+
+    The sandbox knows no app: omni-xero's demo app and its test callbacks are registered here.
+    """
     command = [sys.executable, "-m", "xero_sandbox", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--state", str(state_file), "--quiet", *options]
+    command += ["--state", str(state_file), "--quiet"]
+    command += ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
+    command += ["--redirect-uri", f"{REDIRECT_URI} {TEST_CLIENT_CALLBACK}", *options]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None  # stdout=PIPE
-    ready = process.stdout.readline()
-    if "ready at" not in ready:
+    said: list[str] = []  # what it says before it is ready (a state file set aside, say)
+    for line in process.stdout:
+        if "ready at" in line:
+            break
+        said.append(line)
+    else:
         process.kill()
-        raise RuntimeError(f"sandbox did not start: {ready}{process.stdout.read()}")
-    server = _Server(ready.rsplit(" ", 1)[1].strip(), process, state_file)
+        raise RuntimeError(f"sandbox did not start: {''.join(said)}")
+    server = _Server(line.rsplit(" ", 1)[1].strip(), process, state_file, said)
     threading.Thread(target=_drain, args=(process.stdout, server.log), daemon=True).start()
     return server
 
