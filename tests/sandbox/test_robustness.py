@@ -261,26 +261,27 @@ def test_an_old_or_broken_state_file_is_kept_aside_and_the_sandbox_starts_fresh(
     assert "starting fresh" in said and "state.json.old" in said
 
 
-def test_saving_while_writes_run_always_gives_a_whole_file(sandbox, sandbox_server):
+def test_saving_while_writes_run_gives_whole_batches_only(sandbox, sandbox_server):
+    """The state file is a snapshot: never half of a batch that was being stored."""
     import threading
 
     stop = threading.Event()
+    batch = 200
 
     def keep_writing() -> None:
         n = 0
         while not stop.is_set():
             n += 1
-            sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": f"Busy {n}"}])
-            sandbox.seed_contacts(sandbox.harbour_tenant_id, [{"Name": f"Busy {n}"}])
+            bodies = [{"Name": f"Busy {n}.{i}"} for i in range(batch)]
+            sandbox.seed_contacts(sandbox.demo_tenant_id, bodies)
 
     writer = threading.Thread(target=keep_writing)
-    sandbox.generate_contacts(sandbox.demo_tenant_id, 3000)
     writer.start()
     try:
-        for _ in range(15):
+        for _ in range(20):
             assert http("POST", sandbox.url + "/_sandbox/save").status == 200
             saved = json.loads(sandbox_server.state_file.read_text())
-            assert len(saved["orgs"][sandbox.demo_tenant_id]["contacts"]) >= 3000
+            assert len(saved["orgs"][sandbox.demo_tenant_id]["contacts"]) % batch == 0
     finally:
         stop.set()
         writer.join()
