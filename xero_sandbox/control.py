@@ -22,7 +22,7 @@ from xero_sandbox.common import Ctx
 from xero_sandbox.faults import KINDS, Faults
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
-from xero_sandbox.web import Handler, Request, Response, Router
+from xero_sandbox.web import Handler, Request, RequestLog, Response, Router
 
 TABLES = {
     "invoices": "invoices",
@@ -122,8 +122,11 @@ def _tenant(value: Any, name: str = "tenantId") -> str:
 
 
 class Control:
-    def __init__(self, store: Store, limiter: RateLimiter, faults: Faults):
+    def __init__(
+        self, store: Store, limiter: RateLimiter, faults: Faults, requests: RequestLog | None = None
+    ):
         self.store, self.limiter, self.faults = store, limiter, faults
+        self.requests = requests or RequestLog()
         # The web UI's forms carry this; a POST without it (another site's form) is refused.
         self.csrf_token = secrets.token_urlsafe(32)
         self.router = Router[Handler]()
@@ -153,6 +156,7 @@ class Control:
         add("POST", "/_sandbox/save", self.save)
         # The web UI: plain forms posting here and redirecting back to /.
         add("GET", "/", self.home)
+        add("GET", "/ui/requests", self.requests_page)
         add("POST", "/ui/reset", self.ui_reset)
         for action in ("archive", "restore", "merge", "gdpr"):
             add("POST", f"/ui/contacts/{{contact}}/{action}", self._ui_action(action))
@@ -177,6 +181,7 @@ class Control:
         self.store.reset()
         self.limiter.clear()
         self.faults.clear()
+        self.requests.clear()
         return self.summary(req)
 
     def summary(self, req: Request) -> Response:
@@ -469,6 +474,14 @@ class Control:
                     view = pages.OrgView(tenant_id, org, page if only else 1, UI_PAGE_SIZE)
                     sections.append(pages.org_section(view, self.csrf_token))
         return Response.html(pages.home_page(sections, req.arg("message"), self.csrf_token))
+
+    def requests_page(self, req: Request) -> Response:
+        """The latest Xero-facing requests, newest first, a page at a time (`?page=…`)."""
+        entries = self.requests.newest_first()
+        last = max(1, math.ceil(len(entries) / UI_PAGE_SIZE))
+        page = min(_page_number(req.arg("page")), last)
+        shown = entries[(page - 1) * UI_PAGE_SIZE : page * UI_PAGE_SIZE]
+        return Response.html(pages.requests_page(shown, page, last, len(entries)))
 
     def ui_reset(self, req: Request) -> Response:
         self.reset(req)

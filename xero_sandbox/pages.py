@@ -5,10 +5,11 @@ The UI shows a page of each list at a time, and every form carries the CSRF toke
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from xero_sandbox.web import escape
+from xero_sandbox.web import LoggedRequest, escape
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1e2a35}
@@ -125,24 +126,40 @@ def home_page(sections: list[str], message: str, token: str) -> str:
         "<section><form method='post' action='/ui/reset' "
         "onsubmit=\"return confirm('Reset the sandbox to its demo organisations?')\">"
         f"{_csrf(token)}<button>Reset sandbox</button></form> <span class='muted'>Control API: "
-        "<a href='/_sandbox/state'>/_sandbox/state</a></span></section>"
+        "<a href='/_sandbox/state'>/_sandbox/state</a> · <a href='/ui/requests'>Requests log</a>"
+        "</span></section>"
     )
     return layout("Xero sandbox", "".join(parts + sections))
 
 
-def _pager(view: OrgView, count: int) -> str:
-    """Previous/next links for an organisation's lists, when they need more than a page."""
-    last = view.pages(count)
+def _pager(page: int, last: int, url: str, **query: str) -> str:
+    """Previous/next links for a list that needs more than one page."""
     if last == 1:
         return ""
 
-    def link(page: int, label: str) -> str:
-        query = urlencode({"org": view.tenant_id, "page": page})
-        return f"<a href='/?{escape(query)}'>{label}</a>"
+    def link(number: int, label: str) -> str:
+        return f"<a href='{url}?{escape(urlencode({**query, 'page': number}))}'>{label}</a>"
 
-    back = link(view.page - 1, "&lt; Previous") if view.page > 1 else ""
-    forward = link(view.page + 1, "Next &gt;") if view.page < last else ""
-    return f"<p class='muted'>Page {view.page} of {last} {back} {forward}</p>"
+    back = link(page - 1, "&lt; Previous") if page > 1 else ""
+    forward = link(page + 1, "Next &gt;") if page < last else ""
+    return f"<p class='muted'>Page {page} of {last} {back} {forward}</p>"
+
+
+def requests_page(entries: list[LoggedRequest], page: int, last: int, total: int) -> str:
+    """The Xero-facing requests the sandbox answered, newest first."""
+    rows = "".join(
+        f"<tr><td>{escape(datetime.fromtimestamp(e.at, UTC).strftime('%H:%M:%S'))}</td>"
+        f"<td>{escape(e.method)}</td><td>{escape(e.path)}</td>"
+        f"<td>{e.status or 'dropped'}</td><td>{e.milliseconds:.0f} ms</td></tr>"
+        for e in entries
+    )
+    body = (
+        f"<section><p><a href='/'>Back to the organisations</a></p>"
+        f"<h2>Requests ({total}, newest first)</h2>{_pager(page, last, '/ui/requests')}"
+        "<table><tr><th>UTC</th><th>Method</th><th>Path</th><th>Status</th><th>Took</th></tr>"
+        f"{rows}</table></section>"
+    )
+    return layout("Xero sandbox: requests", body)
 
 
 def org_section(view: OrgView, token: str) -> str:
@@ -179,7 +196,8 @@ def org_section(view: OrgView, token: str) -> str:
     )
     return (
         f"<section><h2>{name}</h2><p class='muted'>Tenant {escape(view.tenant_id)} · "
-        f"day limit {org['day_limit']}</p>{_pager(view, most)}"
+        f"day limit {org['day_limit']}</p>"
+        f"{_pager(view.page, view.pages(most), '/', org=view.tenant_id)}"
         f"<h3>Contacts ({len(contacts)})</h3><datalist id='{choices}'>{options}</datalist>"
         f"<table><tr><th>Name</th><th>Number</th><th>Email</th><th>Status</th><th></th></tr>"
         f"{rows}</table>{docs}</section>"

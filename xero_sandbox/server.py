@@ -25,7 +25,7 @@ from xero_sandbox.gateway import Gateway
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
 from xero_sandbox.web import Handler as Endpoint
-from xero_sandbox.web import Request, Response, Router
+from xero_sandbox.web import Request, RequestLog, Response, Router
 
 # "A single POST is limited to 3.5 MB" (https://developer.xero.com/documentation/auth-and-limits/xero-api-limits)
 XERO_MAX_BODY = 3_500_000
@@ -40,7 +40,8 @@ class Sandbox:
     def __init__(self, store: Store, limiter: RateLimiter, faults: Faults):
         self.store, self.limiter, self.faults = store, limiter, faults
         self.gateway = Gateway(store, limiter)
-        self.control = Control(store, limiter, faults)
+        self.requests = RequestLog()
+        self.control = Control(store, limiter, faults, self.requests)
         self.identity = Router[Endpoint]()
         add = self.identity.add
         add("GET", "/identity/connect/authorize", lambda r: identity.authorize_page(store, r))
@@ -118,11 +119,17 @@ class Handler(BaseHTTPRequestHandler):
             body=body,
             raw_query=parts.query,
         )
+        started = time.monotonic()
         try:
             response = self.sandbox.dispatch(req)
         except Exception as error:  # a sandbox bug must look like Xero's 500, not a hang
             traceback.print_exception(error, file=sys.stderr)
             response = Response.json(500, wire.server_error())
+        if not is_control(req.path):
+            shown = f"{req.path}?{req.raw_query}" if req.raw_query else req.path
+            self.sandbox.requests.add(
+                req.method, shown[:300], 0 if response.drop else response.status, started
+            )
         if response.drop:
             self._drop()
             return

@@ -3,6 +3,9 @@
 import html
 import json
 import re
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,3 +137,33 @@ def with_query(url: str, **params: str) -> str:
 
 def escape(value: Any) -> str:
     return html.escape("" if value is None else str(value))
+
+
+@dataclass
+class LoggedRequest:
+    at: float
+    method: str
+    path: str
+    status: int
+    milliseconds: float
+
+
+class RequestLog:
+    """The latest Xero-facing requests (not the control API's), for the web UI."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
+
+    def add(self, method: str, path: str, status: int, started: float) -> None:
+        took = (time.monotonic() - started) * 1000
+        with self._lock:
+            self._entries.append(LoggedRequest(time.time(), method, path, status, took))
+
+    def newest_first(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(reversed(self._entries))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -414,3 +414,16 @@ def test_web_ui_forms_need_the_csrf_token(sandbox):
     assert answer.status == 302
     with pytest.raises(AssertionError, match="404"):
         sandbox.contact(contact)
+
+
+def test_the_requests_log_is_paged_newest_first(sandbox):
+    for n in range(60):
+        http("GET", sandbox.url + f"/Connections?call={n}", headers={"Authorization": "Bearer x"})
+    http("GET", sandbox.url + "/_sandbox/state")  # the control API is not logged
+    first = http("GET", sandbox.url + "/ui/requests").body.decode()
+    assert "Requests (60, newest first)" in first and "Page 1 of 2" in first
+    assert _rows(first) == 50 and "/Connections?call=59" in first
+    assert "/Connections?call=9<" not in first and "_sandbox" not in first.split("<table>")[1]
+    second = http("GET", sandbox.url + "/ui/requests?page=2").body.decode()
+    assert _rows(second) == 10 and "/Connections?call=0<" in second
+    assert "Requests log" in http("GET", sandbox.url + "/").body.decode()
