@@ -5,11 +5,9 @@ Every value a body gives is checked (type and range) and a bad one is a 400 nami
 xero_sandbox/README.md documents every route.
 """
 
-import hmac
 import json
 import math
 import re
-import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -127,8 +125,7 @@ class Control:
     ):
         self.store, self.limiter, self.faults = store, limiter, faults
         self.requests = requests or RequestLog()
-        # The web UI's forms carry this; a POST without it (another site's form) is refused.
-        self.csrf_token = secrets.token_urlsafe(32)
+        self.csrf_token = store.form_token
         self.router = Router[Handler]()
         add = self.router.add
         add("POST", "/_sandbox/reset", self.reset)
@@ -167,10 +164,9 @@ class Control:
             return _error("method not allowed", 405) if known else _error("no such route", 404)
         req.params = params
         if req.method == "POST" and req.path.lower().startswith("/ui/"):
-            sent = {k: v[-1] for k, v in req.form().items()}.get("csrf", "")
-            if not hmac.compare_digest(sent.encode(), self.csrf_token.encode()):
-                message = "This form is out of date or came from another site: reload the page."
-                return Response.html(pages.error_page(message), status=403)
+            refused = pages.forged_form(req, self.csrf_token)
+            if refused:
+                return refused
         try:
             return handler(req)
         except BadValue as error:

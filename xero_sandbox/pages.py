@@ -3,13 +3,14 @@
 The UI shows a page of each list at a time, and every form carries the CSRF token.
 """
 
+import hmac
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from xero_sandbox.web import LoggedRequest, escape
+from xero_sandbox.web import LoggedRequest, Request, Response, escape
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1e2a35}
@@ -32,11 +33,22 @@ def layout(title: str, body: str) -> str:
     )
 
 
+def forged_form(req: Request, token: str) -> Response | None:
+    """The 403 page for a form POST without this process's token, else None."""
+    sent = {k: v[-1] for k, v in req.form().items()}.get("csrf", "")
+    if hmac.compare_digest(sent.encode(), token.encode()):
+        return None
+    message = "This form is out of date or came from another site: reload the page."
+    return Response.html(error_page(message), status=403)
+
+
 def error_page(message: str) -> str:
     return layout("Xero sandbox: sign-in error", f"<section><p>{escape(message)}</p></section>")
 
 
-def consent_page(client: dict, query: dict[str, str], orgs: list[tuple[str, str]]) -> str:
+def consent_page(
+    client: dict, query: dict[str, str], orgs: list[tuple[str, str]], token: str
+) -> str:
     """Login and consent in one screen: pick organisations, then Allow or Deny."""
     hidden = "".join(
         f"<input type='hidden' name='{escape(name)}' value='{escape(query.get(name.lower(), ''))}'>"
@@ -62,7 +74,7 @@ def consent_page(client: dict, query: dict[str, str], orgs: list[tuple[str, str]
   <p><strong>{escape(client["name"])}</strong> wants to access your Xero data:</p>
   <ul>{scopes}</ul>
   <form method="post" action="/identity/connect/authorize">
-    {hidden}
+    {hidden}{_csrf(token)}
     <fieldset><legend>Organisations to connect</legend>{boxes}</fieldset>
     <p><button type="submit" name="decision" value="allow">Allow access</button>
        <button type="submit" name="decision" value="deny">Deny</button></p>

@@ -15,6 +15,7 @@ version, or one that cannot be read, is moved aside (`….old`) and the sandbox 
 import copy
 import json
 import os
+import secrets
 import sys
 import threading
 import time
@@ -155,6 +156,9 @@ class Store:
     def __init__(self, path: Path | None, prepare: Callable[[dict, float], None] | None = None):
         self.path = path
         self._prepare = prepare or (lambda state, now: None)
+        # What every form of the sandbox's pages carries (consent screen, web UI), checked on
+        # POST so another site's page cannot submit them (CSRF); new in every process.
+        self.form_token = secrets.token_urlsafe(32)
         self.lock = threading.RLock()
         self._org_locks: dict[str, ReadWriteLock] = {}
         self._org_locks_lock = threading.Lock()

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -184,7 +185,7 @@ class SandboxControl:
         tenant_ids: list[str] | None = None,
         allow: bool = True,
     ) -> str:
-        """Press Allow (or Deny) on the consent screen; returns the redirect URL."""
+        """Open the consent screen, press Allow (or Deny); returns the redirect URL."""
         form = {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
@@ -193,12 +194,21 @@ class SandboxControl:
             "state": state,
             "code_challenge": code_challenge,
             "code_challenge_method": "S256" if code_challenge else "",
-            "tenant": tenant_ids or [self.demo_tenant_id],
-            "decision": "allow" if allow else "deny",
         }
+        form["csrf"] = self.form_token(form)
+        form.update(tenant=tenant_ids or [self.demo_tenant_id])
+        form["decision"] = "allow" if allow else "deny"
         answer = http("POST", self.url + "/identity/connect/authorize", form, form=True)
         assert answer.status == 302, answer.body
         return answer.headers["Location"]
+
+    def form_token(self, query: dict[str, str]) -> str:
+        """The CSRF token the consent screen's form carries, read from the screen."""
+        page = http("GET", f"{self.url}/identity/connect/authorize?{urlencode(query)}")
+        assert page.status == 200, page.body
+        found = re.search(rb"name='csrf' value='([^']+)'", page.body)
+        assert found, "the consent screen's form carries no CSRF token"
+        return found.group(1).decode()
 
     def issue_token(self, scope: str = DEFAULT_SCOPE, tenant_ids: list[str] | None = None) -> dict:
         """The whole browser-free dance (consent + PKCE code exchange); the token JSON."""

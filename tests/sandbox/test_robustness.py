@@ -309,14 +309,9 @@ def test_an_unregistered_redirect_uri_gets_an_error_page_not_a_redirect(sandbox)
     page = http("GET", _authorize_url(sandbox, EVIL))
     assert page.status == 400 and "Location" not in page.headers
     assert b"not registered" in page.body
-    form = {
-        "client_id": CLIENT_ID,
-        "redirect_uri": EVIL,
-        "response_type": "code",
-        "scope": "offline_access",
-        "tenant": [sandbox.demo_tenant_id],
-        "decision": "allow",
-    }
+    form = {"client_id": CLIENT_ID, "response_type": "code", "scope": "offline_access"}
+    form["csrf"] = sandbox.form_token({**form, "redirect_uri": REDIRECT_URI})
+    form.update(redirect_uri=EVIL, tenant=[sandbox.demo_tenant_id], decision="allow")
     answer = http("POST", sandbox.url + "/identity/connect/authorize", form, form=True)
     assert answer.status == 400 and "Location" not in answer.headers
     assert http("GET", _authorize_url(sandbox, REDIRECT_URI)).status == 200
@@ -395,6 +390,23 @@ def test_the_web_ui_pages_documents_too(sandbox, sandbox_sdk):
     page = http("GET", sandbox.url + "/").body.decode()
     assert "Invoices and bills (60)" in page and "Page 1 of 2" in page
     assert page.count("<tr><td>ACCPAY") == 50
+
+
+def test_the_consent_form_needs_the_csrf_token(sandbox):
+    form = {
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "response_type": "code",
+        "scope": "offline_access",
+        "tenant": [sandbox.demo_tenant_id],
+        "decision": "allow",
+    }
+    for token in ("", "guessed"):
+        answer = http(
+            "POST", sandbox.url + "/identity/connect/authorize", {**form, "csrf": token}, form=True
+        )
+        assert answer.status == 403 and "Location" not in answer.headers
+    assert sandbox.authorize().startswith(REDIRECT_URI + "?code=")
 
 
 def test_web_ui_forms_need_the_csrf_token(sandbox):
