@@ -195,10 +195,10 @@ class SandboxControl:
             "code_challenge": code_challenge,
             "code_challenge_method": "S256" if code_challenge else "",
         }
-        form["csrf"] = self.form_token(form)
-        form.update(tenant=tenant_ids or [self.demo_tenant_id])
-        form["decision"] = "allow" if allow else "deny"
-        answer = http("POST", self.url + "/identity/connect/authorize", form, form=True)
+        pressed: dict[str, str | list[str]] = {**form, "csrf": self.form_token(form)}
+        pressed["tenant"] = tenant_ids or [self.demo_tenant_id]
+        pressed["decision"] = "allow" if allow else "deny"
+        answer = http("POST", self.url + "/identity/connect/authorize", pressed, form=True)
         assert answer.status == 302, answer.body
         return answer.headers["Location"]
 
