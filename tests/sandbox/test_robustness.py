@@ -95,6 +95,21 @@ def test_a_body_over_xeros_limit_is_refused_unread(sandbox):
     assert "3.5 MB" in body["Detail"]
 
 
+@pytest.mark.parametrize(
+    ("header", "status"),
+    [
+        ("Content-Length: 12abc", 400),
+        ("Content-Length: -5", 400),
+        ("Transfer-Encoding: chunked", 411),
+    ],
+)
+def test_a_body_of_unknown_length_is_refused(sandbox, header, status):
+    head = f"PUT /api.xro/2.0/Contacts HTTP/1.1\r\nHost: sandbox\r\n{header}\r\n\r\n".encode()
+    answer = _send_raw(sandbox.url, head)
+    assert answer.startswith(f"HTTP/1.1 {status}".encode()), answer[:200]
+    assert json.loads(answer.partition(b"\r\n\r\n")[2])["Status"] == status
+
+
 def test_a_body_just_under_the_limit_is_read(sandbox):
     token = sandbox.issue_token()
     headers = {
