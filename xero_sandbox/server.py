@@ -29,7 +29,8 @@ from xero_sandbox.web import Request, RequestLog, Response, Router
 
 # "A single POST is limited to 3.5 MB" (https://developer.xero.com/documentation/auth-and-limits/xero-api-limits)
 XERO_MAX_BODY = 3_500_000
-CONTROL_MAX_BODY = 64 * 1024 * 1024  # the control API's bulk seeding, never Xero's
+CONTROL_MAX_BODY = 64_000_000  # the control API's bulk seeding, never Xero's
+DISCARD_SECONDS = 2.0  # how long a refused body is drained before the socket closes
 DEFAULT_READ_TIMEOUT = 10.0
 DIGITS = re.compile(r"^[0-9]+$")
 
@@ -155,10 +156,18 @@ class Handler(BaseHTTPRequestHandler):
         return int(raw)
 
     def _refuse(self, status: int, title: str, detail: str) -> None:
+        """Answer, then close; the body still arriving is discarded a chunk at a time first,
+        or the client, busy sending it, would see a reset instead of the answer."""
         self.close_connection = True
         response = Response.json(status, wire.problem(status, title, detail))
         response.headers["Connection"] = "close"
         self._write(response)
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DISCARD_SECONDS)
+            deadline = time.monotonic() + DISCARD_SECONDS
+            while time.monotonic() < deadline and self.rfile.read1(65536):
+                pass
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)

@@ -110,6 +110,17 @@ def test_a_body_of_unknown_length_is_refused(sandbox, header, status):
     assert json.loads(answer.partition(b"\r\n\r\n")[2])["Status"] == status
 
 
+def test_the_sdk_sending_too_big_a_body_reads_the_413(sandbox, sandbox_sdk):
+    from xero_python.accounting import Contact, Contacts
+    from xero_python.exceptions import HTTPStatusException
+
+    huge = Contacts(contacts=[Contact(name="Huge Ltd", website="x" * 4_000_000)])
+    with pytest.raises(HTTPStatusException) as refused:
+        sandbox_sdk.accounting.create_contacts(sandbox.demo_tenant_id, huge)
+    assert refused.value.status == 413
+    assert sandbox_sdk.accounting.get_contacts(sandbox.demo_tenant_id).contacts == []
+
+
 def test_a_body_just_under_the_limit_is_read(sandbox):
     token = sandbox.issue_token()
     headers = {
