@@ -35,6 +35,9 @@ MAX_GENERATE = 100_000
 # and `UpdatedDateUTC` all add to it.
 CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 UI_PAGE_SIZE = 50
+CLIENT_FIELDS = ("client_id", "client_secret", "name", "scopes", "redirect_uris", "tenantId")
+FAULT_FIELDS = ("kind", "status", "count", "share", "seconds", "path", "method", "retry_after")
+LIMIT_FIELDS = ("enabled", "minute", "day", "concurrent", "app_minute", "scale", "reset_counters")
 
 
 class BadValue(ValueError):
@@ -49,17 +52,22 @@ def _error(message: str, status: int = 400) -> Response:
     return _json({"error": message}, status)
 
 
-def _body(req: Request) -> dict:
+def _body(req: Request, *fields: str) -> dict:
+    """The JSON object a route takes, holding only these fields (a typo is a 400 too)."""
     try:
         payload = req.json()
     except ValueError as error:
         raise BadValue(f"the body is not JSON: {error}") from error
     if payload is None:
         return {}
-    if isinstance(payload, list):
+    if isinstance(payload, list) and "items" in fields:
         return {"items": payload}
     if not isinstance(payload, dict):
         raise BadValue("the body must be a JSON object")
+    unknown = sorted(set(payload) - set(fields))
+    if unknown:
+        expected = ", ".join(f for f in fields if f != "items") or "none"
+        raise BadValue(f"unknown field {_shown(unknown[0])} (this route takes: {expected})")
     return payload
 
 
@@ -228,7 +236,7 @@ class Control:
         return _json(rows)
 
     def create_organisation(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, "name", "tier", "day_limit", "tenantId")
         tier = _text(body, "tier", "STANDARD").upper()
         if tier not in TIERS:
             raise BadValue(f"tier must be one of {', '.join(TIERS)}, not {_shown(tier)}")
@@ -245,7 +253,7 @@ class Control:
         return _json({"tenantId": tenant_id, "day_limit": day_limit}, 201)
 
     def update_organisation(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, "day_limit", "name")
         day_limit = _number(body, "day_limit", 1, BIG) if "day_limit" in body else None
         name = _text(body, "name").strip()
         with self.store.writing(req.params["tenant"].lower()) as org:
@@ -260,7 +268,7 @@ class Control:
 
     def create_client(self, req: Request) -> Response:
         """Register another app; with `tenantId` it is a custom connection."""
-        body = _body(req)
+        body = _body(req, *CLIENT_FIELDS)
         client_id = _text(body, "client_id") or uuid.uuid4().hex.upper()
         secret = _text(body, "client_secret") or uuid.uuid4().hex
         name = _text(body, "name")
@@ -284,7 +292,7 @@ class Control:
 
     def add_redirect_uri(self, req: Request) -> Response:
         """Register one more redirect URI for an app (the consent screen accepts only those)."""
-        uri = _redirect_uri(_body(req).get("redirect_uri"))
+        uri = _redirect_uri(_body(req, "redirect_uri").get("redirect_uri"))
         with self.store.lock:
             client = self.store.state["clients"].get(req.params["client"])
             if client is None:
@@ -309,7 +317,7 @@ class Control:
 
     def seed_contacts(self, req: Request) -> Response:
         """Bulk seed: a list of contact bodies, or `{"generate": N}` realistic ones."""
-        body = _body(req)
+        body = _body(req, "contacts", "items", "generate", "seed")
         bodies = body.get("contacts") or body.get("items") or []
         if not isinstance(bodies, list) or not all(isinstance(b, dict) for b in bodies):
             raise BadValue("contacts must be a list of contact objects")
@@ -373,7 +381,13 @@ class Control:
     def _action(self, action: str) -> Callable[[Request], Response]:
         def handler(req: Request) -> Response:
             try:
-                return _json(self._apply(action, req.params["contact"], _body(req)))
+                return _json(
+                    self._apply(
+                        action,
+                        req.params["contact"],
+                        _body(req, *(("into",) if action == "merge" else ())),
+                    )
+                )
             except contacts.ActionError as error:
                 return _error(str(error), 409)
 
@@ -381,7 +395,7 @@ class Control:
 
     # Faults, limits, clock, tokens ---------------------------------------------------------
     def add_fault(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, *FAULT_FIELDS)
         kind = _text(body, "kind", "status")
         if kind not in KINDS:
             raise BadValue(f"kind must be one of {', '.join(KINDS)}")
@@ -406,7 +420,7 @@ class Control:
         return _json({"faults": []})
 
     def rate_limits(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, *LIMIT_FIELDS)
         settings: dict[str, Any] = {}
         for name in ("minute", "concurrent", "app_minute"):
             if name in body:
@@ -424,7 +438,7 @@ class Control:
         return _json(self.limiter.configure(**settings))
 
     def clock(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, "advance")
         advance = body.get("advance")
         if isinstance(advance, (int, float)) and not isinstance(advance, bool) and advance < 0:
             raise BadValue("the sandbox clock only moves forward")
@@ -438,7 +452,7 @@ class Control:
     def expire_tokens(self, req: Request) -> Response:
         """Expire or revoke tokens for tests: `{"refresh_token": …, "revoke": true}` or
         `{"access_token": …}`; with no token named, every access token expires."""
-        body = _body(req)
+        body = _body(req, "refresh_token", "access_token", "revoke")
         refresh_token = _text(body, "refresh_token", longest=1000)
         access_token = _text(body, "access_token", longest=1000)
         revoke = _flag(body, "revoke", True)

@@ -204,6 +204,10 @@ BAD_CONTROL_VALUES = [
     ("/_sandbox/tokens/expire", {"access_token": 12}, "access_token"),
     ("/_sandbox/contacts/{contact}/merge", {"into": 12}, "into"),
     ("/_sandbox/clock", 42, "object"),
+    ("/_sandbox/clock", [5], "object"),
+    ("/_sandbox/clock", {"advanse": 5}, "advanse"),
+    ("/_sandbox/rate-limits", {"minutes": 5}, "minutes"),
+    ("/_sandbox/faults", {"status": 503, "times": 2}, "times"),
 ]
 
 
