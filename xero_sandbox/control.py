@@ -380,14 +380,9 @@ class Control:
 
     def _action(self, action: str) -> Callable[[Request], Response]:
         def handler(req: Request) -> Response:
+            body = _body(req, *(["into"] if action == "merge" else []))
             try:
-                return _json(
-                    self._apply(
-                        action,
-                        req.params["contact"],
-                        _body(req, *(("into",) if action == "merge" else ())),
-                    )
-                )
+                return _json(self._apply(action, req.params["contact"], body))
             except contacts.ActionError as error:
                 return _error(str(error), 409)
 
@@ -409,10 +404,10 @@ class Control:
         }
         if body.get("share") is not None:
             spec["share"] = _number(body, "share", 0, 1, whole=False)
+        elif "count" in body and body["count"] is None:
+            spec["count"] = None  # until cleared
         else:
-            spec["count"] = None if "count" in body and body["count"] is None else 1
-            if body.get("count") is not None:
-                spec["count"] = _number(body, "count", 1, BIG)
+            spec["count"] = _number(body, "count", 1, BIG, default=1)
         return _json(self.faults.add(spec).describe(), 201)
 
     def clear_faults(self, req: Request) -> Response:

@@ -161,6 +161,7 @@ class Store:
         self.form_token = secrets.token_urlsafe(32)
         self.lock = threading.RLock()
         self._org_locks: dict[str, ReadWriteLock] = {}
+        self._no_org_lock = ReadWriteLock()
         self._org_locks_lock = threading.Lock()
         self._dirty = threading.Event()
         self._stopped = threading.Event()
@@ -171,20 +172,25 @@ class Store:
 
     # Locks --------------------------------------------------------------------------------
     def org_lock(self, tenant_id: str) -> ReadWriteLock:
+        """The organisation's lock; names no organisation has share one (no lock per typo)."""
         with self._org_locks_lock:
+            if tenant_id not in self.state["orgs"]:
+                return self._no_org_lock
             return self._org_locks.setdefault(tenant_id, ReadWriteLock())
 
     @contextmanager
     def reading(self, tenant_id: str) -> Iterator[dict | None]:
         """Read one organisation (None if there is none) while others may read it too."""
-        with self.org_lock(tenant_id).reading():
-            yield self.org(tenant_id)
+        lock = self.org_lock(tenant_id)
+        with lock.reading():
+            yield None if lock is self._no_org_lock else self.org(tenant_id)
 
     @contextmanager
     def writing(self, tenant_id: str) -> Iterator[dict | None]:
         """Change one organisation (None if there is none); nobody else reads it meanwhile."""
-        with self.org_lock(tenant_id).writing():
-            yield self.org(tenant_id)
+        lock = self.org_lock(tenant_id)
+        with lock.writing():
+            yield None if lock is self._no_org_lock else self.org(tenant_id)
 
     def orgs(self) -> list[tuple[str, dict]]:
         """The organisations as they are now (a copy of the list, safe to iterate)."""
