@@ -66,3 +66,35 @@ def test_a_long_query_holds_up_no_other_caller(sandbox):
     # Orders of magnitude apart, so a slow machine does not make this flaky.
     for what, seconds in took.items():
         assert seconds < slow["seconds"] / 10, (what, seconds, slow["seconds"])
+
+
+def test_readers_share_an_organisation_and_a_writer_waits_for_them():
+    from xero_sandbox.store import ReadWriteLock
+
+    lock = ReadWriteLock()
+    both_reading = threading.Barrier(3, timeout=5)  # two readers and this test
+    release = threading.Event()
+    wrote = threading.Event()
+
+    def reader() -> None:
+        with lock.reading():
+            both_reading.wait()  # two readers inside at once, or this times out
+            release.wait(5)
+
+    def writer() -> None:
+        with lock.writing(), lock.reading():  # a writer may read what it writes
+            wrote.set()
+
+    readers = [threading.Thread(target=reader) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    both_reading.wait()
+    writing = threading.Thread(target=writer)
+    writing.start()
+    assert not wrote.wait(0.3), "the writer did not wait for the readers"
+    with lock.reading():  # a reader arriving now is not held up by the waiting writer
+        pass
+    release.set()
+    for thread in [*readers, writing]:
+        thread.join(5)
+    assert wrote.is_set()
