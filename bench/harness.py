@@ -42,6 +42,7 @@ def sandbox_connect(url: str) -> tuple[Any, Any]:
     from tests.plugins.sandbox import SandboxControl, pkce_pair
 
     control = SandboxControl(url)
+    control.register_redirect_uri(REDIRECT_URI)  # the sandbox sends consent back only there
     settings.XERO_CLIENT_ID, settings.XERO_CLIENT_SECRET = control.client_id, control.client_secret
     settings.XERO_LOGIN_URL = settings.XERO_IDENTITY_URL = settings.XERO_API_URL = url
     verifier, challenge = pkce_pair()

@@ -11,6 +11,9 @@ Environment, all optional:
   XERO_CLIENT_ID                  set here or in `.env`: real Xero, no sandbox
   VAR_DIR (var/ in this folder)   the SQLite database, the demo logins and the sandbox's
                                   state; the test of `make run` points it at a temporary one
+  XERO_REDIRECT_URI               omni-xero's callback, if not http://HOST:PORT/accounting/
+                                  xero/callback/ (the sandbox lets the consent screen return
+                                  only there)
 """
 
 import json
@@ -49,17 +52,33 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def real_xero_configured() -> bool:
-    if os.environ.get("XERO_CLIENT_ID"):
-        return True
+def env_value(name: str) -> str:
+    """A setting from the environment, else from `.env` (as Django reads it), else ""."""
+    if os.environ.get(name):
+        return os.environ[name]
     env_file = ROOT / ".env"
     if not env_file.exists():
-        return False
+        return ""
     for line in env_file.read_text().splitlines():
         key, _, value = line.partition("=")
-        if key.strip() == "XERO_CLIENT_ID" and value.strip():
-            return True
-    return False
+        if key.strip() == name and value.strip():
+            return value.strip().strip("'\"")
+    return ""
+
+
+def real_xero_configured() -> bool:
+    return bool(env_value("XERO_CLIENT_ID"))
+
+
+def sandbox_redirect_uris() -> str:
+    """omni-xero's callback (sync/urls.py, built from the request unless XERO_REDIRECT_URI
+    says otherwise) as a browser reaches it: the sandbox's consent screen allows only these."""
+    configured = env_value("XERO_REDIRECT_URI")
+    if configured:
+        return configured
+    local = ("127.0.0.1", "localhost", "0.0.0.0")
+    hosts = [HOST] + (["127.0.0.1", "localhost"] if HOST in local else [])
+    return " ".join(dict.fromkeys(f"http://{h}:{PORT}/accounting/xero/callback/" for h in hosts))
 
 
 def saved_logins() -> dict[str, str]:
@@ -124,6 +143,7 @@ def main() -> None:
     )
     if use_sandbox:
         os.environ.setdefault("XERO_SANDBOX_URL", f"http://{HOST}:{SANDBOX_PORT}")
+        os.environ["XERO_SANDBOX_REDIRECT_URIS"] = sandbox_redirect_uris()
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo_data")
     print_banner(use_sandbox=use_sandbox)

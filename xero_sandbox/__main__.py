@@ -11,8 +11,8 @@ from pathlib import Path
 
 from xero_sandbox import demo
 from xero_sandbox.limits import RateLimiter
-from xero_sandbox.server import build
-from xero_sandbox.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+from xero_sandbox.server import DEFAULT_READ_TIMEOUT, build
+from xero_sandbox.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_SECRET
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -22,6 +22,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--state", type=Path, help="JSON file the state is kept in")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument("--client-name", default=DEFAULT_CLIENT_NAME)
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="a redirect URI of that app (repeatable; one value may hold several, space-separated)",
+    )
+    parser.add_argument("--seed", type=Path, help="JSON file of more apps and of contacts")
     parser.add_argument(
         "--rate-limits",
         choices=("xero", "off", "scaled"),
@@ -29,13 +37,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="xero: Xero's limits; off: count but never refuse; scaled: windows 60x shorter",
     )
     parser.add_argument("--day-limit", type=int, help="calls per rolling day for every org")
-    parser.add_argument("--quiet", action="store_true", help="no request log")
     parser.add_argument(
-        "--demo-contacts",
-        action="store_true",
-        help="give Demo Company (NZ) a few contacts if it has none (what `make run` uses)",
+        "--read-timeout",
+        type=float,
+        default=DEFAULT_READ_TIMEOUT,
+        help="seconds a connection may stay silent before it is closed",
     )
-    return parser.parse_args(argv)
+    parser.add_argument("--quiet", action="store_true", help="no request log")
+    args = parser.parse_args(argv)
+    if args.read_timeout <= 0:
+        parser.error("--read-timeout must be positive")
+    return args
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -49,21 +61,27 @@ def main(argv: list[str] | None = None) -> None:
         scale=60.0 if args.rate_limits == "scaled" else 1.0,
         day_override=args.day_limit,
     )
+    client = {
+        "client_id": args.client_id,
+        "client_secret": args.client_secret,
+        "name": args.client_name,
+        "redirect_uris": [uri for value in args.redirect_uri for uri in value.split()],
+    }
+    try:
+        seed = demo.load(args.seed, client)
+    except demo.SeedError as error:
+        sys.exit(f"xero_sandbox: {error}")
     if args.state:
         args.state.parent.mkdir(parents=True, exist_ok=True)
     server, sandbox = build(
         args.host,
         args.port,
         args.state,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
+        seed=seed,
         limiter=limiter,
         quiet=args.quiet,
+        read_timeout=args.read_timeout,
     )
-    if args.demo_contacts:
-        with sandbox.store.lock:
-            if demo.seed_demo_contacts(sandbox.store.state, sandbox.store.now()):
-                sandbox.store.changed()
     # SIGTERM (make run's supervisor, test teardown) must still save the state.
     signal.signal(signal.SIGTERM, _interrupt)
     host, port = server.socket.getsockname()[:2]

@@ -1,27 +1,47 @@
 """The control API (`/_sandbox/…`, JSON, no auth) and the Xero-side web UI (`/`, `/ui/…`).
 
 Both act on the state directly: nothing here counts against rate limits or needs a token.
+Every value a body gives is checked (type and range) and a bad one is a 400 naming it.
 xero_sandbox/README.md documents every route.
 """
 
 import json
+import math
+import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from xero_sandbox import contacts, documents, pages, seed, store
 from xero_sandbox.common import Ctx
-from xero_sandbox.faults import Faults
+from xero_sandbox.faults import KINDS, Faults
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
-from xero_sandbox.web import Handler, Request, Response, Router
+from xero_sandbox.web import Handler, Request, RequestLog, Response, Router
 
 TABLES = {
     "invoices": "invoices",
     "creditnotes": "credit_notes",
     "purchaseorders": "purchase_orders",
 }
+TIERS = ("DEMO", "STARTER", "STANDARD", "PREMIUM")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+BIG = 1_000_000_000
+MAX_GENERATE = 100_000
+# The clock stops well short of year 9999, the last datetime can render: tokens, windows
+# and `UpdatedDateUTC` all add to it.
+CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+UI_PAGE_SIZE = 50
+CLIENT_FIELDS = ("client_id", "client_secret", "name", "scopes", "redirect_uris", "tenantId")
+FAULT_FIELDS = ("kind", "status", "count", "share", "seconds", "path", "method", "retry_after")
+LIMIT_FIELDS = ("enabled", "minute", "day", "concurrent", "app_minute", "scale", "reset_counters")
+
+
+class BadValue(ValueError):
+    """A control-API value of the wrong type or out of range (a 400 naming it)."""
 
 
 def _json(payload: Any, status: int = 200) -> Response:
@@ -32,17 +52,88 @@ def _error(message: str, status: int = 400) -> Response:
     return _json({"error": message}, status)
 
 
-def _body(req: Request) -> dict:
+def _body(req: Request, *fields: str) -> dict:
+    """The JSON object a route takes, holding only these fields (a typo is a 400 too)."""
     try:
         payload = req.json()
-    except ValueError:
+    except ValueError as error:
+        raise BadValue(f"the body is not JSON: {error}") from error
+    if payload is None:
         return {}
-    return payload if isinstance(payload, dict) else {"items": payload}
+    if isinstance(payload, list) and "items" in fields:
+        return {"items": payload}
+    if not isinstance(payload, dict):
+        raise BadValue("the body must be a JSON object")
+    unknown = sorted(set(payload) - set(fields))
+    if unknown:
+        expected = ", ".join(f for f in fields if f != "items") or "none"
+        raise BadValue(f"unknown field {_shown(unknown[0])} (this route takes: {expected})")
+    return payload
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if not isinstance(value, float) or math.isfinite(value) else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _number(
+    body: dict, name: str, low: float, high: float, *, whole: bool = True, default: Any = None
+) -> Any:
+    """A number in [low, high]: JSON numbers only (no strings, booleans, NaN or infinity)."""
+    value = body.get(name, default)
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    is_real = is_int or (isinstance(value, float) and math.isfinite(value))
+    if not (is_int if whole else is_real) or not low <= value <= high:
+        kind = "a whole number" if whole else "a number"
+        raise BadValue(f"{name} must be {kind} from {low:g} to {high:g}, not {_shown(value)}")
+    return value
+
+
+def _text(body: dict, name: str, default: str = "", *, longest: int = 255) -> str:
+    value = body.get(name, default)
+    if value is None:
+        value = default
+    if not isinstance(value, str) or len(value) > longest:
+        raise BadValue(f"{name} must be text of at most {longest} characters, not {_shown(value)}")
+    return value
+
+
+def _flag(body: dict, name: str, default: bool = False) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        raise BadValue(f"{name} must be true or false, not {_shown(value)}")
+    return value
+
+
+def _texts(body: dict, name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise BadValue(f"{name} must be a list of text, not {_shown(value)}")
+    return value
+
+
+def _redirect_uri(value: Any) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadValue(f"a redirect URI must be an absolute http(s) URL, not {_shown(value)}")
+    return value
+
+
+def _tenant(value: Any, name: str = "tenantId") -> str:
+    if not isinstance(value, str) or not GUID.match(value):
+        raise BadValue(f"{name} must be a GUID, not {_shown(value)}")
+    return value.lower()
 
 
 class Control:
-    def __init__(self, store: Store, limiter: RateLimiter, faults: Faults):
+    def __init__(
+        self, store: Store, limiter: RateLimiter, faults: Faults, requests: RequestLog | None = None
+    ):
         self.store, self.limiter, self.faults = store, limiter, faults
+        self.requests = requests or RequestLog()
+        self.csrf_token = store.form_token
         self.router = Router[Handler]()
         add = self.router.add
         add("POST", "/_sandbox/reset", self.reset)
@@ -57,6 +148,7 @@ class Control:
         for action in ("archive", "restore", "merge", "gdpr"):
             add("POST", f"/_sandbox/contacts/{{contact}}/{action}", self._action(action))
         add("POST", "/_sandbox/clients", self.create_client)
+        add("POST", "/_sandbox/clients/{client}/redirect-uris", self.add_redirect_uri)
         add("GET", "/_sandbox/connections", self.connections)
         add("POST", "/_sandbox/faults", self.add_fault)
         add("GET", "/_sandbox/faults", lambda req: _json({"faults": self.faults.describe()}))
@@ -69,6 +161,7 @@ class Control:
         add("POST", "/_sandbox/save", self.save)
         # The web UI: plain forms posting here and redirecting back to /.
         add("GET", "/", self.home)
+        add("GET", "/ui/requests", self.requests_page)
         add("POST", "/ui/reset", self.ui_reset)
         for action in ("archive", "restore", "merge", "gdpr"):
             add("POST", f"/ui/contacts/{{contact}}/{action}", self._ui_action(action))
@@ -78,39 +171,52 @@ class Control:
         if handler is None:
             return _error("method not allowed", 405) if known else _error("no such route", 404)
         req.params = params
-        return handler(req)
+        if req.method == "POST" and req.path.lower().startswith("/ui/"):
+            refused = pages.forged_form(req, self.csrf_token)
+            if refused:
+                return refused
+        try:
+            return handler(req)
+        except BadValue as error:
+            return _error(str(error))
 
     # State --------------------------------------------------------------------------------
     def reset(self, req: Request) -> Response:
         self.store.reset()
         self.limiter.clear()
         self.faults.clear()
+        self.requests.clear()
         return self.summary(req)
 
     def summary(self, req: Request) -> Response:
-        with self.store.lock:
-            orgs = {
-                tid: {
-                    "name": org["organisation"]["Name"],
-                    "day_limit": org["day_limit"],
-                    "contacts": len(org["contacts"]),
-                    "invoices": len(org["invoices"]),
-                    "credit_notes": len(org["credit_notes"]),
-                    "purchase_orders": len(org["purchase_orders"]),
-                }
-                for tid, org in self.store.state["orgs"].items()
+        orgs = {
+            tid: {
+                "name": org["organisation"]["Name"],
+                "day_limit": org["day_limit"],
+                # Sizes only: len() needs no organisation lock.
+                "contacts": len(org["contacts"]),
+                "invoices": len(org["invoices"]),
+                "credit_notes": len(org["credit_notes"]),
+                "purchase_orders": len(org["purchase_orders"]),
             }
-            return _json(
-                {
-                    "now": self.store.now(),
-                    "clock_offset": self.store.state["clock_offset"],
-                    "organisations": orgs,
-                    "clients": sorted(self.store.state["clients"]),
-                    "connections": len(self.store.state["connections"]),
-                    "rate_limits": self.limiter.describe(),
-                    "faults": self.faults.describe(),
-                }
-            )
+            for tid, org in self.store.orgs()
+        }
+        with self.store.lock:
+            registry = {
+                "clock_offset": self.store.state["clock_offset"],
+                "clients": sorted(self.store.state["clients"]),
+                "connections": len(self.store.state["connections"]),
+            }
+        return _json(
+            {
+                "now": self.store.now(),
+                **registry,
+                "organisations": orgs,
+                "rate_limits": self.limiter.describe(),
+                "in_flight": self.limiter.in_flight(),
+                "faults": self.faults.describe(),
+            }
+        )
 
     def save(self, req: Request) -> Response:
         self.store.save_now()
@@ -118,92 +224,107 @@ class Control:
 
     # Organisations ------------------------------------------------------------------------
     def organisations(self, req: Request) -> Response:
-        with self.store.lock:
-            rows = [
-                {
-                    "tenantId": tid,
-                    "name": org["organisation"]["Name"],
-                    "edition": org["organisation"]["Class"],
-                    "day_limit": org["day_limit"],
-                }
-                for tid, org in self.store.state["orgs"].items()
-            ]
+        rows = [
+            {
+                "tenantId": tid,
+                "name": org["organisation"]["Name"],
+                "edition": org["organisation"]["Class"],
+                "day_limit": org["day_limit"],
+            }
+            for tid, org in self.store.orgs()
+        ]
         return _json(rows)
 
     def create_organisation(self, req: Request) -> Response:
-        body = _body(req)
-        tier = str(body.get("tier", "STANDARD")).upper()
-        day_limit = int(body.get("day_limit") or (1000 if tier == "STARTER" else 5000))
-        tenant_id = str(body.get("tenantId") or uuid.uuid4()).lower()
+        body = _body(req, "name", "tier", "day_limit", "tenantId")
+        tier = _text(body, "tier", "STANDARD").upper()
+        if tier not in TIERS:
+            raise BadValue(f"tier must be one of {', '.join(TIERS)}, not {_shown(tier)}")
+        day_limit = 1000 if tier == "STARTER" else 5000
+        if body.get("day_limit") is not None:
+            day_limit = _number(body, "day_limit", 1, BIG)
+        name = _text(body, "name").strip() or "Sandbox Organisation"
+        tenant_id = _tenant(body["tenantId"]) if body.get("tenantId") else str(uuid.uuid4())
         with self.store.lock:
-            store.add_org(
-                self.store.state,
-                tenant_id,
-                body.get("name") or "Sandbox Organisation",
-                tier,
-                day_limit,
-                self.store.now(),
-            )
+            if self.store.org(tenant_id) is not None:
+                return _error("an organisation with this tenantId exists", 409)
+            store.add_org(self.store.state, tenant_id, name, tier, day_limit, self.store.now())
             self.store.changed()
         return _json({"tenantId": tenant_id, "day_limit": day_limit}, 201)
 
     def update_organisation(self, req: Request) -> Response:
-        body = _body(req)
-        with self.store.lock:
-            org = self.store.org(req.params["tenant"].lower())
+        body = _body(req, "day_limit", "name")
+        day_limit = _number(body, "day_limit", 1, BIG) if "day_limit" in body else None
+        name = _text(body, "name").strip()
+        with self.store.writing(req.params["tenant"].lower()) as org:
             if org is None:
                 return _error("unknown organisation", 404)
-            if "day_limit" in body:
-                org["day_limit"] = int(body["day_limit"])
-            if body.get("name"):
-                org["organisation"]["Name"] = org["organisation"]["LegalName"] = body["name"]
+            if day_limit is not None:
+                org["day_limit"] = day_limit
+            if name:
+                org["organisation"]["Name"] = org["organisation"]["LegalName"] = name
             self.store.changed()
             return _json({"tenantId": req.params["tenant"], "day_limit": org["day_limit"]})
 
     def create_client(self, req: Request) -> Response:
         """Register another app; with `tenantId` it is a custom connection."""
-        body = _body(req)
-        client_id = body.get("client_id") or uuid.uuid4().hex.upper()
-        secret = body.get("client_secret") or uuid.uuid4().hex
-        tenant_id = body.get("tenantId")
+        body = _body(req, *CLIENT_FIELDS)
+        client_id = _text(body, "client_id") or uuid.uuid4().hex.upper()
+        secret = _text(body, "client_secret") or uuid.uuid4().hex
+        name = _text(body, "name")
+        scopes = _texts(body, "scopes")
+        redirect_uris = [_redirect_uri(u) for u in _texts(body, "redirect_uris") or []]
+        tenant_id = _tenant(body["tenantId"]) if body.get("tenantId") else None
         with self.store.lock:
-            if tenant_id and self.store.org(tenant_id.lower()) is None:
+            if tenant_id and self.store.org(tenant_id) is None:
                 return _error("unknown organisation", 404)
             client = store.add_client(
                 self.store.state,
                 client_id,
                 secret,
-                name=body.get("name", ""),
-                tenant_id=tenant_id.lower() if tenant_id else None,
-                scopes=body.get("scopes"),
-                redirect_uris=body.get("redirect_uris"),
+                name=name,
+                tenant_id=tenant_id,
+                scopes=scopes,
+                redirect_uris=redirect_uris,
             )
             self.store.changed()
-        return _json(client, 201)
+            return _json(dict(client), 201)
+
+    def add_redirect_uri(self, req: Request) -> Response:
+        """Register one more redirect URI for an app (the consent screen accepts only those)."""
+        uri = _redirect_uri(_body(req, "redirect_uri").get("redirect_uri"))
+        with self.store.lock:
+            client = self.store.state["clients"].get(req.params["client"])
+            if client is None:
+                return _error("unknown client", 404)
+            if uri not in client["redirect_uris"]:
+                client["redirect_uris"].append(uri)
+                self.store.changed()
+            return _json(
+                {"client_id": client["client_id"], "redirect_uris": client["redirect_uris"]}
+            )
 
     def connections(self, req: Request) -> Response:
         with self.store.lock:
             return _json(list(self.store.state["connections"].values()))
 
     # Contacts and documents ------------------------------------------------------------------
-    def _org(self, req: Request) -> dict | None:
-        return self.store.org(req.params["tenant"].lower())
-
     def list_contacts(self, req: Request) -> Response:
-        with self.store.lock:
-            org = self._org(req)
+        with self.store.reading(req.params["tenant"].lower()) as org:
             if org is None:
                 return _error("unknown organisation", 404)
             return _json([contacts.render(c, merged_to=True) for c in org["contacts"].values()])
 
     def seed_contacts(self, req: Request) -> Response:
         """Bulk seed: a list of contact bodies, or `{"generate": N}` realistic ones."""
-        body = _body(req)
+        body = _body(req, "contacts", "items", "generate", "seed")
         bodies = body.get("contacts") or body.get("items") or []
-        if body.get("generate"):
-            bodies = seed.generated_contacts(int(body["generate"]), int(body.get("seed", 7)))
-        with self.store.lock:
-            org = self._org(req)
+        if not isinstance(bodies, list) or not all(isinstance(b, dict) for b in bodies):
+            raise BadValue("contacts must be a list of contact objects")
+        if "generate" in body:
+            count = _number(body, "generate", 1, MAX_GENERATE)
+            bodies = seed.generated_contacts(count, _number(body, "seed", 0, BIG, default=7))
+        with self.store.writing(req.params["tenant"].lower()) as org:
             if org is None:
                 return _error("unknown organisation", 404)
             created, rejected = contacts.seed(org, bodies, self.store.now())
@@ -216,28 +337,42 @@ class Control:
         if table is None:
             return _error("no such table", 404)
         kind = documents.KINDS[req.params["table"].lower()]
-        with self.store.lock:
-            org = self._org(req)
+        with self.store.reading(req.params["tenant"].lower()) as org:
             if org is None:
                 return _error("unknown organisation", 404)
             ctx = Ctx(self.store, req, req.params["tenant"], org, self.store.now(), "")
             rows = [documents.render(ctx, kind, d, with_lines=True) for d in org[table].values()]
         return _json(rows)
 
+    def _owner(self, contact_id: str) -> str | None:
+        """The tenant whose organisation holds this contact."""
+        for tenant_id, org in self.store.orgs():
+            if contact_id.lower() in org["contacts"]:
+                return tenant_id
+        return None
+
+    @contextmanager
+    def _contact_org(self, contact_id: str, *, write: bool) -> Iterator[dict]:
+        """The one organisation holding the contact, locked, as a state the actions take."""
+        tenant_id = self._owner(contact_id) or ""
+        access = self.store.writing if write else self.store.reading
+        with access(tenant_id) as org:
+            yield {"orgs": {tenant_id: org} if org else {}}
+
     def get_contact(self, req: Request) -> Response:
-        with self.store.lock:
+        with self._contact_org(req.params["contact"], write=False) as state:
             try:
-                _, contact = contacts.locate(self.store.state, req.params["contact"])
+                _, contact = contacts.locate(state, req.params["contact"])
             except contacts.ActionError as error:
                 return _error(str(error), 404)
             return _json(contacts.render(contact, merged_to=True))
 
     def _apply(self, action: str, contact_id: str, body: dict) -> dict:
-        with self.store.lock:
+        with self._contact_org(contact_id, write=True) as state:
             now = self.store.now()
-            state = self.store.state
             if action == "merge":
-                result = contacts.merge(state, contact_id, str(body.get("into", "")), now)
+                into = _text(body, "into").strip()
+                result = contacts.merge(state, contact_id, _survivor(state, into), now)
             else:
                 result = getattr(contacts, action)(state, contact_id, now)
             self.store.changed()
@@ -245,8 +380,9 @@ class Control:
 
     def _action(self, action: str) -> Callable[[Request], Response]:
         def handler(req: Request) -> Response:
+            body = _body(req, *(["into"] if action == "merge" else []))
             try:
-                return _json(self._apply(action, req.params["contact"], _body(req)))
+                return _json(self._apply(action, req.params["contact"], body))
             except contacts.ActionError as error:
                 return _error(str(error), 409)
 
@@ -254,53 +390,76 @@ class Control:
 
     # Faults, limits, clock, tokens ---------------------------------------------------------
     def add_fault(self, req: Request) -> Response:
-        try:
-            fault = self.faults.add(_body(req))
-        except (TypeError, ValueError) as error:
-            return _error(str(error))
-        return _json(fault.describe(), 201)
+        body = _body(req, *FAULT_FIELDS)
+        kind = _text(body, "kind", "status")
+        if kind not in KINDS:
+            raise BadValue(f"kind must be one of {', '.join(KINDS)}")
+        spec: dict[str, Any] = {
+            "kind": kind,
+            "status": _number(body, "status", 100, 599, default=500),
+            "seconds": _number(body, "seconds", 0, 3600, whole=False, default=30),
+            "path": _text(body, "path", longest=2000),
+            "method": _text(body, "method", longest=10).upper(),
+            "retry_after": _number(body, "retry_after", 0, 86_400, default=1),
+        }
+        if body.get("share") is not None:
+            spec["share"] = _number(body, "share", 0, 1, whole=False)
+        elif "count" in body and body["count"] is None:
+            spec["count"] = None  # until cleared
+        else:
+            spec["count"] = _number(body, "count", 1, BIG, default=1)
+        return _json(self.faults.add(spec).describe(), 201)
 
     def clear_faults(self, req: Request) -> Response:
         self.faults.clear()
         return _json({"faults": []})
 
     def rate_limits(self, req: Request) -> Response:
-        body = _body(req)
+        body = _body(req, *LIMIT_FIELDS)
         settings: dict[str, Any] = {}
         for name in ("minute", "concurrent", "app_minute"):
             if name in body:
-                settings[name] = int(body[name])
+                settings[name] = _number(body, name, 1, BIG)
         if "day" in body:
-            settings["day_override"] = int(body["day"]) if body["day"] is not None else None
+            settings["day_override"] = (
+                _number(body, "day", 1, BIG) if body["day"] is not None else None
+            )
         if "enabled" in body:
-            settings["enabled"] = bool(body["enabled"])
+            settings["enabled"] = _flag(body, "enabled")
         if "scale" in body:
-            settings["scale"] = float(body["scale"])
-        if body.get("reset_counters"):
+            settings["scale"] = float(_number(body, "scale", 0.001, 1_000_000, whole=False))
+        if _flag(body, "reset_counters"):
             self.limiter.clear()
         return _json(self.limiter.configure(**settings))
 
     def clock(self, req: Request) -> Response:
-        seconds = float(_body(req).get("advance", 0))
-        if seconds < 0:
-            return _error("the sandbox clock only moves forward")
-        return _json({"now": self.store.advance(seconds)})
+        body = _body(req, "advance")
+        advance = body.get("advance")
+        if isinstance(advance, (int, float)) and not isinstance(advance, bool) and advance < 0:
+            raise BadValue("the sandbox clock only moves forward")
+        seconds = _number(body, "advance", 0, 1e15, whole=False, default=0)
+        with self.store.lock:
+            if self.store.now() + seconds > CLOCK_LIMIT:
+                limit = datetime.fromtimestamp(CLOCK_LIMIT, UTC).year
+                raise BadValue(f"advance would move the clock past the year {limit}")
+            return _json({"now": self.store.advance(seconds)})
 
     def expire_tokens(self, req: Request) -> Response:
         """Expire or revoke tokens for tests: `{"refresh_token": …, "revoke": true}` or
         `{"access_token": …}`; with no token named, every access token expires."""
-        body = _body(req)
+        body = _body(req, "refresh_token", "access_token", "revoke")
+        refresh_token = _text(body, "refresh_token", longest=1000)
+        access_token = _text(body, "access_token", longest=1000)
+        revoke = _flag(body, "revoke", True)
         with self.store.lock:
             state, now = self.store.state, self.store.now()
-            refresh = state["refresh_tokens"].get(body.get("refresh_token", ""))
+            refresh = state["refresh_tokens"].get(refresh_token)
             if refresh:
-                refresh["revoked" if body.get("revoke", True) else "expires_at"] = (
-                    True if body.get("revoke", True) else now - 1
-                )
-            access = state["access_tokens"].get(body.get("access_token", ""))
+                refresh["revoked" if revoke else "expires_at"] = True if revoke else now - 1
+            access = state["access_tokens"].get(access_token)
             if access:
                 access["expires_at"] = now - 1
-            if not body.get("refresh_token") and not body.get("access_token"):
+            if not refresh_token and not access_token:
                 for record in state["access_tokens"].values():
                     record["expires_at"] = min(record["expires_at"], now - 1)
             self.store.changed()
@@ -308,8 +467,26 @@ class Control:
 
     # The web UI ------------------------------------------------------------------------------
     def home(self, req: Request) -> Response:
-        with self.store.lock:
-            return Response.html(pages.home_page(self.store.state["orgs"], req.arg("message")))
+        """Each organisation's contacts and documents, a page at a time (`?org=…&page=…`)."""
+        only = req.arg("org").strip().lower()
+        page = _page_number(req.arg("page"))
+        sections = []
+        for tenant_id, _ in self.store.orgs():
+            if only and tenant_id != only:
+                continue
+            with self.store.reading(tenant_id) as org:
+                if org is not None:
+                    view = pages.OrgView(tenant_id, org, page if only else 1, UI_PAGE_SIZE)
+                    sections.append(pages.org_section(view, self.csrf_token))
+        return Response.html(pages.home_page(sections, req.arg("message"), self.csrf_token))
+
+    def requests_page(self, req: Request) -> Response:
+        """The latest Xero-facing requests, newest first, a page at a time (`?page=…`)."""
+        entries = self.requests.newest_first()
+        last = max(1, math.ceil(len(entries) / UI_PAGE_SIZE))
+        page = min(_page_number(req.arg("page")), last)
+        shown = entries[(page - 1) * UI_PAGE_SIZE : page * UI_PAGE_SIZE]
+        return Response.html(pages.requests_page(shown, page, last, len(entries)))
 
     def ui_reset(self, req: Request) -> Response:
         self.reset(req)
@@ -321,11 +498,26 @@ class Control:
             try:
                 contact = self._apply(action, req.params["contact"], form)
                 message = f"{contact['Name']}: {contact['ContactStatus']}"
-            except contacts.ActionError as error:
+            except (contacts.ActionError, BadValue) as error:
                 message = str(error)
             return Response.redirect("/?message=" + quote(message))
 
         return handler
+
+
+def _survivor(state: dict, into: str) -> str:
+    """The ContactID to merge into: given as an ID, or as the name of an active contact."""
+    if GUID.match(into):
+        return into
+    for org in state["orgs"].values():
+        found = contacts.index_for(org).active_names.get(into.casefold())
+        if found:
+            return found
+    return into
+
+
+def _page_number(value: str) -> int:
+    return int(value) if value.isdigit() and 0 < int(value) < BIG else 1
 
 
 def dumps_pretty(payload: Any) -> str:

@@ -148,7 +148,7 @@ class Gateway:
         if endpoint is None and not known:
             return Response.not_found()
         req.params = params
-        with self.store.lock:
+        with self.store.lock:  # the registry only: tokens, connections, organisations
             token, denied = identity.bearer(self.store, req)
             if denied:
                 return denied
@@ -163,16 +163,22 @@ class Gateway:
             if not endpoint.scopes & set(token["scope"]):
                 body = wire.problem(401, "Unauthorized", "AuthorizationUnsuccessful")
                 return Response.json(401, body)
-            org = self.store.state["orgs"][tenant_id]
-            day_limit = org["day_limit"]
+            day_limit = self.store.state["orgs"][tenant_id]["day_limit"]
+            client = self.store.state["clients"].get(token["client_id"], {})
         decision = self.limiter.acquire(tenant_id, token["client_id"], day_limit, self.store.now())
         if not decision.allowed:
             return _too_many(decision)
         try:
-            with self.store.lock:
-                client = self.store.state["clients"].get(token["client_id"], {})
-                now, provider = self.store.now(), client.get("name", "")
-                ctx = Ctx(self.store, req, tenant_id, org, now, provider, correlation_id)
+            # Only this organisation is locked, and reads share it: a long query holds up
+            # neither other organisations nor other reads of this one.
+            access = self.store.reading if req.method in ("GET", "HEAD") else self.store.writing
+            with access(tenant_id) as org:
+                if org is None:  # reset meanwhile
+                    return Response.not_found()
+                provider = client.get("name", "")
+                ctx = Ctx(
+                    self.store, req, tenant_id, org, self.store.now(), provider, correlation_id
+                )
                 response = self._idempotent(ctx, endpoint)
             time.sleep(delay)
         finally:
@@ -209,11 +215,13 @@ class Gateway:
         if len(key) > MAX_IDEMPOTENCY_KEY:
             message = f"[sandbox] Idempotency-Key must be at most {MAX_IDEMPOTENCY_KEY} characters"
             return Response.json(400, _idempotency_error(message))
-        table = self.store.state["idempotency"]
-        _expire(table, ctx.now)
         slot = f"{ctx.tenant_id}:{key}"
         fingerprint = _fingerprint(ctx.req)
-        seen = table.get(slot)
+        # Calls of one organisation are serialised by its lock; the table is shared by all.
+        with self.store.lock:
+            table = self.store.state["idempotency"]
+            _expire(table, ctx.now)
+            seen = table.get(slot)
         if seen:
             if seen["fingerprint"] != fingerprint:
                 message = "[sandbox] This Idempotency-Key was already used for a different request"
@@ -224,13 +232,15 @@ class Gateway:
         # when part of the batch was stored (summarised errors). A 400 that stored nothing,
         # a 5xx or a 429 is forgotten, so a retry after fixing the cause can succeed.
         if response.status == 200 or (response.status == 400 and ctx.committed):
-            table[slot] = {
+            stored = {
                 "fingerprint": fingerprint,
                 "status": response.status,
                 "body": base64.b64encode(response.body).decode(),
                 "headers": response.headers,
                 "at": ctx.now,
             }
+            with self.store.lock:
+                self.store.state["idempotency"][slot] = stored
             self.store.changed()
         return response
 

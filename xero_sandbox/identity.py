@@ -47,7 +47,7 @@ def authorize_page(store: Store, req: Request) -> Response:
         return Response.html(pages.error_page(problem), status=400)
     with store.lock:
         orgs = [(tid, org["organisation"]["Name"]) for tid, org in store.state["orgs"].items()]
-    return Response.html(pages.consent_page(client, req.query, orgs))
+    return Response.html(pages.consent_page(client, req.query, orgs, store.form_token))
 
 
 def _authorize_problem(client: dict | None, response_type: str, redirect_uri: str) -> str:
@@ -57,13 +57,21 @@ def _authorize_problem(client: dict | None, response_type: str, redirect_uri: st
         return "unsupported_response_type: only response_type=code is supported"
     if not redirect_uri:
         return "invalid_request: redirect_uri is required"
-    if client["redirect_uris"] and redirect_uri not in client["redirect_uris"]:
-        return "invalid_request: redirect_uri is not registered for this app"
+    # Only the app's registered URIs: an error page, never a redirect to an unknown site
+    # (https://developer.xero.com/documentation/guides/oauth2/auth-flow/, "redirect_uri").
+    if redirect_uri not in client["redirect_uris"]:
+        return (
+            f"invalid_request: redirect_uri {redirect_uri} is not registered for this app "
+            "(the sandbox's --redirect-uri, or POST /_sandbox/clients/{client_id}/redirect-uris)"
+        )
     return ""
 
 
 def authorize_decision(store: Store, req: Request) -> Response:
     """POST from the consent screen: Allow issues a code for the ticked organisations."""
+    forged = pages.forged_form(req, store.form_token)
+    if forged:
+        return forged
     form = {k: v[-1] for k, v in req.form().items()}
     client = store.state["clients"].get(form.get("client_id", ""))
     redirect_uri = form.get("redirect_uri", "")

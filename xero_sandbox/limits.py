@@ -108,6 +108,11 @@ class RateLimiter:
             "X-AppMinLimit-Remaining": str(max(0, self.app_minute - len(app))),
         }
 
+    def in_flight(self) -> dict[str, int]:
+        """Calls being answered now, per organisation (for tests and the state summary)."""
+        with self._lock:
+            return {tenant: n for tenant, n in self._in_flight.items() if n}
+
     def release(self, tenant_id: str) -> None:
         with self._lock:
             self._in_flight[tenant_id] = max(0, self._in_flight[tenant_id] - 1)

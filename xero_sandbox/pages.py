@@ -1,8 +1,16 @@
-"""HTML for the consent screen and the Xero-side web UI (plain forms, no external assets)."""
+"""HTML for the consent screen and the Xero-side web UI (plain forms, no external assets).
 
+The UI shows a page of each list at a time, and every form carries the CSRF token.
+"""
+
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
-from xero_sandbox.web import escape
+from xero_sandbox.web import LoggedRequest, Request, Response, escape
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1e2a35}
@@ -25,11 +33,22 @@ def layout(title: str, body: str) -> str:
     )
 
 
+def forged_form(req: Request, token: str) -> Response | None:
+    """The 403 page for a form POST without this process's token, else None."""
+    sent = {k: v[-1] for k, v in req.form().items()}.get("csrf", "")
+    if hmac.compare_digest(sent.encode(), token.encode()):
+        return None
+    message = "This form is out of date or came from another site: reload the page."
+    return Response.html(error_page(message), status=403)
+
+
 def error_page(message: str) -> str:
     return layout("Xero sandbox: sign-in error", f"<section><p>{escape(message)}</p></section>")
 
 
-def consent_page(client: dict, query: dict[str, str], orgs: list[tuple[str, str]]) -> str:
+def consent_page(
+    client: dict, query: dict[str, str], orgs: list[tuple[str, str]], token: str
+) -> str:
     """Login and consent in one screen: pick organisations, then Allow or Deny."""
     hidden = "".join(
         f"<input type='hidden' name='{escape(name)}' value='{escape(query.get(name.lower(), ''))}'>"
@@ -55,41 +74,62 @@ def consent_page(client: dict, query: dict[str, str], orgs: list[tuple[str, str]
   <p><strong>{escape(client["name"])}</strong> wants to access your Xero data:</p>
   <ul>{scopes}</ul>
   <form method="post" action="/identity/connect/authorize">
-    {hidden}
+    {hidden}{_csrf(token)}
     <fieldset><legend>Organisations to connect</legend>{boxes}</fieldset>
     <p><button type="submit" name="decision" value="allow">Allow access</button>
        <button type="submit" name="decision" value="deny">Deny</button></p>
   </form>
 </section>"""
-    return layout("Xero sandbox: connect to omni-xero", body)
+    return layout(f"Xero sandbox: connect to {client['name']}", body)
 
 
-def _contact_actions(contact: dict[str, Any], others: list[dict[str, Any]]) -> str:
+@dataclass
+class OrgView:
+    """One organisation as the UI shows it: which page of its lists, how many a page."""
+
+    tenant_id: str
+    org: dict
+    page: int
+    size: int
+
+    def window(self, rows: list) -> list:
+        return rows[(self.page - 1) * self.size : self.page * self.size]
+
+    def pages(self, count: int) -> int:
+        return max(1, math.ceil(count / self.size))
+
+
+def _csrf(token: str) -> str:
+    return f"<input type='hidden' name='csrf' value='{escape(token)}'>"
+
+
+def _button(action: str, label: str, token: str) -> str:
+    return (
+        f"<form class='inline' method='post' action='{action}'>{_csrf(token)}"
+        f"<button>{label}</button></form>"
+    )
+
+
+def _contact_actions(contact: dict[str, Any], token: str, choices: str) -> str:
     cid = escape(contact["ContactID"])
     forms = []
     if contact["ContactStatus"] == "ACTIVE":
-        forms.append(_button(f"/ui/contacts/{cid}/archive", "Archive"))
-        options = "".join(
-            f"<option value='{escape(o['ContactID'])}'>{escape(o['Name'])}</option>"
-            for o in others
-            if o["ContactID"] != contact["ContactID"] and o["ContactStatus"] == "ACTIVE"
+        forms.append(_button(f"/ui/contacts/{cid}/archive", "Archive", token))
+        # One text box naming the survivor (a list of this page's contacts helps pick one):
+        # never a select of every contact on every row.
+        forms.append(
+            f"<form class='inline' method='post' action='/ui/contacts/{cid}/merge'>"
+            f"{_csrf(token)}<input name='into' list='{choices}' size='18' "
+            f"placeholder='name or ContactID' aria-label='Merge into'>"
+            f"<button>Merge into</button></form>"
         )
-        if options:
-            forms.append(
-                f"<form class='inline' method='post' action='/ui/contacts/{cid}/merge'>"
-                f"<select name='into'>{options}</select><button>Merge into</button></form>"
-            )
-        forms.append(_button(f"/ui/contacts/{cid}/gdpr", "GDPR request"))
+        forms.append(_button(f"/ui/contacts/{cid}/gdpr", "GDPR request", token))
     elif contact["ContactStatus"] == "ARCHIVED":
-        forms.append(_button(f"/ui/contacts/{cid}/restore", "Restore"))
+        forms.append(_button(f"/ui/contacts/{cid}/restore", "Restore", token))
     return "".join(forms)
 
 
-def _button(action: str, label: str) -> str:
-    return f"<form class='inline' method='post' action='{action}'><button>{label}</button></form>"
-
-
-def home_page(orgs: dict[str, dict], message: str = "") -> str:
+def home_page(sections: list[str], message: str, token: str) -> str:
     """The Xero side: each organisation's contacts (with actions) and arrived documents."""
     parts = []
     if message:
@@ -97,17 +137,51 @@ def home_page(orgs: dict[str, dict], message: str = "") -> str:
     parts.append(
         "<section><form method='post' action='/ui/reset' "
         "onsubmit=\"return confirm('Reset the sandbox to its demo organisations?')\">"
-        "<button>Reset sandbox</button></form> <span class='muted'>Control API: "
-        "<a href='/_sandbox/state'>/_sandbox/state</a></span></section>"
+        f"{_csrf(token)}<button>Reset sandbox</button></form> <span class='muted'>Control API: "
+        "<a href='/_sandbox/state'>/_sandbox/state</a> · <a href='/ui/requests'>Requests log</a>"
+        "</span></section>"
     )
-    for tenant_id, org in orgs.items():
-        parts.append(_org_section(tenant_id, org))
-    return layout("Xero sandbox", "".join(parts))
+    return layout("Xero sandbox", "".join(parts + sections))
 
 
-def _org_section(tenant_id: str, org: dict) -> str:
+def _pager(page: int, last: int, url: str, **query: str) -> str:
+    """Previous/next links for a list that needs more than one page."""
+    if last == 1:
+        return ""
+
+    def link(number: int, label: str) -> str:
+        return f"<a href='{url}?{escape(urlencode({**query, 'page': number}))}'>{label}</a>"
+
+    back = link(page - 1, "&lt; Previous") if page > 1 else ""
+    forward = link(page + 1, "Next &gt;") if page < last else ""
+    return f"<p class='muted'>Page {page} of {last} {back} {forward}</p>"
+
+
+def requests_page(entries: list[LoggedRequest], page: int, last: int, total: int) -> str:
+    """The Xero-facing requests the sandbox answered, newest first."""
+    rows = "".join(
+        f"<tr><td>{escape(datetime.fromtimestamp(e.at, UTC).strftime('%H:%M:%S'))}</td>"
+        f"<td>{escape(e.method)}</td><td>{escape(e.path)}</td>"
+        f"<td>{e.status or 'dropped'}</td><td>{e.milliseconds:.0f} ms</td></tr>"
+        for e in entries
+    )
+    body = (
+        f"<section><p><a href='/'>Back to the organisations</a></p>"
+        f"<h2>Requests ({total}, newest first)</h2>{_pager(page, last, '/ui/requests')}"
+        "<table><tr><th>UTC</th><th>Method</th><th>Path</th><th>Status</th><th>Took</th></tr>"
+        f"{rows}</table></section>"
+    )
+    return layout("Xero sandbox: requests", body)
+
+
+def org_section(view: OrgView, token: str) -> str:
+    org = view.org
     contacts = sorted(org["contacts"].values(), key=lambda c: c["Name"].casefold())
-    shown = contacts[:500]
+    shown = view.window(contacts)
+    choices = f"survivors-{escape(view.tenant_id)}"
+    options = "".join(
+        f"<option value='{escape(c['Name'])}'>" for c in shown if c["ContactStatus"] == "ACTIVE"
+    )
     rows = "".join(
         f"<tr><td>{escape(c['Name'])}</td><td>{escape(c.get('ContactNumber'))}</td>"
         f"<td>{escape(c.get('EmailAddress'))}</td>"
@@ -117,12 +191,11 @@ def _org_section(tenant_id: str, org: dict) -> str:
             if c.get("MergedToContactID")
             else ""
         )
-        + f"</td><td>{_contact_actions(c, shown)}</td></tr>"
+        + f"</td><td>{_contact_actions(c, token, choices)}</td></tr>"
         for c in shown
     )
-    more = f"<p class='muted'>Showing 500 of {len(contacts)}.</p>" if len(contacts) > 500 else ""
     docs = "".join(
-        _documents(label, org[key], number, org)
+        _documents(view, label, org[key], number)
         for label, key, number in (
             ("Invoices and bills", "invoices", "InvoiceNumber"),
             ("Credit notes", "credit_notes", "CreditNoteNumber"),
@@ -130,22 +203,29 @@ def _org_section(tenant_id: str, org: dict) -> str:
         )
     )
     name = escape(org["organisation"]["Name"])
+    most = max(
+        [len(contacts)] + [len(org[t]) for t in ("invoices", "credit_notes", "purchase_orders")]
+    )
     return (
-        f"<section><h2>{name}</h2><p class='muted'>Tenant {escape(tenant_id)} · "
-        f"day limit {org['day_limit']}</p><h3>Contacts ({len(contacts)})</h3>"
+        f"<section><h2>{name}</h2><p class='muted'>Tenant {escape(view.tenant_id)} · "
+        f"day limit {org['day_limit']}</p>"
+        f"{_pager(view.page, view.pages(most), '/', org=view.tenant_id)}"
+        f"<h3>Contacts ({len(contacts)})</h3><datalist id='{choices}'>{options}</datalist>"
         f"<table><tr><th>Name</th><th>Number</th><th>Email</th><th>Status</th><th></th></tr>"
-        f"{rows}</table>{more}{docs}</section>"
+        f"{rows}</table>{docs}</section>"
     )
 
 
-def _documents(label: str, table: dict, number_field: str, org: dict) -> str:
+def _documents(view: OrgView, label: str, table: dict, number_field: str) -> str:
     if not table:
         return f"<h3>{label}</h3><p class='muted'>None arrived yet.</p>"
+    contacts = view.org["contacts"]
+    newest_first = list(reversed(table.values()))
     rows = "".join(
         f"<tr><td>{escape(d.get('Type', 'PO'))}</td><td>{escape(d.get(number_field))}</td>"
-        f"<td>{escape(org['contacts'].get(d['ContactID'], {}).get('Name'))}</td>"
+        f"<td>{escape(contacts.get(d['ContactID'], {}).get('Name'))}</td>"
         f"<td>{escape(d['Date'])}</td><td>{escape(d['Status'])}</td><td>{escape(d['Total'])}</td></tr>"
-        for d in list(table.values())[-200:]
+        for d in view.window(newest_first)
     )
     return (
         f"<h3>{label} ({len(table)})</h3><table><tr><th>Type</th><th>Number</th>"

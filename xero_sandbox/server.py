@@ -1,10 +1,13 @@
 """The HTTP server: one origin for identity, Connections, the Accounting API and control.
 
 Standard library only (`ThreadingHTTPServer`), HTTP/1.1 keep-alive so the SDK's urllib3 pool
-reuses connections, and every answer carries a Content-Length.
+reuses connections, and every answer carries a Content-Length. A connection silent for
+`read_timeout` seconds (half a request, or an idle keep-alive) is closed, freeing its
+thread; a body over Xero's 3.5 MB is refused from its Content-Length, never read.
 """
 
 import contextlib
+import re
 import socket
 import sys
 import time
@@ -16,14 +19,20 @@ from urllib.parse import parse_qsl, urlsplit
 from xero_sandbox import faults as fault_module
 from xero_sandbox import identity, wire
 from xero_sandbox.control import Control
+from xero_sandbox.demo import Seed
 from xero_sandbox.faults import Faults
 from xero_sandbox.gateway import Gateway
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
 from xero_sandbox.web import Handler as Endpoint
-from xero_sandbox.web import Request, Response, Router
+from xero_sandbox.web import Request, RequestLog, Response, Router
 
-MAX_BODY = 8 * 1024 * 1024
+# "A single POST is limited to 3.5 MB" (https://developer.xero.com/documentation/auth-and-limits/xero-api-limits)
+XERO_MAX_BODY = 3_500_000
+CONTROL_MAX_BODY = 64_000_000  # the control API's bulk seeding, never Xero's
+DISCARD_SECONDS = 2.0  # how long a refused body is drained before the socket closes
+DEFAULT_READ_TIMEOUT = 10.0
+DIGITS = re.compile(r"^[0-9]+$")
 
 
 class Sandbox:
@@ -32,7 +41,8 @@ class Sandbox:
     def __init__(self, store: Store, limiter: RateLimiter, faults: Faults):
         self.store, self.limiter, self.faults = store, limiter, faults
         self.gateway = Gateway(store, limiter)
-        self.control = Control(store, limiter, faults)
+        self.requests = RequestLog()
+        self.control = Control(store, limiter, faults, self.requests)
         self.identity = Router[Endpoint]()
         add = self.identity.add
         add("GET", "/identity/connect/authorize", lambda r: identity.authorize_page(store, r))
@@ -44,7 +54,7 @@ class Sandbox:
 
     def dispatch(self, req: Request) -> Response:
         lowered = req.path.lower()
-        if lowered.startswith("/_sandbox") or lowered == "/" or lowered.startswith("/ui/"):
+        if is_control(lowered):
             return self.control.handle(req)
         fault = self.faults.pick(req.method, req.path)
         if fault and fault.kind == "status":
@@ -74,11 +84,18 @@ class Sandbox:
         return response
 
 
+def is_control(path: str) -> bool:
+    """The sandbox's own routes (control API and web UI), not Xero's."""
+    lowered = path.lower()
+    return lowered.startswith("/_sandbox") or lowered == "/" or lowered.startswith("/ui/")
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "XeroSandbox/1.0"
     sandbox: Sandbox
     quiet = False
+    timeout = DEFAULT_READ_TIMEOUT  # StreamRequestHandler sets it on the socket
 
     def setup(self) -> None:
         super().setup()
@@ -86,11 +103,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._write(Response.text(413, "Request body too large"))
+        length = self._content_length(
+            XERO_MAX_BODY if not is_control(parts.path) else CONTROL_MAX_BODY
+        )
+        if length is None:
             return
         body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the client went away mid-body: nobody to answer
+            self.close_connection = True
+            return
         req = Request(
             method=self.command,
             path=parts.path,
@@ -99,15 +120,54 @@ class Handler(BaseHTTPRequestHandler):
             body=body,
             raw_query=parts.query,
         )
+        started = time.monotonic()
         try:
             response = self.sandbox.dispatch(req)
         except Exception as error:  # a sandbox bug must look like Xero's 500, not a hang
             traceback.print_exception(error, file=sys.stderr)
             response = Response.json(500, wire.server_error())
+        if not is_control(req.path):
+            shown = f"{req.path}?{req.raw_query}" if req.raw_query else req.path
+            self.sandbox.requests.add(
+                req.method, shown[:300], 0 if response.drop else response.status, started
+            )
         if response.drop:
             self._drop()
             return
         self._write(response)
+
+    def _content_length(self, limit: int) -> int | None:
+        """The body's length from its header, or None once a refusal has been sent.
+
+        The body of a refused request is never read, so the connection is closed after it.
+        """
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            # Xero's clients send a length; reading chunks would bypass the limit check.
+            self._refuse(411, "Length Required", "Send the body with a Content-Length")
+            return None
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not DIGITS.match(raw):
+            self._refuse(400, "Bad Request", "Content-Length must be a whole number of bytes")
+            return None
+        if int(raw) > limit:
+            detail = f"The request body is over the limit of {limit / 1_000_000:g} MB"
+            self._refuse(413, "Request Entity Too Large", detail)
+            return None
+        return int(raw)
+
+    def _refuse(self, status: int, title: str, detail: str) -> None:
+        """Answer, then close; the body still arriving is discarded a chunk at a time first,
+        or the client, busy sending it, would see a reset instead of the answer."""
+        self.close_connection = True
+        response = Response.json(status, wire.problem(status, title, detail))
+        response.headers["Connection"] = "close"
+        self._write(response)
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(DISCARD_SECONDS)
+            deadline = time.monotonic() + DISCARD_SECONDS
+            while time.monotonic() < deadline and self.rfile.read1(65536):
+                pass
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
@@ -145,12 +205,13 @@ def build(
     port: int,
     state_path: Path | None,
     *,
-    client_id: str,
-    client_secret: str,
+    seed: Seed,
     limiter: RateLimiter,
     quiet: bool = False,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
 ) -> tuple[Server, Sandbox]:
-    store = Store(state_path, client_id, client_secret)
+    store = Store(state_path, seed.prepare)
     sandbox = Sandbox(store, limiter, Faults())
-    handler = type("BoundHandler", (Handler,), {"sandbox": sandbox, "quiet": quiet})
+    attributes = {"sandbox": sandbox, "quiet": quiet, "timeout": read_timeout}
+    handler = type("BoundHandler", (Handler,), attributes)
     return Server((host, port), handler), sandbox

@@ -3,12 +3,19 @@
 import html
 import json
 import re
+import threading
+import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from xero_sandbox import wire
+
+# Xero's bodies are a few levels deep (Invoices → LineItems → Tracking); anything far deeper
+# is refused before it can reach a recursive renderer or the state file's encoder.
+MAX_JSON_DEPTH = 64
 
 
 @dataclass
@@ -36,7 +43,17 @@ class Request:
         return parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
 
     def json(self) -> Any:
-        return json.loads(self.body.decode("utf-8")) if self.body.strip() else None
+        """The body as JSON; ValueError if it is not JSON or is nested absurdly deep."""
+        if not self.body.strip():
+            return None
+        too_deep = f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels"
+        try:
+            payload = json.loads(self.body.decode("utf-8"))
+        except RecursionError:
+            raise ValueError(too_deep) from None
+        if not _shallow(payload, MAX_JSON_DEPTH):
+            raise ValueError(too_deep)
+        return payload
 
 
 @dataclass
@@ -69,6 +86,20 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
+
+
+def _shallow(value: Any, limit: int) -> bool:
+    """No list or object in `value` lies deeper than `limit` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        if children and depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children)
+    return True
 
 
 class Router[H]:
@@ -106,3 +137,33 @@ def with_query(url: str, **params: str) -> str:
 
 def escape(value: Any) -> str:
     return html.escape("" if value is None else str(value))
+
+
+@dataclass
+class LoggedRequest:
+    at: float
+    method: str
+    path: str
+    status: int
+    milliseconds: float
+
+
+class RequestLog:
+    """The latest Xero-facing requests (not the control API's), for the web UI."""
+
+    def __init__(self, capacity: int = 2000) -> None:
+        self._lock = threading.Lock()
+        self._entries: deque[LoggedRequest] = deque(maxlen=capacity)
+
+    def add(self, method: str, path: str, status: int, started: float) -> None:
+        took = (time.monotonic() - started) * 1000
+        with self._lock:
+            self._entries.append(LoggedRequest(time.time(), method, path, status, took))
+
+    def newest_first(self) -> list[LoggedRequest]:
+        with self._lock:
+            return list(reversed(self._entries))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -59,6 +59,14 @@ def screenshot(page, request):
 
 
 @pytest.fixture
+def xero_settings(xero_settings, sandbox, live_server):
+    """The suite's sandbox settings, with the live server's callback registered in the sandbox
+    (its consent screen sends the browser back only to a registered redirect URI)."""
+    sandbox.register_redirect_uri(f"{live_server.url}/accounting/xero/callback/")
+    return xero_settings
+
+
+@pytest.fixture
 def connected(login, accountant, xero_settings, sandbox) -> Page:
     """Logged in as the accountant, connected to the sandbox's Demo Company, htmx ready."""
     page = login(accountant)

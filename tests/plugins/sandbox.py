@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -34,6 +35,9 @@ HARBOUR_TENANT_ID = "3c9d2e1f-5a4b-4e6d-8c7b-1a2b3c4d5e6f"
 CLIENT_ID = "omni-xero-demo"
 CLIENT_SECRET = "sandbox-secret"
 REDIRECT_URI = "http://127.0.0.1:8000/xero/callback"
+# Where Django's test client says omni-xero's callback is (tests/xero); browser tests add
+# their live server's with `SandboxControl.register_redirect_uri`.
+TEST_CLIENT_CALLBACK = "http://testserver/accounting/xero/callback/"
 DEFAULT_SCOPE = "openid profile email offline_access accounting.contacts accounting.transactions accounting.settings.read"  # noqa: E501
 
 
@@ -167,6 +171,10 @@ class SandboxControl:
     def create_organisation(self, **body: Any) -> dict:
         return self.call("POST", "/_sandbox/organisations", body)
 
+    def register_redirect_uri(self, uri: str, client_id: str = CLIENT_ID) -> None:
+        """Let the consent screen send this app back to `uri` (until the next reset)."""
+        self.call("POST", f"/_sandbox/clients/{client_id}/redirect-uris", {"redirect_uri": uri})
+
     def authorize(
         self,
         client_id: str = CLIENT_ID,
@@ -177,7 +185,7 @@ class SandboxControl:
         tenant_ids: list[str] | None = None,
         allow: bool = True,
     ) -> str:
-        """Press Allow (or Deny) on the consent screen; returns the redirect URL."""
+        """Open the consent screen, press Allow (or Deny); returns the redirect URL."""
         form = {
             "client_id": client_id,
             "redirect_uri": redirect_uri,
@@ -186,12 +194,21 @@ class SandboxControl:
             "state": state,
             "code_challenge": code_challenge,
             "code_challenge_method": "S256" if code_challenge else "",
-            "tenant": tenant_ids or [self.demo_tenant_id],
-            "decision": "allow" if allow else "deny",
         }
-        answer = http("POST", self.url + "/identity/connect/authorize", form, form=True)
+        pressed: dict[str, str | list[str]] = {**form, "csrf": self.form_token(form)}
+        pressed["tenant"] = tenant_ids or [self.demo_tenant_id]
+        pressed["decision"] = "allow" if allow else "deny"
+        answer = http("POST", self.url + "/identity/connect/authorize", pressed, form=True)
         assert answer.status == 302, answer.body
         return answer.headers["Location"]
+
+    def form_token(self, query: dict[str, str]) -> str:
+        """The CSRF token the consent screen's form carries, read from the screen."""
+        page = http("GET", f"{self.url}/identity/connect/authorize?{urlencode(query)}")
+        assert page.status == 200, page.body
+        found = re.search(rb"name='csrf' value='([^']+)'", page.body)
+        assert found, "the consent screen's form carries no CSRF token"
+        return found.group(1).decode()
 
     def issue_token(self, scope: str = DEFAULT_SCOPE, tenant_ids: list[str] | None = None) -> dict:
         """The whole browser-free dance (consent + PKCE code exchange); the token JSON."""
@@ -224,19 +241,28 @@ def _drain(stream, sink: list[str]) -> None:
 
 
 def start_sandbox(state_file: Path, *options: str) -> _Server:
-    """Start `python -m xero_sandbox` on a free port and wait for its ready line."""
+    """Start `python -m xero_sandbox` on a free port and wait for its ready line.
+
+    The sandbox knows no app: omni-xero's demo app and its test callbacks are registered here.
+    """
     command = [sys.executable, "-m", "xero_sandbox", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--state", str(state_file), "--quiet", *options]
+    command += ["--state", str(state_file), "--quiet"]
+    command += ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
+    command += ["--redirect-uri", f"{REDIRECT_URI} {TEST_CLIENT_CALLBACK}", *options]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     assert process.stdout is not None  # stdout=PIPE
-    ready = process.stdout.readline()
-    if "ready at" not in ready:
+    said: list[str] = []  # what it says before it is ready (a state file set aside, say)
+    for line in process.stdout:
+        if "ready at" in line:
+            break
+        said.append(line)
+    else:
         process.kill()
-        raise RuntimeError(f"sandbox did not start: {ready}{process.stdout.read()}")
-    server = _Server(ready.rsplit(" ", 1)[1].strip(), process, state_file)
+        raise RuntimeError(f"sandbox did not start: {''.join(said)}")
+    server = _Server(line.rsplit(" ", 1)[1].strip(), process, state_file, said)
     threading.Thread(target=_drain, args=(process.stdout, server.log), daemon=True).start()
     return server
 

@@ -1,6 +1,7 @@
 """State that survives a restart, the Xero-side web UI, and the control API's edges."""
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -58,8 +59,18 @@ def test_home_page_shows_organisations_contacts_and_documents(sandbox, sandbox_s
     assert "<script" not in text and "<link" not in text and "src=" not in text  # no assets
 
 
+def csrf_token(sandbox) -> str:
+    """The token the web UI's forms carry, read from its page as a browser would."""
+    page = http("GET", sandbox.url + "/").body.decode()
+    found = re.search(r"name='csrf' value='([^']+)'", page)
+    assert found, "the web UI's forms carry no CSRF token"
+    return found.group(1)
+
+
 def _form_post(sandbox, path: str, fields: dict | None = None) -> str:
-    answer = http("POST", sandbox.url + path, fields or {}, form=True)
+    answer = http(
+        "POST", sandbox.url + path, {"csrf": csrf_token(sandbox), **(fields or {})}, form=True
+    )
     assert answer.status == 302
     return answer.headers["Location"]
 
@@ -112,7 +123,7 @@ def test_readme_documents_every_control_route():
     from xero_sandbox.store import Store
 
     readme = (Path(__file__).resolve().parents[2] / "xero_sandbox" / "README.md").read_text()
-    control = Control(Store(None, "id", "secret"), RateLimiter(), Faults())
+    control = Control(Store(None), RateLimiter(), Faults())
     routes = [(m, p) for m, p in control.router.patterns if p.startswith("/_sandbox")]
     assert len(routes) > 15
     for method, path in routes:
