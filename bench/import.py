@@ -16,11 +16,10 @@ Usage:
 
 import argparse
 import csv
+import importlib
 import io
-import os
 import resource
 import sys
-import tempfile
 import time
 import tracemalloc
 import uuid
@@ -185,20 +184,9 @@ def main() -> None:
         "--trace", action="store_true", help="also Python's peak allocation (tracemalloc; slower)"
     )
     args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
-    os.environ["VAR_DIR"] = str(folder)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni_xero.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("XERO_USE_SANDBOX", "true")  # no call to Xero is made
-    import django
+    dashboard = importlib.import_module("bench.dashboard")  # its account and set-up
 
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    if args.database_url:
-        call_command("flush", interactive=False, verbosity=0)
+    dashboard.setup_database(args.database_url, "bench-import-")
     run(args)
 
 

@@ -51,7 +51,7 @@ class ContactsFile:
 
 def _key(header: str) -> str:
     """A column name as compared: `*ContactName`, `Contact Name` and `contactname` are one."""
-    return re.sub(r"[\s_*]", "", header).casefold()
+    return re.sub(r"[\s_*\ufeff]", "", header).casefold()
 
 
 # Each Omni field and the Xero columns it is read from, by priority; several columns joined
@@ -193,8 +193,6 @@ def _rows(name: str, data: bytes) -> Iterator[list[str]]:
             "Old Excel files (.xls) cannot be read: save the file as .xlsx or CSV, or export "
             "the contacts from Xero again."
         )
-    if name.lower().endswith(".xlsx"):
-        raise ImportFileError("The file is named .xlsx but is not an Excel workbook.")
     if b"\x00" in data[:8192]:
         raise ImportFileError(
             "The file is not a spreadsheet (it holds binary data). Import the CSV or XLSX "
@@ -235,6 +233,16 @@ def _problems(row: int, values: dict[str, str], cells: list[str]) -> list[str]:
     return found
 
 
+def contacts_file_as_csv(*, name: str, data: bytes) -> bytes:
+    """An XLSX file as the same rows in CSV (read again much faster); other files as they
+    are. Row numbers stay those of the sheet."""
+    if not data.startswith(b"PK\x03\x04"):
+        return data
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(_rows(name, data))
+    return out.getvalue().encode("utf-8")
+
+
 def same_name(name: str) -> str:
     """A name as compared for "the same name": case and spacing aside."""
     return " ".join(name.casefold().split())
@@ -251,9 +259,9 @@ def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
     if not data.strip():
         raise ImportFileError("The file is empty.")
     lines = _rows(name, data)
-    header = next(lines, None)
+    header, header_row = next(lines, None), 1
     while header is not None and not any(cell.strip() for cell in header):
-        header = next(lines, None)  # blank lines above the header
+        header, header_row = next(lines, None), header_row + 1  # blank lines above it
     if header is None:
         raise ImportFileError("The file is empty.")
     columns = _Columns.of(header)
@@ -261,8 +269,8 @@ def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
     problems: list[RowProblem] = []
     seen_names: dict[str, int] = {}
     seen_accounts: dict[str, int] = {}
-    for number, cells in enumerate(lines, start=2):
-        if number > MAX_ROWS + 1:
+    for number, cells in enumerate(lines, start=header_row + 1):
+        if number > header_row + MAX_ROWS:
             raise ImportFileError(
                 f"The file has more than {MAX_ROWS:,} contacts. Split it into smaller files."
             )

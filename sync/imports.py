@@ -20,6 +20,7 @@ from contacts.xero_import import (
     ImportFileError,
     ImportPlan,
     PlannedRow,
+    contacts_file_as_csv,
     contacts_file_read,
     import_apply,
     import_plan,
@@ -89,9 +90,12 @@ class MirrorIndex:
 class PreviewRow:
     planned: PlannedRow
     matches: list[XeroMatch]
+    connected: bool = True
 
     @property
     def link_note(self) -> str:
+        if not self.connected:
+            return "Not linked: not connected to Xero"
         if len(self.matches) == 1:
             return f"Links to {self.matches[0].name}"
         if self.matches:
@@ -146,6 +150,11 @@ def contacts_import_start(
     """Check the file and keep it for its preview; ImportRefused says why it cannot be used."""
     if not user.is_authenticated:
         raise ImportRefused("Sign in to import contacts.")
+    try:
+        # Checked, previewed and confirmed, the file is read three times: a workbook only once.
+        data = contacts_file_as_csv(name=file_name, data=data)
+    except ImportFileError as error:
+        raise ImportRefused(str(error)) from None
     contact_import = ContactImport(
         token=secrets.token_urlsafe(32),
         created_by=user,
@@ -179,7 +188,8 @@ def contacts_import_preview(*, token: str, user: Actor) -> Preview:
     contact_import = _pending(token=token, user=user)
     plan = _read(contact_import)
     index = MirrorIndex.of(contact_import.connection)
-    rows = [PreviewRow(row, index.matches(row.values)) for row in plan.rows]
+    connected = contact_import.connection is not None
+    rows = [PreviewRow(row, index.matches(row.values), connected) for row in plan.rows]
     return Preview(contact_import, plan, rows)
 
 
@@ -261,8 +271,9 @@ def contacts_import_confirm(*, token: str, user: Actor) -> ContactImport:
 
 def import_review(contact_import: ContactImport) -> list[ImportedContact]:
     """The import's rows that were not linked and whose contact is still unlinked."""
-    return list(
-        contact_import.rows.filter(outcome__in=ImportedContact.REVIEW, contact__isnull=False)
-        .exclude(contact__links__connection=contact_import.connection)
-        .select_related("contact")
-    )
+    rows = contact_import.rows.filter(
+        outcome__in=ImportedContact.REVIEW, contact__isnull=False
+    ).select_related("contact")
+    if contact_import.connection is not None:
+        rows = rows.exclude(contact__links__connection=contact_import.connection)
+    return list(rows)

@@ -61,66 +61,82 @@ class Suggestion:
         return "; ".join(parts)
 
 
-def score(contact: Contact, xero: XeroContact) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
-    """The points a Xero contact scores as a match for the Omni contact, and their evidence."""
+def contact_keys(contact: Contact) -> dict[str, str]:
+    """The Omni contact's keys; its account number is looked for as Xero's account number
+    and as its contact number."""
+    return names.match_keys(
+        name=contact.name,
+        email=contact.email,
+        tax_number=contact.tax_number,
+        account_number=contact.account_number,
+        contact_number=contact.account_number,
+    )
+
+
+def score(
+    name: str, keys: dict[str, str], xero: XeroContact
+) -> tuple[int, tuple[str, ...], tuple[str, ...]]:
+    """The points a Xero contact scores as a match for an Omni contact (its name and
+    contact_keys), and the evidence they are made of."""
     same: list[str] = []
     other: list[str] = []
-    points = 0
-    if contact.email and names.email_key(contact.email) == xero.email_key:
+    if keys["email_key"] and keys["email_key"] == xero.email_key:
         same.append("email")
-    if contact.tax_number and names.number_key(contact.tax_number) == xero.tax_key:
+    if keys["tax_key"] and keys["tax_key"] == xero.tax_key:
         same.append("tax number")
-    account = names.number_key(contact.account_number)
-    if account and account in (xero.account_key, xero.number_key):
+    if keys["account_key"] and keys["account_key"] in (xero.account_key, xero.number_key):
         same.append("account number")
-    if same_name := " ".join(contact.name.casefold().split()) == " ".join(
-        xero.name.casefold().split()
-    ):
+    if same_name := " ".join(name.casefold().split()) == " ".join(xero.name.casefold().split()):
         same.append("name")
     points = sum(POINTS[evidence] for evidence in same)
     if not same_name:
-        key = names.name_key(contact.name)
-        if key and key == xero.name_key:
+        if keys["name_key"] and keys["name_key"] == xero.name_key:
             points += NEARLY_SAME_NAME
             other.append("nearly the same name")
         else:
-            similarity = round(fuzz.token_sort_ratio(key, xero.name_key))
+            similarity = round(fuzz.token_sort_ratio(keys["name_key"], xero.name_key))
             if similarity >= SIMILARITY:
                 points += round(SIMILAR_NAME * similarity / 100)
                 other.append(f"similar name ({similarity}%)")
     return min(points, 100), tuple(same), tuple(other)
 
 
-def _candidates(connection: XeroConnection, contacts: list[Contact]) -> list[XeroContact]:
+def _lookups(keys: dict[str, str]) -> set[tuple[str, str]]:
+    """The (mirror column, value) pairs a contact's candidates are found by."""
+    pairs = {(column, value) for column, value in keys.items() if value}
+    if keys["account_key"]:
+        pairs.add(("number_key", keys["account_key"]))
+    return pairs
+
+
+def _candidates(
+    connection: XeroConnection, lookups: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[XeroContact]]:
+    """The active mirror rows having any of the lookups, by each lookup they have."""
     wanted: dict[str, set[str]] = defaultdict(set)
-    for contact in contacts:
-        wanted["name_key"].add(names.name_key(contact.name))
-        wanted["name_prefix"].add(names.name_prefix(contact.name))
-        wanted["email_key"].add(names.email_key(contact.email))
-        wanted["tax_key"].add(names.number_key(contact.tax_number))
-        account = names.number_key(contact.account_number)
-        wanted["account_key"].add(account)
-        wanted["number_key"].add(account)
-    lookup = Q()
-    for key, values in wanted.items():
-        values.discard("")
-        if values:
-            lookup |= Q(**{f"{key}__in": sorted(values)})
-    if not lookup:
-        return []
-    return list(
-        XeroContact.objects.filter(connection=connection, merged_into_xero_contact_id=None)
+    for column, value in lookups:
+        wanted[column].add(value)
+    # The organisation in every branch of the OR: each then uses its own (connection, key)
+    # index, where one condition outside the OR makes the database scan the organisation.
+    query = Q()
+    for column, values in wanted.items():
+        query |= Q(connection=connection, **{f"{column}__in": sorted(values)})
+    by_lookup: dict[tuple[str, str], list[XeroContact]] = defaultdict(list)
+    if not wanted:
+        return by_lookup
+    rows = (
+        XeroContact.objects.filter(query)
+        .filter(merged_into_xero_contact_id=None)
         .active()
-        .filter(lookup)
-        .only(
-            "contact_id",
-            "name",
-            "email",
-            "account_number",
-            "contact_number",
-            *MATCH_KEYS,
-        )
+        .only("contact_id", "name", "email", "account_number", "contact_number", *MATCH_KEYS)
+        .order_by()  # the scores order them
     )
+    for row in rows:
+        for column in wanted:
+            pair = (column, getattr(row, column))
+            if pair in lookups:
+                by_lookup[pair].append(row)
+    return by_lookup
 
 
 def suggestions_for(
@@ -132,9 +148,12 @@ def suggestions_for(
     contacts = list(contacts)
     if connection is None or not contacts:
         return {}
-    candidates = _candidates(connection, contacts)
-    if not candidates:
+    keys = {contact.pk: contact_keys(contact) for contact in contacts}
+    lookups = {contact.pk: _lookups(keys[contact.pk]) for contact in contacts}
+    by_lookup = _candidates(connection, set().union(*lookups.values()))
+    if not by_lookup:
         return {}
+    candidate_ids = {row.contact_id for rows in by_lookup.values() for row in rows}
     dismissed = set(
         DismissedSuggestion.objects.filter(
             connection=connection, contact__in=[c.pk for c in contacts]
@@ -142,16 +161,17 @@ def suggestions_for(
     )
     linked: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
     for xero_id, contact_pk, name in ContactLink.objects.filter(
-        connection=connection, xero_contact_id__in=[x.contact_id for x in candidates]
+        connection=connection, xero_contact_id__in=candidate_ids
     ).values_list("xero_contact_id", "contact_id", "contact__name"):
         linked[xero_id].append((contact_pk, name))
     found: dict[int, list[Suggestion]] = {}
     for contact in contacts:
+        mine = {row.contact_id: row for pair in lookups[contact.pk] for row in by_lookup[pair]}
         scored = []
-        for xero in candidates:
+        for xero in mine.values():
             if (contact.pk, xero.contact_id) in dismissed:
                 continue
-            points, same, other = score(contact, xero)
+            points, same, other = score(contact.name, keys[contact.pk], xero)
             if same or other:
                 others = tuple(n for pk, n in linked.get(xero.contact_id, []) if pk != contact.pk)
                 scored.append(Suggestion(xero, points, same, other, others))

@@ -11,7 +11,10 @@ from django.contrib.auth import get_user_model
 from contacts.models import Contact
 from sync.models import (
     ConnectionEvent,
+    ContactImport,
     ContactLink,
+    DismissedSuggestion,
+    ImportedContact,
     LinkEvent,
     LinkMethod,
     UploadJob,
@@ -188,3 +191,36 @@ class UploadRowFactory(factory.django.DjangoModelFactory):
     connection = factory.LazyAttribute(lambda row: row.job.connection)
     contact = factory.SubFactory(ContactFactory)
     kind = UploadRow.Kind.CREATE
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactImport
+
+    token = factory.Sequence(lambda n: f"token-{n}")
+    created_by = factory.SubFactory(UserFactory)
+    connection = factory.SubFactory(XeroConnectionFactory)
+    file_name = "Contacts.csv"
+    file_data = b"*ContactName\r\nTui Books\r\n"
+    customers = True
+
+
+class ImportedContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportedContact
+
+    contact_import = factory.SubFactory(ContactImportFactory)
+    row_number = factory.Sequence(lambda n: n + 2)
+    contact = factory.SubFactory(ContactFactory)
+    contact_name = factory.LazyAttribute(lambda row: row.contact.name)
+    created = True
+    outcome = ImportedContact.Outcome.NO_MATCH
+
+
+class DismissedSuggestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DismissedSuggestion
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    contact = factory.SubFactory(ContactFactory)
+    xero_contact_id = factory.LazyFunction(uuid.uuid4)

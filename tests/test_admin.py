@@ -16,6 +16,8 @@ from .factories import (
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
+    DismissedSuggestionFactory,
+    ImportedContactFactory,
     LineItemFactory,
     LinkEventFactory,
     UploadRowFactory,
@@ -36,6 +38,8 @@ def one_of_everything():
     XeroContactFactory()
     XeroApiCallFactory()
     UploadRowFactory(message="Xero refused it.")
+    ImportedContactFactory()
+    DismissedSuggestionFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()

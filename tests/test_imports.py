@@ -261,3 +261,10 @@ def test_a_big_preview_shows_the_first_rows_and_says_how_many(accountant_client,
     page = accountant_client.get(response.url).content.decode()
     assert "The first 200 of 250 are shown." in page
     assert "Shop 199" in page and "Shop 249" not in page
+
+
+def test_without_a_connection_everything_imported_is_for_review(accountant):
+    done = imports.contacts_import_confirm(token=start(accountant, None).token, user=accountant)
+    assert (done.created_count, done.linked_count, done.review_count) == (4, 0, 4)
+    assert len(imports.import_review(done)) == 4
+    assert not ContactLink.objects.exists()

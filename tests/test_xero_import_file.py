@@ -6,6 +6,7 @@ from contacts.models import Contact
 from contacts.xero_import import (
     MAX_BYTES,
     ImportFileError,
+    contacts_file_as_csv,
     contacts_file_read,
     import_apply,
     import_plan,
@@ -52,6 +53,22 @@ def test_columns_may_come_in_any_order_with_or_without_the_star():
     )
     (row,) = contacts_file_read(name="t.csv", data=data).rows
     assert row.values == {"name": "Tui Books", "phone": "021 1", "postal_city": "Napier"}
+
+
+def test_rows_are_numbered_as_the_sheet_numbers_them_below_blank_lines():
+    rows = [{"ContactName": "Tui"}, {"ContactName": "", "EmailAddress": "x@y.nz"}]
+    data = b"\r\n\r\n" + xero_csv(rows, encoding="utf-8")
+    parsed = contacts_file_read(name="x.csv", data=data)
+    assert parsed.rows[0].row == 4 and parsed.problems[0].row == 5
+
+
+def test_a_workbook_kept_as_csv_reads_the_same():
+    data = xero_xlsx([BAYVIEW, {"ContactName": ""}])
+    kept = contacts_file_as_csv(name="b.xlsx", data=data)
+    assert not kept.startswith(b"PK")
+    assert contacts_file_read(name="b.xlsx", data=kept) == contacts_file_read(
+        name="b.xlsx", data=data
+    )
 
 
 def test_excel_numbers_are_read_as_text():
@@ -103,7 +120,7 @@ def test_utf8_names_are_read_as_written():
         ("header.csv", xero_csv([]), "The file has a header but no contacts."),
         ("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a spreadsheet"),
         ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64, "Old Excel files"),
-        ("fake.xlsx", b"ContactName\nTui\n", "not an Excel workbook"),
+        ("fake.xlsx", b"Hello, world\n", "no ContactName column"),
         ("broken.xlsx", b"PK\x03\x04 not really a zip", "not an Excel workbook"),
         ("other.csv", b"Name,Email\nTui,t@t.nz\n", "no ContactName column"),
     ],

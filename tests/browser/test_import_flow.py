@@ -104,3 +104,18 @@ def test_importing_the_demo_export_links_what_matches_and_lists_the_rest(
     expect(waitemata.locator("td.linked")).to_contain_text("Waitemata Wine Bar Limited")
     expect(aroha.locator("td.linked")).to_contain_text("No linked contact")
     screenshot("import-customers-linked")
+
+
+def test_an_admin_imports_from_django_admin(login, admin_user, live_server, screenshot):
+    page = login(admin_user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/")
+    page.get_by_role("link", name="Import from a Xero export").click()
+    page.get_by_label("Xero contacts export").set_input_files(str(SAMPLE))
+    page.get_by_label("Both").check()
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.get_by_role("list", name="Summary")).to_contain_text("8 new contacts")
+    expect(page.locator("#import-new")).to_contain_text("Not linked: not connected to Xero")
+    screenshot("admin-import-preview")
+    page.get_by_role("button", name="Import 8 contacts").click()
+    expect(page.locator("#import-review tbody tr")).to_have_count(8)
+    assert ContactLink.objects.count() == 0  # not connected: imported, nothing to link to
