@@ -1,6 +1,8 @@
 """Import from a Xero export: preview, confirm in one transaction, link on import, review,
 and the pages an accountant goes through."""
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -268,3 +270,26 @@ def test_without_a_connection_everything_imported_is_for_review(accountant):
     assert (done.created_count, done.linked_count, done.review_count) == (4, 0, 4)
     assert len(imports.import_review(done)) == 4
     assert not ContactLink.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_clicks_on_import_at_once_import_once(accountant, connection, monkeypatch):
+    """The second waits on the import's row lock, then finds it imported. (Without the
+    lock both would read it unconfirmed and import every row twice.)"""
+    from django.db import connection as db
+
+    from .concurrency import at_once
+
+    if db.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (CI runs this with DATABASE_URL)")
+    token = start(accountant, connection).token
+    apply = imports.import_apply
+
+    def slow_apply(plan):
+        time.sleep(0.5)  # the first holds its lock while the second arrives
+        return apply(plan)
+
+    monkeypatch.setattr(imports, "import_apply", slow_apply)
+    failures = at_once(lambda: imports.contacts_import_confirm(token=token, user=accountant))
+    assert [str(f) for f in failures] == ["contacts.csv has been imported already."]
+    assert Contact.objects.count() == 4 and ContactLink.objects.count() == 1
