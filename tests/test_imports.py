@@ -293,3 +293,14 @@ def test_two_clicks_on_import_at_once_import_once(accountant, connection, monkey
     failures = at_once(lambda: imports.contacts_import_confirm(token=token, user=accountant))
     assert [str(f) for f in failures] == ["contacts.csv has been imported already."]
     assert Contact.objects.count() == 4 and ContactLink.objects.count() == 1
+
+
+def test_the_demo_sample_is_offered_for_download_and_reads_cleanly(accountant_client):
+    from contacts.xero_import import contacts_file_read
+    from sync.import_views import SAMPLE
+
+    response = accountant_client.get(reverse("sync:import_sample"))
+    body = b"".join(response.streaming_content)
+    assert response["Content-Disposition"] == 'attachment; filename="xero-customers-export.csv"'
+    parsed = contacts_file_read(name=SAMPLE.name, data=body)
+    assert len(parsed.rows) == 8 and parsed.problems == []
