@@ -701,8 +701,10 @@ class ContactImport(models.Model):
     it; then what came of its rows."""
 
     token = models.CharField(max_length=64, unique=True, editable=False)
+    # The history outlives a person's account; an import without one can no longer be
+    # previewed or confirmed by anyone.
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     connection = models.ForeignKey(
         XeroConnection,

@@ -304,3 +304,12 @@ def test_the_demo_sample_is_offered_for_download_and_reads_cleanly(accountant_cl
     assert response["Content-Disposition"] == 'attachment; filename="xero-customers-export.csv"'
     parsed = contacts_file_read(name=SAMPLE.name, data=body)
     assert len(parsed.rows) == 8 and parsed.problems == []
+
+
+def test_an_import_outlives_the_account_of_whoever_made_it(accountant_client, connection):
+    someone = UserFactory(username="leaver")
+    done = imports.contacts_import_confirm(token=start(someone, connection).token, user=someone)
+    someone.delete()
+    page = accountant_client.get(reverse("sync:import_result", kwargs={"pk": done.pk}))
+    assert "by a former user" in page.content.decode()
+    assert ImportedContact.objects.filter(contact_import=done).count() == 4

@@ -192,7 +192,9 @@ class Migration(migrations.Migration):
             model_name="contactimport",
             name="created_by",
             field=models.ForeignKey(
-                on_delete=django.db.models.deletion.CASCADE,
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
                 related_name="+",
                 to=settings.AUTH_USER_MODEL,
             ),
