@@ -232,3 +232,19 @@ def test_the_migration_gives_existing_mirror_rows_their_keys(connection):
     migration.fill_match_keys(apps, None)
     row.refresh_from_db()
     assert (row.name_key, row.tax_key) == ("tui books", "12345")
+
+
+@pytest.mark.parametrize("unlinked", [5, 25])
+def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
+    viewer_client, connection, django_assert_num_queries, unlinked
+):
+    for n in range(unlinked):
+        ContactFactory(name=f"Kauri {n:02} Ltd", tax_number=f"T{n}")
+        XeroContactFactory(connection=connection, name=f"Kauri {n:02} Limited", tax_number=f"T{n}")
+    # 1 session, 2 user, 3-4 the user's permissions, 5 the organisation shown, 6 the
+    # organisations for the switcher, 7 its mirrored count, 8 contacts count, 9 the page of
+    # contacts, 10 their links, 11 their recent uploads, 12-14 the suggestions (candidates,
+    # dismissals, the candidates' links), 15 the uploads under way.
+    with django_assert_num_queries(15):
+        page = subtab(viewer_client)
+    assert page.count('class="match-suggestion unambiguous"') == unlinked
