@@ -187,7 +187,7 @@ def test_a_token_is_only_good_for_its_uploader_and_once(accountant, connection):
     assert Contact.objects.count() == 4
 
 
-def test_a_stale_token_is_refused(accountant, connection, time_machine=None):
+def test_a_stale_token_is_refused(accountant, connection):
     started = start(accountant, connection)
     ContactImport.objects.filter(pk=started.pk).update(
         created_at=started.created_at - imports.IMPORT_TTL

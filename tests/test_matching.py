@@ -182,11 +182,6 @@ def subtab(client, **params):
     return client.get(url, {"show": "all", **params}).content.decode()
 
 
-@pytest.fixture
-def dashboard_connection(connection, accountant_client, settings):
-    return connection
-
-
 def test_unlinked_rows_show_their_suggestions_with_evidence(accountant_client, connection):
     XeroContactFactory(connection=connection, name="Bayview Cafe Ltd", account_number="C1001")
     contact = ContactFactory(name="Bayview Cafe", account_number="C1001")
