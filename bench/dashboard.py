@@ -518,9 +518,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15, help="timed runs of each page")
     parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
     args = parser.parse_args()
+    setup_database(args.database_url, "bench-dashboard-")
+    run(args)
 
-    folder = Path(tempfile.mkdtemp(prefix="bench-dashboard-"))
-    os.environ["DATABASE_URL"] = args.database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
+
+def setup_database(database_url: str, prefix: str) -> Path:
+    """Django on a migrated throwaway database (SQLite in a new folder, or database_url
+    emptied), with production settings but for static files; returns the folder."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["DATABASE_URL"] = database_url or f"sqlite:///{folder / 'bench.sqlite3'}"
     os.environ["VAR_DIR"] = str(folder)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni_xero.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
@@ -541,9 +547,9 @@ def main() -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     call_command("migrate", verbosity=0)
-    if args.database_url:
+    if database_url:
         call_command("flush", interactive=False, verbosity=0)  # groups come back (post_migrate)
-    run(args)
+    return folder
 
 
 if __name__ == "__main__":

@@ -12,18 +12,24 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 
 from contacts.admin import ContactAdmin
 from contacts.models import Contact
 
+from . import import_views
 from .exceptions import UserFacingError
 from .models import (
     AccountMapping,
     ChartAccount,
     ConnectionEvent,
+    ContactImport,
     ContactLink,
+    DismissedSuggestion,
+    ImportedContact,
     LinkEvent,
     MirroredDocument,
     SyncItem,
@@ -183,6 +189,13 @@ class ContactLinkAdmin(admin.ModelAdmin[ContactLink]):
     list_select_related = ["contact", "connection", "created_by"]
     search_fields = ["contact__name", "xero_name", "xero_contact_id"]
     autocomplete_fields = ["contact"]
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected as CSV")
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[ContactLink]
+    ) -> StreamingHttpResponse:
+        return import_views.links_csv(queryset.order_by("contact__name", "pk"))
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: ContactLink | None = None
@@ -287,6 +300,13 @@ class LinkEventAdmin(ReadOnlyAdmin[LinkEvent]):
     list_select_related = ["actor"]
     search_fields = ["contact_name", "detail", "xero_contact_id_before", "xero_contact_id_after"]
     date_hierarchy = "at"
+    actions = ["export_csv"]
+
+    @admin.action(description="Export selected as CSV")
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[LinkEvent]
+    ) -> StreamingHttpResponse:
+        return import_views.events_csv(queryset.order_by("-at", "-pk"))
 
 
 class LinkInline(admin.TabularInline[ContactLink, Contact]):
@@ -321,6 +341,59 @@ class ContactWithLinksAdmin(ContactAdmin):
     list_filter = [*ContactAdmin.list_filter, ("links", admin.EmptyFieldListFilter)]
     inlines = [LinkInline]
     actions = ["unlink_selected"]
+    change_list_template = "admin/contacts/contact/change_list_with_import.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("import-xero/", wrap(self.import_view), name="contacts_contact_import_xero"),
+            path(
+                "import-xero/<str:token>/",
+                wrap(self.import_preview_view),
+                name="contacts_contact_import_xero_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _import_page(self, request: HttpRequest, context: dict[str, object]) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Import contacts from a Xero export",
+            **context,
+        }
+        return render(request, "admin/contacts/contact/xero_import.html", context)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """The dashboard's import, from admin: the same form, preview and confirmation."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = import_views.import_form(request)
+        started = import_views.import_started(request, form)  # type: ignore[arg-type]
+        if started is not None:
+            return redirect("admin:contacts_contact_import_xero_preview", token=started.token)
+        return self._import_page(request, {"form": form})
+
+    def import_preview_view(self, request: HttpRequest, token: str) -> HttpResponse:
+        """GET shows the preview; POST imports, then shows the rows to review."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            done = import_views.import_confirmed(request, token)
+            if done is None:
+                return redirect("admin:contacts_contact_import_xero")
+            return redirect("sync:import_result", pk=done.pk)
+        preview = import_views.import_previewed(request, token)
+        if preview is None:
+            return redirect("admin:contacts_contact_import_xero")
+        return self._import_page(
+            request,
+            {
+                "preview": preview,
+                "confirm_url": request.path,
+                "upload_url": reverse("admin:contacts_contact_import_xero"),
+            },
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         return super().get_queryset(request).prefetch_related("links")
@@ -525,3 +598,51 @@ class SyncRunAdmin(ReadOnlyAdmin[SyncRun]):
         deleted = sync_log_prune(runs=queryset)
         self.message_user(request, f"Deleted {deleted} sync run(s) and their items.")
         return None
+
+
+class ImportedContactInline(admin.TabularInline[ImportedContact, ContactImport]):
+    model = ImportedContact
+    extra = 0
+    can_delete = False
+    readonly_fields = ["row_number", "contact", "created", "outcome", "message"]
+    fields = [*readonly_fields]
+
+    def has_add_permission(self, request: HttpRequest, obj: ContactImport | None = None) -> bool:
+        return False
+
+
+@admin.register(ContactImport)
+class ContactImportAdmin(ReadOnlyAdmin[ContactImport]):
+    """Imports of Xero exports: who, when, what came of each row."""
+
+    list_display = [
+        "file_name",
+        "created_by",
+        "created_at",
+        "confirmed_at",
+        "created_count",
+        "updated_count",
+        "linked_count",
+        "review_count",
+        "problem_count",
+    ]
+    list_filter = ["connection"]
+    list_select_related = ["created_by"]
+    search_fields = ["file_name", "rows__contact_name"]
+    exclude = ["file_data", "token"]
+    inlines = [ImportedContactInline]
+
+
+@admin.register(DismissedSuggestion)
+class DismissedSuggestionAdmin(ReadOnlyAdmin[DismissedSuggestion]):
+    """Suggestions someone said are not the contact; never suggested again."""
+
+    list_display = ["contact", "xero_contact_id", "connection", "dismissed_by", "dismissed_at"]
+    list_select_related = ["contact", "connection", "dismissed_by"]
+    search_fields = ["contact__name", "xero_contact_id"]
+
+    def has_delete_permission(
+        self, request: HttpRequest, obj: DismissedSuggestion | None = None
+    ) -> bool:
+        # Deleting one offers the suggestion again.
+        return request.user.is_superuser

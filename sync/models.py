@@ -1,5 +1,6 @@
 """Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
 
+from collections.abc import Iterable
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any, ClassVar, NoReturn, Self
@@ -14,6 +15,7 @@ from django.utils import timezone
 from contacts.models import Contact, ContactQuerySet, any_field_contains
 from transactions.models import TO_SYNC, Transaction, TransactionType
 
+from . import names
 from .xero.data import ContactDetails
 
 
@@ -149,6 +151,18 @@ class XeroContactQuerySet(models.QuerySet["XeroContact"]):
             return self.none()
         return self.filter(any_field_contains(text, self.SEARCHED_FIELDS))
 
+    def bulk_create(
+        self, objs: Iterable["XeroContact"], *args: Any, **kwargs: Any
+    ) -> list["XeroContact"]:
+        # Bulk inserts skip save(): the match keys are set here too, and rewritten with an
+        # upsert's other fields.
+        rows = list(objs)
+        for row in rows:
+            row.set_match_keys()
+        if kwargs.get("update_fields"):
+            kwargs["update_fields"] = [*kwargs["update_fields"], *MATCH_KEYS]
+        return super().bulk_create(rows, *args, **kwargs)
+
 
 class XeroContact(models.Model):
     """The local mirror of one Xero contact, archived ones included. Never edited here."""
@@ -175,6 +189,14 @@ class XeroContact(models.Model):
     is_supplier = models.BooleanField(default=False)
     updated_in_xero = models.DateTimeField(null=True, blank=True)
     mirrored_at = models.DateTimeField(auto_now=True)
+    # Normalised details (sync.names), kept by save() and bulk_create(): the suggestions for
+    # a page of Omni contacts look their candidates up by these, indexed.
+    name_key = models.CharField(max_length=255, blank=True, editable=False)
+    name_prefix = models.CharField(max_length=255, blank=True, editable=False)
+    email_key = models.CharField(max_length=255, blank=True, editable=False)
+    tax_key = models.CharField(max_length=50, blank=True, editable=False)
+    account_key = models.CharField(max_length=50, blank=True, editable=False)
+    number_key = models.CharField(max_length=50, blank=True, editable=False)
 
     objects = XeroContactQuerySet.as_manager()
 
@@ -185,10 +207,38 @@ class XeroContact(models.Model):
                 fields=["connection", "contact_id"], name="one_mirror_row_per_xero_contact"
             )
         ]
-        indexes = [models.Index(fields=["connection", "name"])]
+        indexes = [
+            models.Index(fields=["connection", "name"]),
+            models.Index(fields=["connection", "name_key"], name="xero_contact_name_key"),
+            models.Index(fields=["connection", "name_prefix"], name="xero_contact_name_prefix"),
+            models.Index(fields=["connection", "email_key"], name="xero_contact_email_key"),
+            models.Index(fields=["connection", "tax_key"], name="xero_contact_tax_key"),
+            models.Index(fields=["connection", "account_key"], name="xero_contact_account_key"),
+            models.Index(fields=["connection", "number_key"], name="xero_contact_number_key"),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.set_match_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *MATCH_KEYS}
+        super().save(*args, **kwargs)
+
+    def set_match_keys(self) -> None:
+        keys = names.match_keys(
+            name=self.name,
+            email=self.email,
+            tax_number=self.tax_number,
+            account_number=self.account_number,
+            contact_number=self.contact_number,
+        )
+        for column, key in keys.items():
+            setattr(self, column, key)
+
+
+MATCH_KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]
 
 
 class LinkMethod(models.TextChoices):
@@ -930,3 +980,101 @@ class MirroredDocument(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number} ({self.status})"
+
+
+class ContactImport(models.Model):
+    """A contacts spreadsheet an accountant uploaded: kept here between its preview and its
+    confirmation, found again only by its random token and only by the person who uploaded
+    it; then what came of its rows."""
+
+    token = models.CharField(max_length=64, unique=True, editable=False)
+    # The history outlives a person's account; an import without one can no longer be
+    # previewed or confirmed by anyone.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    connection = models.ForeignKey(
+        XeroConnection,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organisation whose Xero contacts the rows are linked to.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    file_name = models.CharField(max_length=255)
+    file_data = models.BinaryField(editable=False, help_text="Emptied once imported.")
+    customers = models.BooleanField(default=False)
+    suppliers = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField("imported at", null=True, blank=True)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    linked_count = models.PositiveIntegerField("linked", default=0)
+    review_count = models.PositiveIntegerField("to review", default=0)
+    problem_count = models.PositiveIntegerField("rows with errors", default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def roles(self) -> str:
+        if self.customers and self.suppliers:
+            return "customers and suppliers"
+        return "customers" if self.customers else "suppliers"
+
+
+class ImportedContact(models.Model):
+    """One row of a confirmed import: the Omni contact it made or updated, and whether it was
+    linked in the same step (or why not: those are the rows to review)."""
+
+    class Outcome(models.TextChoices):
+        LINKED = "linked", "Linked"
+        ALREADY_LINKED = "already_linked", "Already linked"
+        AMBIGUOUS = "ambiguous", "Several Xero contacts match"
+        NO_MATCH = "no_match", "No Xero contact matches"
+        REFUSED = "refused", "Not linked"
+
+    REVIEW = [Outcome.AMBIGUOUS, Outcome.NO_MATCH, Outcome.REFUSED]
+
+    contact_import = models.ForeignKey(ContactImport, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    contact = models.ForeignKey(
+        Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    contact_name = models.CharField(max_length=255)
+    created = models.BooleanField(help_text="A new Omni contact (else an existing one updated).")
+    outcome = models.CharField(max_length=16, choices=Outcome)
+    message = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["row_number"]
+
+    def __str__(self) -> str:
+        return f"Row {self.row_number}: {self.contact_name}"
+
+
+class DismissedSuggestion(models.Model):
+    """A suggested Xero contact someone said is not this Omni contact: never suggested again."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    xero_contact_id = models.UUIDField("Xero contact ID")
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-dismissed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "contact", "xero_contact_id"],
+                name="one_dismissal_per_suggestion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} ≠ {self.xero_contact_id}"

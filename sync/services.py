@@ -5,6 +5,7 @@ change it records.
 """
 
 import uuid
+from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -99,10 +100,18 @@ def _refuse_taken(
         .exclude(contact=contact)
         .select_related("contact")
     ]
+    refusal = _taken_refusal(contact=contact, others=others, xero_name=xero_name)
+    if refusal:
+        raise LinkError(refusal)
+
+
+def _taken_refusal(*, contact: Contact, others: list[Contact], xero_name: str) -> str:
+    """Why the Omni contact may not share its Xero contact with the others; empty if it may."""
+    others = [other for other in others if other.pk != contact.pk]
     if not others or (len(others) == 1 and _shares_allowed(others[0], contact)):
-        return
+        return ""
     names = " and ".join(other.name for other in others)
-    raise LinkError(
+    return (
         f"{xero_name} in Xero is already linked to {names}. A Xero contact belongs to one "
         "Omni contact (only one business's customer and supplier records may share one): "
         f"unlink {names} first, or pick another Xero contact."
@@ -167,6 +176,85 @@ def contact_link(
         # (SQLite has no row locks).
         raise LinkError(f"{contact.name} was linked by someone else just now.") from None
     return link
+
+
+@dataclass(frozen=True)
+class LinkWanted:
+    contact: Contact
+    xero_contact_id: uuid.UUID
+    xero_name: str
+
+
+def contacts_link_many(
+    *,
+    wanted: list[LinkWanted],
+    connection: XeroConnection,
+    method: LinkMethod | str,
+    user: Actor | None,
+) -> dict[int, str]:
+    """Link many contacts at once (an import), by the rules of contact_link: a linked contact
+    is not linked again, and a Xero contact is not taken from another Omni contact. Returns
+    why each contact refused was refused (by contact pk); the others are linked and audited,
+    in a few queries however many there are."""
+    refused: dict[int, str] = {}
+    with transaction.atomic():
+        pks = [w.contact.pk for w in wanted]
+        # The same locks as contact_link, taken once for all of them.
+        list(Contact.objects.select_for_update().filter(pk__in=pks).values_list("pk"))
+        _lock_connection(connection)
+        already = dict(
+            ContactLink.objects.filter(connection=connection, contact__in=pks).values_list(
+                "contact_id", "xero_name"
+            )
+        )
+        holders: dict[uuid.UUID, list[Contact]] = {}
+        for link in ContactLink.objects.filter(
+            connection=connection, xero_contact_id__in={w.xero_contact_id for w in wanted}
+        ).select_related("contact"):
+            holders.setdefault(link.xero_contact_id, []).append(link.contact)
+        links, events = [], []
+        actor = user if user is not None and user.is_authenticated else None
+        for w in wanted:
+            contact = w.contact
+            if contact.pk in already:
+                refused[contact.pk] = (
+                    f"{contact.name} is already linked to {already[contact.pk]} in Xero."
+                )
+                continue
+            reason = _taken_refusal(
+                contact=contact, others=holders.get(w.xero_contact_id, []), xero_name=w.xero_name
+            )
+            if reason:
+                refused[contact.pk] = reason
+                continue
+            holders.setdefault(w.xero_contact_id, []).append(contact)
+            already[contact.pk] = w.xero_name
+            links.append(
+                ContactLink(
+                    contact=contact,
+                    connection=connection,
+                    xero_contact_id=w.xero_contact_id,
+                    xero_name=w.xero_name,
+                    method=method,
+                    created_by=actor,
+                    uploaded_fingerprint=contact.fingerprint(),
+                )
+            )
+            events.append(
+                LinkEvent(
+                    action=LinkEvent.Action.LINK,
+                    actor=actor,
+                    contact=contact,
+                    contact_name=contact.name,
+                    connection=connection,
+                    organisation_name=connection.organisation_name,
+                    xero_contact_id_after=w.xero_contact_id,
+                    detail=f"{LinkMethod(method).label}: {w.xero_name}"[:500],
+                )
+            )
+        ContactLink.objects.bulk_create(links, batch_size=500)
+        LinkEvent.objects.bulk_create(events, batch_size=500)
+    return refused
 
 
 def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor | None) -> None:

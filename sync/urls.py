@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import connection_views, link_views, sync_views, transaction_views, views
+from . import connection_views, import_views, link_views, sync_views, transaction_views, views
 
 app_name = "sync"
 
@@ -22,6 +22,23 @@ urlpatterns = [
     path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
     path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
     path("organisation/", views.switch_organisation, name="switch_organisation"),
+    path("import/", import_views.import_upload, name="import_upload"),
+    path("import/sample.csv", import_views.import_sample, name="import_sample"),
+    path("import/<str:token>/", import_views.import_preview, name="import_preview"),
+    path("import/<str:token>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("imports/<int:pk>/", import_views.import_result, name="import_result"),
+    path(
+        "<slug:tab>/contacts/<int:pk>/dismiss-suggestion/",
+        import_views.suggestion_dismiss,
+        name="suggestion_dismiss",
+    ),
+    path(
+        "<slug:tab>/contacts/accept-suggestions/",
+        import_views.suggestions_accept,
+        name="suggestions_accept",
+    ),
+    path("export/links.csv", import_views.export_links, name="export_links"),
+    path("export/link-events.csv", import_views.export_link_events, name="export_link_events"),
     path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
     path("<slug:tab>/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),

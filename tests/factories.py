@@ -13,7 +13,10 @@ from sync.models import (
     AccountMapping,
     ChartAccount,
     ConnectionEvent,
+    ContactImport,
     ContactLink,
+    DismissedSuggestion,
+    ImportedContact,
     LinkEvent,
     LinkMethod,
     MirroredDocument,
@@ -268,3 +271,36 @@ class MirroredDocumentFactory(factory.django.DjangoModelFactory):
     number = factory.Sequence(lambda n: f"INV-{n:05d}")
     status = "AUTHORISED"
     total = Decimal("0")
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactImport
+
+    token = factory.Sequence(lambda n: f"token-{n}")
+    created_by = factory.SubFactory(UserFactory)
+    connection = factory.SubFactory(XeroConnectionFactory)
+    file_name = "Contacts.csv"
+    file_data = b"*ContactName\r\nTui Books\r\n"
+    customers = True
+
+
+class ImportedContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ImportedContact
+
+    contact_import = factory.SubFactory(ContactImportFactory)
+    row_number = factory.Sequence(lambda n: n + 2)
+    contact = factory.SubFactory(ContactFactory)
+    contact_name = factory.LazyAttribute(lambda row: row.contact.name)
+    created = True
+    outcome = ImportedContact.Outcome.NO_MATCH
+
+
+class DismissedSuggestionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DismissedSuggestion
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    contact = factory.SubFactory(ContactFactory)
+    xero_contact_id = factory.LazyFunction(uuid.uuid4)

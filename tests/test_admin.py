@@ -18,6 +18,8 @@ from .factories import (
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
+    DismissedSuggestionFactory,
+    ImportedContactFactory,
     LineItemFactory,
     LinkEventFactory,
     MirroredDocumentFactory,
@@ -48,6 +50,8 @@ def one_of_everything():
     ChartAccountFactory()
     TaxRateFactory()
     MirroredDocumentFactory()
+    ImportedContactFactory()
+    DismissedSuggestionFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0008_uploads"),
+        ("sync", "0009_import_and_suggestions"),
         ("transactions", "0003_refused_state"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,0 +1,121 @@
+"""Import the demo's Xero export in the browser: preview, confirm, the rows linked on import,
+the rest listed for review, and suggestions accepted from the review and the subtab."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from sync import mirror
+from sync.demo import load_demo_data
+from sync.import_views import SAMPLE
+from sync.models import ContactLink, XeroConnection
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# The sandbox demo organisation's contacts that the sample export names (as `make run`
+# seeds them), plus one the sample does not.
+XERO_CONTACTS = [
+    {
+        "Name": "Bayview Cafe Ltd",
+        "EmailAddress": "accounts@bayviewcafe.co.nz",
+        "AccountNumber": "C1001",
+    },
+    {"Name": "Tui Books Limited", "EmailAddress": "orders@tuibooks.co.nz"},
+    {"Name": "Kauri Coast Outfitters", "AccountNumber": "C1002"},
+    {"Name": "Harbourside Deli"},
+    {"Name": "Southern Alps Sports Ltd", "EmailAddress": "finance@southernalps.co.nz"},
+    {"Name": "Spark New Zealand"},
+    {"Name": "Waitemata Wine Bar Limited"},  # nearly the same name: suggested, unambiguous
+    {"Name": "Aroha Gift Shop"},  # a similar name only: suggested, for a person to choose
+]
+
+
+@pytest.fixture
+def connected(login, accountant, xero_settings, sandbox) -> Page:
+    load_demo_data()
+    sandbox.seed_contacts(sandbox.demo_tenant_id, XERO_CONTACTS)
+    page = login(accountant)
+    page.get_by_role("button", name="Connect to Xero").click()
+    page.get_by_role("button", name="Allow access").click()
+    expect(page.get_by_role("status").first).to_contain_text("Connected to Demo Company (NZ)")
+    mirror.xero_contacts_refresh(connection=XeroConnection.objects.get())
+    return page
+
+
+def test_importing_the_demo_export_links_what_matches_and_lists_the_rest(
+    connected, live_server, screenshot
+):
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    page.get_by_role("link", name="Import from Xero spreadsheet").click()
+    expect(page.get_by_label("Customers")).to_be_checked()
+    page.get_by_label("Xero contacts export").set_input_files(str(SAMPLE))
+    screenshot("import-upload")
+    page.get_by_role("button", name="Preview the import").click()
+
+    summary = page.get_by_role("list", name="Summary")
+    expect(summary).to_contain_text("1 new contact")
+    expect(summary).to_contain_text("7 updates to Omni contacts")
+    expect(summary).to_contain_text("4 to link to Xero")
+    expect(page.locator("#import-updates")).to_contain_text("Bayview Cafe → Bayview Cafe Ltd")
+    screenshot("import-preview")
+    assert not ContactLink.objects.exists()  # nothing written before Confirm
+
+    page.get_by_role("button", name="Import 8 contacts").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "1 new, 7 updated, 4 linked to Xero, 4 to review."
+    )
+    review = page.locator("#import-review")
+    expect(review.locator("tbody tr")).to_have_count(4)
+    harbourside = review.locator("tr").filter(has_text="Harbourside Deli Ltd")
+    expect(harbourside).to_contain_text("nearly the same name")
+    screenshot("import-result")
+    linked = dict(ContactLink.objects.values_list("contact__name", "method"))
+    assert linked == {
+        "Bayview Cafe Ltd": "import",
+        "Tui Books Limited": "import",
+        "Kauri Coast Outfitters": "import",
+        "Southern Alps Sports Ltd": "import",
+    }
+
+    harbourside.get_by_role(
+        "button", name="Accept Harbourside Deli for Harbourside Deli Ltd"
+    ).click()
+    expect(page.locator("#import-review tbody tr")).to_have_count(3)
+    assert ContactLink.objects.get(contact__name="Harbourside Deli Ltd").xero_name == (
+        "Harbourside Deli"
+    )
+
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/?show=all")
+    bayview = page.locator("tr").filter(has_text="Bayview Cafe Ltd").first
+    expect(bayview.locator("td.linked")).to_contain_text("Bayview Cafe Ltd")
+    waitemata = page.locator("tr").filter(has_text="Waitemata Wine Bar").first
+    expect(waitemata.locator(".match-suggestion")).to_contain_text("nearly the same name")
+    aroha = page.locator("tr").filter(has_text="Aroha Gift Store").first
+    expect(aroha.locator(".match-suggestion")).to_contain_text("similar name")
+    screenshot("customers-suggestions")
+    box = page.locator("#contacts-region").bounding_box()
+    assert box is not None
+    page.screenshot(
+        path="var/screenshots/customers-suggestions-top.png",
+        full_page=True,
+        clip={"x": box["x"], "y": box["y"], "width": box["width"], "height": 330},
+    )
+    page.get_by_role("button", name="Accept 1 unambiguous suggestion").click()
+    expect(waitemata.locator("td.linked")).to_contain_text("Waitemata Wine Bar Limited")
+    expect(aroha.locator("td.linked")).to_contain_text("No linked contact")
+    screenshot("import-customers-linked")
+
+
+def test_an_admin_imports_from_django_admin(login, admin_user, live_server, screenshot):
+    page = login(admin_user)
+    page.goto(f"{live_server.url}/admin/contacts/contact/")
+    page.get_by_role("link", name="Import from a Xero export").click()
+    page.get_by_label("Xero contacts export").set_input_files(str(SAMPLE))
+    page.get_by_label("Both").check()
+    page.get_by_role("button", name="Preview the import").click()
+    expect(page.get_by_role("list", name="Summary")).to_contain_text("8 new contacts")
+    expect(page.locator("#import-new")).to_contain_text("Not linked: not connected to Xero")
+    screenshot("admin-import-preview")
+    page.get_by_role("button", name="Import 8 contacts").click()
+    expect(page.locator("#import-review tbody tr")).to_have_count(8)
+    assert ContactLink.objects.count() == 0  # not connected: imported, nothing to link to
