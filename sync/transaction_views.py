@@ -30,7 +30,9 @@ def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
     return [runs.run_progress(run) for run in found]
 
 
-def resync_offer(connection: XeroConnection | None) -> QuerySet[Transaction]:
+def resync_offer(
+    connection: XeroConnection | None, transaction_type: str = ""
+) -> QuerySet[Transaction]:
     """Refused transactions whose contact has a valid link now (restored in Xero, relinked):
     they can go, in one click. Those refused for an account or tax type are not offered
     (the fix is elsewhere); nor are those waiting in a sync already."""
@@ -44,11 +46,12 @@ def resync_offer(connection: XeroConnection | None) -> QuerySet[Transaction]:
         transaction=OuterRef("pk"),
         refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
     )
-    return (
+    offered = (
         Transaction.objects.filter(sync_state=SyncState.REFUSED)
         .filter(Exists(valid_link), Exists(blocked_by_contact))
         .exclude(Exists(pending))
     )
+    return offered.of_type(transaction_type) if transaction_type else offered
 
 
 def _start(
@@ -145,7 +148,7 @@ def resync_refused(request: "views.DashboardRequest") -> HttpResponse:
     if connection is None:
         messages.error(request, views.NOT_CONNECTED_REASON)
         return redirect(back)
-    offer = resync_offer(connection)
+    offer = resync_offer(connection, request.POST.get("type", ""))
     contact = request.POST.get("contact", "")
     if contact.isdigit():
         offer = offer.filter(contact_id=int(contact))

@@ -295,7 +295,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "states": SyncState.choices,
             "why_disabled": _why_disabled(request, context["connection"]),
             "syncs": active_runs(context["connection"]),
-            "resync_count": resync_offer(context["connection"]).count(),
+            "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
             "ready_count": Transaction.objects.of_type(sub.transaction_type)
             .ready_to_sync()

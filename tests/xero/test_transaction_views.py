@@ -194,3 +194,21 @@ def test_the_command_takes_type_contact_and_ids(connection, sandbox, capsys):
     assert Transaction.objects.get(pk=second.pk).sync_state == SyncState.READY
     out = capsys.readouterr().out
     assert "1/1" in out and "1 synced, 0 refused, 0 failed" in out
+
+
+def test_the_resync_offer_is_the_subtabs_own(connection, sandbox, accountant_client):
+    contact = ContactFactory(name="Kea Outfitters")
+    invoice, credit = transaction_of(contact), transaction_of(contact, "sales_credit_note")
+    act(accountant_client, "upload", invoice)
+    act(accountant_client, "upload", credit, path="/accounting/xero/sales/credit-notes/")
+    work()
+    linked(connection, sandbox, contact)
+
+    assert "1 refused transaction can go now" in text(accountant_client.get(INVOICES))
+    accountant_client.post(
+        "/accounting/xero/syncs/resync/", {"next": INVOICES, "type": "sales_invoice"}
+    )
+    work()
+
+    assert Transaction.objects.get(pk=invoice.pk).sync_state == SyncState.SYNCED
+    assert Transaction.objects.get(pk=credit.pk).sync_state == SyncState.REFUSED
