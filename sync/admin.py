@@ -1,7 +1,8 @@
 """Admin for connections, links and the audit trail. Link changes go through sync.services.
 
 It also extends the Omni contact admin (contacts/admin.py, which knows nothing of Xero) with
-each contact's links and an audited Unlink action.
+each contact's links, an audited Unlink action, and django-import-export's Import of a Xero
+contacts export (sync/import_resource.py), which links on import as the dashboard does.
 """
 
 from collections.abc import Iterable
@@ -16,12 +17,19 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from import_export.admin import ImportMixin
+from import_export.forms import ConfirmImportForm, ImportForm
+from import_export.results import Result
 
 from contacts.admin import ContactAdmin
+from contacts.import_format import XeroContactsExport
 from contacts.models import Contact
+from contacts.xero_import import ImportFileError
 
-from . import import_views
+from . import import_views, views
 from .exceptions import UserFacingError
+from .import_resource import XeroExportResource
 from .models import (
     AccountMapping,
     ChartAccount,
@@ -332,16 +340,101 @@ class LinkInline(admin.TabularInline[ContactLink, Contact]):
 
 admin.site.unregister(Contact)
 
+ROLE_CHOICES = [(role, role.capitalize()) for role in import_views.ROLES]
+
+
+class XeroImportForm(ImportForm):  # type: ignore[misc]
+    """import-export's upload form, and whether the rows are customers, suppliers or both."""
+
+    role = forms.ChoiceField(
+        label="The contacts are",
+        choices=ROLE_CHOICES,
+        widget=forms.RadioSelect,
+        initial="customers",
+    )
+
+
+class XeroConfirmForm(ConfirmImportForm):  # type: ignore[misc]
+    role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.HiddenInput)
+
 
 @admin.register(Contact)
-class ContactWithLinksAdmin(ContactAdmin):
-    """The Omni contact admin, with the contact's Xero links and an audited Unlink."""
+class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
+    """The Omni contact admin, with the contact's Xero links, an audited Unlink and
+    django-import-export's Import of a Xero contacts export."""
 
     list_display = [*ContactAdmin.list_display, "linked_to"]
     list_filter = [*ContactAdmin.list_filter, ("links", admin.EmptyFieldListFilter)]
     inlines = [LinkInline]
     actions = ["unlink_selected"]
     change_list_template = "admin/contacts/contact/change_list_with_import.html"
+    resource_classes = [XeroExportResource]
+    import_formats = [XeroContactsExport]
+    import_form_class = XeroImportForm
+    confirm_form_class = XeroConfirmForm
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        return self.has_add_permission(request)
+
+    def get_import_resource_kwargs(
+        self, request: HttpRequest, **kwargs: object
+    ) -> dict[str, object]:
+        cleaned = getattr(kwargs.get("form"), "cleaned_data", {})
+        customers, suppliers = import_views.ROLES[cleaned.get("role") or "customers"]
+        return {
+            "customers": customers,
+            "suppliers": suppliers,
+            "connection": views.current_connection(request),  # type: ignore[arg-type]
+        }
+
+    def get_confirm_form_initial(
+        self, request: HttpRequest, import_form: XeroImportForm | None
+    ) -> dict[str, object]:
+        initial: dict[str, object] = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None:
+            initial["role"] = import_form.cleaned_data["role"]
+        return initial
+
+    def get_import_data_kwargs(self, **kwargs: object) -> dict[str, object]:
+        # A row that turned bad between the preview and the confirmation refuses the whole
+        # file, as the preview would have.
+        data_kwargs: dict[str, object] = super().get_import_data_kwargs(**kwargs)
+        return {**data_kwargs, "rollback_on_validation_errors": True}
+
+    def add_data_read_fail_error_to_form(self, form: ImportForm, e: Exception) -> None:
+        if isinstance(e, ImportFileError):
+            form.add_error("import_file", str(e))
+        else:
+            super().add_data_read_fail_error_to_form(form, e)
+
+    def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
+        if getattr(result, "contact_import", None) is None:
+            errors = [str(error.error) for error in result.base_errors]
+            self.message_user(
+                request,
+                " ".join(["Nothing was imported.", *errors])
+                if errors
+                else "Nothing was imported: some rows no longer pass their checks. "
+                "Choose the file again to see them.",
+                messages.ERROR,
+            )
+            return redirect("admin:contacts_contact_import")
+        response: HttpResponse = super().process_result(result, request)
+        return response
+
+    def add_success_message(self, result: Result, request: HttpRequest) -> None:
+        done: ContactImport = result.contact_import
+        text = (
+            f"Imported {done.file_name}: {done.created_count} new, {done.updated_count} "
+            f"updated, {done.linked_count} linked to Xero, {done.review_count} to review."
+        )
+        if done.review_count:
+            review = reverse("sync:import_result", kwargs={"pk": done.pk})
+            self.message_user(
+                request, format_html('{} <a href="{}">Review them</a>.', text, review)
+            )
+        else:
+            self.message_user(request, text)
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

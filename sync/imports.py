@@ -6,6 +6,8 @@ errors, and which rows would link); `contacts_import_confirm` does it in one dat
 transaction. A row that matches exactly one active Xero contact of the organisation (the same
 name, or its account number as the Xero contact's account or contact number) is linked with
 method "import"; the others are kept as the import's rows to review.
+`contacts_import_plan_confirm` does the same for a plan the admin's django-import-export
+Import (sync/import_resource.py) read and previewed itself.
 """
 
 import secrets
@@ -217,55 +219,84 @@ def contacts_import_confirm(*, token: str, user: Actor) -> ContactImport:
         contact_import = ContactImport.objects.select_for_update().get(pk=contact_import.pk)
         if contact_import.confirmed_at is not None:
             raise ImportRefused(f"{contact_import.file_name} has been imported already.")
-        plan = _read(contact_import)
-        connection = contact_import.connection
-        index = MirrorIndex.of(connection)
-        rows = import_apply(plan)
-        linked = set(
-            ContactLink.objects.filter(
-                connection=connection, contact__in=[r.contact.pk for r in rows]
-            ).values_list("contact_id", flat=True)
-            if connection is not None
-            else []
+        return _import_and_link(
+            contact_import=contact_import, plan=_read(contact_import), user=user
         )
-        records, wanted = [], []
-        for row in rows:
-            matches = index.matches(row.values)
-            outcome, message = _outcome(
-                row=row, matches=matches, linked=linked, connection=connection
-            )
-            if outcome == ImportedContact.Outcome.LINKED:
-                wanted.append(LinkWanted(row.contact, matches[0].xero_contact_id, matches[0].name))
-            records.append(
-                ImportedContact(
-                    contact_import=contact_import,
-                    row_number=row.row,
-                    contact=row.contact,
-                    contact_name=row.contact.name,
-                    created=row.is_new,
-                    outcome=outcome,
-                    message=message,
-                )
-            )
-        if connection is not None and wanted:
-            refused = contacts_link_many(
-                wanted=wanted, connection=connection, method=LinkMethod.IMPORT, user=user
-            )
-            for record in records:
-                if record.contact is not None and record.contact.pk in refused:
-                    record.outcome = ImportedContact.Outcome.REFUSED
-                    record.message = refused[record.contact.pk][:500]
-        ImportedContact.objects.bulk_create(records, batch_size=1000)
-        contact_import.confirmed_at = timezone.now()
-        contact_import.file_data = b""
-        contact_import.created_count = len(plan.new)
-        contact_import.updated_count = len(plan.updates)
-        contact_import.linked_count = sum(
-            r.outcome == ImportedContact.Outcome.LINKED for r in records
+
+
+def contacts_import_plan_confirm(
+    *,
+    user: Actor,
+    connection: XeroConnection | None,
+    file_name: str,
+    plan: ImportPlan,
+    customers: bool,
+    suppliers: bool,
+) -> ContactImport:
+    """Import a plan read and checked elsewhere (the admin's django-import-export confirm
+    step) as contacts_import_confirm does: recorded as a confirmed import, linked the same way."""
+    with transaction.atomic():
+        contact_import = ContactImport(
+            token=secrets.token_urlsafe(32),
+            created_by=user if user.is_authenticated else None,
+            connection=connection,
+            file_name=file_name[:255] or "contacts.csv",
+            file_data=b"",
+            customers=customers,
+            suppliers=suppliers,
         )
-        contact_import.review_count = sum(r.outcome in ImportedContact.REVIEW for r in records)
-        contact_import.problem_count = len({p.row for p in plan.problems})
         contact_import.save()
+        return _import_and_link(contact_import=contact_import, plan=plan, user=user)
+
+
+def _import_and_link(
+    *, contact_import: ContactImport, plan: ImportPlan, user: Actor
+) -> ContactImport:
+    """Write the plan, link its unambiguous rows, record every row; the caller's transaction."""
+    connection = contact_import.connection
+    index = MirrorIndex.of(connection)
+    rows = import_apply(plan)
+    linked = set(
+        ContactLink.objects.filter(
+            connection=connection, contact__in=[r.contact.pk for r in rows]
+        ).values_list("contact_id", flat=True)
+        if connection is not None
+        else []
+    )
+    records, wanted = [], []
+    for row in rows:
+        matches = index.matches(row.values)
+        outcome, message = _outcome(row=row, matches=matches, linked=linked, connection=connection)
+        if outcome == ImportedContact.Outcome.LINKED:
+            wanted.append(LinkWanted(row.contact, matches[0].xero_contact_id, matches[0].name))
+        records.append(
+            ImportedContact(
+                contact_import=contact_import,
+                row_number=row.row,
+                contact=row.contact,
+                contact_name=row.contact.name,
+                created=row.is_new,
+                outcome=outcome,
+                message=message,
+            )
+        )
+    if connection is not None and wanted:
+        refused = contacts_link_many(
+            wanted=wanted, connection=connection, method=LinkMethod.IMPORT, user=user
+        )
+        for record in records:
+            if record.contact is not None and record.contact.pk in refused:
+                record.outcome = ImportedContact.Outcome.REFUSED
+                record.message = refused[record.contact.pk][:500]
+    ImportedContact.objects.bulk_create(records, batch_size=1000)
+    contact_import.confirmed_at = timezone.now()
+    contact_import.file_data = b""
+    contact_import.created_count = len(plan.new)
+    contact_import.updated_count = len(plan.updates)
+    contact_import.linked_count = sum(r.outcome == ImportedContact.Outcome.LINKED for r in records)
+    contact_import.review_count = sum(r.outcome in ImportedContact.REVIEW for r in records)
+    contact_import.problem_count = len({p.row for p in plan.problems})
+    contact_import.save()
     return contact_import
 
 
