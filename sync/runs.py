@@ -65,6 +65,8 @@ MIRROR_WAIT = 30.0
 DAY_RETRY = 3600.0
 # A run that waits longer than this (seconds) checks links and accounts again when it goes on.
 RECHECK_AFTER = 300.0
+# Document types whose numbers Xero does not keep unique (the supplier's own numbers).
+NON_UNIQUE_NUMBERS = {"ACCPAY", "ACCPAYCREDIT"}
 # Documents that no longer count: a lookup that finds only these finds nothing.
 GONE = {"DELETED", "VOIDED"}
 
@@ -80,6 +82,10 @@ class DayQuotaUsed(xero.RateLimited):
         super().__init__(wait_seconds=DAY_RETRY, problem="day")
 
 
+class RunTakenOver(Exception):
+    """Another worker took this run over (its lease had run out): this one lets it be."""
+
+
 class PacedSession:
     """A connection's session that keeps to the limits Xero reports in every answer.
 
@@ -88,8 +94,16 @@ class PacedSession:
     day's calls are used up. It counts the calls (and the 429s) for the run's progress.
     """
 
-    def __init__(self, inner: connections.ConnectionSession, *, window: float | None = None):
+    def __init__(
+        self,
+        inner: connections.ConnectionSession,
+        *,
+        window: float | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ):
         self.inner = inner
+        self.heartbeat = heartbeat
+        self.statuses: list[int | None] = []
         self.window = settings.XERO_RATE_WINDOW_SECONDS if window is None else window
         self.quota = xero.Quota()
         self.calls = 0
@@ -102,7 +116,11 @@ class PacedSession:
         return self.inner.tenant_id
 
     def access_token(self) -> str:
-        # Called once before every request (every attempt): the place to pace.
+        # Called once before every request (every attempt): the place to pace, and to tell
+        # other workers this run is alive (a paced refresh or a long wait between batches
+        # must not let its lease run out).
+        if self.heartbeat is not None:
+            self.heartbeat()
         self._pace()
         return self.inner.access_token()
 
@@ -117,6 +135,7 @@ class PacedSession:
         self.calls += 1
         self.writes += call.method in ("POST", "PUT")
         self.rate_limited += call.status == 429
+        self.statuses.append(call.status)
         if call.quota.seen:
             self.quota = call.quota
         self._times.append(time.monotonic())
@@ -181,7 +200,11 @@ def _claim(run: SyncRun) -> bool:
             claimed = (
                 SyncRun.objects.filter(pk=run.pk)
                 .filter(
-                    Q(state__in=[SyncRun.State.QUEUED, SyncRun.State.WAITING])
+                    Q(state=SyncRun.State.QUEUED)
+                    # A waiting run goes on once its time has come, not before (a stray
+                    # task, or the command polling, would only meet the same limit).
+                    | Q(state=SyncRun.State.WAITING, resume_at__isnull=True)
+                    | Q(state=SyncRun.State.WAITING, resume_at__lte=now)
                     | Q(state=SyncRun.State.RUNNING, lease_until__lt=now)
                 )
                 .update(
@@ -210,7 +233,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
     run.refresh_from_db()
     if not run.is_active or not _claim(run):
         return run
-    session = PacedSession(connections.session(run.connection))
+    session = PacedSession(connections.session(run.connection), heartbeat=_heartbeat(run))
     try:
         if not run.prepared:
             _prepare(run, session)
@@ -221,6 +244,9 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             _renew(run, session)
             if on_batch is not None:
                 on_batch(run)
+    except RunTakenOver:
+        run.refresh_from_db()
+        return run
     except (xero.RateLimited, mirror.RefreshRunning, xero.XeroUnavailable) as wait:
         seconds = _wait_seconds(wait)
         resume_at = timezone.now() + timedelta(seconds=seconds)
@@ -247,6 +273,20 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         state=SyncRun.State.DONE, finished_at=timezone.now(), lease_until=None
     )
     return _finished(run)
+
+
+def _heartbeat(run: SyncRun) -> Callable[[], None]:
+    """Renew the run's lease before a call, at most once a minute."""
+    last = [time.monotonic()]
+
+    def beat() -> None:
+        if time.monotonic() - last[0] >= 60:
+            last[0] = time.monotonic()
+            SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.RUNNING).update(
+                lease_until=timezone.now() + LEASE
+            )
+
+    return beat
 
 
 def _wait_seconds(wait: Exception) -> float:
@@ -358,10 +398,17 @@ def _next_batch(run: SyncRun, rules: Rules) -> tuple[xero.DocumentKind, list[Syn
     return None
 
 
-def batch_key(connection: XeroConnection, uploads: list[xero.DocumentUpload]) -> str:
-    """The batch's Idempotency-Key, from what it sends: the same documents with the same
-    content give the same key, so Xero answers a repeat as it did the first time."""
-    parts = [str(connection.tenant_id), *sorted(repr(u) for u in uploads)]
+def batch_key(
+    connection: XeroConnection, items: list[SyncItem], uploads: list[xero.DocumentUpload]
+) -> str:
+    """The batch's Idempotency-Key, from what it sends and which attempt it is: a retry of
+    the same call gets Xero's first answer back, while a send after the first one's
+    outcome was settled (refused, or looked up and not found) is a new request, whose
+    answer is not an old refusal replayed."""
+    parts = [
+        str(connection.tenant_id),
+        *sorted(f"{i.pk}:{i.attempts}:{u!r}" for i, u in zip(items, uploads, strict=True)),
+    ]
     return "omni-xero-sync-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -372,21 +419,34 @@ def _send(
     kind: xero.DocumentKind,
     batch: list[SyncItem],
 ) -> None:
+    for item in batch:
+        item.attempts += 1
     uploads = [rules.upload(item.transaction) for item in batch]
-    key = batch_key(run.connection, uploads)
+    key = batch_key(run.connection, batch, uploads)
     now = timezone.now()
     # Marked sending before the call: if its answer is lost, the next run looks them up.
     for item in batch:
         item.state, item.batch_key, item.sent_at = SyncItem.State.SENDING, key, now
-        item.attempts += 1
-    SyncItem.objects.filter(pk__in=[item.pk for item in batch]).update(
-        state=SyncItem.State.SENDING, batch_key=key, sent_at=now, attempts=F("attempts") + 1
-    )
+    # A conditional UPDATE: an item another worker took meanwhile is not sent twice.
+    claimed = SyncItem.objects.filter(
+        pk__in=[item.pk for item in batch], run=run, state=SyncItem.State.QUEUED
+    ).update(state=SyncItem.State.SENDING, batch_key=key, sent_at=now, attempts=F("attempts") + 1)
+    if claimed != len(batch):
+        # Lost a race for some (a second worker on this run): send none of the batch now;
+        # those still queued are picked up again with a key of their own.
+        SyncItem.objects.filter(pk__in=[item.pk for item in batch], batch_key=key).update(
+            state=SyncItem.State.QUEUED, attempts=F("attempts") - 1
+        )
+        raise RunTakenOver()
+    answered = len(session.statuses)
     try:
         outcomes = xero.documents_save(session, kind=kind, documents=uploads, idempotency_key=key)
     except xero.RateLimited:
-        # Nothing was written: they go back in the queue unchanged.
-        _requeue(batch)
+        # Every attempt refused at the door (429, or not made at all): nothing was written,
+        # they go back in the queue. An earlier attempt whose answer was lost may have been
+        # saved: then they stay sending, to be looked up before anything is sent again.
+        if all(status == 429 for status in session.statuses[answered:]):
+            _requeue(batch)
         raise
     except xero.ValidationFailed as failure:
         # The whole request was refused (not one element): nothing was written.
@@ -491,16 +551,38 @@ def _reconcile(run: SyncRun, session: PacedSession, rules: Rules) -> None:
     unknown = list(
         SyncItem.objects.filter(connection=run.connection, state=SyncItem.State.SENDING)
         .select_related("transaction__contact")
+        .prefetch_related("transaction__lines")
         .order_by("pk")
     )
     for kind in xero.DocumentKind:
         items = [i for i in unknown if DOCUMENT_TYPES[i.transaction.type][0] == kind]
         for start in range(0, len(items), BATCH_SIZE):
-            _reconcile_chunk(session, rules, kind, items[start : start + BATCH_SIZE])
+            _reconcile_chunk(run, session, rules, kind, items[start : start + BATCH_SIZE])
+
+
+def _sent_by_us(item: SyncItem, document: xero.XeroDocument, link: ContactLink | None) -> bool:
+    """Whether a document Xero holds under the item's number is the one its lost call made.
+
+    Sales documents and purchase orders have numbers unique in Xero: the number says it. A
+    bill's or a supplier credit note's number is the supplier's and need not be unique, so
+    it must also be the linked contact's, for Omni's total, changed since the call went.
+    """
+    txn = item.transaction
+    if DOCUMENT_TYPES[txn.type][1] not in NON_UNIQUE_NUMBERS:
+        return link is None or document.contact_id in (None, link.xero_contact_id)
+    if link is None or document.contact_id != link.xero_contact_id:
+        return False
+    sent = (item.sent_at or timezone.now()) - timedelta(seconds=5)
+    recent = document.updated_in_xero is None or document.updated_in_xero >= sent
+    return recent and document.total == txn.totals.total
 
 
 def _reconcile_chunk(
-    session: PacedSession, rules: Rules, kind: xero.DocumentKind, items: list[SyncItem]
+    run: SyncRun,
+    session: PacedSession,
+    rules: Rules,
+    kind: xero.DocumentKind,
+    items: list[SyncItem],
 ) -> None:
     numbers = [i.transaction.number for i in items]
     since = None
@@ -520,7 +602,7 @@ def _reconcile_chunk(
         candidates = [
             d
             for d in found.get((doc_type, txn.number.casefold()), [])
-            if link is None or d.contact_id in (None, link.xero_contact_id)
+            if _sent_by_us(item, d, link)
         ]
         if candidates:
             _synced(item, candidates[0])
@@ -532,8 +614,10 @@ def _reconcile_chunk(
                 f"{txn.number}: it was not created. Reset it to try again.",
             )
         else:
-            item.state = SyncItem.State.QUEUED
-            item.save(update_fields=["state", "updated_at"])
+            # Never created: it goes again, in this run (its own may have stopped).
+            SyncItem.objects.filter(pk=item.pk, state=SyncItem.State.SENDING).update(
+                state=SyncItem.State.QUEUED, run=run, updated_at=timezone.now()
+            )
 
 
 # --- Progress ----------------------------------------------------------------------------------
@@ -602,10 +686,21 @@ def sync_runs_resume() -> int:
     from .tasks import sync_continue
 
     now = timezone.now()
+    # django-tasks-db keeps a killed worker's task RUNNING for ever: a running task counts
+    # only while its run's lease holds.
     pending = DBTaskResult.objects.filter(
         task_path=sync_continue.module_path, status__in=["READY", "RUNNING"]
-    ).values_list("args_kwargs", flat=True)
-    busy = {args["args"][0] for args in pending if args.get("args")}
+    ).values_list("status", "args_kwargs")
+    alive = set(
+        SyncRun.objects.filter(state=SyncRun.State.RUNNING, lease_until__gte=now).values_list(
+            "pk", flat=True
+        )
+    )
+    busy = {
+        args["args"][0]
+        for status, args in pending
+        if args.get("args") and (status == "READY" or args["args"][0] in alive)
+    }
     running = set(
         SyncRun.objects.filter(
             state__in=[SyncRun.State.RUNNING, SyncRun.State.WAITING], lease_until__gte=now
@@ -639,6 +734,8 @@ def autosyncs_start(now: datetime | None = None) -> int:
         if not sync_settings.autosync_due(now) or connection.status != "active":
             continue
         SyncSettings.objects.filter(pk=sync_settings.pk).update(autosync_last_at=now)
+        if not Transaction.objects.ready_to_sync().exists():
+            continue  # nothing to send: no run, no email
         sync_start(
             connection=connection,
             transactions=Transaction.objects.ready_to_sync(),

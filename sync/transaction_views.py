@@ -3,7 +3,7 @@ the organisation's syncs, and the re-sync offered for refused transactions that 
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -42,13 +42,16 @@ def resync_offer(
         contact=OuterRef("contact"), connection=connection, status=LinkStatus.VALID
     )
     pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
-    blocked_by_contact = SyncItem.objects.filter(
-        transaction=OuterRef("pk"),
-        refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
+    latest_refusal = (
+        SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk").values("refusal")[:1]
     )
     offered = (
         Transaction.objects.filter(sync_state=SyncState.REFUSED)
-        .filter(Exists(valid_link), Exists(blocked_by_contact))
+        .annotate(latest_refusal=Subquery(latest_refusal))
+        .filter(
+            Exists(valid_link),
+            latest_refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
+        )
         .exclude(Exists(pending))
     )
     return offered.of_type(transaction_type) if transaction_type else offered

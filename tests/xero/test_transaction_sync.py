@@ -68,6 +68,12 @@ def sync(connection, transactions, user=None) -> SyncRun:
     return runs.sync_run(run=run)
 
 
+def when_due(run: SyncRun) -> SyncRun:
+    """The run, its wait over (as the worker finds it once the time has come)."""
+    SyncRun.objects.filter(pk=run.pk).update(resume_at=timezone.now())
+    return run
+
+
 def posts(collection: str = "") -> list[XeroApiCall]:
     return list(
         XeroApiCall.objects.filter(method="POST", endpoint__contains=f"/api.xro/2.0/{collection}")
@@ -299,7 +305,7 @@ def test_an_unanswered_batch_is_looked_up_before_it_is_sent_again(connection, sa
     sandbox.clear_faults()
     writes_before = len(posts())
 
-    run = runs.sync_run(run=run)
+    run = runs.sync_run(run=when_due(run))
 
     assert run.state == SyncRun.State.DONE
     assert states(sent, other) == [SyncState.SYNCED, SyncState.SYNCED]
@@ -327,7 +333,8 @@ def test_a_worker_killed_mid_run_resumes_and_sends_nothing_twice(connection, san
     # Each transaction is synced with its Xero ID, or still ready.
     assert set(states(*txns)) == {SyncState.READY}
     SyncRun.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    DBTaskResult.objects.all().delete()
+    # The killed worker's task stays RUNNING for ever (django-tasks-db has no heartbeat).
+    DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue").update(status="RUNNING")
 
     assert runs.sync_runs_resume() == 1
     run = runs.sync_run(run=run)
@@ -382,7 +389,7 @@ def test_the_daily_limit_pauses_the_run_which_goes_on_later(connection, sandbox)
     assert posts() == []  # it stopped before the call Xero would have refused
 
     sandbox.rate_limits(reset_counters=True, day=None)  # a day later
-    run = runs.sync_run(run=run)
+    run = runs.sync_run(run=when_due(run))
 
     assert run.state == SyncRun.State.DONE and states(txn) == [SyncState.SYNCED]
 
@@ -523,7 +530,7 @@ def test_a_long_wait_checks_the_links_again_before_sending(connection, sandbox):
     assert run.state == SyncRun.State.WAITING and not run.prepared
     sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
 
-    run = runs.sync_run(run=run)
+    run = runs.sync_run(run=when_due(run))
 
     assert run.items.get().state == SyncItem.State.REFUSED  # caught before sending again
     assert "archived" in run.items.get().message
@@ -554,3 +561,104 @@ def test_an_unexpected_error_stops_the_sync_visibly_and_leaves_all_ready(
         SyncRun.State.DONE
     )
     assert set(states(*txns)) == {SyncState.SYNCED}
+
+
+# --- Found in review: each once sent a document twice, stranded one, or called too early ---------
+
+
+def test_a_429_on_the_retry_of_a_saved_batch_looks_it_up_before_sending_again(
+    connection, sandbox, waits
+):
+    first_supplier = linked(connection, sandbox, SupplierFactory())
+    second_supplier = linked(connection, sandbox, SupplierFactory())
+    first = transaction_of(first_supplier, TransactionType.SUPPLIER_INVOICE, number="BILL-8101")
+    second = transaction_of(second_supplier, TransactionType.SUPPLIER_INVOICE, number="BILL-8102")
+    # Xero saves the batch but the answer is lost; the retry meets a long rate limit.
+    sandbox.fault(kind="drop_after_commit", path="/api.xro/2.0/Invoices", method="POST")
+    sandbox.fault(status=429, retry_after=3600, path="/api.xro/2.0/Invoices", method="POST")
+    run = sync(connection, [first, second])
+    assert run.state == SyncRun.State.WAITING
+    sandbox.clear_faults()
+    # Meanwhile the second supplier is archived: a batch sent again would hold the first
+    # alone, under another key.
+    sandbox.archive(str(ContactLink.objects.get(contact=second_supplier).xero_contact_id))
+    run = runs.sync_run(run=when_due(run))
+
+    numbers = sorted(d["InvoiceNumber"] for d in in_xero(sandbox))
+    assert numbers == ["BILL-8101", "BILL-8102"]  # saved once each, by the first call
+    assert states(first, second) == [SyncState.SYNCED, SyncState.SYNCED]
+
+
+def test_a_sync_stopped_mid_batch_strands_nothing(connection, sandbox, monkeypatch):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-7001")
+
+    def gone(*args, **kwargs):
+        raise xero.NotFound("Xero has no such record.")
+
+    monkeypatch.setattr(xero, "documents_save", gone)
+    assert sync(connection, [txn]).state == SyncRun.State.STOPPED
+    monkeypatch.undo()
+
+    sync(connection, [txn])  # Upload again: the unanswered one is looked up, then sent
+
+    assert states(txn) == [SyncState.SYNCED]
+    assert [d["InvoiceNumber"] for d in in_xero(sandbox)] == ["INV-7001"]
+
+
+def test_a_waiting_run_does_not_call_xero_before_its_time(connection, sandbox):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    sandbox.rate_limits(enabled=True, reset_counters=True, day=3)
+    run = sync(connection, [txn])
+    assert run.state == SyncRun.State.WAITING
+    calls = XeroApiCall.objects.count()
+
+    run = runs.sync_run(run=run)  # a stray task, or the command polling
+
+    assert run.state == SyncRun.State.WAITING and XeroApiCall.objects.count() == calls
+
+
+def test_an_older_bill_with_the_same_supplier_number_is_not_taken_for_the_lost_one(
+    connection, sandbox, waits
+):
+    supplier = linked(connection, sandbox, SupplierFactory())
+    older = transaction_of(supplier, TransactionType.SUPPLIER_INVOICE, number="1001")
+    assert sync(connection, [older]).state == SyncRun.State.DONE
+    # As if bill 1001 had been keyed into Xero by hand: Omni knows it by no number now.
+    Transaction.objects.filter(pk=older.pk).update(number="HAND-ENTERED")
+    newer = transaction_of(supplier, TransactionType.SUPPLIER_INVOICE, number="1001")
+    newer.lines.update(quantity=Decimal("7"))
+    sandbox.fault(status=503, path="/api.xro/2.0/Invoices", method="POST", count=9)
+    run = sync(connection, [newer])
+    assert run.state == SyncRun.State.WAITING  # no answer: the outcome is unknown
+    sandbox.clear_faults()
+    runs.sync_run(run=when_due(run))
+
+    assert len(in_xero(sandbox)) == 2  # looked up, not found (another total), then sent
+    newer.refresh_from_db()
+    older.refresh_from_db()
+    assert newer.xero_id != older.xero_id
+
+
+def test_sending_again_after_a_fix_in_xero_is_not_answered_with_the_old_refusal(
+    connection, sandbox, monkeypatch
+):
+    contact = linked(connection, sandbox, name="Kea Kites")
+    txn = transaction_of(contact)
+    xero_id = str(ContactLink.objects.get(contact=contact).xero_contact_id)
+    prepare = runs._prepare
+
+    def prepare_then_archive(run, session):
+        prepare(run, session)
+        sandbox.archive(xero_id)
+
+    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+    sync(connection, [txn])
+    assert states(txn) == [SyncState.REFUSED]
+    monkeypatch.undo()
+    sandbox.restore(xero_id)  # the accountant restores the contact in Xero
+
+    sync(connection, [txn])
+
+    assert states(txn) == [SyncState.SYNCED]
