@@ -208,7 +208,7 @@ def _fill_transactions(rng: random.Random, omni: list[Any], count: int) -> tuple
             kind = rng.choice(sales if contact.is_customer else purchases)
             numbers[kind] += 1
             day = date.today() - timedelta(days=rng.randint(0, 365))
-                    # ready, synced, failed, refused, skipped
+            # ready, synced, failed, refused, skipped
             state = rng.choices(list(SyncState), weights=[66, 20, 6, 6, 2])[0]
             txns.append(
                 Transaction(
