@@ -226,25 +226,3 @@ def settings_refresh(
             connection=connection, defaults={"settings_refreshed_at": timezone.now()}
         )
     return len(accounts), len(rates)
-
-
-def mapping_problems(*, connection: XeroConnection) -> dict[str, str]:
-    """For each transaction type whose mapping Xero would refuse, why."""
-    accounts = {a.code: a for a in ChartAccount.objects.filter(connection=connection)}
-    rates = {t.tax_type: t for t in TaxRate.objects.filter(connection=connection)}
-    problems = {}
-    for mapping in AccountMapping.objects.filter(connection=connection):
-        account = accounts.get(mapping.account_code) if mapping.account_code else None
-        if mapping.account_code and account is None:
-            problems[mapping.transaction_type] = (
-                f"Account code {mapping.account_code!r} is not in the chart of accounts."
-            )
-        elif account is not None and not account.is_active:
-            problems[mapping.transaction_type] = f"Account {account} is archived in Xero."
-        elif mapping.tax_type and (
-            mapping.tax_type not in rates or not rates[mapping.tax_type].is_active
-        ):
-            problems[mapping.transaction_type] = (
-                f"Tax type {mapping.tax_type!r} is not one of the organisation's tax rates."
-            )
-    return problems

@@ -451,7 +451,7 @@ def _send(
     except xero.ValidationFailed as failure:
         # The whole request was refused (not one element): nothing was written.
         for item in batch:
-            _outcome(item, SyncItem.State.FAILED, _plain([str(failure)]))
+            _outcome(item, SyncItem.State.FAILED, str(failure))
         return
     # Xero has answered: the batch's outcomes are saved together (one commit, not 50).
     with transaction.atomic():
@@ -481,7 +481,7 @@ def _record(
         # now, and the contact's other transactions are refused without being sent.
         _invalidate(item, rules)
         return
-    _outcome(item, SyncItem.State.FAILED, _plain(outcome.errors))
+    _outcome(item, SyncItem.State.FAILED, xero.refused_message(outcome.errors))
 
 
 def _invalidate(item: SyncItem, rules: Rules) -> None:
@@ -533,12 +533,6 @@ def _outcome(item: SyncItem, state: str, message: str, *, refusal: str = "") -> 
         Transaction.objects.filter(pk=item.transaction_id).update(
             sync_state=_TRANSACTION_STATE[SyncItem.State(state)], last_error=message[:1000]
         )
-
-
-def _plain(errors: list[str]) -> str:
-    """Xero's validation messages, as a sentence or two."""
-    text = " ".join(e.strip().rstrip(".") + "." for e in errors if e.strip())
-    return f"Xero refused it: {text}" if text else "Xero refused it without saying why."
 
 
 # --- Outcomes that never came ------------------------------------------------------------------

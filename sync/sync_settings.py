@@ -50,6 +50,18 @@ def mapping_errors(
     return errors
 
 
+def mapping_problems(*, connection: XeroConnection) -> dict[str, str]:
+    """For each transaction type whose saved mapping Xero would refuse now, why."""
+    problems = {}
+    for mapping in AccountMapping.objects.filter(connection=connection):
+        errors = mapping_errors(
+            connection=connection, account_code=mapping.account_code, tax_type=mapping.tax_type
+        )
+        if errors:
+            problems[mapping.transaction_type] = " ".join(errors.values())
+    return problems
+
+
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
     class Meta:
         model = SyncSettings

@@ -85,7 +85,7 @@ def _settings_page(
         context |= {
             "settings_form": settings_form,
             "mappings": mappings,
-            "mapping_problems": documents.mapping_problems(connection=connection),
+            "mapping_problems": sync_settings.mapping_problems(connection=connection),
             "accounts": ChartAccount.objects.filter(connection=connection),
             "tax_rates": TaxRate.objects.filter(connection=connection),
             "sync_settings": SyncSettings.for_connection(connection),

@@ -375,7 +375,7 @@ def batch_key(connection: XeroConnection, outgoing: list[_Outgoing]) -> str:
 def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
     row, connection = item.row, job.connection
     if outcome.contact is None:
-        _finish(row, UploadRow.State.FAILED, _plain(outcome.errors))
+        _finish(row, UploadRow.State.FAILED, xero.refused_message(outcome.errors))
         return
     created = outcome.contact
     mirror.contacts_mirrored(connection=connection, contacts=[created])
@@ -446,12 +446,6 @@ def _finish(
     row.suggested_xero_contact_id = suggestion.contact_id if suggestion else None
     row.suggested_name = suggestion.name if suggestion else ""
     row.save()
-
-
-def _plain(errors: list[str]) -> str:
-    """Xero's validation messages, as a sentence or two."""
-    text = " ".join(e.strip().rstrip(".") + "." for e in errors if e.strip())
-    return f"Xero refused it: {text}" if text else "Xero refused it without saying why."
 
 
 # --- The duplicate guard -----------------------------------------------------------------------

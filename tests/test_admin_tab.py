@@ -186,7 +186,7 @@ def test_a_mapping_gone_bad_in_xero_since_is_shown_on_its_row(viewer_client, con
 
     html = viewer_client.get(ADMIN_TAB).content.decode()
 
-    assert "Account 200 Sales is archived in Xero." in mapping_row(html, "sales_invoice")
+    assert "Account 200 Sales is archived in Xero" in mapping_row(html, "sales_invoice")
     assert "archived" not in mapping_row(html, "sales_credit_note")
 
 

@@ -49,6 +49,7 @@ from .errors import (
     ValidationFailed,
     XeroError,
     XeroUnavailable,
+    refused_message,
 )
 from .identity import (
     Authorization,
@@ -109,6 +110,7 @@ __all__ = [
     "documents_save",
     "interactive",
     "organisation_get",
+    "refused_message",
     "tax_rates_list",
     "tenant_remove",
     "tenants",

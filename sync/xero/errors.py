@@ -79,3 +79,9 @@ def duration(seconds: float) -> str:
     if whole < 7200:
         return f"{round(whole / 60)} minutes"
     return f"{round(whole / 3600)} hours"
+
+
+def refused_message(errors: list[str]) -> str:
+    """Xero's validation messages for one element, as a sentence or two."""
+    text = " ".join(e.strip().rstrip(".") + "." for e in errors if e.strip())
+    return f"Xero refused it: {text}" if text else "Xero refused it without saying why."
