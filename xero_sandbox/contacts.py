@@ -4,6 +4,10 @@ Rules follow Xero's spec (tests/sandbox/openapi/xero_accounting.yaml): names uni
 ACTIVE contacts (its 400 examples for PUT and POST /Contacts), archived and GDPR contacts
 hidden unless `includeArchived=true` (https://hacklines.com/en/editions/27965/click, Xero's
 "GDPR and the Xero Contact API"), a merged contact is ARCHIVED with `MergedToContactID`.
+POST /Contacts matches an element to an existing contact by ContactID, else by ContactNumber
+(Xero's own page for its contacts batch save: "If any of the contact records do not exist
+(based on either ContactID or ContactNumber) then it's created, otherwise it's updated",
+http://blog.xero.com/developer/post-apixro10contacts/).
 """
 
 import re
@@ -81,6 +85,16 @@ MSG_EMAIL = "Email address must be valid"
 MSG_ACCOUNT_NUMBER = "The Account Number already exists. Please enter a different Account Number."
 MSG_GDPR_EDIT = "[sandbox] This contact was redacted after a GDPR request and cannot be edited."
 MSG_STATUS = "[sandbox] ContactStatus can only be set to ACTIVE or ARCHIVED through the API."
+MSG_UNKNOWN_ID = "[sandbox] No contact with the specified ContactID exists."
+
+
+def msg_number_taken(number: str) -> str:
+    """PUT (create only) with a ContactNumber another contact holds: Xero's answer is
+    unconfirmed in Xero's docs; the sandbox refuses rather than make a second holder."""
+    return (
+        f"[sandbox] The contact number {number} is already assigned to another contact. "
+        "Update that contact (POST) or send another ContactNumber."
+    )
 
 
 def msg_duplicate(name: str) -> str:
@@ -109,12 +123,15 @@ class ContactIndex:
     """Lookups that must stay fast with 10,000 contacts (uniqueness, numbers, search).
 
     ContactNumbers may repeat (Xero's rule is unconfirmed in Xero's docs; the sandbox's
-    guess, noted in xero_sandbox/README.md), and so
-    may the names of archived contacts, so those map to every holder in the order they
-    were stored: a lookup answers the earliest holder still there.
+    guess, noted in xero_sandbox/README.md), and so may the names of archived contacts, so
+    those map to every holder: a number answers its earliest-created holder still there,
+    however often the holders were updated since.
     """
 
     def __init__(self, contacts: dict[str, dict]):
+        # Creation order: the organisation's table keeps each contact where it was first
+        # stored (updates replace the value in place), and the state file keeps that order.
+        self.created: dict[str, int] = {}
         self.active_names: dict[str, str] = {}
         self.archived_names: dict[str, dict[str, None]] = {}
         self.numbers: dict[str, dict[str, None]] = {}
@@ -125,6 +142,7 @@ class ContactIndex:
 
     def add(self, contact: dict) -> None:
         cid = contact["ContactID"]
+        self.created.setdefault(cid, len(self.created))
         if contact["ContactStatus"] == "ACTIVE":
             self.active_names[contact["Name"].casefold()] = cid
         elif contact["ContactStatus"] == "ARCHIVED" and contact.get("Name"):
@@ -155,8 +173,9 @@ class ContactIndex:
         self.search.pop(cid, None)
 
     def by_number(self, number: str) -> str | None:
-        """The earliest-stored contact that still has this ContactNumber."""
-        return next(iter(self.numbers.get(number.casefold(), ())), None)
+        """The earliest-created contact that still has this ContactNumber."""
+        holders = self.numbers.get(number.casefold())
+        return min(holders, key=self.created.__getitem__) if holders else None
 
     def archived_by_name(self, name: str) -> str | None:
         """An ARCHIVED (or merged) contact with this name, if any."""
@@ -299,7 +318,9 @@ def get_contact(ctx: Ctx) -> Response:
 def put_contacts(ctx: Ctx) -> Response:
     """PUT /Contacts: create only; a ContactID in the body is ignored.
 
-    Xero staff: https://github.com/XeroAPI/Xero-NetStandard/issues/226
+    Xero staff: https://github.com/XeroAPI/Xero-NetStandard/issues/226. An element whose
+    ContactNumber another contact (of any status) already holds is refused ([sandbox]: what
+    Xero does is unconfirmed; refusing keeps a client from assuming it made a new contact).
     """
     items, error = body_items(ctx, "Contacts", "Contact")
     if error:
@@ -309,7 +330,14 @@ def put_contacts(ctx: Ctx) -> Response:
 
 
 def post_contacts(ctx: Ctx) -> Response:
-    """POST /Contacts: update the elements that carry a ContactID, create the rest."""
+    """POST /Contacts: update or create each element.
+
+    An element is the existing contact its ContactID names, else the one holding its
+    ContactNumber (the holder `GET /Contacts/{ContactNumber}` answers, whatever its status:
+    an ARCHIVED contact is updated and stays ARCHIVED unless the element sets ContactStatus),
+    else a new contact. Elements are taken in order, so a later one with the number of a
+    contact an earlier one created updates it.
+    """
     items, error = body_items(ctx, "Contacts", "Contact")
     if error:
         return error
@@ -317,9 +345,19 @@ def post_contacts(ctx: Ctx) -> Response:
     for item in items:
         if item.get("ContactID"):
             outcomes.append(update(ctx, str(item["ContactID"]), item))
+        elif holder := _number_holder(ctx.org, item):
+            outcomes.append(update(ctx, holder, item))
         else:
             outcomes.append(create(ctx, item))
     return batch_answer(ctx, "Contacts", outcomes, "HasValidationErrors")
+
+
+def _number_holder(org: dict, item: dict) -> str | None:
+    """The ContactID of the contact holding the element's ContactNumber, if any."""
+    number = item.get("ContactNumber")
+    if not isinstance(number, str) or not number.strip():
+        return None
+    return index_for(org).by_number(number.strip())
 
 
 def post_contact(ctx: Ctx) -> Response:
@@ -414,6 +452,9 @@ def create(ctx: Ctx, item: dict, *, commit: bool = True) -> tuple[dict, list[str
         "UpdatedDateUTC": ctx.now,
     }
     errors = _check(ctx.org, contact, None)
+    number = fields.get("ContactNumber")
+    if number and index_for(ctx.org).by_number(number):
+        errors.append(msg_number_taken(number))
     if errors:
         return _render_rejected(fields), errors
     if commit:
@@ -426,7 +467,7 @@ def update(ctx: Ctx, contact_id: str, item: dict) -> tuple[dict, list[str]]:
     previous = ctx.org["contacts"].get(contact_id.lower())
     if previous is None:
         rejected = _render_rejected({**_fields(item), "ContactID": contact_id})
-        return rejected, ["[sandbox] No contact with the specified ContactID exists."]
+        return rejected, [MSG_UNKNOWN_ID]
     if previous["ContactStatus"] == "GDPRREQUEST":
         return render(previous), [MSG_GDPR_EDIT]
     shape_errors = _shape_errors(_fields(item))

@@ -18,8 +18,11 @@ from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_li
 from xero_sandbox.web import Response
 
 CENT = Decimal("0.01")
-# Unit amounts keep 2 decimal places unless the call asks for 4 with `unitdp=4`
-# (https://developer.xero.com/documentation/api/accounting/invoices, "unitdp").
+# Unit amounts keep 2 decimal places unless the call asks for 4 with `unitdp=4`, both when
+# written and when read: a unit amount stored with 4 comes back with 2 from a call without
+# it, while LineAmount and the totals stay as stored ("All summary values such as Total,
+# LineAmount etc will remain at two decimal places only",
+# https://developer.xero.com/documentation/api-guides/rounding-in-xero).
 UNIT_PLACES = {2: Decimal("0.01"), 4: Decimal("0.0001")}
 # The largest figure a line may carry ([sandbox] bound: Xero's own is unconfirmed); beyond
 # it amounts stop being money and floats turn into Infinity.
@@ -150,6 +153,11 @@ def _decimal(value: Any, default: str | None = None) -> Decimal | None:
     return number if number.is_finite() else None
 
 
+def _unit_places(ctx: Ctx) -> Decimal:
+    """How many decimal places of a unit amount this call writes and reads."""
+    return UNIT_PLACES[4 if ctx.req.arg("unitdp").strip() == "4" else 2]
+
+
 def _doc_type(kind: Kind, doc: dict) -> str:
     return doc.get("Type") or "PO"
 
@@ -163,7 +171,7 @@ def _lines(ctx: Ctx, kind: Kind, doc: dict, raw_lines: list[Any]) -> tuple[list[
     accounts = {a["Code"]: a for a in org["accounts"]}
     rates = {t["TaxType"]: Decimal(str(t["EffectiveRate"])) / 100 for t in org["tax_rates"]}
     sales = _doc_type(kind, doc) in SALES_TYPES
-    places = UNIT_PLACES[4 if ctx.req.arg("unitdp").strip() == "4" else 2]
+    places = _unit_places(ctx)
     errors: list[str] = []
     lines = []
     for raw in raw_lines:
@@ -516,7 +524,15 @@ def render(
         embedded = contacts.render(contact)
     else:
         embedded = _contact_summary(contact)
-    return _document(kind, doc, embedded, with_lines=with_lines and not summary)
+    places = _unit_places(ctx)
+    shown = {**doc, "LineItems": [_shown_line(line, places) for line in doc["LineItems"]]}
+    return _document(kind, shown, embedded, with_lines=with_lines and not summary)
+
+
+def _shown_line(line: dict, places: Decimal) -> dict:
+    """A stored line as this call reads it: its unit amount to the call's decimal places."""
+    unit = Decimal(str(line["UnitAmount"])).quantize(places, rounding=ROUND_HALF_UP)
+    return {**line, "UnitAmount": float(unit)}
 
 
 def _document(kind: Kind, doc: dict, embedded: dict, *, with_lines: bool) -> dict[str, Any]:

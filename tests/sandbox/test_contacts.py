@@ -348,23 +348,159 @@ def test_where_on_contact_status_and_the_default_active_filter(
     assert _names(found) == expected
 
 
-def test_duplicate_contact_number_still_found_after_first_holder_changes(sandbox_sdk):
-    """Duplicates are accepted.
-
-    Uniqueness is unconfirmed in Xero's docs; the sandbox's guess, noted in
-    xero_sandbox/README.md.
-    """
-    first, second = _create(
-        sandbox_sdk,
-        Contact(name="First Holder", contact_number="DUP-1"),
-        Contact(name="Second Holder", contact_number="DUP-1"),
-    ).contacts
+def test_duplicate_contact_number_answers_the_earliest_created_holder(sandbox, sandbox_sdk):
+    """Several contacts may hold one ContactNumber (made through the control API or an
+    update by ContactID; uniqueness is unconfirmed in Xero's docs, the sandbox's guess in
+    xero_sandbox/README.md): the earliest-created holder answers, even after it changed."""
+    first, second = sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [
+            {"Name": "First Holder", "ContactNumber": "DUP-1"},
+            {"Name": "Second Holder", "ContactNumber": "DUP-1"},
+        ],
+    )
     tenant = sandbox_sdk.tenant_id
+    edit = Contacts(contacts=[Contact(email_address="first@holder.nz")])
+    sandbox_sdk.accounting.update_contact(tenant, first, edit)
     found = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "DUP-1")
-    assert found.contacts[0].contact_id == first.contact_id
+    assert str(found.contacts[0].contact_id) == first
     renumber = Contacts(contacts=[Contact(contact_number="NEW-1")])
-    sandbox_sdk.accounting.update_contact(tenant, first.contact_id, renumber)
+    sandbox_sdk.accounting.update_contact(tenant, first, renumber)
     found = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "dup-1")
-    assert found.contacts[0].contact_id == second.contact_id
-    moved = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "NEW-1")
-    assert moved.contacts[0].contact_id == first.contact_id
+    assert str(found.contacts[0].contact_id) == second
+    back = Contacts(contacts=[Contact(contact_number="DUP-1")])
+    sandbox_sdk.accounting.update_contact(tenant, first, back)
+    found = sandbox_sdk.accounting.get_contact_by_contact_number(tenant, "DUP-1")
+    assert str(found.contacts[0].contact_id) == first
+
+
+# POST /Contacts: update or create, matched by ContactID, else by ContactNumber ----------------
+
+
+def _post(sdk, *contacts: Contact, **kwargs):
+    return sdk.accounting.update_or_create_contacts(
+        sdk.tenant_id, Contacts(contacts=list(contacts)), **kwargs
+    )
+
+
+def _all_contacts(sandbox) -> list[dict]:
+    return sandbox.call("GET", f"/_sandbox/organisations/{sandbox.demo_tenant_id}/contacts")
+
+
+def test_post_without_contact_id_updates_the_contact_holding_its_number(sandbox, sandbox_sdk):
+    held = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Numbered", "ContactNumber": "N-9"}]
+    )[0]
+    posted = _post(
+        sandbox_sdk, Contact(name="Renamed", contact_number="N-9", email_address="a@b.nz")
+    ).contacts[0]
+    assert str(posted.contact_id) == held
+    assert (posted.name, posted.email_address) == ("Renamed", "a@b.nz")
+    assert [c["Name"] for c in _all_contacts(sandbox)] == ["Renamed"]
+
+
+def test_post_by_number_updates_an_archived_holder_and_it_stays_archived(sandbox, sandbox_sdk):
+    """The match is by key whatever the holder's status: an app that sends its own number
+    by POST to create a contact gets back the ARCHIVED contact that already held it."""
+    held = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Old Omni Customer", "ContactNumber": "OMNI-7"}]
+    )[0]
+    sandbox.archive(held)
+    posted = _post(
+        sandbox_sdk,
+        Contact(name="Old Omni Customer", contact_number="OMNI-7", email_address="new@omni.nz"),
+        summarize_errors=False,
+    ).contacts[0]
+    assert str(posted.contact_id) == held
+    assert posted.contact_status == "ARCHIVED"
+    assert posted.email_address == "new@omni.nz"
+    assert len(_all_contacts(sandbox)) == 1
+    restored = _post(
+        sandbox_sdk, Contact(contact_number="OMNI-7", contact_status="ACTIVE")
+    ).contacts[0]
+    assert (str(restored.contact_id), restored.contact_status) == (held, "ACTIVE")
+
+
+def test_post_by_number_matches_the_holder_get_by_number_answers(sandbox, sandbox_sdk):
+    first, second = sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [
+            {"Name": "First Holder", "ContactNumber": "DUP-2"},
+            {"Name": "Second Holder", "ContactNumber": "DUP-2"},
+        ],
+    )
+    sandbox_sdk.accounting.update_contact(
+        sandbox_sdk.tenant_id, first, Contacts(contacts=[Contact(email_address="f@h.nz")])
+    )
+    posted = _post(sandbox_sdk, Contact(contact_number="dup-2", website="https://f.nz")).contacts[0]
+    answered = sandbox_sdk.accounting.get_contact_by_contact_number(sandbox_sdk.tenant_id, "DUP-2")
+    assert str(posted.contact_id) == str(answered.contacts[0].contact_id) == first
+    assert sandbox.contact(second).get("Website") is None
+
+
+def test_post_contact_id_wins_over_contact_number(sandbox, sandbox_sdk):
+    one, two = sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [{"Name": "One", "ContactNumber": "N-1"}, {"Name": "Two", "ContactNumber": "N-2"}],
+    )
+    posted = _post(
+        sandbox_sdk, Contact(contact_id=two, contact_number="N-1", email_address="two@x.nz")
+    ).contacts[0]
+    assert str(posted.contact_id) == two
+    assert sandbox.contact(one).get("EmailAddress") is None
+
+
+def test_post_without_a_known_number_creates_and_a_later_element_updates_it(sandbox, sandbox_sdk):
+    first, again = _post(
+        sandbox_sdk,
+        Contact(name="Fresh Co", contact_number="NEW-9"),
+        Contact(name="Fresh Co Ltd", contact_number="NEW-9"),
+    ).contacts
+    assert first.contact_id == again.contact_id
+    assert [c["Name"] for c in _all_contacts(sandbox)] == ["Fresh Co Ltd"]
+
+
+def test_put_refuses_a_contact_number_an_archived_contact_holds(sandbox, sandbox_sdk):
+    """PUT creates only; a second holder of a number is never made silently."""
+    held = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Old Holder", "ContactNumber": "OMNI-8"}]
+    )[0]
+    sandbox.archive(held)
+    with pytest.raises(AccountingBadRequestException) as error:
+        _create(sandbox_sdk, Contact(name="New Holder", contact_number="omni-8"))
+    assert error.value.reason == (
+        "[sandbox] The contact number omni-8 is already assigned to another contact. "
+        "Update that contact (POST) or send another ContactNumber."
+    )
+    assert [c["Name"] for c in _all_contacts(sandbox)] == ["Old Holder"]
+
+
+# Uniqueness: AccountNumber counts archived contacts, Name only active ones -----------------
+
+
+def test_an_archived_contacts_account_number_blocks_a_new_contact(sandbox, sandbox_sdk):
+    held = sandbox.seed_contacts(
+        sandbox.demo_tenant_id, [{"Name": "Archived Holder", "AccountNumber": "ACC-1"}]
+    )[0]
+    sandbox.archive(held)
+    for write in (_create, _post):
+        with pytest.raises(AccountingBadRequestException) as error:
+            write(sandbox_sdk, Contact(name="Newcomer", account_number="acc-1"))
+        assert error.value.reason == (
+            "The Account Number already exists. Please enter a different Account Number."
+        )
+    assert [c["Name"] for c in _all_contacts(sandbox)] == ["Archived Holder"]
+
+
+def test_an_archived_contacts_name_is_free_for_a_new_contact_by_put_and_post(sandbox, sandbox_sdk):
+    old = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Reused Twice"}])[0]
+    sandbox.archive(old)
+    put = _create(sandbox_sdk, Contact(name="Reused Twice")).contacts[0]
+    sandbox.archive(str(put.contact_id))
+    posted = _post(sandbox_sdk, Contact(name="Reused Twice")).contacts[0]
+    statuses = {c["ContactID"]: c["ContactStatus"] for c in _all_contacts(sandbox)}
+    assert statuses == {
+        old: "ARCHIVED",
+        str(put.contact_id): "ARCHIVED",
+        str(posted.contact_id): "ACTIVE",
+    }

@@ -412,17 +412,6 @@ def test_ids_return_archived_contacts_too(sandbox, sandbox_sdk):
     }
 
 
-def test_post_without_contact_id_never_matches_on_contact_number(sandbox, sandbox_sdk):
-    first = sandbox.seed_contacts(
-        sandbox.demo_tenant_id, [{"Name": "Numbered", "ContactNumber": "N-9"}]
-    )[0]
-    posted = sandbox_sdk.accounting.update_or_create_contacts(
-        sandbox_sdk.tenant_id, Contacts(contacts=[Contact(name="Renamed", contact_number="N-9")])
-    ).contacts[0]
-    assert str(posted.contact_id) != first
-    assert sandbox.contact(first)["Name"] == "Numbered"
-
-
 def test_every_endpoint_answers_xml_the_spec_allows(sandbox, spec_checker, customer):
     """Each answer is read back against the spec by the autouse checker; none may fail."""
     line = {"Description": "W", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200"}
