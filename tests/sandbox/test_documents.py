@@ -22,6 +22,8 @@ from xero_python.accounting import (
 )
 from xero_python.exceptions import AccountingBadRequestException, NotFoundException
 
+from tests.sandbox.calls import api
+
 ARCHIVED = (
     "The contact with the specified contact details has been archived. "
     "The contact must be un-archived before creating new invoices or credit notes."
@@ -423,3 +425,74 @@ def test_invoice_naming_an_archived_contact_is_refused_not_a_new_contact(
     everyone = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id, include_archived=True)
     assert len(everyone.contacts) == 3  # no ACTIVE twin was created
     assert sandbox.documents(sandbox.demo_tenant_id, "invoices") == []
+
+
+# Unit amounts: 2 decimal places unless the call asks for 4 (unitdp=4), reads included --------
+# https://developer.xero.com/documentation/api-guides/rounding-in-xero
+
+FOUR_PLACES_LINE = {
+    "Description": "Fine widgets",
+    "Quantity": 3,
+    "UnitAmount": 2.3456,
+    "AccountCode": "200",
+    "TaxType": "OUTPUT2",
+}
+DOCUMENT_BODIES = {
+    "Invoices": {"Type": "ACCREC"},
+    "CreditNotes": {"Type": "ACCRECCREDIT"},
+    "PurchaseOrders": {"Date": "2026-01-05"},
+}
+
+
+def _only_line(answer, collection: str) -> dict:
+    (document,) = answer.json()[collection]
+    (line,) = document["LineItems"]
+    return line
+
+
+@pytest.mark.parametrize("collection", list(DOCUMENT_BODIES))
+def test_a_four_place_unit_amount_reads_back_with_two_unless_unitdp_is_4(
+    sandbox, customer, collection
+):
+    body = {**DOCUMENT_BODIES[collection], "Contact": {"ContactID": customer}}
+    body["LineItems"] = [FOUR_PLACES_LINE]
+    created = api(sandbox, "PUT", f"/{collection}?unitdp=4", {collection: [body]})
+    line = _only_line(created, collection)
+    # 3 * 2.3456 = 7.0368: the line amount is stored to the cent from the 4-place figure.
+    assert (line["UnitAmount"], line["LineAmount"]) == (2.3456, 7.04)
+    document_id = created.json()[collection][0][collection[:-1] + "ID"]
+    total = created.json()[collection][0]["Total"]
+    listed = "?page=1"  # invoices list their lines only when paged
+    for path, unit in (
+        (f"/{collection}/{document_id}", 2.35),
+        (f"/{collection}/{document_id}?unitdp=4", 2.3456),
+        (f"/{collection}{listed}", 2.35),
+        (f"/{collection}{listed}&unitdp=4", 2.3456),
+    ):
+        read = api(sandbox, "GET", path)
+        line = _only_line(read, collection)
+        # Only the unit amount is shown rounded; the line amount and total stay as stored
+        # (2.35 * 3 would be 7.05).
+        assert (line["UnitAmount"], line["LineAmount"]) == (unit, 7.04), path
+        assert read.json()[collection][0]["Total"] == total, path
+
+
+def test_sdk_reads_of_a_four_place_invoice_round_unless_asked(sandbox_sdk, customer):
+    line = _line(2.3456, 3, tax_type="OUTPUT2")
+    created = _put_invoices(sandbox_sdk, _invoice(customer, line_items=[line]), unitdp=4)
+    invoice_id = created.invoices[0].invoice_id
+    tenant = sandbox_sdk.tenant_id
+    read = sandbox_sdk.accounting.get_invoice(tenant, invoice_id).invoices[0]
+    assert read.line_items[0].unit_amount == Decimal("2.35")
+    assert read.line_items[0].line_amount == Decimal("7.04")
+    exact = sandbox_sdk.accounting.get_invoice(tenant, invoice_id, unitdp=4).invoices[0]
+    assert exact.line_items[0].unit_amount == Decimal("2.3456")
+    listed = sandbox_sdk.accounting.get_invoices(tenant, page=1).invoices[0]
+    assert listed.line_items[0].unit_amount == Decimal("2.35")
+    # An update that leaves the lines alone keeps their four places, though its answer
+    # (without unitdp=4) shows two.
+    change = Invoices(invoices=[Invoice(reference="Rounded view only")])
+    updated = sandbox_sdk.accounting.update_invoice(tenant, invoice_id, change).invoices[0]
+    assert updated.line_items[0].unit_amount == Decimal("2.35")
+    exact = sandbox_sdk.accounting.get_invoice(tenant, invoice_id, unitdp=4).invoices[0]
+    assert exact.line_items[0].unit_amount == Decimal("2.3456")
