@@ -51,7 +51,7 @@ from .models import (
     XeroContact,
     XeroContactQuerySet,
 )
-from .services import contact_link, contact_relink, contact_unlink, link_rename
+from .services import contact_delete, contact_link, contact_relink, contact_unlink, link_rename
 from .sync_log import sync_log_prune
 from .sync_settings import mapping_errors
 
@@ -521,12 +521,11 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
 
     # A deleted contact's links go through the audited unlink first, never a silent cascade.
     def delete_model(self, request: HttpRequest, obj: Contact) -> None:
-        self._unlink_all(request, [obj])
-        super().delete_model(request, obj)
+        contact_delete(contact=obj, user=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        self._unlink_all(request, queryset)
-        super().delete_queryset(request, queryset)
+        for contact in queryset:
+            contact_delete(contact=contact, user=request.user)
 
 
 class UploadRowInline(admin.TabularInline[UploadRow, UploadJob]):
