@@ -53,7 +53,7 @@ from .models import (
 )
 from .services import contact_delete, contact_link, contact_relink, contact_unlink, link_rename
 from .sync_log import sync_log_prune
-from .sync_settings import mapping_errors
+from .sync_settings import account_mapping_save, mapping_errors
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
@@ -591,6 +591,15 @@ class AccountMappingAdmin(admin.ModelAdmin[AccountMapping]):
     list_display = ["transaction_type", "account_code", "tax_type", "connection"]
     list_filter = ["connection", "transaction_type"]
     list_select_related = ["connection"]
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: AccountMapping,
+        form: forms.ModelForm[AccountMapping],
+        change: bool,
+    ) -> None:
+        account_mapping_save(mapping=obj)
 
 
 @admin.register(ChartAccount)

@@ -655,3 +655,18 @@ def test_the_admin_lists_cost_the_same_queries_for_more_rows(viewer_client, conn
     for _ in range(4):
         more()
     assert queries(viewer_client, url) == few
+
+
+def test_an_account_mapping_emptied_in_django_admin_is_removed_as_on_the_admin_tab(
+    admin_client, connection, chart
+):
+    """As on the Admin tab, a mapping with neither code is no mapping: the lines go with
+    their own codes, and the type's row no longer lists an empty mapping."""
+    mapping = AccountMapping.objects.create(
+        connection=connection, transaction_type="sales_invoice", account_code="260"
+    )
+    change = reverse("admin:sync_accountmapping_change", args=[mapping.pk])
+    data = {"connection": connection.pk, "transaction_type": "sales_invoice"}
+    response = admin_client.post(change, data | {"account_code": "", "tax_type": ""})
+    assert response.status_code == 302
+    assert not AccountMapping.objects.exists()
