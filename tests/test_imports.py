@@ -65,12 +65,8 @@ def test_the_preview_counts_new_updates_errors_and_links_and_writes_nothing(acco
         "Kauri Coast Outfitters",
         "Nobody In Xero Ltd",
     ]
-    assert [r.link_note for r in preview.rows] == [
-        "Links to Bayview Cafe Ltd",
-        "To review: 2 Xero contacts match",
-        "To review: 2 Xero contacts match",
-        "To review: no Xero contact matches",
-    ]
+    assert [len(r.matches) for r in preview.rows] == [1, 2, 2, 0]
+    assert preview.rows[0].matches[0].name == "Bayview Cafe Ltd"
     assert [p.row for p in preview.plan.problems] == [6]
     assert Contact.objects.count() == 1 and not ContactLink.objects.exists()
 
@@ -253,6 +249,15 @@ def test_someone_elses_token_gets_a_clear_message(accountant_client, connection,
 def test_viewers_may_not_import(viewer_client, connection):
     assert upload(viewer_client, xero_csv(ROWS)).status_code == 403
     assert viewer_client.get(reverse("sync:import_upload")).status_code == 403
+
+
+def test_the_preview_says_what_becomes_of_each_rows_link(accountant_client, connection):
+    ContactFactory(name="Bayview Cafe", account_number="C1001")
+    response = upload(accountant_client, xero_csv(ROWS))
+    page = accountant_client.get(response.url).content.decode()
+    assert "Links to Bayview Cafe Ltd" in page
+    assert page.count("To review: 2 Xero contacts match") == 2
+    assert page.count("To review: no Xero contact matches") == 1
 
 
 def test_a_big_preview_shows_the_first_rows_and_says_how_many(accountant_client, connection):
