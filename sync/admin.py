@@ -51,9 +51,9 @@ from .models import (
     XeroContact,
     XeroContactQuerySet,
 )
-from .services import contact_link, contact_relink, contact_unlink, link_rename
+from .services import contact_delete, contact_link, contact_relink, contact_unlink, link_rename
 from .sync_log import sync_log_prune
-from .sync_settings import mapping_errors
+from .sync_settings import account_mapping_save, mapping_errors
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups
@@ -521,12 +521,11 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
 
     # A deleted contact's links go through the audited unlink first, never a silent cascade.
     def delete_model(self, request: HttpRequest, obj: Contact) -> None:
-        self._unlink_all(request, [obj])
-        super().delete_model(request, obj)
+        contact_delete(contact=obj, user=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
-        self._unlink_all(request, queryset)
-        super().delete_queryset(request, queryset)
+        for contact in queryset:
+            contact_delete(contact=contact, user=request.user)
 
 
 class UploadRowInline(admin.TabularInline[UploadRow, UploadJob]):
@@ -592,6 +591,15 @@ class AccountMappingAdmin(admin.ModelAdmin[AccountMapping]):
     list_display = ["transaction_type", "account_code", "tax_type", "connection"]
     list_filter = ["connection", "transaction_type"]
     list_select_related = ["connection"]
+
+    def save_model(
+        self,
+        request: HttpRequest,
+        obj: AccountMapping,
+        form: forms.ModelForm[AccountMapping],
+        change: bool,
+    ) -> None:
+        account_mapping_save(mapping=obj)
 
 
 @admin.register(ChartAccount)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.db import models
 from django.db import transaction as db_transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -15,7 +16,17 @@ from transactions.models import SyncState, Transaction
 from . import connections, xero
 from .models import MirroredDocument, SyncSettings, XeroConnection
 
-GONE = {"VOIDED": "Voided in Xero", "DELETED": "Deleted in Xero"}
+
+class Problem(models.TextChoices):
+    """How a synced transaction's Xero document differs from Omni (the label is the page's)."""
+
+    VOIDED = "voided", "Voided in Xero"
+    DELETED = "deleted", "Deleted in Xero"
+    PAID = "paid", "Paid in Xero"
+    EDITED = "edited", "Edited in Xero: the total differs"
+
+
+GONE = {"VOIDED": Problem.VOIDED, "DELETED": Problem.DELETED}
 CHUNK = 500
 
 
@@ -62,17 +73,17 @@ class Discrepancy:
     transaction: Transaction
     document: MirroredDocument
     omni_total: Decimal
-    problem: str
+    problem: Problem
 
 
-def _problem(omni_total: Decimal, document: MirroredDocument) -> str:
+def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
     if document.status in GONE:
         return GONE[document.status]
     if document.status == "PAID" or document.amount_paid > 0:
-        return f"Paid in Xero ({document.amount_paid:.2f})"
+        return Problem.PAID
     if document.total != omni_total:
-        return "Edited in Xero: the total differs"
-    return ""
+        return Problem.EDITED
+    return None
 
 
 def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
@@ -98,6 +109,6 @@ def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
                 continue
             total = txn.totals.total
             problem = _problem(total, document)
-            if problem:
+            if problem is not None:
                 found.append(Discrepancy(txn, document, total, problem))
     return found

@@ -8,10 +8,8 @@ archived or missing or its tax type does not exist in the organisation.
 """
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from django.db import transaction as db_transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from transactions.models import LineItem, Transaction, TransactionType
@@ -45,20 +43,6 @@ ARCHIVED_IN_XERO = "has been archived"  # in Xero's message for an archived or m
 class Refusal:
     code: str  # a SyncItem.Refusal
     message: str
-
-
-def contacts_url(transaction: Transaction) -> str:
-    """The contact's row on its Customers or Suppliers subtab (among all contacts: the
-    default list leaves out those whose transactions are all refused)."""
-    tab, subtab = ("sales", "customers") if transaction.is_sales else ("purchases", "suppliers")
-    base = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
-    query = urlencode({"show": "all", "q": transaction.contact.name})
-    return f"{base}?{query}#contact-{transaction.contact_id}"
-
-
-def _place(transaction: Transaction) -> str:
-    tab, subtab = ("Sales", "Customers") if transaction.is_sales else ("Purchases", "Suppliers")
-    return f"{tab} \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} {subtab}"
 
 
 class Rules:
@@ -99,8 +83,8 @@ class Rules:
         if link is None:
             return Refusal(
                 SyncItem.Refusal.UNLINKED,
-                f"{contact.name} isn't linked to a Xero contact — link it on "
-                f"{_place(transaction)}.",
+                # Where to link it is said, and linked to, where the refusal is shown.
+                f"{contact.name} isn't linked to a Xero contact.",
             )
         if not link.is_valid:
             return Refusal(SyncItem.Refusal.INVALID_LINK, _invalid(link))

@@ -92,17 +92,7 @@ class MirrorIndex:
 class PreviewRow:
     planned: PlannedRow
     matches: list[XeroMatch]
-    connected: bool = True
-
-    @property
-    def link_note(self) -> str:
-        if not self.connected:
-            return "Not linked: not connected to Xero"
-        if len(self.matches) == 1:
-            return f"Links to {self.matches[0].name}"
-        if self.matches:
-            return f"To review: {len(self.matches)} Xero contacts match"
-        return "To review: no Xero contact matches"
+    connected: bool = True  # the preview's template says what becomes of its link
 
 
 @dataclass(frozen=True)

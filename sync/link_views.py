@@ -8,9 +8,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
@@ -133,10 +131,7 @@ def _contact_in_tab(tab: str, pk: int) -> SyncContact:
 
 
 def _back(request: HttpRequest, tab: str) -> str:
-    wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if wanted and url_has_allowed_host_and_scheme(wanted, {request.get_host()}):
-        return wanted
-    return reverse("sync:subtab", kwargs={"tab": tab, "subtab": views.TABS[tab][1][0].slug})
+    return views.next_url(request, views._list_url(tab))
 
 
 @login_required

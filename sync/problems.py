@@ -2,20 +2,25 @@
 or were refused, links gone invalid, contact uploads that failed; grouped by contact."""
 
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from enum import StrEnum
 
-from django.urls import reverse
 from django.utils import timezone
 
 from contacts.models import Contact
 from transactions.models import SyncState, Transaction
 
-from .documents import contacts_url
 from .models import RECENT_UPLOAD, ContactLink, SyncItem, UploadRow, XeroConnection
-from .views import TABS
 
 PROBLEM_STATES = [SyncState.FAILED, SyncState.REFUSED]
 LINK_REFUSALS = {SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK}
+
+
+class Fix(StrEnum):
+    """Where a transaction's problem is fixed (the pages turn it into words and a link)."""
+
+    LINK = "link"  # its contact's link, on the contact's row
+    MAPPING = "mapping"  # the account mapping, on the Admin tab
+    TRANSACTION = "transaction"  # the transaction itself, on its subtab
 
 
 @dataclass(frozen=True)
@@ -23,8 +28,7 @@ class TransactionProblem:
     transaction: Transaction
     message: str
     reason: str  # the refusal's label; empty for a failure
-    fix_label: str
-    fix_url: str
+    fix: Fix
 
 
 @dataclass
@@ -42,36 +46,14 @@ class ContactProblems:
             if p.transaction.sync_state == SyncState.REFUSED
         ]
 
-    @property
-    def contact_url(self) -> str:
-        return contact_row_url(self.contact)
 
-
-def contact_row_url(contact: Contact) -> str:
-    """The contact's row on its Customers (or else Suppliers) subtab."""
-    tab, subtab = ("sales", "customers") if contact.is_customer else ("purchases", "suppliers")
-    base = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
-    return f"{base}?{urlencode({'show': 'all', 'q': contact.name})}#contact-{contact.pk}"
-
-
-def transactions_url(transaction: Transaction) -> str:
-    """The transaction's row on its subtab."""
-    for tab, (_, subtabs) in TABS.items():
-        for subtab in subtabs:
-            if subtab.transaction_type == transaction.type:
-                base = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab.slug})
-                query = urlencode({"q": transaction.number})
-                return f"{base}?{query}#transaction-{transaction.pk}"
-    return reverse("sync:dashboard")
-
-
-def _fix(transaction: Transaction, item: SyncItem | None) -> tuple[str, str]:
+def _fix(item: SyncItem | None) -> Fix:
     refusal = item.refusal if item else ""
     if refusal in LINK_REFUSALS:
-        return "Fix the link", contacts_url(transaction)
+        return Fix.LINK
     if refusal in (SyncItem.Refusal.ACCOUNT, SyncItem.Refusal.TAX):
-        return "Check the account mapping", reverse("sync:admin_tab") + "#mapping"
-    return "See the transaction", transactions_url(transaction)
+        return Fix.MAPPING
+    return Fix.TRANSACTION
 
 
 def problem_transactions(connection: XeroConnection | None) -> list[TransactionProblem]:
@@ -92,14 +74,12 @@ def problem_transactions(connection: XeroConnection | None) -> list[TransactionP
     problems = []
     for txn in transactions:
         item = latest.get(txn.pk)
-        label, url = _fix(txn, item)
         problems.append(
             TransactionProblem(
                 transaction=txn,
                 message=(item.message if item else "") or txn.last_error,
                 reason=item.get_refusal_display() if item and item.refusal else "",
-                fix_label=label,
-                fix_url=url,
+                fix=_fix(item),
             )
         )
     return problems

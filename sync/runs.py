@@ -30,7 +30,7 @@ from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from transactions.models import SyncState, Transaction
@@ -743,14 +743,13 @@ def _email_failures(run: SyncRun) -> None:
     progress = run_progress(run)
     if not (progress.failed or progress.refused or run.state == SyncRun.State.STOPPED):
         return
-    url = settings.SITE_URL.rstrip("/") + reverse("sync:errors")
-    lines = [
-        f"The automatic sync to {run.connection} ended with problems:",
-        f"  {progress.synced} synced, {progress.refused} refused, {progress.failed} failed.",
-    ]
-    if run.detail:
-        lines.append(f"  {run.detail}")
-    lines += ["", f"See each one, with its reason and how to fix it: {url}"]
+    # The words and the link to the Errors view are the email templates'.
+    context = {
+        "run": run,
+        "progress": progress,
+        "not_sent": progress.failed + progress.refused,
+        "site_url": settings.SITE_URL.rstrip("/"),
+    }
     recipients = {
         *settings.ADMINS,
         *User.objects.filter(is_superuser=True, is_active=True)
@@ -759,8 +758,8 @@ def _email_failures(run: SyncRun) -> None:
     }
     if recipients:
         send_mail(
-            f"Xero sync: {progress.failed + progress.refused} not sent",
-            "\n".join(lines),
+            render_to_string("sync/email/sync_problems_subject.txt", context).strip(),
+            render_to_string("sync/email/sync_problems.txt", context).strip() + "\n",
             None,
             sorted(recipients),
         )

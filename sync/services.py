@@ -272,6 +272,24 @@ def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor 
         link.delete()
 
 
+def contact_delete(*, contact: Contact, user: Actor | None) -> None:
+    """Delete an Omni contact. Each of its links is unlinked first, with its audit event, in
+    the same transaction: never a silent cascade, and never an unlink without the delete."""
+    with transaction.atomic():
+        links = ContactLink.objects.select_for_update().filter(contact=contact)
+        for link in links.select_related("connection"):
+            _audit(
+                action=LinkEvent.Action.UNLINK,
+                contact=contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                detail=f"Was linked to {link.xero_name}; the contact was deleted",
+            )
+            link.delete()
+        contact.delete()
+
+
 def contact_relink(
     *,
     contact: Contact,

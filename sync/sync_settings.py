@@ -124,10 +124,15 @@ def sync_settings_save(
     with transaction.atomic():
         settings_form.save()
         for form in mapping_forms:
-            mapping = form.instance
-            mapping.account_code = mapping.account_code.strip()
-            mapping.tax_type = mapping.tax_type.strip()
-            if mapping.account_code or mapping.tax_type:
-                mapping.save()
-            elif mapping.pk:
-                mapping.delete()
+            account_mapping_save(mapping=form.instance)
+
+
+def account_mapping_save(*, mapping: AccountMapping) -> None:
+    """Keep a mapping as checked (its codes without surrounding spaces); one left blank is
+    removed, and the lines then go with their own codes."""
+    mapping.account_code = mapping.account_code.strip()
+    mapping.tax_type = mapping.tax_type.strip()
+    if mapping.account_code or mapping.tax_type:
+        mapping.save()
+    elif mapping.pk:
+        mapping.delete()

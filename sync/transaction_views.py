@@ -87,9 +87,10 @@ def _start(
 def transactions_action(request: "views.DashboardRequest", tab: str, subtab: str) -> HttpResponse:
     """The action bar of a transaction subtab: Upload, Upload all ready, Skip, Reset."""
     sub = views._subtab(tab, subtab)
-    back = views._next_url(request, tab)
-    if not back.startswith(f"/accounting/xero/{tab}/{subtab}/"):
-        back = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
+    here = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
+    back = views.next_url(request, here)
+    if not back.startswith(here):  # back to this subtab only, as it was (filters, page)
+        back = here
     connection = views.current_connection(request)
     action = request.POST.get("action", "")
     of_type = Transaction.objects.of_type(sub.transaction_type or "")
@@ -145,9 +146,7 @@ def _not_pending(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
 def resync_refused(request: "views.DashboardRequest") -> HttpResponse:
     """Sync again the refused transactions whose contact can go now."""
     connection = views.current_connection(request)
-    back = request.POST.get("next", "")
-    if not back.startswith("/accounting/xero/"):
-        back = reverse("sync:dashboard")
+    back = views.next_url(request, reverse("sync:dashboard"))
     if connection is None:
         messages.error(request, views.NOT_CONNECTED_REASON)
         return redirect(back)

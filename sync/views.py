@@ -111,14 +111,21 @@ def _list_url(tab: str) -> str:
     return reverse("sync:subtab", kwargs={"tab": tab, "subtab": _contacts_subtab(tab).slug})
 
 
-def _next_url(request: HttpRequest, tab: str) -> str:
-    """Where an action returns to: the list as it was (filters, sort, page), if it is ours."""
+def next_url(request: HttpRequest, fallback: str) -> str:
+    """Where an action returns to: the page it was given as `next` (the list as it was:
+    filters, sort, page), if that is a page of this site, else `fallback`. Every view that
+    honours a `next` asks this: an off-site one (another host, `//host`, `\\host`, another
+    scheme, http from an https page) is never followed."""
     url = request.POST.get("next") or request.GET.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    if url and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return url
-    return _list_url(tab)
+    return fallback
+
+
+def _next_url(request: HttpRequest, tab: str) -> str:
+    return next_url(request, _list_url(tab))
 
 
 def _why_disabled(request: HttpRequest, connection: XeroConnection | None) -> str:
@@ -364,12 +371,7 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
             "at": timezone.now().isoformat(),
         }
         messages.info(request, f"Showing {connection.organisation_name}.")
-    back = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        back = reverse("sync:dashboard")
-    return redirect(back)
+    return redirect(next_url(request, reverse("sync:dashboard")))
 
 
 ACTIONS_ON_SELECTION = {"upload", "unlink", "relink"}

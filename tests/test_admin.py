@@ -201,3 +201,35 @@ def test_deleting_a_linked_contact_unlinks_it_with_an_audit_event(admin_client):
     assert not ContactLink.objects.exists()
     event = LinkEvent.objects.get()
     assert (event.action, event.contact_name) == ("unlink", link.contact.name)
+
+
+def test_what_xero_made_of_a_transaction_is_shown_but_not_edited_in_admin(admin_client):
+    """A hand-typed Xero ID or sync state would make the next Upload create a duplicate or
+    skip one: those fields are the sync's to write."""
+    from transactions.models import SyncState
+
+    from .factories import TransactionFactory
+
+    txn = TransactionFactory(number="INV-0042", sync_state=SyncState.REFUSED, last_error="No.")
+    change = reverse("admin:transactions_transaction_change", args=[txn.pk])
+    page = admin_client.get(change).content.decode()
+    assert "No." in page and 'name="sync_state"' not in page and 'name="xero_id"' not in page
+    data = {
+        "type": txn.type,
+        "number": "INV-0042A",
+        "reference": "",
+        "contact": txn.contact.pk,
+        "date": txn.date.isoformat(),
+        "due_date": txn.due_date.isoformat(),
+        "currency": txn.currency,
+        "line_amount_type": txn.line_amount_type,
+        "sync_state": SyncState.SYNCED,
+        "xero_id": str(uuid.uuid4()),
+        "last_error": "",
+        "lines-TOTAL_FORMS": "0",
+        "lines-INITIAL_FORMS": "0",
+    }
+    assert admin_client.post(change, data).status_code == 302
+    txn.refresh_from_db()
+    assert txn.number == "INV-0042A"
+    assert (txn.sync_state, txn.xero_id, txn.last_error) == (SyncState.REFUSED, None, "No.")

@@ -302,6 +302,8 @@ def test_a_runs_page_lists_its_transactions_with_their_outcomes(viewer_client, c
     refused_row = re.search(rf'<tr id="item-{refused.pk}">.*?</tr>', html, re.S).group(0)
     assert "Contact not linked" in refused_row
     assert "Bayview Cafe isn&#x27;t linked to a Xero contact." in refused_row
+    contact = refused.transaction.contact
+    assert f'#contact-{contact.pk}" class="fix-link">Link {contact.name} on Sales' in refused_row
     assert "1 synced · 1 refused · 0 failed" in html
 
     only_refused = viewer_client.get(url, {"outcome": "refused"}).content.decode()
@@ -411,7 +413,7 @@ def test_errors_lists_refused_and_failed_transactions_grouped_by_contact(viewer_
         kea,
         SyncRunFactory(connection=connection),
         SyncItem.Refusal.UNLINKED,
-        "Kea Outfitters isn't linked to a Xero contact — link it on Sales.",
+        "Kea Outfitters isn't linked to a Xero contact.",
         number="INV-0201",
     )
     bad_account = refused(
@@ -441,7 +443,8 @@ def test_errors_lists_refused_and_failed_transactions_grouped_by_contact(viewer_
     assert f'id="problem-transaction-{unlinked.pk}"' in kea_section
     row = problem_row(html, unlinked)
     assert "Contact not linked" in row and "isn&#x27;t linked to a Xero contact" in row
-    assert f"#contact-{kea.pk}" in row and "Fix the link" in row
+    assert f"#contact-{kea.pk}" in row
+    assert "Fix the link on Sales \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Customers" in row
     account_row = problem_row(html, bad_account)
     assert f'href="{ADMIN_TAB}#mapping"' in account_row and "Account code" in account_row
     failed_row = problem_row(html, failed)
@@ -652,3 +655,18 @@ def test_the_admin_lists_cost_the_same_queries_for_more_rows(viewer_client, conn
     for _ in range(4):
         more()
     assert queries(viewer_client, url) == few
+
+
+def test_an_account_mapping_emptied_in_django_admin_is_removed_as_on_the_admin_tab(
+    admin_client, connection, chart
+):
+    """As on the Admin tab, a mapping with neither code is no mapping: the lines go with
+    their own codes, and the type's row no longer lists an empty mapping."""
+    mapping = AccountMapping.objects.create(
+        connection=connection, transaction_type="sales_invoice", account_code="260"
+    )
+    change = reverse("admin:sync_accountmapping_change", args=[mapping.pk])
+    data = {"connection": connection.pk, "transaction_type": "sales_invoice"}
+    response = admin_client.post(change, data | {"account_code": "", "tax_type": ""})
+    assert response.status_code == 302
+    assert not AccountMapping.objects.exists()

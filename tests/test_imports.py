@@ -1,8 +1,6 @@
 """Import from a Xero export: preview, confirm in one transaction, link on import, review,
 and the pages an accountant goes through."""
 
-import time
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -67,12 +65,8 @@ def test_the_preview_counts_new_updates_errors_and_links_and_writes_nothing(acco
         "Kauri Coast Outfitters",
         "Nobody In Xero Ltd",
     ]
-    assert [r.link_note for r in preview.rows] == [
-        "Links to Bayview Cafe Ltd",
-        "To review: 2 Xero contacts match",
-        "To review: 2 Xero contacts match",
-        "To review: no Xero contact matches",
-    ]
+    assert [len(r.matches) for r in preview.rows] == [1, 2, 2, 0]
+    assert preview.rows[0].matches[0].name == "Bayview Cafe Ltd"
     assert [p.row for p in preview.plan.problems] == [6]
     assert Contact.objects.count() == 1 and not ContactLink.objects.exists()
 
@@ -257,6 +251,15 @@ def test_viewers_may_not_import(viewer_client, connection):
     assert viewer_client.get(reverse("sync:import_upload")).status_code == 403
 
 
+def test_the_preview_says_what_becomes_of_each_rows_link(accountant_client, connection):
+    ContactFactory(name="Bayview Cafe", account_number="C1001")
+    response = upload(accountant_client, xero_csv(ROWS))
+    page = accountant_client.get(response.url).content.decode()
+    assert "Links to Bayview Cafe Ltd" in page
+    assert page.count("To review: 2 Xero contacts match") == 2
+    assert page.count("To review: no Xero contact matches") == 1
+
+
 def test_a_big_preview_shows_the_first_rows_and_says_how_many(accountant_client, connection):
     rows = [{"ContactName": f"Shop {n}"} for n in range(250)]
     response = upload(accountant_client, xero_csv(rows))
@@ -273,24 +276,23 @@ def test_without_a_connection_everything_imported_is_for_review(accountant):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_clicks_on_import_at_once_import_once(accountant, connection, monkeypatch):
-    """The second waits on the import's row lock, then finds it imported. (Without the
-    lock both would read it unconfirmed and import every row twice.)"""
+def test_two_clicks_on_import_at_once_import_once(accountant, connection):
+    """The second waits on the import's row lock, then finds it imported. The first is held
+    as it records the import done, its transaction open, until the second is seen waiting.
+    (Without the lock both would read it unconfirmed and import every row twice.)"""
     from django.db import connection as db
+    from django.db.models.signals import post_save
 
-    from .concurrency import at_once
+    from .concurrency import at_once_overlapping
 
     if db.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL (CI runs this with DATABASE_URL)")
     token = start(accountant, connection).token
-    apply = imports.import_apply
-
-    def slow_apply(plan):
-        time.sleep(0.5)  # the first holds its lock while the second arrives
-        return apply(plan)
-
-    monkeypatch.setattr(imports, "import_apply", slow_apply)
-    failures = at_once(lambda: imports.contacts_import_confirm(token=token, user=accountant))
+    failures = at_once_overlapping(
+        lambda: imports.contacts_import_confirm(token=token, user=accountant),
+        signal=post_save,
+        sender=ContactImport,
+    )
     assert [str(f) for f in failures] == ["contacts.csv has been imported already."]
     assert Contact.objects.count() == 4 and ContactLink.objects.count() == 1
 

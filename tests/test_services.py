@@ -3,10 +3,12 @@
 import uuid
 
 import pytest
+from django.db.models import ProtectedError
 
 from sync.exceptions import LinkError
 from sync.models import ContactLink, InvalidReason, LinkEvent, LinkMethod, LinkStatus
 from sync.services import (
+    contact_delete,
     contact_link,
     contact_relink,
     contact_unlink,
@@ -14,7 +16,12 @@ from sync.services import (
     link_mark_valid,
 )
 
-from .factories import ContactFactory, ContactLinkFactory, XeroConnectionFactory
+from .factories import (
+    ContactFactory,
+    ContactLinkFactory,
+    TransactionFactory,
+    XeroConnectionFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +119,34 @@ def test_only_a_merge_has_a_survivor():
         link_mark_invalid(
             link=ContactLinkFactory(), reason=InvalidReason.ARCHIVED, merged_into=uuid.uuid4()
         )
+
+
+def test_deleting_a_contact_unlinks_it_in_every_organisation_with_audit_events(accountant):
+    contact = ContactFactory(name="Tui Books")
+    first = ContactLinkFactory(contact=contact, xero_name="Tui Books Ltd")
+    ContactLinkFactory(contact=contact, xero_name="Tui Books (NZ)")
+
+    contact_delete(contact=contact, user=accountant)
+
+    assert not ContactLink.objects.exists()
+    events = LinkEvent.objects.order_by("organisation_name")
+    assert {(e.action, e.contact_name, e.actor) for e in events} == {
+        ("unlink", "Tui Books", accountant)
+    }
+    assert {e.detail for e in events} == {
+        "Was linked to Tui Books Ltd; the contact was deleted",
+        "Was linked to Tui Books (NZ); the contact was deleted",
+    }
+    assert first.xero_contact_id in {e.xero_contact_id_before for e in events}
+
+
+def test_a_contact_that_cannot_be_deleted_keeps_its_link_and_no_unlink_is_recorded(accountant):
+    """Its transactions protect it: the unlink before the delete is undone with it."""
+    link = ContactLinkFactory()
+    TransactionFactory(contact=link.contact)
+
+    with pytest.raises(ProtectedError):
+        contact_delete(contact=link.contact, user=accountant)
+
+    assert ContactLink.objects.filter(pk=link.pk).exists()
+    assert not LinkEvent.objects.exists()

@@ -28,7 +28,10 @@ class TransactionAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
     autocomplete_fields = ["contact"]
     inlines = [LineItemInline]
-    readonly_fields = ["subtotal", "tax", "total", "created_at", "updated_at"]
+    # What Xero made of it is the sync's to write (Upload, Skip and Reset on the dashboard):
+    # a hand-edited Xero ID or state would send a duplicate or lose one.
+    xero_fields = ["sync_state", "xero_id", "xero_number", "synced_at", "last_error"]
+    readonly_fields = ["subtotal", "tax", "total", *xero_fields, "created_at", "updated_at"]
     fieldsets = [
         (
             None,

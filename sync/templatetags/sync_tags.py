@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 from django.db.models import Count, Q
+from django.utils.html import format_html
 
 from sync.models import UploadJob, UploadRow, XeroConnection
 
@@ -56,8 +57,30 @@ def seconds_in_words(seconds: float | None) -> str:
 
 
 @register.simple_tag
-def fix_url(transaction: Any) -> str:
-    """Where a refused transaction's contact can be linked: its row on its contacts tab."""
-    from sync.documents import contacts_url
+def refusal_fix(transaction: Any, refusal: str) -> str:
+    """A link to where a refused transaction's link is fixed; empty for other refusals."""
+    from sync.presenters import refusal_fix
 
-    return contacts_url(transaction)
+    link = refusal_fix(transaction, refusal)
+    if link is None:
+        return ""
+    return format_html('<a href="{}" class="fix-link">{}</a>', link.url, link.label)
+
+
+@register.simple_tag
+def problem_fix(problem: Any) -> str:
+    """A link to where a problem on the Errors view is fixed."""
+    from sync.presenters import problem_fix
+
+    link = problem_fix(problem)
+    return format_html(
+        '<a href="{}">{} \N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}</a>', link.url, link.label
+    )
+
+
+@register.filter
+def contact_row_url(contact: Any) -> str:
+    """The contact's row on its Customers (or else Suppliers) subtab."""
+    from sync.presenters import contact_row_url
+
+    return contact_row_url(contact)

@@ -30,10 +30,7 @@ from transactions.models import SyncState, TransactionType
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-UNLINKED = (
-    "Kea Outfitters isn't linked to a Xero contact — link it on Sales "
-    "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Customers."
-)
+UNLINKED = "Kea Outfitters isn't linked to a Xero contact."
 
 
 @pytest.fixture

@@ -78,10 +78,11 @@ def test_a_refused_transaction_shows_its_reason_and_a_link_to_its_contact(
     page = text(accountant_client.get(INVOICES))
 
     assert "Refused" in page
-    assert "Kea Outfitters isn&#x27;t linked to a Xero contact" in page
+    assert "Kea Outfitters isn&#x27;t linked to a Xero contact." in page
     assert (
-        f"/accounting/xero/sales/customers/?show=all&amp;q=Kea+Outfitters#contact-{contact.pk}"
-        in page
+        f'<a href="/accounting/xero/sales/customers/?show=all&amp;q=Kea+Outfitters'
+        f'#contact-{contact.pk}" class="fix-link">Link Kea Outfitters on Sales '
+        "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Customers</a>" in page
     )
     # The contact's row lists it as ready to sync still.
     customers = text(accountant_client.get("/accounting/xero/sales/customers/"))
