@@ -127,8 +127,7 @@ def contact_refreshes_enqueue(*, stalled_only: bool = False) -> int:
     idle = (
         XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
         .filter(
-            Q(contacts_refresh_lease_until__isnull=True)
-            | Q(contacts_refresh_lease_until__lt=now)
+            Q(contacts_refresh_lease_until__isnull=True) | Q(contacts_refresh_lease_until__lt=now)
         )
         .filter(
             Q(contacts_refresh_queued_at__isnull=True)

@@ -240,9 +240,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         return _finished(run)
     except Exception as failure:
         logger.exception("Sync %s failed", run.pk)
-        _stop(
-            run, lease, session, f"omni-xero hit an unexpected error ({type(failure).__name__})."
-        )
+        _stop(run, lease, session, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
         return _finished(run)
     jobs.job_finish(lease, state=SyncRun.State.DONE, **_counts(run, session))
     return _finished(run)

@@ -4,70 +4,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0010_transaction_sync'),
+        ("sync", "0010_transaction_sync"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='syncitem',
-            name='claimed_until',
+            model_name="syncitem",
+            name="claimed_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='syncrun',
-            name='attempts',
-            field=models.PositiveIntegerField(default=0, help_text='How many times a worker took it on.'),
+            model_name="syncrun",
+            name="attempts",
+            field=models.PositiveIntegerField(
+                default=0, help_text="How many times a worker took it on."
+            ),
         ),
         migrations.AddField(
-            model_name='syncrun',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='When its worker last said it was alive.', null=True),
+            model_name="syncrun",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When its worker last said it was alive.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='uploadjob',
-            name='attempts',
-            field=models.PositiveIntegerField(default=0, help_text='How many times a worker took it on.'),
+            model_name="uploadjob",
+            name="attempts",
+            field=models.PositiveIntegerField(
+                default=0, help_text="How many times a worker took it on."
+            ),
         ),
         migrations.AddField(
-            model_name='uploadjob',
-            name='heartbeat_at',
-            field=models.DateTimeField(blank=True, help_text='When its worker last said it was alive.', null=True),
+            model_name="uploadjob",
+            name="heartbeat_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When its worker last said it was alive.", null=True
+            ),
         ),
         migrations.AddField(
-            model_name='uploadjob',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, help_text='A worker running it renews this; past it, the worker is taken for dead.', null=True),
+            model_name="uploadjob",
+            name="lease_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="A worker running it renews this; past it, the worker is taken for dead.",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='uploadjob',
-            name='started_at',
+            model_name="uploadjob",
+            name="started_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='uploadrow',
-            name='claimed_until',
+            model_name="uploadrow",
+            name="claimed_until",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='xeroconnection',
-            name='contacts_refresh_queued_at',
+            model_name="xeroconnection",
+            name="contacts_refresh_queued_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AlterField(
-            model_name='syncrun',
-            name='lease_until',
-            field=models.DateTimeField(blank=True, help_text='A worker running it renews this; past it, the worker is taken for dead.', null=True),
+            model_name="syncrun",
+            name="lease_until",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="A worker running it renews this; past it, the worker is taken for dead.",
+                null=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='syncrun',
-            name='resume_at',
-            field=models.DateTimeField(blank=True, help_text='When it goes on (its continuation is due).', null=True),
+            model_name="syncrun",
+            name="resume_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When it goes on (its continuation is due).", null=True
+            ),
         ),
         migrations.AlterField(
-            model_name='uploadjob',
-            name='resume_at',
-            field=models.DateTimeField(blank=True, help_text='When it goes on (its continuation is due).', null=True),
+            model_name="uploadjob",
+            name="resume_at",
+            field=models.DateTimeField(
+                blank=True, help_text="When it goes on (its continuation is due).", null=True
+            ),
         ),
     ]
