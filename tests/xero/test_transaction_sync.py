@@ -178,19 +178,27 @@ def test_a_merged_contacts_refusal_names_the_survivor(connection, sandbox):
     assert posts() == []
 
 
+def archive_before_the_first_send(monkeypatch, sandbox, contact) -> None:
+    """The contact is archived in Xero after the run's checks, just before its first POST."""
+    save = xero.documents_save
+    archived: list[bool] = []
+
+    def archive_then_save(*args, **kwargs):
+        if not archived:
+            archived.append(True)
+            sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(xero, "documents_save", archive_then_save)
+
+
 def test_archived_between_the_check_and_the_send_invalidates_the_link_on_the_spot(
     connection, sandbox, monkeypatch
 ):
     contact = linked(connection, sandbox, name="Pukeko Paints")
     first, second = transaction_of(contact), transaction_of(contact)
     monkeypatch.setattr(runs, "BATCH_SIZE", 1)
-    prepare = runs._prepare
-
-    def prepare_then_archive(run, session):
-        prepare(run, session)
-        sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
-
-    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+    archive_before_the_first_send(monkeypatch, sandbox, contact)
 
     run = sync(connection, [first, second])
 
@@ -226,7 +234,8 @@ def test_an_archived_account_is_refused(connection, sandbox):
     contact = linked(connection, sandbox)
     txn = transaction_of(contact)
     run = runs.sync_start(connection=connection, transactions=[txn])
-    runs._prepare(run, runs.PacedSession(runs.connections.session(connection)))
+    session = runs.PacedSession(runs.connections.session(connection))
+    documents.settings_refresh(connection=run.connection, session=session)
     ChartAccount.objects.filter(connection=connection, code="200").update(status="ARCHIVED")
 
     refusal = documents.Rules(connection).refusal(txn)
@@ -657,13 +666,7 @@ def test_sending_again_after_a_fix_in_xero_is_not_answered_with_the_old_refusal(
     contact = linked(connection, sandbox, name="Kea Kites")
     txn = transaction_of(contact)
     xero_id = str(ContactLink.objects.get(contact=contact).xero_contact_id)
-    prepare = runs._prepare
-
-    def prepare_then_archive(run, session):
-        prepare(run, session)
-        sandbox.archive(xero_id)
-
-    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+    archive_before_the_first_send(monkeypatch, sandbox, contact)
     sync(connection, [txn])
     assert states(txn) == [SyncState.REFUSED]
     monkeypatch.undo()
