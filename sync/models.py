@@ -920,6 +920,10 @@ class SyncItem(JobItem):
     attempts = models.PositiveSmallIntegerField(default=0)
     batch_key = models.CharField(max_length=128, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # An item left sending is never put back blind when its claim runs out: its answer may
+    # have been lost after Xero saved it, so the next run looks it up in Xero by its number
+    # (sync.runs, the run's lease decides who does).
+    claimed_until = None
 
     class Meta:
         ordering = ["pk"]

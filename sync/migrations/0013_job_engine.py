@@ -10,11 +10,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name="syncitem",
-            name="claimed_until",
-            field=models.DateTimeField(blank=True, editable=False, null=True),
-        ),
-        migrations.AddField(
             model_name="syncrun",
             name="attempts",
             field=models.PositiveIntegerField(
