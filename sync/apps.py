@@ -7,7 +7,10 @@ class SyncConfig(AppConfig):
     verbose_name = "Xero sync"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401 (registers the system checks)
+        from . import (
+            checks,  # noqa: F401 (registers the system checks)
+            tasks,  # noqa: F401 (registers each kind of job's task with sync.jobs)
+        )
         from .roles import ensure_groups
 
         # After contenttypes and auth have created the permissions the groups need.

@@ -11,11 +11,10 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import connections, xero
+from . import connections, mirror, xero
 from .exceptions import UserFacingError
 from .forms import OrganisationChoiceForm
 from .models import ConnectionKind, ConnectionStatus, XeroConnection
-from .tasks import refresh_xero_contacts
 
 PENDING_CONSENT = "xero_oauth"
 PENDING_CHOICE = "xero_oauth_choice"
@@ -183,7 +182,7 @@ def refresh_contacts(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(
         XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE), pk=pk
     )
-    refresh_xero_contacts.enqueue(connection.pk)
+    mirror.contacts_refresh_queue(connection=connection)
     messages.info(
         request,
         f"Refreshing the Xero contacts of {connection.organisation_name} in the background.",

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from . import crypto, xero
+from . import crypto, jobs, xero
 from .models import (
     Actor,
     ConnectionEvent,
@@ -214,13 +214,16 @@ def connection_fresh(connection: XeroConnection) -> XeroConnection:
             return connection
         if time.monotonic() > deadline:
             raise xero.XeroUnavailable("the token refresh by another process did not finish")
-        claimed = (
-            XeroConnection.objects.filter(pk=connection.pk, token_version=connection.token_version)
-            .filter(Q(refresh_lease_until__isnull=True) | Q(refresh_lease_until__lt=now))
-            .update(refresh_lease_until=now + lease)
+        # Only for the tokens read just now: a refresh that finished meanwhile rotated them.
+        claimed = jobs.Lease.claim(
+            XeroConnection,
+            connection.pk,
+            field="refresh_lease_until",
+            length=lease,
+            where=Q(token_version=connection.token_version),
         )
-        if claimed:
-            _refresh(connection)
+        if claimed is not None:
+            _refresh(connection, claimed)
             refreshed = True
         else:
             time.sleep(0.1)
@@ -235,7 +238,7 @@ def _reconnect_message(connection: XeroConnection) -> str:
 
 
 @sensitive_variables("refresh_token")
-def _refresh(connection: XeroConnection) -> None:
+def _refresh(connection: XeroConnection, lease: jobs.Lease) -> None:
     """Get new tokens while holding the lease; record the outcome. Always ends the lease."""
     version = connection.token_version
     recorder = bare_session()
@@ -263,9 +266,7 @@ def _refresh(connection: XeroConnection) -> None:
     except BaseException:
         # Xero unavailable, rate limited, or an answer we could not read: let another
         # attempt (ours or a worker's) try again at once; only our own lease, though.
-        XeroConnection.objects.filter(pk=connection.pk, token_version=version).update(
-            refresh_lease_until=None
-        )
+        lease.release()
         raise
     if not _store_tokens(connection, tokens, expected_version=version):
         logger.warning(
@@ -390,8 +391,6 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     It proves the tokens work, shows the quota, and queues the first mirror refresh. On a
     failure the connection stays "not ready" with Xero's reason, and the error is raised.
     """
-    from .tasks import refresh_xero_contacts  # tasks → mirror → connections
-
     try:
         organisation = xero.organisation_get(session(connection))
     except xero.XeroError as error:
@@ -407,7 +406,10 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     )
     connection.refresh_from_db()
     if connection.status == ConnectionStatus.ACTIVE:
-        transaction.on_commit(lambda: refresh_xero_contacts.enqueue(connection.pk))
+        XeroConnection.objects.filter(pk=connection.pk).update(
+            contacts_refresh_queued_at=timezone.now()
+        )
+        jobs.enqueue("contacts_refresh", connection.pk, False)
     return connection
 
 

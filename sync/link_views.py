@@ -12,10 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
-from . import links, uploads, views
+from . import links, mirror, uploads, views
 from .exceptions import UserFacingError
 from .models import ContactLink, InvalidReason, SyncContact, UploadJob, UploadRow, XeroConnection
-from .tasks import refresh_xero_contacts
 from .templatetags.sync_tags import upload_jobs
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -78,7 +77,7 @@ def check_links(request: HttpRequest, *, connection: XeroConnection) -> None:
     """Check every link of the organisation against the mirror now, and again after a
     refresh of the mirror from Xero (queued in the background)."""
     result = links.links_check(connection=connection)
-    refresh_xero_contacts.enqueue(connection.pk)
+    mirror.contacts_refresh_queue(connection=connection)
     if result.skipped:
         messages.info(
             request,

@@ -6,17 +6,17 @@ change already seen (If-Modified-Since).
 """
 
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.utils import timezone
 
-from . import connections, links, xero
+from . import connections, jobs, links, xero
 from .exceptions import UserFacingError
-from .models import XeroConnection, XeroContact
+from .models import ConnectionStatus, XeroConnection, XeroContact
 
 PAGE_SIZE = 1000
 # Every field of a Xero contact but its ID is a column of the mirror, of the same name.
@@ -56,48 +56,17 @@ def refresh_lease() -> timedelta:
     return timedelta(seconds=seconds)
 
 
-@dataclass
-class _Lease:
-    """A refresh's hold on its connection; the time it runs until tells it from another's."""
-
-    connection: XeroConnection
-    until: datetime
-
-    @classmethod
-    def claim(cls, connection: XeroConnection) -> "_Lease":
-        now = timezone.now()
-        until = now + refresh_lease()
-        # A conditional UPDATE instead of a row lock, as no transaction may stay open across
-        # the calls to Xero: of two refreshes starting together, exactly one updates the row.
-        claimed = (
-            XeroConnection.objects.filter(pk=connection.pk)
-            .filter(
-                Q(contacts_refresh_lease_until__isnull=True)
-                | Q(contacts_refresh_lease_until__lt=now)
-            )
-            .update(contacts_refresh_lease_until=until)
-        )
-        if not claimed:
-            raise RefreshRunning(f"The Xero contacts of {connection} are being refreshed already.")
-        return cls(connection, until)
-
-    def renew(self) -> None:
-        until = timezone.now() + refresh_lease()
-        # Only while still ours: a refresh that stalled past its lease has been replaced, and
-        # stops rather than run beside its replacement.
-        if not self._held().update(contacts_refresh_lease_until=until):
-            raise RefreshRunning(
-                f"Another refresh of the Xero contacts of {self.connection} took over."
-            )
-        self.until = until
-
-    def release(self) -> None:
-        self._held().update(contacts_refresh_lease_until=None)
-
-    def _held(self) -> "QuerySet[XeroConnection]":
-        return XeroConnection.objects.filter(
-            pk=self.connection.pk, contacts_refresh_lease_until=self.until
-        )
+def _claim(connection: XeroConnection) -> jobs.Lease:
+    lease = jobs.Lease.claim(
+        XeroConnection,
+        connection.pk,
+        field="contacts_refresh_lease_until",
+        length=refresh_lease(),
+        contacts_refresh_queued_at=None,  # the queued refresh, if any, is this one
+    )
+    if lease is None:
+        raise RefreshRunning(f"The Xero contacts of {connection} are being refreshed already.")
+    return lease
 
 
 def xero_contacts_refresh(
@@ -111,7 +80,7 @@ def xero_contacts_refresh(
     A failure is kept on the connection (when and why), for the dashboard to show with a
     Retry button, and raised; the next refresh that works clears it.
     """
-    lease = _Lease.claim(connection)
+    lease = _claim(connection)
     try:
         result = _refresh(
             connection, full=full, lease=lease, session=session or connections.session(connection)
@@ -136,8 +105,65 @@ def xero_contacts_refresh(
         lease.release()
 
 
+def contacts_refresh_queue(*, connection: XeroConnection, full: bool = False) -> None:
+    """Queue a refresh of the connection's mirror for the worker (once the transaction
+    commits), and note it, so that the scheduler queues no second one meanwhile."""
+    XeroConnection.objects.filter(pk=connection.pk).update(
+        contacts_refresh_queued_at=timezone.now()
+    )
+    jobs.enqueue("contacts_refresh", connection.pk, full)
+
+
+def contact_refreshes_enqueue(*, stalled_only: bool = False) -> int:
+    """Queue a refresh for every connected organisation with none running or queued;
+    with stalled_only, only where a refresh's lease ran out (its worker was killed).
+
+    The connection rows say it, not the task table: a refresh runs while it holds its
+    lease (renewed after every page), and one is queued from when it is queued until it
+    starts, or for a lease's length (a task not started by then was lost). django-tasks-db
+    keeps a killed worker's task RUNNING for ever; that task counts for nothing here.
+    """
+    now = timezone.now()
+    idle = (
+        XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
+        .filter(
+            Q(contacts_refresh_lease_until__isnull=True) | Q(contacts_refresh_lease_until__lt=now)
+        )
+        .filter(
+            Q(contacts_refresh_queued_at__isnull=True)
+            | Q(contacts_refresh_queued_at__lt=now - refresh_lease())
+        )
+    )
+    if stalled_only:
+        idle = idle.filter(contacts_refresh_lease_until__lt=now)
+    queued = 0
+    for pk in idle.values_list("pk", flat=True):
+        # A conditional UPDATE: two schedulers at once queue one refresh, not two.
+        if idle.filter(pk=pk).update(contacts_refresh_queued_at=now):
+            jobs.enqueue("contacts_refresh", pk, False)
+            queued += 1
+    return queued
+
+
+def queued_refresh_run(*, connection_id: int, full: bool = False) -> dict[str, str | int | bool]:
+    """What the worker's refresh task does: refresh, unless the organisation was
+    disconnected meanwhile or another refresh runs (which brings the mirror up to date)."""
+    connection = XeroConnection.objects.filter(
+        pk=connection_id, status=ConnectionStatus.ACTIVE
+    ).first()
+    if connection is None:
+        return {"skipped": "not connected"}
+    try:
+        result = xero_contacts_refresh(connection=connection, full=full)
+    except RefreshRunning as running:
+        # Not a failure: the refresh already running brings the mirror up to date.
+        XeroConnection.objects.filter(pk=connection_id).update(contacts_refresh_queued_at=None)
+        return {"skipped": str(running)}
+    return {"api_calls": result.api_calls, "received": result.received, "full": result.full}
+
+
 def _refresh(
-    connection: XeroConnection, *, full: bool, lease: _Lease, session: xero.Session
+    connection: XeroConnection, *, full: bool, lease: jobs.Lease, session: xero.Session
 ) -> RefreshResult:
     connection.refresh_from_db(fields=["contacts_modified_since"])
     since = None if full else connection.contacts_modified_since
@@ -156,7 +182,14 @@ def _refresh(
             changed = contact.updated_in_xero
             if changed and (newest is None or changed > newest):
                 newest = changed
-        lease.renew()
+        try:
+            lease.renew()
+        except jobs.LeaseLost:
+            # A refresh that stalled past its lease has been replaced, and stops rather
+            # than run beside its replacement.
+            raise RefreshRunning(
+                f"Another refresh of the Xero contacts of {connection} took over."
+            ) from None
     XeroConnection.objects.filter(pk=connection.pk).update(
         contacts_modified_since=newest,
         contacts_refreshed_at=timezone.now(),

@@ -16,6 +16,7 @@ from contacts.models import Contact, ContactQuerySet, any_field_contains
 from transactions.models import TO_SYNC, Transaction, TransactionType
 
 from . import names
+from .jobs import Job, JobItem
 from .xero.data import ContactDetails
 
 
@@ -92,6 +93,9 @@ class XeroConnection(models.Model):
     # Held by the refresh running now and renewed after every page (sync.mirror): one that
     # runs out was left by a killed worker, and the scheduler queues a new refresh.
     contacts_refresh_lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # When a refresh was queued and has not started yet: the scheduler queues none beside it
+    # (for a lease's length: a task never started by then was lost).
+    contacts_refresh_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = XeroConnectionQuerySet.as_manager()
 
@@ -599,12 +603,14 @@ class ConnectionEvent(AuditEvent):
         return f"{self.get_action_display()} {self.organisation_name}"
 
 
-class UploadJob(models.Model):
+class UploadJob(Job):
     """One Upload an accountant started: contacts to create in Xero or to update there.
 
     It runs in the request for its first batch, then continues as a background task when
     there is more, or when Xero asks to wait.
     """
+
+    KIND = "upload"
 
     class State(models.TextChoices):
         RUNNING = "running", "Uploading"
@@ -618,13 +624,7 @@ class UploadJob(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
     state = models.CharField(max_length=16, choices=State, default=State.RUNNING)
-    resume_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a job waiting for Xero's rate limit goes on."
-    )
-    detail = models.CharField(max_length=500, blank=True, help_text="Why it waits or stopped.")
-    finished_at = models.DateTimeField(null=True, blank=True)
     # The mirror is refreshed once per upload, before its first batch (the duplicate guard
     # reads it; later batches add what they create).
     mirror_refreshed = models.BooleanField(default=False)
@@ -635,12 +635,8 @@ class UploadJob(models.Model):
     def __str__(self) -> str:
         return f"Upload {self.pk} ({self.get_state_display()})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.state in (self.State.RUNNING, self.State.WAITING)
 
-
-class UploadRow(models.Model):
+class UploadRow(JobItem):
     """One contact in an upload: what was to be done, and what came of it.
 
     A contact has at most one row queued or sending per organisation (the database says so),
@@ -673,7 +669,6 @@ class UploadRow(models.Model):
     fingerprint = models.CharField(
         max_length=32, blank=True, help_text="The contact's details fingerprint as sent."
     )
-    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["pk"]
@@ -839,12 +834,14 @@ class TaxRate(models.Model):
         return self.status == "ACTIVE"
 
 
-class SyncRun(models.Model):
+class SyncRun(Job):
     """One sync of transactions to one organisation: who asked, and how it went.
 
     One runs at a time per organisation (the database says so); the others wait their turn.
     Kept, with its items, until an admin prunes the sync log.
     """
+
+    KIND = "sync"
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting to start"
@@ -868,18 +865,6 @@ class SyncRun(models.Model):
     )
     trigger = models.CharField(max_length=16, choices=Trigger, default=Trigger.DASHBOARD)
     state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    resume_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a run waiting for Xero goes on."
-    )
-    lease_until = models.DateTimeField(
-        null=True,
-        blank=True,
-        help_text="A running sync renews this; past it, the run is taken for dead.",
-    )
-    detail = models.CharField(max_length=500, blank=True, help_text="Why it waits or stopped.")
     prepared = models.BooleanField(
         default=False, help_text="Links checked and accounts fetched for this run."
     )
@@ -902,12 +887,8 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"Sync {self.pk} ({self.get_state_display()})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.state in self.ACTIVE
 
-
-class SyncItem(models.Model):
+class SyncItem(JobItem):
     """One transaction in a sync run, and what came of it: the sync log's line."""
 
     class State(models.TextChoices):
@@ -939,7 +920,10 @@ class SyncItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     batch_key = models.CharField(max_length=128, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # An item left sending is never put back blind when its claim runs out: its answer may
+    # have been lost after Xero saved it, so the next run looks it up in Xero by its number
+    # (sync.runs, the run's lease decides who does).
+    claimed_until = None
 
     class Meta:
         ordering = ["pk"]

@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db import transaction
+from django.db.models import Count, F, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from transactions.models import SyncState, Transaction
 
-from . import connections, mirror, xero
+from . import connections, jobs, mirror, xero
 from .documents import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
 from .models import (
     Actor,
@@ -55,9 +55,6 @@ BATCH_SIZE = 50
 # A transaction whose batch got no answer this many times is marked failed (after a lookup
 # in Xero found nothing: it was never created).
 MAX_ATTEMPTS = 3
-# A running sync renews its lease after every batch; a run whose lease ran out was left by a
-# worker that died, and may be taken over.
-LEASE = timedelta(minutes=10)
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
@@ -82,7 +79,7 @@ class DayQuotaUsed(xero.RateLimited):
         super().__init__(wait_seconds=DAY_RETRY, problem="day")
 
 
-class RunTakenOver(Exception):
+class RunTakenOver(jobs.LeaseLost):
     """Another worker took this run over (its lease had run out): this one lets it be."""
 
 
@@ -168,8 +165,6 @@ def sync_start(
 ) -> SyncRun:
     """Queue a sync of these transactions (those already synced or skipped are left out,
     as are those already waiting in another run) and hand it to the worker."""
-    from .tasks import sync_continue  # tasks → runs
-
     run = SyncRun.objects.create(
         connection=connection,
         created_by=user if user is not None and user.is_authenticated else None,
@@ -181,44 +176,24 @@ def sync_start(
         ignore_conflicts=True,  # in another run already: that one sends it
         batch_size=500,
     )
-    sync_continue.enqueue(run.pk)
+    jobs.job_queue(run)
     return run
 
 
 # --- Running it --------------------------------------------------------------------------------
 
 
-def _claim(run: SyncRun) -> bool:
+def _claim(run: SyncRun) -> jobs.Lease | None:
     """Make this the organisation's running sync, unless another one is (the constraint on
-    running runs decides between two workers). A run whose worker died is taken over."""
-    now = timezone.now()
-    SyncRun.objects.filter(
-        connection_id=run.connection_id, state=SyncRun.State.RUNNING, lease_until__lt=now
-    ).exclude(pk=run.pk).update(state=SyncRun.State.QUEUED)
-    try:
-        with transaction.atomic():
-            claimed = (
-                SyncRun.objects.filter(pk=run.pk)
-                .filter(
-                    Q(state=SyncRun.State.QUEUED)
-                    # A waiting run goes on once its time has come, not before (a stray
-                    # task, or the command polling, would only meet the same limit).
-                    | Q(state=SyncRun.State.WAITING, resume_at__isnull=True)
-                    | Q(state=SyncRun.State.WAITING, resume_at__lte=now)
-                    | Q(state=SyncRun.State.RUNNING, lease_until__lt=now)
-                )
-                .update(
-                    state=SyncRun.State.RUNNING,
-                    lease_until=now + LEASE,
-                    resume_at=None,
-                    detail="",
-                )
-            )
-    except IntegrityError:
-        return False  # another run of the organisation is running or waiting
-    if claimed:
-        SyncRun.objects.filter(pk=run.pk, started_at__isnull=True).update(started_at=now)
-    return bool(claimed)
+    running runs decides between two workers); a run whose worker died is taken over. A
+    queued run that must wait its turn is started by the run before it when that ends; the
+    sweep looks at it again only if that run's lease runs out."""
+    lease = jobs.job_claim(run)
+    if lease is None:
+        SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.QUEUED).update(
+            resume_at=timezone.now() + SyncRun.LEASE
+        )
+    return lease
 
 
 def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None) -> SyncRun:
@@ -228,12 +203,13 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
     waiting, with a task queued for when it goes on; anything else stops it visibly, its
     transactions still ready to sync. `on_batch` is called after each batch (a progress bar).
     """
-    from .tasks import sync_continue  # tasks → runs
-
     run.refresh_from_db()
-    if not run.is_active or not _claim(run):
+    lease = _claim(run) if run.is_active else None
+    if lease is None:
+        run.refresh_from_db()
         return run
-    session = PacedSession(connections.session(run.connection), heartbeat=_heartbeat(run))
+    run.refresh_from_db()
+    session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
     try:
         if not run.prepared:
             _prepare(run, session)
@@ -241,52 +217,42 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         _reconcile(run, session, rules)
         while batch := _next_batch(run, rules):
             _send(run, session, rules, *batch)
-            _renew(run, session)
+            _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
-    except RunTakenOver:
+    except jobs.LeaseLost:  # RunTakenOver among them
         run.refresh_from_db()
         return run
     except (xero.RateLimited, mirror.RefreshRunning, xero.XeroUnavailable) as wait:
         seconds = _wait_seconds(wait)
-        resume_at = timezone.now() + timedelta(seconds=seconds)
-        _renew(run, session)
-        SyncRun.objects.filter(pk=run.pk).update(
-            state=SyncRun.State.WAITING,
-            resume_at=resume_at,
+        jobs.job_continue(
+            lease,
+            at=timezone.now() + timedelta(seconds=seconds),
             detail=str(wait)[:500],
             # After a long wait, links and accounts are checked again before sending.
             prepared=run.prepared and seconds < RECHECK_AFTER,
+            **_counts(run, session),
         )
-        sync_continue.using(run_after=resume_at).enqueue(run.pk)
         run.refresh_from_db()
         return run
     except xero.XeroError as failure:
-        _stop(run, session, str(failure))
+        _stop(run, lease, session, str(failure))
         return _finished(run)
     except Exception as failure:
         logger.exception("Sync %s failed", run.pk)
-        _stop(run, session, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
+        _stop(run, lease, session, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
         return _finished(run)
-    _renew(run, session)
-    SyncRun.objects.filter(pk=run.pk).update(
-        state=SyncRun.State.DONE, finished_at=timezone.now(), lease_until=None
-    )
+    jobs.job_finish(lease, state=SyncRun.State.DONE, **_counts(run, session))
     return _finished(run)
 
 
-def _heartbeat(run: SyncRun) -> Callable[[], None]:
-    """Renew the run's lease before a call, at most once a minute."""
-    last = [time.monotonic()]
-
-    def beat() -> None:
-        if time.monotonic() - last[0] >= 60:
-            last[0] = time.monotonic()
-            SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.RUNNING).update(
-                lease_until=timezone.now() + LEASE
-            )
-
-    return beat
+def sync_run_continue(*, run_id: int) -> dict[str, str | int]:
+    """What the worker's sync task does: go on with the run, if it still exists."""
+    run = SyncRun.objects.filter(pk=run_id).first()
+    if run is None:
+        return {"skipped": "no such sync"}
+    run = sync_run(run=run)
+    return {"state": run.state, "items": run.items.count()}
 
 
 def _wait_seconds(wait: Exception) -> float:
@@ -300,8 +266,6 @@ def _wait_seconds(wait: Exception) -> float:
 def _finished(run: SyncRun) -> SyncRun:
     """After a run ends: tell the admins about failures of an automatic one, and start the
     organisation's next queued run."""
-    from .tasks import sync_continue
-
     run.refresh_from_db()
     if run.trigger == SyncRun.Trigger.SCHEDULE:
         _email_failures(run)
@@ -311,11 +275,11 @@ def _finished(run: SyncRun) -> SyncRun:
         .first()
     )
     if following is not None:
-        sync_continue.enqueue(following.pk)
+        jobs.job_queue(following)
     return run
 
 
-def _stop(run: SyncRun, session: PacedSession, reason: str) -> None:
+def _stop(run: SyncRun, lease: jobs.Lease, session: PacedSession, reason: str) -> None:
     """End a run that cannot go on: what it has not sent stays ready to sync."""
     message = f"Not sent: {reason} It is still ready to sync."
     with transaction.atomic():
@@ -324,29 +288,30 @@ def _stop(run: SyncRun, session: PacedSession, reason: str) -> None:
             last_error=message[:1000]
         )
         pending.update(state=SyncItem.State.SKIPPED, message=message[:2000])
-        _renew(run, session)
-        SyncRun.objects.filter(pk=run.pk).update(
-            state=SyncRun.State.STOPPED,
-            detail=reason[:500],
-            finished_at=timezone.now(),
-            lease_until=None,
+        jobs.job_finish(
+            lease, state=SyncRun.State.STOPPED, detail=reason[:500], **_counts(run, session)
         )
 
 
-def _renew(run: SyncRun, session: PacedSession) -> None:
+def _renew(run: SyncRun, lease: jobs.Lease, session: PacedSession) -> None:
     """Save the run's counts and renew its lease (the worker is alive)."""
-    SyncRun.objects.filter(pk=run.pk).update(
-        lease_until=timezone.now() + LEASE,
-        api_calls=run.api_calls + session.calls,
-        write_calls=run.write_calls + session.writes,
-        rate_limited=run.rate_limited + session.rate_limited,
-        minute_remaining=session.quota.minute_remaining,
-        day_remaining=session.quota.day_remaining,
-    )
+    lease.renew(heartbeat_at=timezone.now(), **_counts(run, session))
+
+
+def _counts(run: SyncRun, session: PacedSession) -> dict[str, int | None]:
+    """The run's counts with the session's calls since the last save, to save with the
+    lease; the session starts counting again."""
     run.api_calls += session.calls
     run.write_calls += session.writes
     run.rate_limited += session.rate_limited
     session.calls = session.writes = session.rate_limited = 0
+    return {
+        "api_calls": run.api_calls,
+        "write_calls": run.write_calls,
+        "rate_limited": run.rate_limited,
+        "minute_remaining": session.quota.minute_remaining,
+        "day_remaining": session.quota.day_remaining,
+    }
 
 
 def _prepare(run: SyncRun, session: PacedSession) -> None:
@@ -669,54 +634,6 @@ def _estimate(run: SyncRun, left: int) -> float:
 
 
 # --- Keeping runs going ------------------------------------------------------------------------
-
-
-def sync_runs_resume() -> int:
-    """Queue a continuation for runs that stalled: running past their lease (the worker
-    died), waiting past their time (the task was lost), or queued with none running for
-    their organisation. The scheduler calls this with every round."""
-    from django_tasks_db.models import DBTaskResult
-
-    from .tasks import sync_continue
-
-    now = timezone.now()
-    # django-tasks-db keeps a killed worker's task RUNNING for ever: a running task counts
-    # only while its run's lease holds.
-    pending = DBTaskResult.objects.filter(
-        task_path=sync_continue.module_path, status__in=["READY", "RUNNING"]
-    ).values_list("status", "args_kwargs")
-    alive = set(
-        SyncRun.objects.filter(state=SyncRun.State.RUNNING, lease_until__gte=now).values_list(
-            "pk", flat=True
-        )
-    )
-    busy = {
-        args["args"][0]
-        for status, args in pending
-        if args.get("args") and (status == "READY" or args["args"][0] in alive)
-    }
-    running = set(
-        SyncRun.objects.filter(
-            state__in=[SyncRun.State.RUNNING, SyncRun.State.WAITING], lease_until__gte=now
-        ).values_list("connection_id", flat=True)
-    )
-    resumed = 0
-    for run in SyncRun.objects.filter(state__in=SyncRun.ACTIVE).order_by("created_at", "pk"):
-        stalled = (
-            (run.state == SyncRun.State.RUNNING and (run.lease_until or now) < now)
-            or (
-                run.state == SyncRun.State.WAITING
-                and run.resume_at is not None
-                and run.resume_at < now - timedelta(minutes=1)
-            )
-            or (run.state == SyncRun.State.QUEUED and run.connection_id not in running)
-        )
-        if stalled and run.pk not in busy:
-            sync_continue.enqueue(run.pk)
-            busy.add(run.pk)
-            running.add(run.connection_id)
-            resumed += 1
-    return resumed
 
 
 def autosyncs_start(now: datetime | None = None) -> int:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 
-from . import connections, mirror, xero
+from . import connections, jobs, mirror, xero
 from .exceptions import LinkError
 from .models import (
     Actor,
@@ -44,43 +44,8 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 50
 ALREADY_UPLOADING = "Already being uploaded."
-# A row left "sending" this long was being sent by a worker that died: send it again (its
-# batch key makes Xero answer as before if the first attempt went through).
-STALE_SENDING = timedelta(minutes=10)
 # How long an upload waits for a mirror refresh already under way.
 MIRROR_WAIT = 30.0
-
-
-def upload_jobs_resume() -> int:
-    """Queue a continuation for uploads that stalled: running with nothing happening for
-    STALE_SENDING (its worker died), or waiting past their time (its task was lost).
-    The scheduler calls this with every round."""
-    from django_tasks_db.models import DBTaskResult
-
-    from .tasks import upload_continue
-
-    now = timezone.now()
-    pending = DBTaskResult.objects.filter(
-        task_path=upload_continue.module_path,
-        status__in=["READY", "RUNNING"],
-    ).values_list("args_kwargs", flat=True)
-    busy = {args["args"][0] for args in pending if args.get("args")}
-    resumed = 0
-    for job in UploadJob.objects.filter(
-        state__in=[UploadJob.State.RUNNING, UploadJob.State.WAITING]
-    ).annotate(last_change=Max("rows__updated_at")):
-        stalled = (
-            job.state == UploadJob.State.RUNNING
-            and (job.last_change or job.created_at) < now - STALE_SENDING
-        ) or (
-            job.state == UploadJob.State.WAITING
-            and job.resume_at is not None
-            and job.resume_at < now - STALE_SENDING
-        )
-        if stalled and job.pk not in busy:
-            upload_continue.enqueue(job.pk)
-            resumed += 1
-    return resumed
 
 
 # --- Starting an upload ------------------------------------------------------------------------
@@ -129,26 +94,24 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
 
     A rate limit leaves the job waiting, with the time it goes on and a task queued for
     then; any other failure of Xero stops it, the rows not done marked so and free to be
-    uploaded again.
+    uploaded again. A job another worker holds, or one already finished, is left alone.
     """
-    from .tasks import upload_continue  # tasks → uploads
-
+    lease = jobs.job_claim(job)
     job.refresh_from_db()
-    if job.state in (UploadJob.State.DONE, UploadJob.State.STOPPED):
+    if lease is None:
         return job
-    UploadJob.objects.filter(pk=job.pk).update(
-        state=UploadJob.State.RUNNING, resume_at=None, detail=""
-    )
     _reclaim_stale(job)
     try:
         _refresh_mirror(job)
         sent = 0
         while batches is None or sent < batches:
-            rows = _claim_batch(job)
+            rows = _claim_batch(job, lease)
             if not rows:
                 break
             _send(job, rows)
             sent += 1
+    except jobs.LeaseLost:
+        pass  # stalled past its lease and taken over: the new holder goes on
     except (xero.RateLimited, mirror.RefreshRunning) as wait:
         seconds = wait.wait_seconds if isinstance(wait, xero.RateLimited) else MIRROR_WAIT
         detail = (
@@ -158,43 +121,40 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
         )
         resume_at = timezone.now() + timedelta(seconds=max(1.0, seconds))
         UploadRow.objects.filter(job=job, state=UploadRow.State.SENDING).update(
-            state=UploadRow.State.QUEUED
+            state=UploadRow.State.QUEUED, claimed_until=None
         )
-        UploadJob.objects.filter(pk=job.pk).update(
-            state=UploadJob.State.WAITING, resume_at=resume_at, detail=detail
-        )
-        upload_continue.using(run_after=resume_at).enqueue(job.pk)
-        job.refresh_from_db()
-        return job
+        jobs.job_continue(lease, at=resume_at, detail=detail)
     except xero.XeroError as failure:
-        _stop(job, str(failure))
-        job.refresh_from_db()
-        return job
+        _stop(job, lease, str(failure))
     except Exception as failure:
         # Not Xero's doing (a bug, the database): stop visibly, release every claim, and
         # keep the traceback for whoever reads the log.
         logger.exception("Upload %s failed", job.pk)
-        _stop(job, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
-        job.refresh_from_db()
-        return job
-    if UploadRow.objects.filter(job=job, state=UploadRow.State.QUEUED).exists():
-        upload_continue.enqueue(job.pk)
+        _stop(job, lease, f"omni-xero hit an unexpected error ({type(failure).__name__}).")
     else:
-        UploadJob.objects.filter(pk=job.pk).update(
-            state=UploadJob.State.DONE, finished_at=timezone.now()
-        )
+        if UploadRow.objects.filter(job=job, state=UploadRow.State.QUEUED).exists():
+            jobs.job_continue(lease)
+        else:
+            jobs.job_finish(lease, state=UploadJob.State.DONE)
     job.refresh_from_db()
     return job
 
 
-def _stop(job: UploadJob, reason: str) -> None:
+def upload_job_continue(*, job_id: int) -> dict[str, str | int]:
+    """What the worker's upload task does: go on with the job, if it still exists."""
+    job = UploadJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return {"skipped": "no such upload"}
+    job = upload_job_run(job=job)
+    return {"state": job.state, "rows": job.rows.count()}
+
+
+def _stop(job: UploadJob, lease: jobs.Lease, reason: str) -> None:
     message = f"Not uploaded: {reason} Nothing else was changed; upload it again to retry."
     UploadRow.objects.filter(job=job, state__in=UploadRow.PENDING).update(
         state=UploadRow.State.FAILED, message=message[:1000]
     )
-    UploadJob.objects.filter(pk=job.pk).update(
-        state=UploadJob.State.STOPPED, detail=reason[:500], finished_at=timezone.now()
-    )
+    jobs.job_finish(lease, state=UploadJob.State.STOPPED, detail=reason[:500])
 
 
 def _refresh_mirror(job: UploadJob) -> None:
@@ -217,32 +177,16 @@ def _reclaim_stale(job: UploadJob) -> None:
     """Rows a dead worker left sending go back in the queue. Xero may have created them:
     the mirror is refreshed again first, so the guard finds them by omni-xero's contact
     number and links them instead of creating them twice."""
-    reclaimed = UploadRow.objects.filter(
-        job=job,
-        state=UploadRow.State.SENDING,
-        updated_at__lt=timezone.now() - STALE_SENDING,
-    ).update(state=UploadRow.State.QUEUED)
-    if reclaimed:
+    if jobs.items_reclaim(UploadRow.objects.filter(job=job)):
         UploadJob.objects.filter(pk=job.pk).update(mirror_refreshed=False)
         job.mirror_refreshed = False
 
 
-def _claim_batch(job: UploadJob) -> list[UploadRow]:
-    """Up to BATCH_SIZE queued rows, claimed with a conditional UPDATE (no lock is held
-    while Xero is called)."""
-    ids = list(
-        UploadRow.objects.filter(job=job, state=UploadRow.State.QUEUED).values_list(
-            "pk", flat=True
-        )[:BATCH_SIZE]
-    )
-    UploadRow.objects.filter(pk__in=ids, state=UploadRow.State.QUEUED).update(
-        state=UploadRow.State.SENDING, updated_at=timezone.now()
-    )
-    return list(
-        UploadRow.objects.filter(pk__in=ids, state=UploadRow.State.SENDING).select_related(
-            "contact"
-        )
-    )
+def _claim_batch(job: UploadJob, lease: jobs.Lease) -> list[UploadRow]:
+    """Up to BATCH_SIZE queued rows, claimed under the job's lease (no lock is held while
+    Xero is called)."""
+    rows = UploadRow.objects.filter(job=job).select_related("contact")
+    return jobs.items_claim(rows, lease=lease, limit=BATCH_SIZE)
 
 
 # --- One batch ---------------------------------------------------------------------------------

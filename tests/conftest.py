@@ -2,12 +2,20 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection as db_connection
 
 from sync.roles import ACCOUNTANTS, VIEWERS
 
 from .factories import UserFactory
 
 pytest_plugins = ["tests.plugins.sandbox"]
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """Skip a test marked postgres_only (real row locks, concurrent workers) on SQLite."""
+    if request.node.get_closest_marker("postgres_only") and db_connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (CI runs it with DATABASE_URL)")
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from sync import mirror
+from sync.mirror import contact_refreshes_enqueue
 from sync.models import XeroApiCall, XeroConnection, XeroContact
-from sync.tasks import contact_refreshes_enqueue, refresh_xero_contacts
+from sync.tasks import refresh_xero_contacts
 
 pytestmark = pytest.mark.django_db
 
@@ -109,18 +110,25 @@ def test_refresh_task_and_command(connection, sandbox):
     assert "API call(s), full" in out.getvalue()
 
 
-def test_scheduler_queues_one_refresh_per_connection(connection):
+def test_scheduler_queues_one_refresh_per_connection(
+    connection, django_capture_on_commit_callbacks
+):
     DBTaskResult.objects.all().delete()  # the connect flow queued one already
-    assert contact_refreshes_enqueue() == 1
-    assert contact_refreshes_enqueue() == 0  # still queued: not queued twice
+    XeroConnection.objects.update(contacts_refresh_queued_at=None)  # ... and noted it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert contact_refreshes_enqueue() == 1
+        assert contact_refreshes_enqueue() == 0  # still queued: not queued twice
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 
 
-def test_refresh_button_queues_a_refresh(connection, accountant_client):
+def test_refresh_button_queues_a_refresh(
+    connection, accountant_client, django_capture_on_commit_callbacks
+):
     DBTaskResult.objects.all().delete()
-    page = accountant_client.post(
-        f"/accounting/xero/connections/{connection.pk}/refresh-contacts/", follow=True
-    ).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        page = accountant_client.post(
+            f"/accounting/xero/connections/{connection.pk}/refresh-contacts/", follow=True
+        ).content.decode()
     assert "Refreshing the Xero contacts" in page
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 
@@ -134,19 +142,33 @@ def test_worker_runs_the_queued_refresh(connection, sandbox):
     assert XeroConnection.objects.get().contacts_refreshed_at is not None
 
 
-def test_schedule_command_queues_refreshes(connection):
+def test_schedule_command_queues_refreshes(connection, django_capture_on_commit_callbacks):
     DBTaskResult.objects.all().delete()
+    XeroConnection.objects.update(contacts_refresh_queued_at=None)  # the connect flow's ran
     out = StringIO()
-    call_command("schedule_xero_refresh", stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("schedule_xero_refresh", stdout=out)
     assert "Queued 1 refresh(es)." in out.getvalue()
     assert DBTaskResult.objects.get().task_path == "sync.tasks.refresh_xero_contacts"
 
 
-def test_a_refresh_left_running_by_a_killed_worker_does_not_block_the_next(connection):
+def test_a_refresh_left_running_by_a_killed_worker_does_not_block_the_next(
+    connection, django_capture_on_commit_callbacks
+):
     DBTaskResult.objects.all().delete()
-    contact_refreshes_enqueue()
+    XeroConnection.objects.update(contacts_refresh_queued_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_refreshes_enqueue()
+    # The worker started it (its lease taken, the queued note cleared), then was killed:
+    # its task stays RUNNING, and its lease ran out.
     DBTaskResult.objects.update(status="RUNNING", started_at=timezone.now() - timedelta(hours=2))
-    assert contact_refreshes_enqueue() == 1
+    XeroConnection.objects.update(
+        contacts_refresh_queued_at=None,
+        contacts_refresh_lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        assert contact_refreshes_enqueue(stalled_only=True) == 1
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,8 +9,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from sync import mirror
+from sync.mirror import contact_refreshes_enqueue
 from sync.models import XeroApiCall, XeroConnection
-from sync.tasks import contact_refreshes_enqueue, refresh_xero_contacts
+from sync.tasks import refresh_xero_contacts
 from tests.factories import XeroConnectionFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,10 +37,13 @@ def test_the_lease_outlasts_one_page_with_every_retry(settings):
     assert mirror.refresh_lease() == timedelta(seconds=580)
 
 
-def test_a_running_refresh_whose_lease_ran_out_gets_a_new_one_queued():
+def test_a_running_refresh_whose_lease_ran_out_gets_a_new_one_queued(
+    django_capture_on_commit_callbacks,
+):
     connection = XeroConnectionFactory(contacts_refresh_lease_until=timezone.now())
     left_running(connection, started_minutes_ago=10)  # its worker was killed: no renewals
-    assert contact_refreshes_enqueue() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert contact_refreshes_enqueue(stalled_only=True) == 1
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 
 

@@ -11,7 +11,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from sync import documents, runs, services, xero
+from sync import documents, jobs, runs, services, xero
 from sync.models import (
     AccountMapping,
     ChartAccount,
@@ -175,19 +175,27 @@ def test_a_merged_contacts_refusal_names_the_survivor(connection, sandbox):
     assert posts() == []
 
 
+def archive_before_the_first_send(monkeypatch, sandbox, contact) -> None:
+    """The contact is archived in Xero after the run's checks, just before its first POST."""
+    save = xero.documents_save
+    archived: list[bool] = []
+
+    def archive_then_save(*args, **kwargs):
+        if not archived:
+            archived.append(True)
+            sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(xero, "documents_save", archive_then_save)
+
+
 def test_archived_between_the_check_and_the_send_invalidates_the_link_on_the_spot(
     connection, sandbox, monkeypatch
 ):
     contact = linked(connection, sandbox, name="Pukeko Paints")
     first, second = transaction_of(contact), transaction_of(contact)
     monkeypatch.setattr(runs, "BATCH_SIZE", 1)
-    prepare = runs._prepare
-
-    def prepare_then_archive(run, session):
-        prepare(run, session)
-        sandbox.archive(str(ContactLink.objects.get(contact=contact).xero_contact_id))
-
-    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+    archive_before_the_first_send(monkeypatch, sandbox, contact)
 
     run = sync(connection, [first, second])
 
@@ -223,7 +231,8 @@ def test_an_archived_account_is_refused(connection, sandbox):
     contact = linked(connection, sandbox)
     txn = transaction_of(contact)
     run = runs.sync_start(connection=connection, transactions=[txn])
-    runs._prepare(run, runs.PacedSession(runs.connections.session(connection)))
+    session = runs.PacedSession(runs.connections.session(connection))
+    documents.settings_refresh(connection=run.connection, session=session)
     ChartAccount.objects.filter(connection=connection, code="200").update(status="ARCHIVED")
 
     refusal = documents.Rules(connection).refusal(txn)
@@ -312,7 +321,9 @@ def test_an_unanswered_batch_is_looked_up_before_it_is_sent_again(connection, sa
     )
 
 
-def test_a_worker_killed_mid_run_resumes_and_sends_nothing_twice(connection, sandbox, monkeypatch):
+def test_a_worker_killed_mid_run_resumes_and_sends_nothing_twice(
+    connection, sandbox, monkeypatch, django_capture_on_commit_callbacks
+):
     contact = linked(connection, sandbox)
     monkeypatch.setattr(runs, "BATCH_SIZE", 2)
     txns = [transaction_of(contact, number=f"INV-62{n:02d}") for n in range(5)]
@@ -333,7 +344,9 @@ def test_a_worker_killed_mid_run_resumes_and_sends_nothing_twice(connection, san
     # The killed worker's task stays RUNNING for ever (django-tasks-db has no heartbeat).
     DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue").update(status="RUNNING")
 
-    assert runs.sync_runs_resume() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_resume()["sync runs"] == 1
+    assert DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue", status="READY")
     run = runs.sync_run(run=run)
 
     assert run.state == SyncRun.State.DONE
@@ -367,13 +380,16 @@ def test_a_storm_of_429s_waits_for_each_retry_after(connection, sandbox, waits):
     assert len(in_xero(sandbox)) == 1
 
 
-def test_the_daily_limit_pauses_the_run_which_goes_on_later(connection, sandbox):
+def test_the_daily_limit_pauses_the_run_which_goes_on_later(
+    connection, sandbox, django_capture_on_commit_callbacks
+):
     contact = linked(connection, sandbox)
     txn = transaction_of(contact)
     # Today's calls so far, and room for the 3 checks only: the document finds none left.
     sandbox.rate_limits(enabled=True, reset_counters=True, day=3)
 
-    run = sync(connection, [txn])
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync(connection, [txn])
 
     assert run.state == SyncRun.State.WAITING
     assert "daily call limit" in run.detail
@@ -414,7 +430,9 @@ def test_the_pace_keeps_within_the_minute_limit(connection, sandbox, monkeypatch
     assert waited and all(0 < w <= 60 for w in waited)
 
 
-def test_a_second_sync_of_the_organisation_waits_its_turn(connection, sandbox):
+def test_a_second_sync_of_the_organisation_waits_its_turn(
+    connection, sandbox, django_capture_on_commit_callbacks
+):
     contact = linked(connection, sandbox)
     first_txn, second_txn = transaction_of(contact), transaction_of(contact)
     first = runs.sync_start(connection=connection, transactions=[first_txn])
@@ -427,8 +445,9 @@ def test_a_second_sync_of_the_organisation_waits_its_turn(connection, sandbox):
 
     assert second.state == SyncRun.State.QUEUED  # joined the queue
     assert posts() == []
-    SyncRun.objects.filter(pk=first.pk).update(state=SyncRun.State.QUEUED)
-    runs.sync_run(run=first)
+    SyncRun.objects.filter(pk=first.pk).update(state=SyncRun.State.QUEUED, lease_until=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.sync_run(run=first)
     second.refresh_from_db()
     assert second.state == SyncRun.State.QUEUED
     assert DBTaskResult.objects.filter(
@@ -650,13 +669,7 @@ def test_sending_again_after_a_fix_in_xero_is_not_answered_with_the_old_refusal(
     contact = linked(connection, sandbox, name="Kea Kites")
     txn = transaction_of(contact)
     xero_id = str(ContactLink.objects.get(contact=contact).xero_contact_id)
-    prepare = runs._prepare
-
-    def prepare_then_archive(run, session):
-        prepare(run, session)
-        sandbox.archive(xero_id)
-
-    monkeypatch.setattr(runs, "_prepare", prepare_then_archive)
+    archive_before_the_first_send(monkeypatch, sandbox, contact)
     sync(connection, [txn])
     assert states(txn) == [SyncState.REFUSED]
     monkeypatch.undo()

@@ -34,11 +34,14 @@ def text(response) -> str:
     return response.content.decode()
 
 
-def test_upload_queues_the_selected_and_shows_the_progress(connection, sandbox, accountant_client):
+def test_upload_queues_the_selected_and_shows_the_progress(
+    connection, sandbox, accountant_client, django_capture_on_commit_callbacks
+):
     contact = linked(connection, sandbox)
     chosen, other = transaction_of(contact), transaction_of(contact)
 
-    response = act(accountant_client, "upload", chosen)
+    with django_capture_on_commit_callbacks(execute=True):  # the task is queued on commit
+        response = act(accountant_client, "upload", chosen)
 
     assert "Uploading 1 transaction to Demo Company (NZ) in the background" in text(response)
     assert 'id="sync-progress"' in text(response) and "<strong>Starting:</strong>" in text(response)

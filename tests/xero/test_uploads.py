@@ -7,7 +7,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from sync import uploads, xero
+from sync import jobs, uploads, xero
 from sync.models import (
     ContactLink,
     LinkEvent,
@@ -223,7 +223,9 @@ def test_a_rate_limit_in_a_request_is_not_waited_out_but_continued_later(
     assert rows(job)["Ruapehu Ski Hire"][0] == UploadRow.State.QUEUED
     task = DBTaskResult.objects.get(task_path="sync.tasks.upload_continue")
     assert task.run_after is not None and task.run_after >= job.resume_at.replace(microsecond=0)
-    DBTaskResult.objects.update(run_after=timezone.now())  # as if the 40 seconds went by
+    # As if the 40 seconds went by.
+    DBTaskResult.objects.update(run_after=timezone.now())
+    UploadJob.objects.update(resume_at=timezone.now())
     call_command("db_worker", "--batch", "--no-startup-delay", "-v", "0")
     job.refresh_from_db()
     assert job.state == UploadJob.State.DONE
@@ -324,10 +326,10 @@ def test_an_unexpected_error_stops_the_upload_visibly_and_frees_its_contacts(
 ):
     contact = ContactFactory(name="Nelson Artisan Market")
 
-    def broken(job, rows):
+    def broken(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(uploads, "_send", broken)
+    monkeypatch.setattr(xero, "contacts_save", broken)
     job = upload(connection, [contact])
     assert job.state == UploadJob.State.STOPPED
     assert "unexpected error (KeyError)" in job.detail
@@ -337,19 +339,23 @@ def test_an_unexpected_error_stops_the_upload_visibly_and_frees_its_contacts(
     assert rows(upload(connection, [contact]))["Nelson Artisan Market"][0] == "done"
 
 
-def test_a_stalled_upload_is_resumed_by_the_scheduler(connection):
+def test_a_stalled_upload_is_resumed_by_the_scheduler(
+    connection, django_capture_on_commit_callbacks
+):
     DBTaskResult.objects.all().delete()
-    job = UploadJob.objects.create(connection=connection)
+    held = timezone.now() + timezone.timedelta(minutes=1)  # a worker renewed it just now
+    job = UploadJob.objects.create(connection=connection, lease_until=held)
     row = UploadRow.objects.create(
         job=job, connection=connection, contact=ContactFactory(), kind=UploadRow.Kind.CREATE,
-        state=UploadRow.State.SENDING,
+        state=UploadRow.State.SENDING, claimed_until=held,
     )  # fmt: skip
-    assert uploads.upload_jobs_resume() == 0  # sending just now: alive
-    UploadRow.objects.filter(pk=row.pk).update(
-        updated_at=timezone.now() - uploads.STALE_SENDING - timezone.timedelta(seconds=1)
-    )
-    assert uploads.upload_jobs_resume() == 1
-    assert uploads.upload_jobs_resume() == 0  # its continuation is queued already
+    with django_capture_on_commit_callbacks(execute=True):
+        assert jobs.jobs_resume()["upload jobs"] == 0  # sending under a live lease
+        ran_out = timezone.now() - timezone.timedelta(seconds=1)
+        UploadJob.objects.filter(pk=job.pk).update(lease_until=ran_out)
+        UploadRow.objects.filter(pk=row.pk).update(claimed_until=ran_out)
+        assert jobs.jobs_resume()["upload jobs"] == 1
+        assert jobs.jobs_resume()["upload jobs"] == 0  # its continuation is queued already
     assert DBTaskResult.objects.get().task_path == "sync.tasks.upload_continue"
 
 

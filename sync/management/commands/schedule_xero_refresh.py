@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sync.runs import autosyncs_start, sync_runs_resume
-from sync.tasks import contact_refreshes_enqueue
-from sync.uploads import upload_jobs_resume
+from sync.jobs import jobs_resume
+from sync.mirror import contact_refreshes_enqueue
+from sync.runs import autosyncs_start
 
 # Between rounds that resume stalled work and start the automatic syncs that are due.
 TICK_SECONDS = 60
@@ -42,14 +42,17 @@ class Command(BaseCommand):
                 next_refresh = time.monotonic() + settings.XERO_MIRROR_REFRESH_MINUTES * 60
                 if talk:
                     self.stdout.write(f"Queued {queued} refresh(es).")
-            resumed = upload_jobs_resume()
-            syncs_resumed = sync_runs_resume()
+            else:
+                # Between the rounds: only the refreshes a killed worker left.
+                queued = contact_refreshes_enqueue(stalled_only=True)
+                if talk and queued:
+                    self.stdout.write(f"Resumed {queued} stalled refresh(es).")
+            resumed = jobs_resume()
             started = autosyncs_start()
             if talk:
-                if resumed:
-                    self.stdout.write(f"Resumed {resumed} stalled upload(s).")
-                if syncs_resumed:
-                    self.stdout.write(f"Resumed {syncs_resumed} stalled sync(s).")
+                for kind, count in resumed.items():
+                    if count:
+                        self.stdout.write(f"Resumed {count} stalled {kind}.")
                 if started:
                     self.stdout.write(f"Started {started} automatic sync(s).")
             if not loop:
