@@ -4,7 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck format setup clean-state
+LOCK := requirements/dev.lock
+
+.PHONY: run test lint typecheck contracts format setup lock clean-state
 
 run: setup
 	$(PY) scripts/run.py
@@ -21,21 +23,36 @@ lint: setup
 typecheck: setup
 	DEBUG=true $(VENV)/bin/mypy
 
+# The import contracts in pyproject.toml (import-linter): leaves, the Xero boundary, layers.
+contracts: setup
+	$(VENV)/bin/lint-imports
+
 format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 setup: $(STAMP)
 
-# Rebuilt whenever pyproject.toml (the pins) changes.
-$(STAMP): pyproject.toml scripts/requirements.py
+# Exactly the lock: every package of the tree at its locked version, each file checked
+# against its hash. Rebuilt whenever the lock changes; refused while it is older than the pins.
+$(STAMP): $(LOCK) pyproject.toml scripts/lock.py
 	@python=$$(scripts/find-python) || exit 1; \
+	$$python scripts/lock.py --check || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
 		rm -rf $(VENV); echo "Building $(VENV) with $$python"; $$python -m venv $(VENV) || exit 1; \
 	fi
-	$(PY) scripts/requirements.py dev > $(VENV)/requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check -r $(VENV)/requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	touch $(STAMP)
+
+# Resolve pyproject.toml's pins again into requirements/*.lock (needs the package index).
+# uv does the resolving, from a throwaway virtualenv of its own under var/.
+UV_VERSION := 0.13.8
+lock:
+	@python=$$(scripts/find-python) || exit 1; \
+	if [ ! -x var/lock-tools/bin/uv ]; then \
+		$$python -m venv var/lock-tools && var/lock-tools/bin/pip install --quiet uv==$(UV_VERSION) || exit 1; \
+	fi; \
+	$$python scripts/lock.py var/lock-tools/bin/uv
 
 # Forget the local database, demo logins and sandbox state (make run starts afresh).
 clean-state:
