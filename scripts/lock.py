@@ -44,8 +44,9 @@ def write(uv: str) -> None:
         command += ["--universal", "--python-version", "3.12", "--no-header"]
         command += [arg for extra in extras for arg in ("--extra", extra)]
         resolved = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True)
+        with_extras = f" with {', '.join(extras)}" if extras else ""
         header = (
-            f"# The whole dependency tree of pyproject.toml's pins{' with ' + ', '.join(extras) if extras else ''},\n"
+            f"# The whole dependency tree of pyproject.toml's pins{with_extras},\n"
             "# with hashes. Made by `make lock` (scripts/lock.py); do not edit by hand.\n"
             f"{STAMP}{pins_digest()}\n"
         )
