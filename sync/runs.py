@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from transactions.models import SyncState, Transaction
 
-from . import connections, mirror, xero
+from . import connections, mirror, transaction_orgs, xero
 from .documents import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
 from .models import (
     Actor,
@@ -167,7 +167,8 @@ def sync_start(
     trigger: str = SyncRun.Trigger.DASHBOARD,
 ) -> SyncRun:
     """Queue a sync of these transactions (those already synced or skipped are left out,
-    as are those already waiting in another run) and hand it to the worker."""
+    as are another organisation's and those already waiting in another run) and hand it to
+    the worker."""
     from .tasks import sync_continue  # tasks → runs
 
     run = SyncRun.objects.create(
@@ -176,6 +177,8 @@ def sync_start(
         trigger=trigger,
     )
     ids = [t.pk for t in transactions if t.sync_state not in (SyncState.SYNCED, SyncState.SKIPPED)]
+    # Only the organisation's own: another's are never sent here, whoever asks.
+    ids = transaction_orgs.transactions_settle(connection=connection, ids=ids)
     SyncItem.objects.bulk_create(
         [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
         ignore_conflicts=True,  # in another run already: that one sends it
@@ -728,11 +731,12 @@ def autosyncs_start(now: datetime | None = None) -> int:
         if not sync_settings.autosync_due(now) or connection.status != "active":
             continue
         SyncSettings.objects.filter(pk=sync_settings.pk).update(autosync_last_at=now)
-        if not Transaction.objects.ready_to_sync().exists():
+        ready = transaction_orgs.for_organisation(Transaction.objects.ready_to_sync(), connection)
+        if not ready.exists():
             continue  # nothing to send: no run, no email
         sync_start(
             connection=connection,
-            transactions=Transaction.objects.ready_to_sync(),
+            transactions=ready,
             trigger=SyncRun.Trigger.SCHEDULE,
         )
         started += 1

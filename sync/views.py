@@ -27,6 +27,7 @@ from . import link_views
 from .exceptions import UserFacingError
 from .models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from .services import contact_unlink
+from .transaction_orgs import for_organisation
 
 PAGE_SIZE = 50
 # The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
@@ -232,11 +233,11 @@ def _contacts_page(
         sort = ""
     contacts = SyncContact.objects.for_tab(tab)
     if not show:
-        contacts = contacts.ready()
+        contacts = contacts.ready(connection)
     contacts = (
         contacts.search(params.get("q", ""))
         .link_filter(link_filter, connection)
-        .with_ready_count()
+        .with_ready_count(connection)
         .with_link(connection)
         .sorted_by(sort, connection)
     )
@@ -277,10 +278,13 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         state = request.GET.get("state", "")
         from .models import SyncItem
 
-        latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
+        connection = context["connection"]
+        latest_item = SyncItem.objects.filter(
+            transaction=OuterRef("pk"), connection=connection
+        ).order_by("-pk")
+        of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = (
-            Transaction.objects.of_type(sub.transaction_type)
-            .search(context["query"])
+            of_type.search(context["query"])
             .in_state(state)
             .with_lines()
             .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
@@ -297,9 +301,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "syncs": active_runs(context["connection"]),
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
-            "ready_count": Transaction.objects.of_type(sub.transaction_type)
-            .ready_to_sync()
-            .count(),
+            "ready_count": of_type.ready_to_sync().count(),
         }
         template = "sync/transactions_tab.html"
         partial = "#rows"
@@ -321,7 +323,8 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = _shell_context(request, tab, _contacts_subtab(tab))
     connection = context["connection"]
     contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count().with_link(connection), pk=pk
+        SyncContact.objects.for_tab(tab).with_ready_count(connection).with_link(connection),
+        pk=pk,
     )
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")

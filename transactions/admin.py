@@ -22,7 +22,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "sync_state",
         "xero_number",
     ]
-    list_filter = ["type", "sync_state", "currency", "date"]
+    list_filter = ["type", "sync_state", "branch", "currency", "date"]
     list_select_related = ["contact"]
     search_fields = ["number", "reference", "contact__name", "xero_number", "xero_id"]
     date_hierarchy = "date"
@@ -38,6 +38,7 @@ class TransactionAdmin(admin.ModelAdmin):
                     "number",
                     "reference",
                     "contact",
+                    "branch",
                     "date",
                     "due_date",
                     "currency",

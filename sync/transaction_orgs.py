@@ -1,0 +1,258 @@
+"""Which Xero organisation each transaction is for: one, never two. The rule, and the
+writes that respect it (Skip, Reset, moving a transaction to another organisation).
+
+An Omni transaction is one entity's, so it goes to one organisation. Which one:
+
+1. the one it is settled on (a `TransactionOrganisation` row: a sync took it there, it was
+   skipped there, or an admin moved it there);
+2. otherwise the rule: with one organisation connected, that one; with several, the one its
+   Omni branch is mapped to (`BranchOrganisation`, set in the admin); for a branch not
+   mapped, the one organisation its contact is linked in; a contact linked in several (or
+   none) leaves it for an admin to move.
+
+The rule's answer is a database filter (`organisation_q`), so lists, counts and the sync
+read the same answer in SQL; `transaction_organisation` asks it for one transaction.
+Settling is an insert keyed by the transaction: two syncs of two organisations racing for
+one transaction cannot both have it.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction as db
+from django.db.models import (
+    Case,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from transactions.models import TO_SYNC, SyncState, Transaction
+
+from .exceptions import UserFacingError
+from .models import (
+    Actor,
+    BranchOrganisation,
+    ConnectionStatus,
+    ContactLink,
+    MirroredDocument,
+    SyncItem,
+    TransactionEvent,
+    TransactionOrganisation,
+    XeroConnection,
+)
+
+# A document in one of these states no longer counts in Xero: its transaction may move.
+VOID_IN_XERO = {"VOIDED", "DELETED"}
+
+
+class MoveRefused(UserFacingError):
+    """A transaction that cannot move to another organisation (synced there, in a sync)."""
+
+
+def _rule_q(connection: XeroConnection) -> Q:
+    """The rule, for transactions not settled yet: those that are the connection's."""
+    if connection.status == ConnectionStatus.DISCONNECTED:
+        return Q(pk__in=[])
+    usable = XeroConnection.objects.usable()
+    others = usable.exclude(pk=connection.pk)
+    only_one = ~Exists(others)
+    mapped_here = Exists(
+        BranchOrganisation.objects.filter(branch=OuterRef("branch"), connection=connection)
+    )
+    mapped = Exists(
+        BranchOrganisation.objects.filter(branch=OuterRef("branch"), connection__in=usable)
+    )
+    linked_here = Exists(
+        ContactLink.objects.filter(contact=OuterRef("contact"), connection=connection)
+    )
+    linked_elsewhere = Exists(
+        ContactLink.objects.filter(contact=OuterRef("contact"), connection__in=others)
+    )
+    return only_one | mapped_here | (~mapped & linked_here & ~linked_elsewhere)
+
+
+def organisation_q(connection: XeroConnection) -> Q:
+    """The transactions that are the connection's: settled there, or not settled and the
+    rule gives it. Disjoint for two organisations, so nothing is ever two's."""
+    settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
+    return Exists(settled.filter(connection=connection)) | (~Exists(settled) & _rule_q(connection))
+
+
+def for_organisation(
+    transactions: QuerySet[Transaction], connection: XeroConnection | None
+) -> QuerySet[Transaction]:
+    """The transactions of the organisation shown; every one when none is connected (the
+    dashboard then shows Omni's transactions, and nothing can be sent)."""
+    if connection is None:
+        return transactions
+    return transactions.filter(organisation_q(connection))
+
+
+def with_organisation(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    """Annotate `organisation_pk`: the connection each transaction is for (None: no
+    organisation yet). One query for the connections, then the rule in SQL."""
+    settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
+    by_rule = [
+        When(_rule_q(connection), then=Value(connection.pk))
+        for connection in XeroConnection.objects.usable()
+    ]
+    settled_on = Subquery(settled.values("connection_id")[:1], output_field=IntegerField())
+    if not by_rule:
+        return transactions.annotate(organisation_pk=settled_on)
+    return transactions.annotate(
+        organisation_pk=Coalesce(
+            settled_on, Case(*by_rule, default=None, output_field=IntegerField())
+        )
+    )
+
+
+def transaction_organisation(*, transaction: Transaction) -> XeroConnection | None:
+    """The organisation one transaction is for; None when the rule cannot say."""
+    pk = with_organisation(Transaction.objects.filter(pk=transaction.pk)).values_list(
+        "organisation_pk", flat=True
+    )
+    found = pk.first()
+    return XeroConnection.objects.filter(pk=found).first() if found is not None else None
+
+
+def transactions_settle(*, connection: XeroConnection, ids: Iterable[int]) -> list[int]:
+    """Settle these transactions on the connection where it is theirs; return those that
+    are the connection's now, in the order given. Called by a sync before it takes them."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    mine = set(
+        for_organisation(Transaction.objects.filter(pk__in=wanted), connection).values_list(
+            "pk", flat=True
+        )
+    )
+    # The transaction is the key: when another organisation's sync settled one meanwhile,
+    # its row stands and this insert is ignored, so the check below leaves it out.
+    TransactionOrganisation.objects.bulk_create(
+        [TransactionOrganisation(transaction_id=pk, connection=connection) for pk in mine],
+        ignore_conflicts=True,
+        batch_size=500,
+    )
+    settled = set(
+        TransactionOrganisation.objects.filter(
+            transaction_id__in=mine, connection=connection
+        ).values_list("transaction_id", flat=True)
+    )
+    return [pk for pk in wanted if pk in settled]
+
+
+def _not_pending(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
+    """Leave out those a sync is about to send or sending: their outcome decides."""
+    pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
+    return transactions.exclude(Exists(pending))
+
+
+def _audit(
+    action: str, transactions: list[Transaction], connection: XeroConnection, user: Actor | None
+) -> None:
+    actor = user if user is not None and user.is_authenticated else None
+    TransactionEvent.objects.bulk_create(
+        [
+            TransactionEvent(
+                action=action,
+                actor=actor,
+                organisation_name=connection.organisation_name,
+                transaction=txn,
+                transaction_label=str(txn)[:300],
+                connection=connection,
+            )
+            for txn in transactions
+        ]
+    )
+
+
+def transactions_skip(
+    *, connection: XeroConnection, transactions: QuerySet[Transaction], user: Actor | None
+) -> int:
+    """Skip the organisation's transactions among these (Upload all ready leaves them out
+    until reset); those in a sync now, synced or another organisation's are left alone."""
+    with db.atomic():
+        candidates = _not_pending(
+            for_organisation(transactions, connection).filter(
+                sync_state__in=[*TO_SYNC, SyncState.FAILED]
+            )
+        )
+        ids = transactions_settle(
+            connection=connection, ids=candidates.values_list("pk", flat=True)
+        )
+        chosen = list(Transaction.objects.filter(pk__in=ids))
+        Transaction.objects.filter(pk__in=[t.pk for t in chosen]).update(
+            sync_state=SyncState.SKIPPED
+        )
+        _audit(TransactionEvent.Action.SKIP, chosen, connection, user)
+    return len(chosen)
+
+
+def transactions_reset(
+    *, connection: XeroConnection, transactions: QuerySet[Transaction], user: Actor | None
+) -> int:
+    """Make the organisation's transactions among these ready again. A synced one keeps its
+    Xero ID, so uploading it again updates its document in that organisation; another
+    organisation's transactions are left alone, so its ID never goes anywhere else."""
+    with db.atomic():
+        chosen = list(
+            _not_pending(
+                for_organisation(transactions, connection).exclude(sync_state=SyncState.READY)
+            ).select_for_update()
+        )
+        Transaction.objects.filter(pk__in=[t.pk for t in chosen]).update(
+            sync_state=SyncState.READY, last_error=""
+        )
+        _audit(TransactionEvent.Action.RESET, chosen, connection, user)
+    return len(chosen)
+
+
+def _voided_in_xero(transaction: Transaction, connection: XeroConnection) -> bool:
+    """Whether its document, as omni-xero last read it from Xero, is voided or deleted."""
+    return MirroredDocument.objects.filter(
+        connection=connection, document_id=transaction.xero_id, status__in=VOID_IN_XERO
+    ).exists()
+
+
+def transaction_move(
+    *, transaction: Transaction, connection: XeroConnection, user: Actor | None
+) -> None:
+    """Make the transaction another organisation's: ready to sync there, with nothing of
+    where it was. Refused while its document counts in the organisation it was synced to
+    (void it in Xero first), or while a sync is sending it. Audited."""
+    with db.atomic():
+        # The row lock keeps a sync from taking it between the checks and the move.
+        txn = Transaction.objects.select_for_update().get(pk=transaction.pk)
+        current = transaction_organisation(transaction=txn)
+        if current is not None and current.pk == connection.pk:
+            raise MoveRefused(f"{txn} is already for {connection.organisation_name}.")
+        if SyncItem.objects.filter(transaction=txn, state__in=SyncItem.PENDING).exists():
+            raise MoveRefused(f"{txn} is in a sync now; move it once that sync has finished.")
+        if txn.xero_id is not None and not (current is not None and _voided_in_xero(txn, current)):
+            where = current.organisation_name if current is not None else "Xero"
+            raise MoveRefused(
+                f"{txn} is synced to {where}: void it in Xero first, then refresh "
+                "Discrepancies so omni-xero sees it voided, and move it again."
+            )
+        TransactionOrganisation.objects.update_or_create(
+            transaction=txn, defaults={"connection": connection}
+        )
+        Transaction.objects.filter(pk=txn.pk).update(
+            sync_state=SyncState.READY, xero_id=None, xero_number="", last_error="", synced_at=None
+        )
+        TransactionEvent.objects.create(
+            action=TransactionEvent.Action.MOVE,
+            actor=user if user is not None and user.is_authenticated else None,
+            organisation_name=connection.organisation_name,
+            transaction=txn,
+            transaction_label=str(txn)[:300],
+            connection=connection,
+            detail=f"From {current.organisation_name if current else 'no organisation'} "
+            f"to {connection.organisation_name}."[:500],
+        )
