@@ -74,19 +74,21 @@ def _rule_q(connection: XeroConnection) -> Q:
     linked_elsewhere = Exists(
         ContactLink.objects.filter(contact=OuterRef("contact"), connection__in=others)
     )
-    return only_one | mapped_here | (~mapped & linked_here & ~linked_elsewhere)
+    return Q(only_one) | Q(mapped_here) | Q(~mapped, linked_here, ~linked_elsewhere)
 
 
 def organisation_q(connection: XeroConnection) -> Q:
     """The transactions that are the connection's: settled there, or not settled and the
     rule gives it. Disjoint for two organisations, so nothing is ever two's."""
     settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
-    return Exists(settled.filter(connection=connection)) | (~Exists(settled) & _rule_q(connection))
+    return Q(Exists(settled.filter(connection=connection))) | Q(
+        ~Exists(settled), _rule_q(connection)
+    )
 
 
-def for_organisation(
-    transactions: QuerySet[Transaction], connection: XeroConnection | None
-) -> QuerySet[Transaction]:
+def for_organisation[T: QuerySet[Transaction]](
+    transactions: T, connection: XeroConnection | None
+) -> T:
     """The transactions of the organisation shown; every one when none is connected (the
     dashboard then shows Omni's transactions, and nothing can be sent)."""
     if connection is None:
@@ -112,13 +114,21 @@ def with_organisation(transactions: QuerySet[Transaction]) -> QuerySet[Transacti
     )
 
 
+def without_organisation[T: QuerySet[Transaction]](transactions: T) -> T:
+    """The transactions no organisation is for yet (the rule cannot say): no sync takes
+    them until an admin maps their branch or moves them."""
+    settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
+    unsettled = transactions.filter(~Exists(settled))
+    for connection in XeroConnection.objects.usable():
+        unsettled = unsettled.exclude(_rule_q(connection))
+    return unsettled
+
+
 def transaction_organisation(*, transaction: Transaction) -> XeroConnection | None:
     """The organisation one transaction is for; None when the rule cannot say."""
-    pk = with_organisation(Transaction.objects.filter(pk=transaction.pk)).values_list(
-        "organisation_pk", flat=True
-    )
-    found = pk.first()
-    return XeroConnection.objects.filter(pk=found).first() if found is not None else None
+    found = with_organisation(Transaction.objects.filter(pk=transaction.pk)).first()
+    pk = getattr(found, "organisation_pk", None)
+    return XeroConnection.objects.filter(pk=pk).first() if pk is not None else None
 
 
 def transactions_settle(*, connection: XeroConnection, ids: Iterable[int]) -> list[int]:
@@ -215,6 +225,8 @@ def transactions_reset(
 
 def _voided_in_xero(transaction: Transaction, connection: XeroConnection) -> bool:
     """Whether its document, as omni-xero last read it from Xero, is voided or deleted."""
+    if transaction.xero_id is None:
+        return False
     return MirroredDocument.objects.filter(
         connection=connection, document_id=transaction.xero_id, status__in=VOID_IN_XERO
     ).exists()

@@ -27,7 +27,7 @@ from . import link_views
 from .exceptions import UserFacingError
 from .models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from .services import contact_unlink
-from .transaction_orgs import for_organisation
+from .transaction_orgs import for_organisation, without_organisation
 
 PAGE_SIZE = 50
 # The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
@@ -302,6 +302,11 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
             "ready_count": of_type.ready_to_sync().count(),
+            "unassigned_count": without_organisation(
+                Transaction.objects.of_type(sub.transaction_type)
+            ).count()
+            if connection is not None
+            else 0,
         }
         template = "sync/transactions_tab.html"
         partial = "#rows"

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import LineItem, Transaction
 
@@ -51,7 +53,7 @@ class TransactionAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
         return super().get_queryset(request).prefetch_related("lines")
 
     @admin.display(description="subtotal")
