@@ -14,6 +14,12 @@ The rule's answer is a database filter (`organisation_q`), so lists, counts and 
 read the same answer in SQL; `transaction_organisation` asks it for one transaction.
 Settling is an insert keyed by the transaction: two syncs of two organisations racing for
 one transaction cannot both have it.
+
+Why the sync state, Xero ID and number stay on `transactions.Transaction`: a transaction has
+one organisation, so it has one state, one document, one error; they are its state in that
+organisation, which the row here names. Moving the transaction clears them (and is refused
+while its document counts in Xero), so they never describe another organisation's document.
+The history (sync items) carries its organisation already.
 """
 
 from collections.abc import Iterable
