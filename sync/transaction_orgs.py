@@ -61,34 +61,63 @@ class MoveRefused(UserFacingError):
     """A transaction that cannot move to another organisation (synced there, in a sync)."""
 
 
+def other_organisations(connection: XeroConnection) -> list[int]:
+    """The other organisations connected now. Read once per connection object: a page asks
+    the rule several times (its list, its counts, the Errors badge), and whether one is
+    the only organisation makes the rule much cheaper to ask in SQL."""
+    known: list[int] | None = connection.__dict__.get("_other_organisations")
+    if known is None:
+        known = list(
+            XeroConnection.objects.usable().exclude(pk=connection.pk).values_list("pk", flat=True)
+        )
+        connection.__dict__["_other_organisations"] = known
+    return known
+
+
+def other_organisations_known(
+    connection: XeroConnection, connected: Iterable[XeroConnection]
+) -> None:
+    """Tell the rule which organisations are connected, when the caller has read them anyway
+    (the dashboard's switcher): a page then costs no query more for it."""
+    connection.__dict__["_other_organisations"] = [
+        other.pk for other in connected if other.pk != connection.pk
+    ]
+
+
 def _rule_q(connection: XeroConnection) -> Q:
     """The rule, for transactions not settled yet: those that are the connection's."""
     if connection.status == ConnectionStatus.DISCONNECTED:
         return Q(pk__in=[])
-    usable = XeroConnection.objects.usable()
-    others = usable.exclude(pk=connection.pk)
-    only_one = ~Exists(others)
-    mapped_here = Exists(
-        BranchOrganisation.objects.filter(branch=OuterRef("branch"), connection=connection)
-    )
-    mapped = Exists(
-        BranchOrganisation.objects.filter(branch=OuterRef("branch"), connection__in=usable)
+    others = other_organisations(connection)
+    if not others:
+        return Q(pk__isnull=False)  # the only organisation: every one
+    mapped_here = BranchOrganisation.objects.filter(connection=connection).values("branch")
+    mapped = BranchOrganisation.objects.filter(connection_id__in=[connection.pk, *others]).values(
+        "branch"
     )
     linked_here = Exists(
         ContactLink.objects.filter(contact=OuterRef("contact"), connection=connection)
     )
     linked_elsewhere = Exists(
-        ContactLink.objects.filter(contact=OuterRef("contact"), connection__in=others)
+        ContactLink.objects.filter(contact=OuterRef("contact"), connection_id__in=others)
     )
-    return Q(only_one) | Q(mapped_here) | Q(~mapped, linked_here, ~linked_elsewhere)
+    return Q(branch__in=mapped_here) | (
+        ~Q(branch__in=mapped) & Q(linked_here) & ~Q(linked_elsewhere)
+    )
 
 
 def organisation_q(connection: XeroConnection) -> Q:
     """The transactions that are the connection's: settled there, or not settled and the
-    rule gives it. Disjoint for two organisations, so nothing is ever two's."""
-    settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
-    return Q(Exists(settled.filter(connection=connection))) | Q(
-        ~Exists(settled), _rule_q(connection)
+    rule gives it. Disjoint for two organisations, so nothing is ever two's.
+
+    The settled rows are read as uncorrelated subqueries (`pk IN (...)`): the database
+    reads them once, not once per transaction."""
+    settled = TransactionOrganisation.objects.values("transaction_id")
+    if connection.status != ConnectionStatus.DISCONNECTED and not other_organisations(connection):
+        # The only organisation: every transaction not settled on another.
+        return ~Q(pk__in=settled.exclude(connection=connection))
+    return Q(pk__in=settled.filter(connection=connection)) | (
+        ~Q(pk__in=settled) & _rule_q(connection)
     )
 
 
@@ -120,11 +149,17 @@ def with_organisation(transactions: QuerySet[Transaction]) -> QuerySet[Transacti
     )
 
 
-def without_organisation[T: QuerySet[Transaction]](transactions: T) -> T:
+def without_organisation[T: QuerySet[Transaction]](
+    transactions: T, shown: XeroConnection | None = None
+) -> T:
     """The transactions no organisation is for yet (the rule cannot say): no sync takes
-    them until an admin maps their branch or moves them."""
-    settled = TransactionOrganisation.objects.filter(transaction=OuterRef("pk"))
-    unsettled = transactions.filter(~Exists(settled))
+    them until an admin maps their branch or moves them. With `shown` the only one
+    connected, none (and no query)."""
+    if shown is not None and not other_organisations(shown):
+        return transactions.none()
+    unsettled = transactions.exclude(
+        pk__in=TransactionOrganisation.objects.values("transaction_id")
+    )
     for connection in XeroConnection.objects.usable():
         unsettled = unsettled.exclude(_rule_q(connection))
     return unsettled

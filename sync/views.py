@@ -27,7 +27,7 @@ from . import link_views
 from .exceptions import UserFacingError
 from .models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from .services import contact_unlink
-from .transaction_orgs import for_organisation, without_organisation
+from .transaction_orgs import for_organisation, other_organisations_known, without_organisation
 
 PAGE_SIZE = 50
 # The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
@@ -131,13 +131,16 @@ def _why_disabled(request: HttpRequest, connection: XeroConnection | None) -> st
 
 def _shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
     connection = current_connection(request)
+    organisations = list(XeroConnection.objects.usable())
+    if connection is not None:
+        other_organisations_known(connection, organisations)
     return {
         "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
         "tab": tab,
         "subtabs": TABS[tab][1],
         "subtab": subtab,
         "connection": connection,
-        "organisations": list(XeroConnection.objects.usable()),
+        "organisations": organisations,
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
         "query": request.GET.get("q", "").strip(),
@@ -279,9 +282,9 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         from .models import SyncItem
 
         connection = context["connection"]
-        latest_item = SyncItem.objects.filter(
-            transaction=OuterRef("pk"), connection=connection
-        ).order_by("-pk")
+        # A transaction's latest item is its own organisation's (a move makes it ready, so a
+        # refusal shown is from a sync there); by the transaction alone, the index serves it.
+        latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
         of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = (
             of_type.search(context["query"])
@@ -303,7 +306,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "here": here,
             "ready_count": of_type.ready_to_sync().count(),
             "unassigned_count": without_organisation(
-                Transaction.objects.of_type(sub.transaction_type)
+                Transaction.objects.of_type(sub.transaction_type), connection
             ).count()
             if connection is not None
             else 0,
