@@ -177,13 +177,16 @@ def sync_start(
         trigger=trigger,
     )
     ids = [t.pk for t in transactions if t.sync_state not in (SyncState.SYNCED, SyncState.SKIPPED)]
-    # Only the organisation's own: another's are never sent here, whoever asks.
-    ids = transaction_orgs.transactions_settle(connection=connection, ids=ids)
-    SyncItem.objects.bulk_create(
-        [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
-        ignore_conflicts=True,  # in another run already: that one sends it
-        batch_size=500,
-    )
+    # Only the organisation's own: another's are never sent here, whoever asks. Settling
+    # locks the transactions until their items exist, so a move waits and then sees them
+    # in this sync (and is refused) rather than moving one this sync is about to send.
+    with transaction.atomic():
+        ids = transaction_orgs.transactions_settle(connection=connection, ids=ids)
+        SyncItem.objects.bulk_create(
+            [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
+            ignore_conflicts=True,  # in another run already: that one sends it
+            batch_size=500,
+        )
     sync_continue.enqueue(run.pk)
     return run
 

@@ -174,27 +174,32 @@ def transaction_organisation(*, transaction: Transaction) -> XeroConnection | No
 
 def transactions_settle(*, connection: XeroConnection, ids: Iterable[int]) -> list[int]:
     """Settle these transactions on the connection where it is theirs; return those that
-    are the connection's now, in the order given. Called by a sync before it takes them."""
+    are the connection's now, in the order given. Called by a sync before it takes them,
+    inside its transaction."""
     wanted = list(ids)
     if not wanted:
         return []
-    mine = set(
-        for_organisation(Transaction.objects.filter(pk__in=wanted), connection).values_list(
-            "pk", flat=True
+    with db.atomic():
+        # The row locks (held until the caller's transaction ends) keep a move from changing
+        # a transaction's organisation between this check and what the caller does with it.
+        mine = set(
+            for_organisation(Transaction.objects.filter(pk__in=wanted), connection)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", flat=True)
         )
-    )
-    # The transaction is the key: when another organisation's sync settled one meanwhile,
-    # its row stands and this insert is ignored, so the check below leaves it out.
-    TransactionOrganisation.objects.bulk_create(
-        [TransactionOrganisation(transaction_id=pk, connection=connection) for pk in mine],
-        ignore_conflicts=True,
-        batch_size=500,
-    )
-    settled = set(
-        TransactionOrganisation.objects.filter(
-            transaction_id__in=mine, connection=connection
-        ).values_list("transaction_id", flat=True)
-    )
+        # The transaction is the key: when another organisation's sync settled one meanwhile,
+        # its row stands and this insert is ignored, so the check below leaves it out.
+        TransactionOrganisation.objects.bulk_create(
+            [TransactionOrganisation(transaction_id=pk, connection=connection) for pk in mine],
+            ignore_conflicts=True,
+            batch_size=500,
+        )
+        settled = set(
+            TransactionOrganisation.objects.filter(
+                transaction_id__in=mine, connection=connection
+            ).values_list("transaction_id", flat=True)
+        )
     return [pk for pk in wanted if pk in settled]
 
 
