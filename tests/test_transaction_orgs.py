@@ -4,9 +4,11 @@ it (a list's filter, one transaction's answer, the "none yet" list) gives the sa
 import pytest
 from django.db import IntegrityError
 
-from sync.models import ConnectionStatus, TransactionOrganisation
+from sync.models import ConnectionStatus, SyncItem, TransactionEvent, TransactionOrganisation
 from sync.transaction_orgs import (
+    MoveRefused,
     for_organisation,
+    transaction_move,
     transaction_organisation,
     transactions_settle,
     without_organisation,
@@ -15,6 +17,7 @@ from tests.factories import (
     BranchOrganisationFactory,
     ContactFactory,
     ContactLinkFactory,
+    SyncItemFactory,
     TransactionFactory,
     XeroConnectionFactory,
 )
@@ -105,3 +108,26 @@ def test_the_database_refuses_a_second_organisation_for_one_transaction():
 
     with pytest.raises(IntegrityError):
         TransactionOrganisation.objects.create(transaction=txn, connection=XeroConnectionFactory())
+
+
+def test_a_transaction_waiting_in_a_sync_is_not_moved():
+    north = XeroConnectionFactory(organisation_name="North Ltd")
+    south = XeroConnectionFactory(organisation_name="South Ltd")
+    item = SyncItemFactory(connection=north, run__connection=north, state=SyncItem.State.QUEUED)
+    TransactionOrganisation.objects.create(transaction=item.transaction, connection=north)
+
+    with pytest.raises(MoveRefused, match="is in a sync now"):
+        transaction_move(transaction=item.transaction, connection=south, user=None)
+    assert answers() == {item.transaction.number: "North Ltd"}
+
+
+def test_choosing_the_organisation_of_one_the_rule_cannot_place_is_audited(admin_user):
+    XeroConnectionFactory(organisation_name="North Ltd")
+    south = XeroConnectionFactory(organisation_name="South Ltd")
+    txn = TransactionFactory(number="INV-9")
+
+    transaction_move(transaction=txn, connection=south, user=admin_user)
+
+    assert answers() == {"INV-9": "South Ltd"}
+    event = TransactionEvent.objects.get()
+    assert (event.actor, event.detail) == (admin_user, "From no organisation to South Ltd.")
