@@ -15,6 +15,7 @@ from transactions.models import SyncState, Transaction
 
 from . import connections, xero
 from .models import MirroredDocument, SyncSettings, XeroConnection
+from .transaction_orgs import for_organisation
 
 
 class Problem(models.TextChoices):
@@ -87,9 +88,13 @@ def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
 
 
 def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
-    """Every synced transaction whose Xero document, as last fetched, differs from Omni."""
+    """Every transaction synced to the organisation whose Xero document, as last fetched,
+    differs from Omni."""
     synced = (
-        Transaction.objects.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False)
+        for_organisation(
+            Transaction.objects.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False),
+            connection,
+        )
         .select_related("contact")
         .order_by("date", "number", "pk")
     )

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact, ContactQuerySet, any_field_contains
@@ -374,19 +375,30 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         "changed": "Changed since last upload",
     }
 
-    def ready(self) -> Self:
-        """Contacts with at least one transaction ready to sync, refused ones included (the
-        list's default, as in Omni)."""
-        return self.filter(
-            models.Exists(
-                Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state__in=TO_SYNC)
-            )
-        )
+    @staticmethod
+    def _ready_transactions(connection: "XeroConnection | None") -> "QuerySet[Transaction]":
+        from .transaction_orgs import for_organisation  # it reads these models
 
-    def with_ready_count(self) -> Self:
-        """Annotate `ready`: how many of the contact's transactions wait to be synced."""
+        ready = Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state__in=TO_SYNC)
+        return for_organisation(ready, connection)
+
+    def ready(self, connection: "XeroConnection | None") -> Self:
+        """Contacts with at least one transaction ready to sync to the organisation, refused
+        ones included (the list's default, as in Omni)."""
+        return self.filter(models.Exists(self._ready_transactions(connection)))
+
+    def with_ready_count(self, connection: "XeroConnection | None") -> Self:
+        """Annotate `ready`: how many of the contact's transactions wait to be synced to the
+        organisation."""
+        counted = (
+            self._ready_transactions(connection)
+            .order_by()
+            .values("contact")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
         return self.annotate(
-            ready=models.Count("transactions", filter=Q(transactions__sync_state__in=TO_SYNC))
+            ready=Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
         )
 
     def with_link(self, connection: "XeroConnection | None") -> Self:
@@ -938,6 +950,76 @@ class SyncItem(JobItem):
 
     def __str__(self) -> str:
         return f"{self.transaction} ({self.get_state_display()})"
+
+
+class BranchOrganisation(models.Model):
+    """The rule an admin sets when several organisations are connected: an Omni branch's
+    transactions go to this organisation (sync.transaction_orgs applies it)."""
+
+    branch = models.CharField(max_length=100, unique=True, help_text="As Omni names it.")
+    connection = models.ForeignKey(
+        XeroConnection,
+        on_delete=models.CASCADE,
+        related_name="branches",
+        verbose_name="organisation",
+    )
+
+    class Meta:
+        ordering = ["branch"]
+        verbose_name = "branch's organisation"
+        verbose_name_plural = "branches' organisations"
+
+    def __str__(self) -> str:
+        return f"{self.branch} → {self.connection}"
+
+
+class TransactionOrganisation(models.Model):
+    """The organisation a transaction is for, once it is settled: one row per transaction (the
+    transaction is the key), so it can never be two. Settled when a sync takes it, or Skip,
+    or an admin moves it (sync.transaction_orgs); until then the rule says which it is."""
+
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.CASCADE, primary_key=True, related_name="organisation"
+    )
+    # PROTECT: a transaction synced to an organisation must never fall back to the rule,
+    # which could send it to another.
+    connection = models.ForeignKey(
+        XeroConnection,
+        on_delete=models.PROTECT,
+        related_name="transaction_organisations",
+        verbose_name="organisation",
+    )
+    settled_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "transaction's organisation"
+        verbose_name_plural = "transactions' organisations"
+        indexes = [models.Index(fields=["connection"])]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} → {self.connection_id}"
+
+
+class TransactionEvent(AuditEvent):
+    """An append-only audit row: who skipped, reset or moved which transaction, and where."""
+
+    class Action(models.TextChoices):
+        SKIP = "skip", "Skipped"
+        RESET = "reset", "Reset to ready"
+        MOVE = "move", "Moved to another organisation"
+
+    action = models.CharField(max_length=16, choices=Action)
+    # The row outlives the transaction: what it was is kept as text.
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    transaction_label = models.CharField("transaction", max_length=300)
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.transaction_label}"
 
 
 class MirroredDocument(models.Model):

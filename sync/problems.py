@@ -10,6 +10,7 @@ from contacts.models import Contact
 from transactions.models import SyncState, Transaction
 
 from .models import RECENT_UPLOAD, ContactLink, SyncItem, UploadRow, XeroConnection
+from .transaction_orgs import for_organisation
 
 PROBLEM_STATES = [SyncState.FAILED, SyncState.REFUSED]
 LINK_REFUSALS = {SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK}
@@ -57,9 +58,10 @@ def _fix(item: SyncItem | None) -> Fix:
 
 
 def problem_transactions(connection: XeroConnection | None) -> list[TransactionProblem]:
-    """Every failed or refused transaction, with its latest sync item's message and reason."""
+    """The organisation's failed or refused transactions, each with its latest sync item's
+    message and reason there."""
     transactions = list(
-        Transaction.objects.filter(sync_state__in=PROBLEM_STATES)
+        for_organisation(Transaction.objects.filter(sync_state__in=PROBLEM_STATES), connection)
         .select_related("contact")
         .order_by("contact__name", "contact_id", "date", "number")
     )
@@ -117,6 +119,8 @@ def problems_by_contact(connection: XeroConnection | None) -> list[ContactProble
 def problems_count(connection: XeroConnection | None) -> int:
     """How many problems the Errors view lists, for the badge on the dashboard: failed or
     refused transactions, and invalid links (one query)."""
-    transactions = Transaction.objects.filter(sync_state__in=PROBLEM_STATES).values("pk")
+    transactions = for_organisation(
+        Transaction.objects.filter(sync_state__in=PROBLEM_STATES), connection
+    ).values("pk")
     links = ContactLink.objects.invalid().filter(connection=connection).values("pk")
     return transactions.union(links, all=True).count()

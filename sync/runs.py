@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from transactions.models import SyncState, Transaction
 
-from . import connections, jobs, mirror, xero
+from . import connections, jobs, mirror, transaction_orgs, xero
 from .documents import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
 from .models import (
     Actor,
@@ -164,18 +164,24 @@ def sync_start(
     trigger: str = SyncRun.Trigger.DASHBOARD,
 ) -> SyncRun:
     """Queue a sync of these transactions (those already synced or skipped are left out,
-    as are those already waiting in another run) and hand it to the worker."""
+    as are another organisation's and those already waiting in another run) and hand it to
+    the worker."""
     run = SyncRun.objects.create(
         connection=connection,
         created_by=user if user is not None and user.is_authenticated else None,
         trigger=trigger,
     )
     ids = [t.pk for t in transactions if t.sync_state not in (SyncState.SYNCED, SyncState.SKIPPED)]
-    SyncItem.objects.bulk_create(
-        [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
-        ignore_conflicts=True,  # in another run already: that one sends it
-        batch_size=500,
-    )
+    # Only the organisation's own: another's are never sent here, whoever asks. Settling
+    # locks the transactions until their items exist, so a move waits and then sees them
+    # in this sync (and is refused) rather than moving one this sync is about to send.
+    with transaction.atomic():
+        ids = transaction_orgs.transactions_settle(connection=connection, ids=ids)
+        SyncItem.objects.bulk_create(
+            [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
+            ignore_conflicts=True,  # in another run already: that one sends it
+            batch_size=500,
+        )
     jobs.job_queue(run)
     return run
 
@@ -645,11 +651,12 @@ def autosyncs_start(now: datetime | None = None) -> int:
         if not sync_settings.autosync_due(now) or connection.status != "active":
             continue
         SyncSettings.objects.filter(pk=sync_settings.pk).update(autosync_last_at=now)
-        if not Transaction.objects.ready_to_sync().exists():
+        ready = transaction_orgs.for_organisation(Transaction.objects.ready_to_sync(), connection)
+        if not ready.exists():
             continue  # nothing to send: no run, no email
         sync_start(
             connection=connection,
-            transactions=Transaction.objects.ready_to_sync(),
+            transactions=ready,
             trigger=SyncRun.Trigger.SCHEDULE,
         )
         started += 1

@@ -22,6 +22,7 @@ from transactions.models import SyncState, Transaction
 from . import discrepancies, documents, problems, runs, sync_log, sync_settings, views
 from .exceptions import UserFacingError
 from .models import ChartAccount, SyncItem, SyncRun, SyncSettings, TaxRate, XeroConnection
+from .transaction_orgs import for_organisation
 from .views import DashboardRequest, current_connection
 
 PAGE_SIZE = 50
@@ -285,7 +286,10 @@ def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
     """Sync again a contact's refused transactions (once what stopped them is fixed)."""
     connection = _connection_or_back(request)
     if connection is not None:
-        refused = Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED)
+        refused = for_organisation(
+            Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED),
+            connection,
+        )
         if not refused.exists():
             messages.info(request, "That contact has no refused transactions any more.")
         else:

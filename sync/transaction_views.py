@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from transactions.models import TO_SYNC, SyncState, Transaction
+from transactions.models import SyncState, Transaction
 
 from . import runs, views
 from .models import ContactLink, LinkStatus, SyncItem, SyncRun, XeroConnection
+from .transaction_orgs import for_organisation, transactions_reset, transactions_skip
 
 
 def _plural(n: int, noun: str = "transaction") -> str:
@@ -33,9 +34,9 @@ def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
 def resync_offer(
     connection: XeroConnection | None, transaction_type: str = ""
 ) -> QuerySet[Transaction]:
-    """Refused transactions whose contact has a valid link now (restored in Xero, relinked):
-    they can go, in one click. Those refused for an account or tax type are not offered
-    (the fix is elsewhere); nor are those waiting in a sync already."""
+    """The organisation's refused transactions whose contact has a valid link there now
+    (restored in Xero, relinked): they can go, in one click. Those refused for an account or
+    tax type are not offered (the fix is elsewhere); nor are those waiting in a sync."""
     if connection is None:
         return Transaction.objects.none()
     valid_link = ContactLink.objects.filter(
@@ -43,10 +44,12 @@ def resync_offer(
     )
     pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
     latest_refusal = (
-        SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk").values("refusal")[:1]
+        SyncItem.objects.filter(transaction=OuterRef("pk"), connection=connection)
+        .order_by("-pk")
+        .values("refusal")[:1]
     )
     offered = (
-        Transaction.objects.filter(sync_state=SyncState.REFUSED)
+        for_organisation(Transaction.objects.filter(sync_state=SyncState.REFUSED), connection)
         .annotate(latest_refusal=Subquery(latest_refusal))
         .filter(
             Exists(valid_link),
@@ -93,7 +96,7 @@ def transactions_action(request: "views.DashboardRequest", tab: str, subtab: str
         back = here
     connection = views.current_connection(request)
     action = request.POST.get("action", "")
-    of_type = Transaction.objects.of_type(sub.transaction_type or "")
+    of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type or ""), connection)
     ids = [int(v) for v in request.POST.getlist("transaction") if v.isdigit()]
     selected = of_type.filter(pk__in=ids)
     if connection is None and action in ("upload", "upload_all"):
@@ -116,28 +119,21 @@ def transactions_action(request: "views.DashboardRequest", tab: str, subtab: str
     elif action == "upload":
         assert connection is not None
         _start(request, connection, selected)
+    elif connection is None:
+        messages.error(request, views.NOT_CONNECTED_REASON)
     elif action == "skip":
-        skipped = _not_pending(selected.filter(sync_state__in=[*TO_SYNC, SyncState.FAILED]))
-        count = skipped.update(sync_state=SyncState.SKIPPED)
+        count = transactions_skip(connection=connection, transactions=selected, user=request.user)
         messages.success(
             request, f"Skipped {_plural(count)}: Upload all ready leaves them out until reset."
         )
     else:
-        count = _not_pending(selected.exclude(sync_state=SyncState.READY)).update(
-            sync_state=SyncState.READY, last_error=""
-        )
+        count = transactions_reset(connection=connection, transactions=selected, user=request.user)
         messages.success(
             request,
             f"Reset {_plural(count)} to ready. A synced one is updated in Xero, not created "
             "again, when uploaded.",
         )
     return redirect(back)
-
-
-def _not_pending(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
-    """Leave out those a sync is about to send or sending: their outcome decides."""
-    pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
-    return transactions.exclude(Exists(pending))
 
 
 @login_required

@@ -27,6 +27,7 @@ from . import link_views
 from .exceptions import UserFacingError
 from .models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from .services import contact_unlink
+from .transaction_orgs import for_organisation, other_organisations_known, without_organisation
 
 PAGE_SIZE = 50
 # The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
@@ -137,13 +138,16 @@ def _why_disabled(request: HttpRequest, connection: XeroConnection | None) -> st
 
 def _shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
     connection = current_connection(request)
+    organisations = list(XeroConnection.objects.usable())
+    if connection is not None:
+        other_organisations_known(connection, organisations)
     return {
         "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
         "tab": tab,
         "subtabs": TABS[tab][1],
         "subtab": subtab,
         "connection": connection,
-        "organisations": list(XeroConnection.objects.usable()),
+        "organisations": organisations,
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
         "query": request.GET.get("q", "").strip(),
@@ -239,11 +243,11 @@ def _contacts_page(
         sort = ""
     contacts = SyncContact.objects.for_tab(tab)
     if not show:
-        contacts = contacts.ready()
+        contacts = contacts.ready(connection)
     contacts = (
         contacts.search(params.get("q", ""))
         .link_filter(link_filter, connection)
-        .with_ready_count()
+        .with_ready_count(connection)
         .with_link(connection)
         .sorted_by(sort, connection)
     )
@@ -284,10 +288,13 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         state = request.GET.get("state", "")
         from .models import SyncItem
 
+        connection = context["connection"]
+        # A transaction's latest item is its own organisation's (a move makes it ready, so a
+        # refusal shown is from a sync there); by the transaction alone, the index serves it.
         latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
+        of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = (
-            Transaction.objects.of_type(sub.transaction_type)
-            .search(context["query"])
+            of_type.search(context["query"])
             .in_state(state)
             .with_lines()
             .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
@@ -304,9 +311,12 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "syncs": active_runs(context["connection"]),
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
-            "ready_count": Transaction.objects.of_type(sub.transaction_type)
-            .ready_to_sync()
-            .count(),
+            "ready_count": of_type.ready_to_sync().count(),
+            "unassigned_count": without_organisation(
+                Transaction.objects.of_type(sub.transaction_type), connection
+            ).count()
+            if connection is not None
+            else 0,
         }
         template = "sync/transactions_tab.html"
         partial = "#rows"
@@ -328,7 +338,8 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = _shell_context(request, tab, _contacts_subtab(tab))
     connection = context["connection"]
     contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count().with_link(connection), pk=pk
+        SyncContact.objects.for_tab(tab).with_ready_count(connection).with_link(connection),
+        pk=pk,
     )
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")

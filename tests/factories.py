@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from contacts.models import Contact
 from sync.models import (
     AccountMapping,
+    BranchOrganisation,
     ChartAccount,
     ConnectionEvent,
     ContactImport,
@@ -24,6 +25,8 @@ from sync.models import (
     SyncRun,
     SyncSettings,
     TaxRate,
+    TransactionEvent,
+    TransactionOrganisation,
     UploadJob,
     UploadRow,
     XeroApiCall,
@@ -304,3 +307,30 @@ class DismissedSuggestionFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(XeroConnectionFactory)
     contact = factory.SubFactory(ContactFactory)
     xero_contact_id = factory.LazyFunction(uuid.uuid4)
+
+
+class BranchOrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BranchOrganisation
+
+    branch = factory.Sequence(lambda n: f"Branch {n}")
+    connection = factory.SubFactory(XeroConnectionFactory)
+
+
+class TransactionOrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TransactionOrganisation
+
+    transaction = factory.SubFactory(TransactionFactory)
+    connection = factory.SubFactory(XeroConnectionFactory)
+
+
+class TransactionEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TransactionEvent
+
+    action = TransactionEvent.Action.SKIP
+    transaction = factory.SubFactory(TransactionFactory)
+    transaction_label = factory.LazyAttribute(lambda event: str(event.transaction))
+    connection = factory.SubFactory(XeroConnectionFactory)
+    organisation_name = factory.LazyAttribute(lambda event: event.connection.organisation_name)

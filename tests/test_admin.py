@@ -14,6 +14,7 @@ from .factories import (
     AccessFailureLogFactory,
     AccessLogFactory,
     AccountMappingFactory,
+    BranchOrganisationFactory,
     ChartAccountFactory,
     ConnectionEventFactory,
     ContactFactory,
@@ -26,6 +27,8 @@ from .factories import (
     SyncItemFactory,
     SyncSettingsFactory,
     TaxRateFactory,
+    TransactionEventFactory,
+    TransactionOrganisationFactory,
     UploadRowFactory,
     XeroApiCallFactory,
     XeroConnectionFactory,
@@ -52,6 +55,9 @@ def one_of_everything():
     MirroredDocumentFactory()
     ImportedContactFactory()
     DismissedSuggestionFactory()
+    BranchOrganisationFactory()
+    TransactionOrganisationFactory()
+    TransactionEventFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()

@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from .models import LineItem, Transaction
 
@@ -22,7 +24,7 @@ class TransactionAdmin(admin.ModelAdmin):
         "sync_state",
         "xero_number",
     ]
-    list_filter = ["type", "sync_state", "currency", "date"]
+    list_filter = ["type", "sync_state", "branch", "currency", "date"]
     list_select_related = ["contact"]
     search_fields = ["number", "reference", "contact__name", "xero_number", "xero_id"]
     date_hierarchy = "date"
@@ -41,6 +43,7 @@ class TransactionAdmin(admin.ModelAdmin):
                     "number",
                     "reference",
                     "contact",
+                    "branch",
                     "date",
                     "due_date",
                     "currency",
@@ -53,7 +56,7 @@ class TransactionAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Transaction]:
         return super().get_queryset(request).prefetch_related("lines")
 
     @admin.display(description="subtotal")

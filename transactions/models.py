@@ -96,9 +96,16 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
 
 
 class Transaction(models.Model):
-    """One Omni transaction of one contact, and where its upload to Xero stands."""
+    """One Omni transaction of one contact, and where its upload to Xero stands.
+
+    A transaction goes to one Xero organisation, never two (the sync app records which), so
+    its sync state, Xero ID and number are its state in that organisation.
+    """
 
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="transactions")
+    # The Omni branch (location) that made it: with several Xero organisations connected, a
+    # branch's transactions can be mapped to one of them.
+    branch = models.CharField(max_length=100, blank=True, db_index=True)
     type = models.CharField(max_length=32, choices=TransactionType)
     number = models.CharField(max_length=255)
     reference = models.CharField(max_length=255, blank=True)

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0010_transaction_sync"),
+        ("sync", "0012_transaction_organisation"),
     ]
 
     operations = [

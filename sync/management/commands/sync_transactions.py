@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
-from sync import runs
+from sync import runs, transaction_orgs
 from sync.models import ConnectionStatus, SyncRun, XeroConnection
 from transactions.models import Transaction, TransactionType
 
@@ -15,7 +15,8 @@ from transactions.models import Transaction, TransactionType
 class Command(BaseCommand):
     help = (
         "Sync transactions to Xero now, as Upload all ready does, with a progress bar: all "
-        "ready ones, or those of --type, --contact or --ids. Exits with status 1 when any "
+        "ready ones of the organisation, or those of --type, --contact or --ids (another "
+        "organisation's are never sent). Exits with status 1 when any "
         "was refused or failed (each is listed with its reason), 2 when the sync stopped."
     )
 
@@ -36,7 +37,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         connection = self._connection(options.get("organisation"))
-        transactions = Transaction.objects.ready_to_sync()
+        transactions = transaction_orgs.for_organisation(
+            Transaction.objects.ready_to_sync(), connection
+        )
         if options.get("type"):
             transactions = transactions.filter(type__in=options["type"])
         if options.get("contact"):
@@ -80,8 +83,10 @@ class Command(BaseCommand):
                 f"No connected organisation named {name!r}." if name else "Xero is not connected."
             )
         if len(found) > 1:
+            names = ", ".join(repr(c.organisation_name) for c in connected)
             raise CommandError(
-                "Several organisations are connected: choose one with --organisation."
+                f"Several organisations are connected ({names}): choose one with "
+                "--organisation. Each transaction goes to its own organisation only."
             )
         return found[0]
 
