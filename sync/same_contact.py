@@ -22,12 +22,12 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 
 if TYPE_CHECKING:
     from contacts.models import Contact
 
-    from .models import XeroConnection, XeroContact
+    from .models import XeroConnection, XeroContact, XeroContactQuerySet
 
 # --- The normaliser ----------------------------------------------------------------------------
 
@@ -155,7 +155,7 @@ def likely(keys: Mapping[str, str], xero: "XeroContact") -> tuple[Evidence, ...]
 
 def linkable_xero_contacts(
     connection: "XeroConnection", *, include_linked: bool = False
-) -> "QuerySet[XeroContact]":
+) -> "XeroContactQuerySet":
     """The mirrored Xero contacts an Omni contact may be linked to: active (not archived, not
     under a GDPR request), not merged into another, and not linked to another Omni contact
     of the organisation. With `include_linked`, linked ones too: for callers that show them
