@@ -3,13 +3,18 @@
 never links a contact Xero answers with archived, and names an archived contact in the way;
 the guard and the suggestions agree on every pair (Hypothesis). Against the sandbox."""
 
+import json
 import uuid
+from io import StringIO
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.management import call_command
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts.models import Contact
 from sync import links, matching, mirror, services, uploads
 from sync.models import (
     ContactLink,
@@ -181,3 +186,24 @@ _GROUPS = [
 SAME_NAMES = {(a, b) for group in _GROUPS for a in group for b in group} | {
     (n, n) for n in ["Southern Alps", "Sthn Alps Sports", "Kiwi Coffee"]
 }
+
+
+def test_the_demo_offers_southern_alps_sports_ltd_instead_of_a_duplicate(
+    connection, sandbox, tmp_path, monkeypatch
+):
+    """`make run`'s demo: Omni's Southern Alps Sports against the seed's Southern Alps
+    Sports Ltd in Xero."""
+    monkeypatch.setattr("sync.demo.LOGINS_FILE", tmp_path / "logins.json")
+    call_command("load_demo_data", stdout=StringIO())
+    seed = json.loads((django_settings.BASE_DIR / "scripts" / "sandbox_seed.json").read_text())
+    (contacts,) = seed["contacts"].values()
+    active = [c for c in contacts if "ContactStatus" not in c and "MergedInto" not in c]
+    sandbox.seed_contacts(sandbox.demo_tenant_id, active)
+    alps = Contact.objects.get(name="Southern Alps Sports")
+    row = upload(connection, alps).rows.get()
+    assert (row.state, row.suggested_name) == (
+        UploadRow.State.DUPLICATE,
+        "Southern Alps Sports Ltd",
+    )
+    assert "name" in row.evidence_codes
+    assert in_xero(sandbox, "Southern Alps Sports") == []
