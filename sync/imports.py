@@ -26,10 +26,9 @@ from contacts.xero_import import (
     contacts_file_read,
     import_apply,
     import_plan,
-    same_name,
 )
 
-from . import names
+from . import same_contact
 from .exceptions import UserFacingError
 from .models import (
     Actor,
@@ -38,7 +37,6 @@ from .models import (
     ImportedContact,
     LinkMethod,
     XeroConnection,
-    XeroContact,
 )
 from .services import LinkWanted, contacts_link_many
 
@@ -58,7 +56,8 @@ class XeroMatch:
 
 @dataclass
 class MirrorIndex:
-    """The organisation's active Xero contacts by exact name and by account/contact number."""
+    """The organisation's linkable Xero contacts (linked ones too: linking says why one is
+    taken) by their name once normalised and by account/contact number (same_contact)."""
 
     by_name: dict[str, list[XeroMatch]] = field(default_factory=dict)
     by_number: dict[str, list[XeroMatch]] = field(default_factory=dict)
@@ -68,21 +67,20 @@ class MirrorIndex:
         index = cls()
         if connection is None:
             return index
-        rows = (
-            XeroContact.objects.filter(connection=connection, merged_into_xero_contact_id=None)
-            .active()
-            .values_list("contact_id", "name", "account_key", "number_key")
+        rows = same_contact.linkable_xero_contacts(connection, include_linked=True).values_list(
+            "contact_id", "name", "name_key", "account_key", "number_key"
         )
-        for xero_id, name, account, number in rows.iterator(chunk_size=2000):
+        for xero_id, name, key, account, number in rows.iterator(chunk_size=2000):
             match = XeroMatch(xero_id, name)
-            index.by_name.setdefault(same_name(name), []).append(match)
+            index.by_name.setdefault(key, []).append(match)
             for key in {account, number} - {""}:
                 index.by_number.setdefault(key, []).append(match)
         return index
 
     def matches(self, values: dict[str, str]) -> list[XeroMatch]:
-        found = {m.xero_contact_id: m for m in self.by_name.get(same_name(values["name"]), [])}
-        account = names.number_key(values.get("account_number", ""))
+        key = same_contact.name_key(values["name"])
+        found = {m.xero_contact_id: m for m in self.by_name.get(key, [])}
+        account = same_contact.number_key(values.get("account_number", ""))
         if account:
             found |= {m.xero_contact_id: m for m in self.by_number.get(account, [])}
         return sorted(found.values(), key=lambda m: m.name)

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from . import links, mirror, uploads, views
@@ -197,6 +197,31 @@ def link_existing(request: "views.DashboardRequest", tab: str, pk: int) -> HttpR
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(back)
+
+
+@login_required
+@act
+@require_POST
+def create_anyway(request: "views.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """Create the contact in Xero though Xero has a likely match: this upload only."""
+    contact = _contact_in_tab(tab, pk)
+    connection = views.current_connection(request)
+    if connection is None:
+        messages.error(request, "Connect to Xero first.")
+        return redirect(_back(request, tab))
+    try:
+        job = uploads.contact_create_anyway(
+            connection=connection, contact=contact, user=request.user
+        )
+    except UserFacingError as error:
+        messages.error(request, str(error), extra_tags=views.row_tag(contact))
+    else:
+        row = job.rows.get()
+        if row.state == UploadRow.State.DONE:
+            messages.success(
+                request, "Created in Xero and linked.", extra_tags=views.row_tag(contact)
+            )
+    return redirect(_back(request, tab))
 
 
 @login_required

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
+from . import same_contact
 from .exceptions import LinkError
 from .models import (
     Actor,
@@ -43,7 +44,7 @@ class CheckResult:
     skipped: bool = False  # the mirror has never been filled: nothing could be judged
 
 
-def _verdict(row: XeroContact | None) -> tuple[InvalidReason | None, uuid.UUID | None]:
+def link_verdict(row: XeroContact | None) -> tuple[InvalidReason | None, uuid.UUID | None]:
     """Why a linked Xero contact cannot be used (None: it can), and its survivor if merged."""
     if row is None:
         return InvalidReason.DELETED, None
@@ -81,7 +82,7 @@ def links_check(*, connection: XeroConnection) -> CheckResult:
     invalidated = revalidated = renamed = 0
     for link in links:
         row = rows.get(link.xero_contact_id)
-        reason, survivor = _verdict(row)
+        reason, survivor = link_verdict(row)
         try:
             if reason is not None:
                 current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
@@ -108,12 +109,13 @@ def _usable(connection: XeroConnection, xero_contact_id: uuid.UUID) -> XeroConta
             "That Xero contact is not in omni-xero's copy of Xero's contacts. Refresh Xero "
             "contacts, then try again."
         )
-    reason, _ = _verdict(row)
+    if same_contact.is_linkable(row):
+        return row
+    reason, _ = link_verdict(row)
     if reason == InvalidReason.MERGED:
         raise LinkError(f"{row.name} was merged into another Xero contact: pick that one.")
-    if reason is not None:
-        raise LinkError(f"{row.name} cannot be linked: {reason.label.lower()}.")
-    return row
+    assert reason is not None  # not linkable: archived, merged or GDPR
+    raise LinkError(f"{row.name} cannot be linked: {reason.label.lower()}.")
 
 
 def contact_link_existing(
@@ -179,9 +181,7 @@ def suggestions(*, connection: XeroConnection, text: str, limit: int = 8) -> lis
     GDPR contacts are never offered). Each carries `linked_to`: the Omni contacts already
     linked to it."""
     rows = list(
-        XeroContact.objects.filter(connection=connection)
-        .active()
-        .filter(merged_into_xero_contact_id__isnull=True)
+        same_contact.linkable_xero_contacts(connection, include_linked=True)
         .search(text)
         .order_by("name", "pk")[:limit]
     )

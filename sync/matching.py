@@ -1,9 +1,12 @@
 """Match suggestions: for unlinked Omni contacts, the Xero contacts of the mirror that look
 like them, each with a score and the evidence the score is made of.
 
-Candidates come from one query over the mirror's indexed keys (sync.names): the same
-normalised name, email address, tax number, or account number (Xero's account or contact
-number). Each piece of evidence adds its points; a different name among otherwise matching
+Candidates come from the mirror's index (sync.same_contact): the same normalised name, email
+address, tax number, or account number (Xero's account or contact number). A suggestion is a
+likely match exactly when same_contact.likely says so: Upload's duplicate guard asks these
+suggestions, so that a row never shows a likely match that Upload would create anyway.
+
+Each piece of evidence adds its points; a different name among otherwise matching
 details adds points for how similar it is (rapidfuzz). The evidence shown is exactly what
 was scored. A suggestion is unambiguous, and may be accepted with the others at once, only
 when it is the contact's one strong candidate, no other contact in the batch has it as theirs,
@@ -15,15 +18,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
 from rapidfuzz import fuzz
 
 from contacts.models import Contact
 
-from . import names
+from . import same_contact
 from .exceptions import LinkError
 from .models import (
-    MATCH_KEYS,
     Actor,
     ContactLink,
     DismissedSuggestion,
@@ -49,6 +50,7 @@ class Suggestion:
     other: tuple[str, ...]  # other evidence ("nearly the same name", "similar name (91%)")
     linked_to: tuple[str, ...] = ()  # Omni contacts already linked to this Xero contact
     unambiguous: bool = False
+    likely: tuple[same_contact.Evidence, ...] = ()  # what makes it a likely match
 
     @property
     def evidence(self) -> str:
@@ -62,15 +64,7 @@ class Suggestion:
 
 
 def contact_keys(contact: Contact) -> dict[str, str]:
-    """The Omni contact's keys; its account number is looked for as Xero's account number
-    and as its contact number."""
-    return names.match_keys(
-        name=contact.name,
-        email=contact.email,
-        tax_number=contact.tax_number,
-        account_number=contact.account_number,
-        contact_number=contact.account_number,
-    )
+    return same_contact.omni_keys(contact)
 
 
 def score(
@@ -101,46 +95,11 @@ def score(
     return min(points, 100), tuple(same), tuple(other)
 
 
-def _lookups(keys: dict[str, str]) -> set[tuple[str, str]]:
-    """The (mirror column, value) pairs a contact's candidates are found by."""
-    pairs = {(column, value) for column, value in keys.items() if value}
-    if keys["account_key"]:
-        pairs.add(("number_key", keys["account_key"]))
-    return pairs
-
-
-def _candidates(
-    connection: XeroConnection, lookups: set[tuple[str, str]]
-) -> dict[tuple[str, str], list[XeroContact]]:
-    """The active mirror rows having any of the lookups, by each lookup they have."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for column, value in lookups:
-        wanted[column].add(value)
-    # The organisation in every branch of the OR: each then uses its own (connection, key)
-    # index, where one condition outside the OR makes the database scan the organisation.
-    query = Q()
-    for column, values in wanted.items():
-        query |= Q(connection=connection, **{f"{column}__in": sorted(values)})
-    by_lookup: dict[tuple[str, str], list[XeroContact]] = defaultdict(list)
-    if not wanted:
-        return by_lookup
-    rows = (
-        XeroContact.objects.filter(query)
-        .filter(merged_into_xero_contact_id=None)
-        .active()
-        .only("contact_id", "name", "email", "account_number", "contact_number", *MATCH_KEYS)
-        .order_by()  # the scores order them
-    )
-    for row in rows:
-        for column in wanted:
-            pair = (column, getattr(row, column))
-            if pair in lookups:
-                by_lookup[pair].append(row)
-    return by_lookup
-
-
 def suggestions_for(
-    *, connection: XeroConnection | None, contacts: Iterable[Contact], shown: int = SHOWN
+    *,
+    connection: XeroConnection | None,
+    contacts: Iterable[Contact],
+    shown: int | None = SHOWN,
 ) -> dict[int, list[Suggestion]]:
     """The best suggestions for each unlinked contact given, best first, by contact pk.
 
@@ -149,8 +108,12 @@ def suggestions_for(
     if connection is None or not contacts:
         return {}
     keys = {contact.pk: contact_keys(contact) for contact in contacts}
-    lookups = {contact.pk: _lookups(keys[contact.pk]) for contact in contacts}
-    by_lookup = _candidates(connection, set().union(*lookups.values()))
+    lookups = {contact.pk: same_contact.lookups(keys[contact.pk]) for contact in contacts}
+    by_lookup = same_contact.candidates(
+        connection,
+        set().union(*lookups.values()),
+        fields=("contact_id", "name", "email", "account_number", "contact_number"),
+    )
     if not by_lookup:
         return {}
     candidate_ids = {row.contact_id for rows in by_lookup.values() for row in rows}
@@ -174,7 +137,8 @@ def suggestions_for(
             points, same, other = score(contact.name, keys[contact.pk], xero)
             if same or other:
                 others = tuple(n for pk, n in linked.get(xero.contact_id, []) if pk != contact.pk)
-                scored.append(Suggestion(xero, points, same, other, others))
+                likely = same_contact.likely(keys[contact.pk], xero)
+                scored.append(Suggestion(xero, points, same, other, others, likely=likely))
         if scored:
             scored.sort(key=lambda s: (-s.score, s.xero.name, str(s.xero.contact_id)))
             found[contact.pk] = scored
@@ -195,7 +159,9 @@ def _mark_unambiguous(found: dict[int, list[Suggestion]]) -> None:
     for pk, suggestion in only.items():
         if claims[suggestion.xero.contact_id] == 1:
             found[pk] = [
-                Suggestion(s.xero, s.score, s.same, s.other, s.linked_to, unambiguous=True)
+                Suggestion(
+                    s.xero, s.score, s.same, s.other, s.linked_to, unambiguous=True, likely=s.likely
+                )
                 if s is suggestion
                 else s
                 for s in found[pk]

@@ -1,5 +1,6 @@
 """Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import timedelta
@@ -16,7 +17,6 @@ from django.utils import timezone
 from contacts.models import Contact, ContactQuerySet, any_field_contains
 from transactions.models import TO_SYNC, Transaction, TransactionType
 
-from . import names
 from .jobs import Job, JobItem
 from .xero.data import ContactDetails
 
@@ -194,7 +194,7 @@ class XeroContact(models.Model):
     is_supplier = models.BooleanField(default=False)
     updated_in_xero = models.DateTimeField(null=True, blank=True)
     mirrored_at = models.DateTimeField(auto_now=True)
-    # Normalised details (sync.names), kept by save() and bulk_create(): the suggestions for
+    # Normalised details (sync.same_contact), kept by save() and bulk_create(): the suggestions for
     # a page of Omni contacts look their candidates up by these, indexed.
     name_key = models.CharField(max_length=255, blank=True, editable=False)
     name_prefix = models.CharField(max_length=255, blank=True, editable=False)
@@ -232,7 +232,9 @@ class XeroContact(models.Model):
         super().save(*args, **kwargs)
 
     def set_match_keys(self) -> None:
-        keys = names.match_keys(
+        from .same_contact import match_keys  # same_contact reads these models
+
+        keys = match_keys(
             name=self.name,
             email=self.email,
             tax_number=self.tax_number,
@@ -577,6 +579,7 @@ class LinkEvent(AuditEvent):
         UNLINK = "unlink", "Unlinked"
         RELINK = "relink", "Relinked"
         UPLOAD = "upload", "Uploaded"
+        CREATE_ANYWAY = "create_anyway", "Created despite a likely match"
         RENAME = "rename", "Xero name corrected"
         INVALIDATE = "invalidate", "Marked invalid"
         REVALIDATE = "revalidate", "Marked valid again"
@@ -675,9 +678,26 @@ class UploadRow(JobItem):
     kind = models.CharField(max_length=16, choices=Kind)
     state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
     message = models.CharField(max_length=1000, blank=True)
-    # The duplicate guard's find: the active Xero contact this one would duplicate.
+
+    class Refusal(models.TextChoices):
+        LIKELY = "likely", "Likely already in Xero"
+        SIBLING = "sibling", "Likely the same as another contact of the upload"
+        ARCHIVED_HOLDER = "archived_holder", "An archived Xero contact holds its details"
+        INACTIVE = "inactive", "Xero answered with a contact that cannot be linked"
+
+    # Why it was not created or not linked, and the Xero contact concerned: the likely
+    # match (with the evidence, same_contact.Evidence codes), or the archived one in the way.
+    refusal = models.CharField(max_length=16, choices=Refusal, blank=True)
+    evidence = models.CharField(max_length=100, blank=True)
     suggested_xero_contact_id = models.UUIDField(null=True, blank=True)
     suggested_name = models.CharField(max_length=255, blank=True)
+    # One upload attempt: its batch's Idempotency-Key comes from it (a retry of the attempt
+    # reuses it; a new upload of the contact, after Unlink say, is a new attempt).
+    attempt_key = models.UUIDField(default=uuid.uuid4, editable=False)
+    # The ContactNumber this attempt creates the contact with (kept for its retries).
+    contact_number = models.CharField(max_length=50, blank=True)
+    # The accountant chose Create anyway for this row: the guard lets it through.
+    create_anyway = models.BooleanField(default=False)
     fingerprint = models.CharField(
         max_length=32, blank=True, help_text="The contact's details fingerprint as sent."
     )
@@ -698,6 +718,10 @@ class UploadRow(JobItem):
     @property
     def needs_attention(self) -> bool:
         return self.state in (self.State.FAILED, self.State.DUPLICATE)
+
+    @property
+    def evidence_codes(self) -> list[str]:
+        return [code for code in self.evidence.split(",") if code]
 
 
 # --- Transaction sync --------------------------------------------------------------------------

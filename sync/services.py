@@ -22,6 +22,7 @@ from .models import (
     LinkStatus,
     XeroConnection,
 )
+from .same_contact import omni_keys
 
 
 def _audit(
@@ -66,19 +67,11 @@ def _relocked(link: ContactLink) -> ContactLink:
 
 
 def _same_business(first: Contact, second: Contact) -> bool:
-    """The two records tell of one business: the same name (case and spacing aside), tax
-    number or email address."""
-
-    def name(contact: Contact) -> str:
-        return " ".join(contact.name.casefold().split())
-
-    if name(first) == name(second):
-        return True
-    return any(
-        getattr(first, field).strip().casefold() == getattr(second, field).strip().casefold()
-        for field in ("tax_number", "email")
-        if getattr(first, field).strip()
-    )
+    """The two records tell of one business: the same name once normalised, tax number or
+    email address (same_contact's keys)."""
+    mine, theirs = omni_keys(first), omni_keys(second)
+    keys = ("name_key", "tax_key", "email_key")
+    return any(mine[key] and mine[key] == theirs[key] for key in keys)
 
 
 def _shares_allowed(first: Contact, second: Contact) -> bool:

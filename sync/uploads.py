@@ -1,33 +1,38 @@
 """Upload: create Omni contacts in Xero and link them, or send a linked contact's changes.
 
-Work goes in batches of up to 50 contacts, one POST /Contacts each (`summarizeErrors=false`,
-so every contact gets its own answer and a failed one never hides the others). Before
-anything is created the mirror is refreshed and searched for an active Xero contact that the
-new one would duplicate (same name, email address, account or tax number): such a row creates
-nothing and offers to link that contact instead.
+Work goes in batches of up to 50 contacts: new ones in one PUT /Contacts (create only), the
+changes of linked ones in one POST /Contacts by ContactID, both with `summarizeErrors=false`
+so that every contact gets its own answer and a failed one never hides the others. Before
+anything is created the mirror is refreshed, and the match suggestions are asked for a likely
+match (same_contact.likely: the same name once normalised, email address, tax or account
+number): such a row creates nothing and offers to link that contact, with the evidence; the
+accountant may still choose Create anyway for that row (audited).
 
 Never twice: a contact has at most one upload row queued or sending per organisation (a
-database constraint), each batch's Idempotency-Key is derived from its contacts and their
-content (a retry, or a second click on the same contacts, gets Xero's first answer back), and
-no transaction is held open across a call to Xero: rows are claimed, Xero is called, then
+database constraint); each row is one upload attempt, and its batch's Idempotency-Key comes
+from its attempts (a retry of the batch gets Xero's first answer back; an upload after Unlink
+is a new attempt and creates a new contact). An attempt whose answer never came is looked up
+in the mirror by the ContactNumber it was sent with before the contact is sent again. A
+contact Xero answers with that is archived, merged or under a GDPR request is never linked.
+No transaction is held open across a call to Xero: rows are claimed, Xero is called, then
 each outcome is recorded with its audit event.
 """
 
 import hashlib
 import logging
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
 
-from . import connections, jobs, mirror, xero
+from . import connections, jobs, links, matching, mirror, same_contact, xero
 from .exceptions import LinkError
+from .matching import Suggestion
 from .models import (
     Actor,
     ContactLink,
@@ -38,7 +43,7 @@ from .models import (
     XeroConnection,
     XeroContact,
 )
-from .services import _audit, contact_link, link_rename
+from .services import _audit, contact_link, link_mark_invalid, link_rename
 
 logger = logging.getLogger(__name__)
 
@@ -201,10 +206,14 @@ class _Outgoing:
 
 def _send(job: UploadJob, rows: list[UploadRow]) -> None:
     connection = job.connection
-    guard = DuplicateGuard.for_connection(connection)
-    # What this batch creates and updates, so that two of its rows never make two Xero
-    # contacts of one business, nor send two versions of one shared Xero contact.
-    creating = DuplicateGuard([])
+    creates = [row for row in rows if row.kind == UploadRow.Kind.CREATE]
+    likely = duplicates_of(
+        connection=connection, contacts=[r.contact for r in creates if not r.create_anyway]
+    )
+    lost = _lost_creations(connection, creates)
+    # What this batch creates, so that two of its rows never make two Xero contacts of one
+    # business (the same rule as against Xero's contacts: same_contact.likely).
+    creating: list[XeroContact] = []
     updating: dict[uuid.UUID, Contact] = {}
     outgoing: list[_Outgoing] = []
     for row in rows:
@@ -214,32 +223,40 @@ def _send(job: UploadJob, rows: list[UploadRow]) -> None:
             if link is not None:
                 _finish(row, UploadRow.State.SKIPPED, f"Already linked to {link.xero_name}.")
                 continue
-            twin = guard.twin(contact)
-            if twin is not None and twin[1] == OUR_NUMBER:
-                # Created by an earlier upload of this contact whose answer was lost: it is
-                # this contact, so link it rather than create it again.
-                _adopt(job, row, twin[0])
+            if contact.pk in lost:
+                # Created by an earlier attempt whose answer was lost: it is this contact, so
+                # link it rather than create it again.
+                _adopt(job, row, lost[contact.pk])
                 continue
-            if twin is not None:
-                found, evidence = twin
+            match = likely.get(contact.pk)
+            if match is not None:
                 _finish(
                     row,
                     UploadRow.State.DUPLICATE,
-                    f"Xero already has {found.name} with {evidence}: nothing was created. "
-                    "Link to it instead, or change the contact in Omni.",
-                    suggestion=found,
+                    "",
+                    refusal=UploadRow.Refusal.LIKELY,
+                    evidence=match.likely,
+                    suggestion=match.xero,
                 )
                 continue
-            sibling = creating.twin(contact)
-            if sibling is not None:
+            keys = same_contact.omni_keys(contact)
+            sibling = next((s for s in creating if same_contact.likely(keys, s)), None)
+            if sibling is not None and not row.create_anyway:
                 _finish(
                     row,
                     UploadRow.State.DUPLICATE,
-                    f"{sibling[0].name}, in this upload too, has {sibling[1]}: only it was "
-                    "created. Link this one to it, or change one of them in Omni.",
+                    "",
+                    refusal=UploadRow.Refusal.SIBLING,
+                    evidence=same_contact.likely(keys, sibling),
+                    suggestion=sibling,
                 )
                 continue
-            creating.add(contact)
+            if not row.contact_number:
+                # Kept before Xero is called: a retry of this attempt sends the same number,
+                # and the lost-answer lookup finds what it created by it.
+                row.contact_number = _free_number(connection, contact)
+                UploadRow.objects.filter(pk=row.pk).update(contact_number=row.contact_number)
+            creating.append(_stand_in(contact))
         elif link is None or not link.is_valid:
             message = link.invalid_message if link else "It is no longer linked."
             _finish(row, UploadRow.State.FAILED, message)
@@ -256,35 +273,117 @@ def _send(job: UploadJob, rows: list[UploadRow]) -> None:
         else:
             updating[link.xero_contact_id] = contact
         row.fingerprint = contact.fingerprint()
-        outgoing.append(
-            _Outgoing(row, payload(contact, link.xero_contact_id if link else None), link)
+        outgoing.append(_Outgoing(row, payload(contact, link, row.contact_number), link))
+    new = [o for o in outgoing if o.link is None]
+    changed = [o for o in outgoing if o.link is not None]
+    session = connections.session(connection) if outgoing else None
+    for items, save in ((new, xero.contacts_create_each), (changed, xero.contacts_save)):
+        if not items:
+            continue
+        assert session is not None
+        outcomes = save(
+            session,
+            contacts=[o.payload for o in items],
+            idempotency_key=batch_key(connection, items),
         )
-    if not outgoing:
-        return
-    outcomes = xero.contacts_save(
-        connections.session(connection),
-        contacts=[o.payload for o in outgoing],
-        idempotency_key=batch_key(connection, outgoing),
+        for item, outcome in zip(items, outcomes, strict=False):
+            _record(job, item, outcome)
+        for item in items[len(outcomes) :]:
+            _finish(item.row, UploadRow.State.FAILED, "Xero gave no answer for this contact.")
+
+
+def duplicates_of(*, connection: XeroConnection, contacts: list[Contact]) -> dict[int, Suggestion]:
+    """The guard: for each contact (by pk) that Upload must not create, its best likely
+    match among the organisation's active Xero contacts. It asks the match suggestions, so
+    that Upload refuses exactly what a row shows as a likely match (a dismissed suggestion
+    blocks nothing)."""
+    found = matching.suggestions_for(connection=connection, contacts=contacts, shown=None)
+    return {
+        pk: next(s for s in suggestions if s.likely)
+        for pk, suggestions in found.items()
+        if any(s.likely for s in suggestions)
+    }
+
+
+def _stand_in(contact: Contact) -> XeroContact:
+    """An Omni contact about to be created, as the Xero contact it becomes."""
+    row = XeroContact(
+        name=contact.name,
+        email=contact.email,
+        account_number=contact.account_number,
+        tax_number=contact.tax_number,
     )
-    for item, outcome in zip(outgoing, outcomes, strict=False):
-        _record(job, item, outcome)
-    for item in outgoing[len(outcomes) :]:
-        _finish(item.row, UploadRow.State.FAILED, "Xero gave no answer for this contact.")
+    row.set_match_keys()
+    return row
 
 
-def payload(contact: Contact, xero_contact_id: uuid.UUID | None) -> xero.ContactUpload:
-    """What Xero is sent for an Omni contact (an update when it has its Xero ID)."""
+def _lost_creations(connection: XeroConnection, rows: list[UploadRow]) -> dict[int, XeroContact]:
+    """The Xero contacts earlier attempts of these rows' contacts created though their
+    answers never came (by contact pk): active, unlinked mirror rows with the ContactNumber
+    of this row's attempt (sent before, its worker gone) or of an earlier attempt of the
+    contact that did not end linked. A finished upload's contact is not among them: after
+    Unlink, a new upload creates a new contact."""
+    if not rows:
+        return {}
+    numbers: dict[str, int] = {}
+    for row in rows:
+        if row.contact_number:
+            numbers[same_contact.number_key(row.contact_number)] = row.contact_id
+    earlier = (
+        UploadRow.objects.filter(
+            connection=connection,
+            contact__in=[r.contact_id for r in rows],
+            kind=UploadRow.Kind.CREATE,
+        )
+        .exclude(state=UploadRow.State.DONE)
+        .exclude(contact_number="")
+        .values_list("contact_id", "contact_number")
+    )
+    for contact_pk, number in earlier:
+        numbers[same_contact.number_key(number)] = contact_pk
+    found: dict[int, XeroContact] = {}
+    for xero_row in same_contact.linkable_xero_contacts(connection).filter(
+        number_key__in=list(numbers)
+    ):
+        found.setdefault(numbers[xero_row.number_key], xero_row)
+    return found
+
+
+def _free_number(connection: XeroConnection, contact: Contact) -> str:
+    """The ContactNumber a new attempt creates the contact with: omni-xero's number for it,
+    or, when a Xero contact already holds that (an archived one, from before an Unlink), the
+    first of OMNI-<id>-2, -3, ... none holds. Never a held one: sent to a Xero that matches
+    by ContactNumber, it would update (and link) the contact that holds it."""
+    base = our_number(contact)
+    held = set(
+        XeroContact.objects.filter(
+            connection=connection, number_key__startswith=same_contact.number_key(base)
+        ).values_list("number_key", flat=True)
+    ) | {
+        same_contact.number_key(number)
+        for number in UploadRow.objects.filter(connection=connection, contact=contact)
+        .exclude(contact_number="")
+        .values_list("contact_number", flat=True)
+    }
+    candidate, n = base, 1
+    while same_contact.number_key(candidate) in held:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
+
+
+def payload(contact: Contact, link: ContactLink | None, number: str = "") -> xero.ContactUpload:
+    """What Xero is sent for an Omni contact: an update by ContactID when it is linked, else
+    a new contact with the attempt's ContactNumber (an existing contact keeps its own)."""
     return xero.ContactUpload(
         name=contact.name,
         first_name=contact.first_name,
         last_name=contact.last_name,
         email=contact.email,
         account_number=contact.account_number,
-        # Tells the contacts omni-xero created apart in Xero, and finds them again; an
-        # existing Xero contact keeps its own number.
-        contact_number=our_number(contact) if xero_contact_id is None else "",
+        contact_number=number if link is None else "",
         tax_number=contact.tax_number,
-        contact_id=xero_contact_id,
+        contact_id=link.xero_contact_id if link else None,
         phone=contact.phone,
         postal_address=_address(contact, "postal"),
         street_address=_address(contact, "street"),
@@ -304,25 +403,51 @@ def _address(contact: Contact, kind: str) -> xero.Address:
 
 
 def batch_key(connection: XeroConnection, outgoing: list[_Outgoing]) -> str:
-    """The batch's Idempotency-Key, from what it sends: the same contacts with the same
-    details give the same key, so Xero answers a repeat as it did the first time."""
+    """The batch's Idempotency-Key, from its upload attempts and what they send: a retry of
+    the batch gives the same key, so Xero answers it as it did the first time; a new attempt
+    (an upload after Unlink) gives a new one."""
     parts = [
         str(connection.tenant_id),
         *sorted(
-            f"{o.row.contact_id}:{o.row.kind}:{o.row.fingerprint}:{o.payload.contact_id or ''}"
+            f"{o.row.attempt_key}:{o.row.contact_id}:{o.row.kind}:{o.row.fingerprint}"
+            f":{o.payload.contact_id or ''}:{o.payload.contact_number}"
             for o in outgoing
         ),
     ]
     return "omni-xero-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def _archived_holder(connection: XeroConnection, row: UploadRow) -> XeroContact | None:
+    """The Xero contact that cannot be linked (archived, merged, GDPR) and holds the name,
+    account number or ContactNumber a refused create was sent with: what Xero refused it for."""
+    contact = row.contact
+    holds = Q(name__iexact=contact.name)
+    if same_contact.number_key(contact.account_number):
+        holds |= Q(account_key=same_contact.number_key(contact.account_number))
+    if row.contact_number:
+        holds |= Q(number_key=same_contact.number_key(row.contact_number))
+    candidates = XeroContact.objects.filter(holds, connection=connection)
+    return next((c for c in candidates if not same_contact.is_linkable(c)), None)
+
+
 def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
     row, connection = item.row, job.connection
     if outcome.contact is None:
-        _finish(row, UploadRow.State.FAILED, xero.refused_message(outcome.errors))
+        holder = _archived_holder(connection, row) if row.kind == UploadRow.Kind.CREATE else None
+        _finish(
+            row,
+            UploadRow.State.FAILED,
+            xero.refused_message(outcome.errors),
+            refusal=UploadRow.Refusal.ARCHIVED_HOLDER if holder else "",
+            suggestion=holder,
+        )
         return
     created = outcome.contact
     mirror.contacts_mirrored(connection=connection, contacts=[created])
+    answered = XeroContact.objects.get(connection=connection, contact_id=created.contact_id)
+    if not same_contact.is_linkable(answered):
+        _refuse_inactive(job, item, answered)
+        return
     try:
         with transaction.atomic():
             if row.kind == UploadRow.Kind.CREATE:
@@ -362,6 +487,25 @@ def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
         )
 
 
+def _refuse_inactive(job: UploadJob, item: _Outgoing, answered: XeroContact) -> None:
+    """Xero answered with a contact that is archived, merged or under a GDPR request: it is
+    not linked (and a link to it goes invalid, saying why)."""
+    reason, survivor = links.link_verdict(answered)
+    assert reason is not None
+    with transaction.atomic():
+        if item.link is not None:
+            link = ContactLink.objects.filter(pk=item.link.pk).first()
+            if link is not None and link.is_valid:
+                link_mark_invalid(link=link, reason=reason, merged_into=survivor)
+        _finish(
+            item.row,
+            UploadRow.State.FAILED,
+            f"{answered.name} is {reason.label[0].lower()}{reason.label[1:]}.",
+            refusal=UploadRow.Refusal.INACTIVE,
+            suggestion=answered,
+        )
+
+
 def _adopt(job: UploadJob, row: UploadRow, found: XeroContact) -> None:
     try:
         with transaction.atomic():
@@ -384,101 +528,61 @@ def _adopt(job: UploadJob, row: UploadRow, found: XeroContact) -> None:
 
 
 def _finish(
-    row: UploadRow, state: str, message: str, *, suggestion: XeroContact | None = None
+    row: UploadRow,
+    state: str,
+    message: str,
+    *,
+    refusal: str = "",
+    evidence: tuple[same_contact.Evidence, ...] = (),
+    suggestion: XeroContact | None = None,
 ) -> None:
     row.state, row.message = state, message[:1000]
+    row.refusal, row.evidence = refusal, ",".join(evidence)
     row.suggested_xero_contact_id = suggestion.contact_id if suggestion else None
     row.suggested_name = suggestion.name if suggestion else ""
     row.save()
 
 
-# --- The duplicate guard -----------------------------------------------------------------------
-
-
-OUR_NUMBER = "omni-xero's contact number for it"
-
-
 def our_number(contact: Contact) -> str:
-    """The ContactNumber omni-xero gives the Xero contacts it creates."""
+    """The ContactNumber omni-xero gives the Xero contacts it creates (its first attempt)."""
     return f"OMNI-{contact.omni_id or contact.pk}"
 
 
-def _normal_name(name: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
+# --- Create anyway -----------------------------------------------------------------------------
 
 
-def _normal_code(value: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", value.casefold())
-
-
-class DuplicateGuard:
-    """The active Xero contacts of an organisation, indexed by what would make a new contact
-    their duplicate: name (normalised), email address, account number, tax number, and the
-    contact number omni-xero gives its uploads."""
-
-    def __init__(self, rows: list[XeroContact]):
-        self.index: dict[tuple[str, str], XeroContact] = {}
-        for row in rows:
-            for key in self._keys(
-                name=row.name,
-                email=row.email,
-                account=row.account_number,
-                tax=row.tax_number,
-                number=row.contact_number,
-            ):
-                self.index.setdefault(key, row)
-
-    @classmethod
-    def for_connection(cls, connection: XeroConnection) -> "DuplicateGuard":
-        return cls(
-            list(
-                XeroContact.objects.filter(connection=connection)
-                .active()
-                .filter(merged_into_xero_contact_id__isnull=True)
+def contact_create_anyway(
+    *, connection: XeroConnection, contact: Contact, user: Actor
+) -> UploadJob:
+    """Create the contact in Xero though it has a likely match there: the accountant's
+    choice, audited, for this upload only (later uploads are guarded again)."""
+    if ContactLink.objects.filter(contact=contact, connection=connection).exists():
+        raise LinkError(f"{contact.name} is linked already: nothing to create.")
+    latest = (
+        UploadRow.objects.filter(connection=connection, contact=contact).order_by("-pk").first()
+    )
+    try:
+        with transaction.atomic():
+            job = UploadJob.objects.create(
+                connection=connection, created_by=user if user.is_authenticated else None
             )
-        )
-
-    @staticmethod
-    def _keys(
-        *, name: str, email: str, account: str, tax: str, number: str
-    ) -> list[tuple[str, str]]:
-        keys = [
-            # First: a contact an earlier upload of this one created is no mere namesake.
-            (OUR_NUMBER, number.strip().casefold()),
-            ("the same name", _normal_name(name)),
-            ("the same email address", email.strip().casefold()),
-            ("the same account number", account.strip().casefold()),
-            ("the same tax number", _normal_code(tax)),
-        ]
-        return [(what, value) for what, value in keys if value]
-
-    def add(self, contact: Contact) -> None:
-        """Count an Omni contact about to be created as one of the organisation's."""
-        stand_in = XeroContact(
-            name=contact.name,
-            email=contact.email,
-            account_number=contact.account_number,
-            tax_number=contact.tax_number,
-            contact_number=our_number(contact),
-        )
-        for key in self._keys(
-            name=stand_in.name,
-            email=stand_in.email,
-            account=stand_in.account_number,
-            tax=stand_in.tax_number,
-            number=stand_in.contact_number,
-        ):
-            self.index.setdefault(key, stand_in)
-
-    def twin(self, contact: Contact) -> tuple[XeroContact, str] | None:
-        """The active Xero contact a new upload of `contact` would duplicate, and why."""
-        for key in self._keys(
-            name=contact.name,
-            email=contact.email,
-            account=contact.account_number,
-            tax=contact.tax_number,
-            number=our_number(contact),
-        ):
-            if key in self.index:
-                return self.index[key], key[0]
-        return None
+            UploadRow.objects.create(
+                job=job,
+                connection=connection,
+                contact=contact,
+                kind=UploadRow.Kind.CREATE,
+                create_anyway=True,
+            )
+            _audit(
+                action=LinkEvent.Action.CREATE_ANYWAY,
+                contact=contact,
+                connection=connection,
+                user=user,
+                before=latest.suggested_xero_contact_id if latest else None,
+                detail=f"Created despite {latest.suggested_name}"
+                if latest and latest.suggested_name
+                else "Created despite a likely match",
+            )
+    except IntegrityError:
+        raise LinkError(ALREADY_UPLOADING) from None
+    return upload_job_run(job=job, batches=1)

@@ -21,6 +21,11 @@ urlpatterns = [
     path("syncs/resync/", transaction_views.resync_refused, name="resync_refused"),
     path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
     path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
+    path(
+        "<slug:tab>/contacts/<int:pk>/create-anyway/",
+        link_views.create_anyway,
+        name="create_anyway",
+    ),
     path("organisation/", views.switch_organisation, name="switch_organisation"),
     path("import/", import_views.import_upload, name="import_upload"),
     path("import/sample.csv", import_views.import_sample, name="import_sample"),

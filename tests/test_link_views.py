@@ -152,15 +152,17 @@ def test_a_duplicate_row_offers_to_link_the_contact_xero_has(accountant_client, 
         job=UploadJobFactory(connection=connection),
         contact=contact,
         state="duplicate",
-        message="Xero already has Harbour Deli with the same email address: nothing was created.",
+        refusal="likely",
+        evidence="email,tax_number",
         suggested_xero_contact_id=XeroContactFactory(connection=connection).contact_id,
         suggested_name="Harbour Deli",
     )
     page = accountant_client.get(
         reverse("sync:subtab", kwargs={"tab": "sales", "subtab": "customers"})
     ).content.decode()
-    assert "Xero already has Harbour Deli with the same email address" in page
-    assert "Link to Harbour Deli" in page
+    assert "Xero already has <strong>Harbour Deli</strong>, likely the same contact" in page
+    assert "(same email, same tax number)" in page
+    assert "Link to Harbour Deli" in page and "Create anyway" in page
 
 
 def test_when_the_last_upload_finishes_the_polling_page_reloads(viewer_client, connection):

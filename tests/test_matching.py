@@ -8,7 +8,8 @@ from django.urls import reverse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync import matching, names
+from sync import matching
+from sync import same_contact as names
 from sync.models import ContactLink, DismissedSuggestion, LinkEvent
 
 from .factories import ContactFactory, ContactLinkFactory, XeroConnectionFactory, XeroContactFactory

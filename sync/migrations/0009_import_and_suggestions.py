@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from sync import names
+from sync import same_contact
 
 KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]
 
@@ -14,7 +14,7 @@ def fill_match_keys(apps, schema_editor):
     XeroContact = apps.get_model("sync", "XeroContact")
     rows = list(XeroContact.objects.all())
     for row in rows:
-        keys = names.match_keys(
+        keys = same_contact.match_keys(
             name=row.name,
             email=row.email,
             tax_number=row.tax_number,

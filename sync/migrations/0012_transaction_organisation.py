@@ -53,7 +53,7 @@ def settle_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0010_transaction_sync"),
+        ("sync", "0011_upload_attempts"),
         ("transactions", "0004_transaction_branch"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -206,8 +206,34 @@ def contacts_save(
         write=True,
         idempotency_key=idempotency_key,
     )
+    return _outcomes(result.contacts or [])
+
+
+def contacts_create_each(
+    session: Session, *, contacts: Sequence[ContactUpload], idempotency_key: str
+) -> list[SaveOutcome]:
+    """Create the contacts (PUT: create only, so that nothing sent can update a contact
+    Xero already has, an archived one holding the same ContactNumber say), each element
+    answered on its own (`summarizeErrors=false`). The caller's Idempotency-Key is reused
+    by every retry, and Xero then answers as it did the first time.
+    https://developer.xero.com/documentation/api/accounting/contacts#put-contacts
+    """
+    assert all(c.contact_id is None for c in contacts), "an update goes by ContactID (POST)"
+    body = SdkContacts(contacts=[_sdk_upload(c) for c in contacts])
+    result = _accounting(
+        session,
+        lambda api, tenant, key: api.create_contacts(
+            tenant, body, summarize_errors=False, idempotency_key=key
+        ),
+        write=True,
+        idempotency_key=idempotency_key,
+    )
+    return _outcomes(result.contacts or [])
+
+
+def _outcomes(elements: Sequence[SdkContact]) -> list[SaveOutcome]:
     outcomes = []
-    for element in result.contacts or []:
+    for element in elements:
         errors = [e.message or "" for e in element.validation_errors or []]
         if errors or element.has_validation_errors:
             outcomes.append(SaveOutcome(contact=None, errors=errors or ["Xero refused it."]))

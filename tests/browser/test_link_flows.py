@@ -72,6 +72,27 @@ def test_a_contact_xero_already_has_is_offered_instead_of_duplicated(
     assert in_xero(sandbox, "Bayview Cafe") == 0
 
 
+def test_a_likely_match_shows_its_evidence_and_create_anyway_creates(
+    connected, sandbox, live_server, screenshot
+):
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Southern Alps Sports Ltd"}])
+    alps = ready("Southern Alps Sports", account_number="")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    row(page, alps).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Upload", exact=True).click()
+    expect(row(page, alps)).to_contain_text("(same name once normalised)")
+    expect(
+        row(page, alps).get_by_role("link", name="Link to Southern Alps Sports Ltd")
+    ).to_be_visible()
+    screenshot("upload-likely-match")
+    assert in_xero(sandbox, "Southern Alps Sports") == 0
+    row(page, alps).get_by_role("button", name="Create Southern Alps Sports in Xero anyway").click()
+    expect(row(page, alps)).to_contain_text("Uploaded")
+    assert in_xero(sandbox, "Southern Alps Sports") == 1
+    assert ContactLink.objects.get(contact=alps).xero_name == "Southern Alps Sports"
+
+
 def test_accountant_links_an_existing_contact_by_searching(
     connected, sandbox, live_server, screenshot
 ):

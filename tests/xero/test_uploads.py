@@ -34,7 +34,9 @@ def in_xero(sandbox, name: str) -> list[dict]:
 
 
 def writes() -> list[XeroApiCall]:
-    return list(XeroApiCall.objects.filter(method="POST", endpoint__contains="Contacts"))
+    return list(
+        XeroApiCall.objects.filter(method__in=["POST", "PUT"], endpoint__contains="Contacts")
+    )
 
 
 def upload(connection, contacts, user=None) -> UploadJob:
@@ -65,11 +67,11 @@ def test_uploading_creates_each_contact_in_xero_and_links_it(connection, sandbox
         ("upload", accountant.pk),
         ("link", accountant.pk),
     ]
-    # One mirror refresh and one write for both.
+    # One mirror refresh and one create-only write for both.
     calls = XeroApiCall.objects.order_by("pk")[before:]
     assert [(c.method, c.endpoint.split("?")[0]) for c in calls] == [
         ("GET", "/api.xro/2.0/Contacts"),
-        ("POST", "/api.xro/2.0/Contacts"),
+        ("PUT", "/api.xro/2.0/Contacts"),
     ]
     assert "summarizeErrors=False" in calls[1].endpoint
 
@@ -85,7 +87,7 @@ def test_a_contact_xero_already_has_is_not_created_again_but_offered(connection,
     assert rows(job)["bayview  cafe ltd."][0] == UploadRow.State.DUPLICATE
     row = job.rows.get(contact=by_email)
     assert row.state == UploadRow.State.DUPLICATE
-    assert "Xero already has Harbour Deli with the same email address" in row.message
+    assert (row.refusal, row.evidence_codes) == (UploadRow.Refusal.LIKELY, ["email"])
     assert row.suggested_name == "Harbour Deli"
     assert (
         len(in_xero(sandbox, "Harbourside Deli")) == 0
@@ -125,9 +127,9 @@ def test_two_contacts_of_one_upload_never_make_two_xero_contacts(connection, san
     twin = ContactFactory(name="Kiwi Coffee Roasters", email="SALES@kiwicoffee.nz")
     job = upload(connection, [first, twin])
     assert rows(job)["Kiwi Coffee"][0] == UploadRow.State.DONE
-    state, message = rows(job)["Kiwi Coffee Roasters"]
-    assert state == UploadRow.State.DUPLICATE
-    assert "Kiwi Coffee, in this upload too, has the same email address" in message
+    row = job.rows.get(contact=twin)
+    assert (row.state, row.refusal) == (UploadRow.State.DUPLICATE, UploadRow.Refusal.SIBLING)
+    assert (row.suggested_name, row.evidence_codes) == ("Kiwi Coffee", ["email"])
     assert len(in_xero(sandbox, "Kiwi Coffee Roasters")) == 0
 
 
@@ -214,7 +216,7 @@ def test_a_rate_limit_in_a_request_is_not_waited_out_but_continued_later(
     connection, sandbox, waits
 ):
     DBTaskResult.objects.all().delete()
-    sandbox.fault(status=429, count=1, retry_after=40, method="POST", path="/api.xro/2.0/Contacts")
+    sandbox.fault(status=429, count=1, retry_after=40, method="PUT", path="/api.xro/2.0/Contacts")
     with xero.interactive():
         job = upload(connection, [ContactFactory(name="Ruapehu Ski Hire")])
     assert waits == []
@@ -234,7 +236,7 @@ def test_a_rate_limit_in_a_request_is_not_waited_out_but_continued_later(
 
 def test_a_lost_answer_is_retried_with_the_same_key_and_creates_nothing_twice(connection, sandbox):
     contacts = [ContactFactory(name="Raglan Board Riders"), ContactFactory(name="Moana Fish")]
-    sandbox.fault(kind="drop_after_commit", count=1, method="POST", path="/api.xro/2.0/Contacts")
+    sandbox.fault(kind="drop_after_commit", count=1, method="PUT", path="/api.xro/2.0/Contacts")
     job = upload(connection, contacts)
     assert {s for s, _ in rows(job).values()} == {UploadRow.State.DONE}
     assert len(in_xero(sandbox, "Raglan Board Riders")) == 1
@@ -250,7 +252,7 @@ def test_xero_down_loses_nothing_and_a_later_upload_creates_no_duplicate(
     again; the new upload finds them in Xero by omni-xero's contact number and links them."""
     settings.XERO_MAX_RETRIES = 1
     contacts = [ContactFactory(name="Raglan Board Riders"), ContactFactory(name="Moana Fish")]
-    sandbox.fault(kind="drop_after_commit", count=2, method="POST", path="/api.xro/2.0/Contacts")
+    sandbox.fault(kind="drop_after_commit", count=2, method="PUT", path="/api.xro/2.0/Contacts")
     job = upload(connection, contacts)
     assert job.state == UploadJob.State.STOPPED
     state, message = rows(job)["Moana Fish"]
@@ -364,7 +366,7 @@ def test_rows_a_dead_worker_left_sending_are_found_in_xero_not_sent_twice(connec
     job = UploadJob.objects.create(connection=connection, mirror_refreshed=True)
     UploadRow.objects.create(
         job=job, connection=connection, contact=contact, kind=UploadRow.Kind.CREATE,
-        state=UploadRow.State.SENDING,
+        state=UploadRow.State.SENDING, contact_number=f"OMNI-{contact.pk}",
     )  # fmt: skip
     # The dead worker's call went through: Xero has the contact, with omni-xero's number.
     sandbox.seed_contacts(
