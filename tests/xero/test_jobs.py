@@ -90,7 +90,7 @@ def test_an_upload_whose_worker_was_killed_mid_batch_is_finished_by_the_next_wor
     contacts = [ContactFactory(name=f"Kiwi Traders {n:03d}") for n in range(150)]
     job = uploads.contacts_upload(connection=connection, contacts=contacts, user=None)
     # The second batch reached Xero, and the worker was killed before recording it.
-    killed_after(monkeypatch, xero, "contacts_save")
+    killed_after(monkeypatch, xero, "contacts_create_each")
     with pytest.raises(WorkerKilled):
         tasks.upload_continue.call(job.pk)
     monkeypatch.undo()

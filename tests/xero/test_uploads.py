@@ -331,7 +331,7 @@ def test_an_unexpected_error_stops_the_upload_visibly_and_frees_its_contacts(
     def broken(*args, **kwargs):
         raise KeyError("oops")
 
-    monkeypatch.setattr(xero, "contacts_save", broken)
+    monkeypatch.setattr(xero, "contacts_create_each", broken)  # a new contact is created
     job = upload(connection, [contact])
     assert job.state == UploadJob.State.STOPPED
     assert "unexpected error (KeyError)" in job.detail
