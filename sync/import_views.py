@@ -24,7 +24,6 @@ from contacts.xero_import import MAX_BYTES
 
 from . import imports, matching, views
 from .exceptions import UserFacingError
-from .link_views import _back, _contact_in_tab
 from .models import ContactImport, ContactLink, LinkEvent, SyncContact
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -195,9 +194,9 @@ def import_result(request: "views.DashboardRequest", pk: int) -> HttpResponse:
 @require_POST
 def suggestion_dismiss(request: "views.DashboardRequest", tab: str, pk: int) -> HttpResponse:
     """Never suggest that Xero contact for this contact again."""
-    contact = _contact_in_tab(tab, pk)
+    contact = views.contact_in_tab(tab, pk)
     connection = views.current_connection(request)
-    back = _back(request, tab)
+    back = views._next_url(request, tab)
     if connection is None:
         messages.error(request, views.NOT_CONNECTED_REASON)
         return redirect(back)
@@ -223,7 +222,7 @@ def suggestion_dismiss(request: "views.DashboardRequest", tab: str, pk: int) -> 
 def suggestions_accept(request: "views.DashboardRequest", tab: str) -> HttpResponse:
     """Link every listed contact to its unambiguous suggestion; ambiguous ones stay."""
     connection = views.current_connection(request)
-    back = _back(request, tab)
+    back = views._next_url(request, tab)
     if connection is None:
         messages.error(request, views.NOT_CONNECTED_REASON)
         return redirect(back)

@@ -6,8 +6,8 @@ from the Xero contact mirror, Link to an existing contact, and an upload's progr
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
@@ -123,23 +123,13 @@ def relink_selected(
 # --- The Search column -------------------------------------------------------------------------
 
 
-def _contact_in_tab(tab: str, pk: int) -> SyncContact:
-    if tab not in views.TABS:
-        raise Http404("No such tab")
-    return get_object_or_404(SyncContact.objects.for_tab(tab), pk=pk)
-
-
-def _back(request: HttpRequest, tab: str) -> str:
-    return views.next_url(request, views._list_url(tab))
-
-
 @login_required
 @see
 @require_GET
 def xero_suggest(request: "views.DashboardRequest", tab: str, pk: int) -> HttpResponse:
     """Active Xero contacts matching what is typed, with their evidence; a partial for htmx,
     a page of its own without JavaScript."""
-    contact = _contact_in_tab(tab, pk)
+    contact = views.contact_in_tab(tab, pk)
     connection = views.current_connection(request)
     text = request.GET.get("q", "").strip()
     found = links.suggestions(connection=connection, text=text) if connection and text else []
@@ -150,7 +140,7 @@ def xero_suggest(request: "views.DashboardRequest", tab: str, pk: int) -> HttpRe
         "suggestions": found,
         "connection": connection,
         "can_act": request.user.has_perm("sync.use_dashboard"),
-        "next": _back(request, tab),
+        "next": views._next_url(request, tab),
     }
     template = "sync/_suggestions.html" if request.htmx else "sync/link_search.html"
     return render(request, template, context)
@@ -161,9 +151,9 @@ def xero_suggest(request: "views.DashboardRequest", tab: str, pk: int) -> HttpRe
 @require_http_methods(["GET", "POST"])
 def link_existing(request: "views.DashboardRequest", tab: str, pk: int) -> HttpResponse:
     """POST links the contact to the Xero contact picked; GET (no JavaScript) asks first."""
-    contact = _contact_in_tab(tab, pk)
+    contact = views.contact_in_tab(tab, pk)
     connection = views.current_connection(request)
-    back = _back(request, tab)
+    back = views._next_url(request, tab)
     xero_contact_id = request.POST.get("xero_contact_id") or request.GET.get("xero_contact_id")
     if connection is None or not xero_contact_id:
         messages.error(request, "Pick a Xero contact to link.")
@@ -204,11 +194,11 @@ def link_existing(request: "views.DashboardRequest", tab: str, pk: int) -> HttpR
 @require_POST
 def create_anyway(request: "views.DashboardRequest", tab: str, pk: int) -> HttpResponse:
     """Create the contact in Xero though Xero has a likely match: this upload only."""
-    contact = _contact_in_tab(tab, pk)
+    contact = views.contact_in_tab(tab, pk)
     connection = views.current_connection(request)
     if connection is None:
         messages.error(request, "Connect to Xero first.")
-        return redirect(_back(request, tab))
+        return redirect(views._next_url(request, tab))
     try:
         job = uploads.contact_create_anyway(
             connection=connection, contact=contact, user=request.user
@@ -221,7 +211,7 @@ def create_anyway(request: "views.DashboardRequest", tab: str, pk: int) -> HttpR
             messages.success(
                 request, "Created in Xero and linked.", extra_tags=views.row_tag(contact)
             )
-    return redirect(_back(request, tab))
+    return redirect(views._next_url(request, tab))
 
 
 @login_required

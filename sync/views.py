@@ -108,6 +108,13 @@ def _contacts_subtab(tab: str) -> Subtab:
     return TABS[tab][1][0]
 
 
+def contact_in_tab(tab: str, pk: int) -> SyncContact:
+    """The contact of a row action, if it is on this tab (404 otherwise)."""
+    if tab not in TABS:
+        raise Http404("No such tab")
+    return get_object_or_404(SyncContact.objects.for_tab(tab), pk=pk)
+
+
 def _list_url(tab: str) -> str:
     return reverse("sync:subtab", kwargs={"tab": tab, "subtab": _contacts_subtab(tab).slug})
 
