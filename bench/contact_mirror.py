@@ -27,7 +27,7 @@ def main() -> None:
 
     folder = django_setup("bench-mirror-", args.database_url)
 
-    from sync import mirror
+    from sync.links import mirror
     from sync.models import XeroApiCall, XeroContact
     from tests.plugins.sandbox import start_sandbox, stop_sandbox
 

@@ -38,7 +38,7 @@ def sandbox_connect(url: str) -> tuple[Any, Any]:
     """omni-xero connected to the sandbox at `url`: (the sandbox's control, the connection)."""
     from django.conf import settings
 
-    from sync.connections import connection_connect, consent_complete
+    from sync.connections.services import connection_connect, consent_complete
     from tests.plugins.sandbox import SandboxControl, pkce_pair
 
     control = SandboxControl(url)

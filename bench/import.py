@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> None:
     from django.db import connection as db
 
     from contacts.models import Contact
-    from sync import imports
+    from sync.imports import services as imports
     from sync.models import ContactLink, XeroContact
 
     connection = fill(args.rows)

@@ -2,7 +2,7 @@
 contacts: time and queries, alone and as part of the subtab page that shows them.
 
 It fills the same big account as bench/dashboard.py (throwaway SQLite unless
---database-url), then times `sync.matching.suggestions_for` on pages of 50 unlinked
+--database-url), then times `sync.links.suggestions.suggestions_for` on pages of 50 unlinked
 customers and suppliers (median of --runs), counting its queries and the candidates it
 scored. Target: under 50 ms a page, in a number of queries that does not grow with the rows.
 
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> None:
     from django.test.utils import CaptureQueriesContext
 
     dashboard = importlib.import_module("bench.dashboard")  # its account and set-up
-    from sync import matching
+    from sync.links import suggestions as matching
     from sync.models import SyncContact, XeroConnection
 
     filled = dashboard.fill(contacts=args.contacts, transactions=args.contacts, links=args.links)

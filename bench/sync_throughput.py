@@ -103,7 +103,7 @@ def drive(connection: Any, tag: str) -> tuple[Any, float]:
     """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
     from django.utils import timezone
 
-    from sync import runs
+    from sync.syncing import runs
     from transactions.models import Transaction
 
     started = time.monotonic()
@@ -166,7 +166,7 @@ def report(
     window: float,
     targets: bool,
 ) -> None:
-    from sync import runs
+    from sync.syncing import runs
     from transactions.models import Transaction
 
     progress = runs.run_progress(run)

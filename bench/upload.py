@@ -115,7 +115,7 @@ def upload(connection: Any, contacts: list[Any]) -> tuple[Any, Outcome]:
     from django.utils import timezone
 
     from sync.models import UploadJob, XeroApiCall
-    from sync.uploads import contacts_upload, upload_job_run
+    from sync.uploads.services import contacts_upload, upload_job_run
 
     last_call = XeroApiCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     started = time.monotonic()

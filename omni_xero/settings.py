@@ -63,7 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "sync.middleware.NoRateLimitWaitsMiddleware",
+    "sync.connections.middleware.NoRateLimitWaitsMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged further in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -80,7 +80,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "sync.context_processors.xero_connection",
+                "sync.dashboard.context_processors.xero_connection",
             ],
         },
     },

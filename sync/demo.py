@@ -14,10 +14,9 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from contacts.models import Contact
+from sync.roles import ACCOUNTANTS
 from transactions.models import LineAmountType, LineItem, Transaction, TransactionType
 from transactions.taxes import TaxType
-
-from .roles import ACCOUNTANTS
 
 LOGINS_FILE = settings.VAR_DIR / "demo-logins.json"
 

@@ -7,14 +7,14 @@ a service that needs follow-up work asks `sync.jobs.enqueue` for it by that name
 
 from django.tasks import task
 
-from . import jobs
+from sync import jobs
 
 
 @jobs.register("contacts_refresh")
 @task()
 def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict[str, str | int | bool]:
     """Refresh one connection's mirror of Xero contacts."""
-    from .mirror import queued_refresh_run
+    from sync.links.mirror import queued_refresh_run
 
     return queued_refresh_run(connection_id=connection_id, full=full)
 
@@ -23,7 +23,7 @@ def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict[str, s
 @task()
 def upload_continue(job_id: int) -> dict[str, str | int]:
     """Go on with an upload: the batches after the first, or after Xero's rate limit."""
-    from .uploads import upload_job_continue
+    from sync.uploads.services import upload_job_continue
 
     return upload_job_continue(job_id=job_id)
 
@@ -32,6 +32,6 @@ def upload_continue(job_id: int) -> dict[str, str | int]:
 @task()
 def sync_continue(run_id: int) -> dict[str, str | int]:
     """Run (or go on with) a sync of transactions to Xero."""
-    from .runs import sync_run_continue
+    from sync.syncing.runs import sync_run_continue
 
     return sync_run_continue(run_id=run_id)

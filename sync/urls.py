@@ -1,6 +1,12 @@
 from django.urls import path
 
-from . import connection_views, import_views, link_views, sync_views, transaction_views, views
+from sync.connections import views as connection_views
+from sync.dashboard import admin_tab as sync_views
+from sync.dashboard import contacts as views
+from sync.dashboard import transactions
+from sync.imports import views as import_views
+from sync.links import views as link_views
+from sync.uploads import views as upload_views
 
 app_name = "sync"
 
@@ -16,14 +22,14 @@ urlpatterns = [
         connection_views.refresh_contacts,
         name="refresh_contacts",
     ),
-    path("uploads/progress/", link_views.upload_progress, name="upload_progress"),
-    path("syncs/progress/", transaction_views.sync_progress, name="sync_progress"),
-    path("syncs/resync/", transaction_views.resync_refused, name="resync_refused"),
+    path("uploads/progress/", upload_views.upload_progress, name="upload_progress"),
+    path("syncs/progress/", transactions.sync_progress, name="sync_progress"),
+    path("syncs/resync/", transactions.resync_refused, name="resync_refused"),
     path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
     path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
     path(
         "<slug:tab>/contacts/<int:pk>/create-anyway/",
-        link_views.create_anyway,
+        upload_views.create_anyway,
         name="create_anyway",
     ),
     path("organisation/", views.switch_organisation, name="switch_organisation"),
@@ -49,7 +55,7 @@ urlpatterns = [
     path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path(
         "<slug:tab>/<slug:subtab>/action/",
-        transaction_views.transactions_action,
+        transactions.transactions_action,
         name="transactions_action",
     ),
     # The Admin tab: settings, sync log, errors, discrepancies (sync/sync_views.py).

@@ -5,10 +5,9 @@ from django.contrib.auth.models import Group
 from django.db import connection as db_connection
 
 from sync.roles import ACCOUNTANTS, VIEWERS
+from tests.factories import UserFactory
 
-from .factories import UserFactory
-
-pytest_plugins = ["tests.plugins.sandbox"]
+pytest_plugins = ["tests.plugins.sandbox", "tests.plugins.xero"]
 
 
 @pytest.fixture(autouse=True)

@@ -9,10 +9,7 @@ from django.db import IntegrityError
 
 from contacts.models import Contact
 from sync.models import ContactLink, InvalidReason, LinkEvent, LinkStatus
-from transactions.models import LineAmountType, SyncState, Transaction, TransactionType
-from transactions.taxes import TaxType
-
-from .factories import (
+from tests.factories import (
     ContactFactory,
     ContactLinkFactory,
     LineItemFactory,
@@ -21,6 +18,8 @@ from .factories import (
     TransactionFactory,
     XeroConnectionFactory,
 )
+from transactions.models import LineAmountType, SyncState, Transaction, TransactionType
+from transactions.taxes import TaxType
 
 pytestmark = pytest.mark.django_db
 

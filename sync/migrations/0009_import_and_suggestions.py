@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from sync import same_contact
+from sync.links import same_contact
 
 KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]
 

@@ -5,7 +5,7 @@ from typing import Any
 
 from django import template
 
-from sync import matching
+from sync.links import suggestions as matching
 from sync.models import SyncContact, XeroConnection
 
 register = template.Library()

@@ -3,7 +3,7 @@
 from django import template
 
 from sync.models import XeroConnection
-from sync.problems import problems_count
+from sync.syncing.errors import problems_count
 
 register = template.Library()
 

@@ -59,7 +59,7 @@ def seconds_in_words(seconds: float | None) -> str:
 @register.simple_tag
 def refusal_fix(transaction: Any, refusal: str) -> str:
     """A link to where a refused transaction's link is fixed; empty for other refusals."""
-    from sync.presenters import refusal_fix
+    from sync.dashboard.presenters import refusal_fix
 
     link = refusal_fix(transaction, refusal)
     if link is None:
@@ -70,7 +70,7 @@ def refusal_fix(transaction: Any, refusal: str) -> str:
 @register.simple_tag
 def problem_fix(problem: Any) -> str:
     """A link to where a problem on the Errors view is fixed."""
-    from sync.presenters import problem_fix
+    from sync.dashboard.presenters import problem_fix
 
     link = problem_fix(problem)
     return format_html(
@@ -81,6 +81,6 @@ def problem_fix(problem: Any) -> str:
 @register.filter
 def contact_row_url(contact: Any) -> str:
     """The contact's row on its Customers (or else Suppliers) subtab."""
-    from sync.presenters import contact_row_url
+    from sync.dashboard.presenters import contact_row_url
 
     return contact_row_url(contact)

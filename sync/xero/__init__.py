@@ -7,7 +7,7 @@
   function each; `documents`: those for documents, accounts and tax rates;
 - `errors` and `data`: what the rest of omni-xero catches and gets back.
 
-It writes nothing to the database: every call takes a `Session` (sync.connections makes one
+It writes nothing to the database: every call takes a `Session` (sync.connections.services makes one
 per connection) that supplies the access token, renews a refused one, and records each
 request.
 """

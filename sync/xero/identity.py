@@ -111,7 +111,7 @@ def _token_set(raw: dict[str, Any]) -> TokenSet:
 
 
 # Token calls are never retried here: a code is single-use, and a refresh is retried by
-# sync.connections under its lease. A bare @sensitive_variables() hides every local of
+# sync.connections.services under its lease. A bare @sensitive_variables() hides every local of
 # these and of the SDK frames below them (client secret, tokens) from error reports.
 
 

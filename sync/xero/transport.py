@@ -3,7 +3,7 @@ timeouts, retries, Idempotency-Keys, and the split of failures into transient (r
 final (raised as one of the errors in errors.py).
 
 It writes nothing itself: who we are to Xero, how a refused token is renewed and where each
-request is recorded come from the caller's `Session` (sync.connections provides one per
+request is recorded come from the caller's `Session` (sync.connections.services provides one per
 connection).
 """
 
@@ -48,7 +48,7 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # Waits between attempts go through this, so tests can record them instead of sleeping.
 sleep: Callable[[float], None] = time.sleep
 
-# While set (for a web request: sync.middleware), a rate limit is never waited out: the
+# While set (for a web request: sync.connections.middleware), a rate limit is never waited out: the
 # caller gets RateLimited at once and can hand the work to a background task.
 _interactive: contextvars.ContextVar[bool] = contextvars.ContextVar("interactive", default=False)
 
@@ -223,8 +223,8 @@ def client(session: Session, *, attempt: int = 1, idempotency_key: str = "") -> 
         configuration,
         pool_threads=1,
         oauth2_token_getter=lambda: token,
-        # We refresh tokens ourselves (sync.connections, with a lease); the SDK never gets a
-        # refresh token, so there is nothing for it to save.
+        # We refresh tokens ourselves (sync.connections.services, with a lease); the SDK never
+        # gets a refresh token, so there is nothing for it to save.
         oauth2_token_saver=lambda new: None,
     )
     api_client.session = session

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from playwright.sync_api import Page, expect
 
-from sync import mirror
+from sync.links import mirror
 from sync.models import XeroConnection
 
 # Playwright's sync API runs an event loop in this thread; the ORM would otherwise refuse.

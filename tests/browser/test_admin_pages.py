@@ -25,7 +25,7 @@ from tests.factories import (
     UserFactory,
     XeroConnectionFactory,
 )
-from tests.test_admin_tab import refused
+from tests.syncing.test_admin_tab import refused
 from transactions.models import SyncState, TransactionType
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

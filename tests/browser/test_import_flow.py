@@ -4,9 +4,9 @@ the rest listed for review, and suggestions accepted from the review and the sub
 import pytest
 from playwright.sync_api import Page, expect
 
-from sync import mirror
 from sync.demo import load_demo_data
-from sync.import_views import SAMPLE
+from sync.imports.views import SAMPLE
+from sync.links import mirror
 from sync.models import ContactLink, XeroConnection
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

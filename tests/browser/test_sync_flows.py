@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from sync import services
+from sync.links import services
 from sync.models import LinkMethod, XeroConnection
 from tests.factories import ContactFactory, LineItemFactory, TransactionFactory
 from transactions.models import SyncState, Transaction

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from sync.exceptions import UserFacingError
-from sync.mirror import xero_contacts_refresh
+from sync.links.mirror import xero_contacts_refresh
 from sync.models import ConnectionStatus, XeroConnection
 
 

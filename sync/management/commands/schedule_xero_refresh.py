@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sync.jobs import jobs_resume
-from sync.mirror import contact_refreshes_enqueue
-from sync.runs import autosyncs_start
+from sync.links.mirror import contact_refreshes_enqueue
+from sync.syncing.runs import autosyncs_start
 
 # Between rounds that resume stalled work and start the automatic syncs that are due.
 TICK_SECONDS = 60

@@ -7,8 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
-from sync import runs, transaction_orgs
 from sync.models import ConnectionStatus, SyncRun, XeroConnection
+from sync.syncing import organisations as transaction_orgs
+from sync.syncing import runs
 from transactions.models import Transaction, TransactionType
 
 

@@ -1,0 +1,1 @@
+"""Connections to Xero organisations: OAuth2, tokens, the per-request session."""

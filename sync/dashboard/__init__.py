@@ -1,0 +1,1 @@
+"""The Xero integration dashboard: its tabs and the pages of each."""

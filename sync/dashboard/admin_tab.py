@@ -1,0 +1,337 @@
+"""The Admin tab of the dashboard: the organisation's sync settings and account mapping, the
+sync log (runs, their items, CSV export, prune), the Errors view and the Discrepancies view.
+"""
+
+from collections.abc import Callable
+from datetime import datetime, time
+from functools import wraps
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sync.dashboard import tabs
+from sync.dashboard.tabs import DashboardRequest, current_connection
+from sync.exceptions import UserFacingError
+from sync.models import ChartAccount, SyncItem, SyncRun, SyncSettings, TaxRate, XeroConnection
+from sync.syncing import discrepancies, runs
+from sync.syncing import errors as problems
+from sync.syncing import log as sync_log
+from sync.syncing import mapping as sync_settings
+from sync.syncing import refusals as documents
+from sync.syncing.organisations import for_organisation
+from transactions.models import SyncState, Transaction
+
+PAGE_SIZE = 50
+see = permission_required("contacts.view_contact", raise_exception=True)
+act = permission_required("sync.use_dashboard", raise_exception=True)
+ADMINS_ONLY = "Only admins can change these settings."
+NOT_CONNECTED = "Connect to Xero first."
+
+# The Admin tab's pages: (URL name, label).
+ADMIN_PAGES = [
+    ("sync:admin_tab", "Settings"),
+    ("sync:sync_log", "Sync log"),
+    ("sync:errors", "Errors"),
+    ("sync:discrepancies", "Discrepancies"),
+]
+
+
+def admins_only[F: Callable[..., HttpResponse]](view: F) -> F:
+    """Superusers only (403 otherwise): the settings that change what goes to Xero."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_superuser:
+            raise PermissionDenied(ADMINS_ONLY)
+        return view(request, *args, **kwargs)
+
+    return checked  # type: ignore[return-value]
+
+
+def _context(request: DashboardRequest, page: str) -> dict[str, Any]:
+    """The dashboard's shell (connection, tab bar) with the Admin tab's own page links."""
+    context = tabs.shell_context(request, "sales", tabs.TABS["sales"][1][0])
+    return context | {"tab": "admin", "admin_page": page, "admin_pages": ADMIN_PAGES}
+
+
+def _connection_or_back(request: DashboardRequest) -> XeroConnection | None:
+    connection = current_connection(request)
+    if connection is None:
+        messages.error(request, NOT_CONNECTED)
+    return connection
+
+
+# --- Settings ----------------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: DashboardRequest,
+    settings_form: sync_settings.SyncSettingsForm | None = None,
+    mappings: list[tuple[str, sync_settings.AccountMappingForm]] | None = None,
+) -> HttpResponse:
+    context = _context(request, "sync:admin_tab")
+    connection = context["connection"]
+    if connection is not None:
+        if settings_form is None or mappings is None:
+            settings_form, mappings = sync_settings.settings_forms(connection)
+        readonly = not request.user.is_superuser
+        every: list[forms.BaseForm] = [settings_form, *(f for _, f in mappings)]
+        for form in every:
+            for field in form.fields.values():
+                field.disabled = readonly
+        context |= {
+            "settings_form": settings_form,
+            "mappings": mappings,
+            "mapping_problems": sync_settings.mapping_problems(connection=connection),
+            "accounts": ChartAccount.objects.filter(connection=connection),
+            "tax_rates": TaxRate.objects.filter(connection=connection),
+            "sync_settings": SyncSettings.for_connection(connection),
+            "can_change": request.user.is_superuser,
+        }
+    return render(request, "sync/admin_tab.html", context)
+
+
+@login_required
+@see
+@require_GET
+def admin_tab(request: DashboardRequest) -> HttpResponse:
+    return _settings_page(request)
+
+
+@login_required
+@admins_only
+@require_POST
+def admin_settings_save(request: DashboardRequest) -> HttpResponse:
+    connection = _connection_or_back(request)
+    if connection is None:
+        return redirect("sync:admin_tab")
+    settings_form, mappings = sync_settings.settings_forms(connection, request.POST)
+    forms_ = [form for _, form in mappings]
+    if not (settings_form.is_valid() and all([form.is_valid() for form in forms_])):
+        messages.error(request, "Nothing was saved: correct the fields marked below.")
+        return _settings_page(request, settings_form, mappings)
+    sync_settings.sync_settings_save(settings_form=settings_form, mapping_forms=forms_)
+    messages.success(request, "Saved the sync settings and the account mapping.")
+    return redirect("sync:admin_tab")
+
+
+@login_required
+@act
+@require_POST
+def admin_fetch(request: DashboardRequest) -> HttpResponse:
+    """Fetch the chart of accounts and the tax rates from Xero (2 calls)."""
+
+    def fetch(connection: XeroConnection) -> str:
+        accounts, rates = documents.settings_refresh(connection=connection)
+        return f"Fetched {accounts} accounts and {rates} tax rates from Xero."
+
+    return _xero_action(
+        request, fetch, "The accounts and tax rates were not fetched", "sync:admin_tab"
+    )
+
+
+def _xero_action(
+    request: DashboardRequest, call: Callable[[XeroConnection], str], failed: str, back: str
+) -> HttpResponse:
+    """Call Xero for the organisation shown; say what came of it, or why not, in a message."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        try:
+            done = call(connection)
+        except UserFacingError as error:
+            messages.error(request, f"{failed}: {error}")
+        else:
+            messages.success(request, done)
+    return redirect(back)
+
+
+# --- The sync log ------------------------------------------------------------------------------
+
+
+class LogFilter(forms.Form):
+    state = forms.ChoiceField(choices=[("", "Any state"), *SyncRun.State.choices], required=False)
+    trigger = forms.ChoiceField(
+        choices=[("", "Any trigger"), *SyncRun.Trigger.choices], required=False
+    )
+    since = forms.DateField(label="From", required=False)
+    until = forms.DateField(label="To", required=False)
+    outcome = forms.ChoiceField(
+        choices=[("", "Any outcome"), *SyncItem.State.choices], required=False
+    )
+
+    def values(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v}
+
+
+def _filtered_runs(request: HttpRequest, connection: XeroConnection | None) -> Any:
+    form = LogFilter(request.GET)
+    wanted = form.values()
+    wanted.pop("outcome", None)
+    return form, sync_log.runs_filtered(sync_log.runs_with_counts(connection), **wanted)
+
+
+@login_required
+@see
+@require_GET
+def log(request: DashboardRequest) -> HttpResponse:
+    context = _context(request, "sync:sync_log")
+    form, found = _filtered_runs(request, context["connection"])
+    context |= {
+        "filter": form,
+        "page": Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")),
+        "export_query": request.GET.urlencode(),
+        "can_prune": request.user.is_superuser,
+    }
+    return render(request, "sync/sync_log.html", context)
+
+
+@login_required
+@see
+@require_GET
+def run_detail(request: DashboardRequest, pk: int) -> HttpResponse:
+    context = _context(request, "sync:sync_log")
+    run = get_object_or_404(sync_log.runs_with_counts(context["connection"]), pk=pk)
+    form = LogFilter(request.GET)
+    outcome = form.values().get("outcome", "")
+    items = sync_log.items_of(SyncRun.objects.filter(pk=run.pk), outcome)
+    context |= {
+        "run": run,
+        "progress": runs.run_progress(run),
+        "filter": form,
+        "outcome": outcome,
+        "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")),
+    }
+    return render(request, "sync/sync_run.html", context)
+
+
+@login_required
+@see
+@require_GET
+def log_export(request: DashboardRequest) -> StreamingHttpResponse:
+    """The items as CSV: of one run (?run=), or of the runs the log's filters select."""
+    connection = current_connection(request)
+    form, found = _filtered_runs(request, connection)
+    run = request.GET.get("run", "")
+    if run.isdigit():
+        found = found.filter(pk=int(run))
+    items = sync_log.items_of(found, form.values().get("outcome", ""))
+    name = f"sync-log-run-{run}.csv" if run.isdigit() else "sync-log.csv"
+    return StreamingHttpResponse(
+        sync_log.items_csv(items),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+class PruneForm(forms.Form):
+    before = forms.DateField(
+        label="Delete runs finished before",
+        error_messages={"required": "Give the date: runs finished before it are deleted."},
+    )
+
+    def moment(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.cleaned_data["before"], time.min))
+
+
+@login_required
+@admins_only
+@require_http_methods(["GET", "POST"])
+def log_prune(request: DashboardRequest) -> HttpResponse:
+    """GET with a date asks to confirm (naming how many runs go); POST deletes them."""
+    connection = current_connection(request)
+    form = PruneForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        for error in form.errors.get("before", []):
+            messages.error(request, str(error))
+        return redirect("sync:sync_log")
+    doomed = sync_log.prunable(before=form.moment(), connection=connection)
+    if request.method == "GET":
+        context = _context(request, "sync:sync_log") | {
+            "before": form.cleaned_data["before"],
+            "count": doomed.count(),
+            "items": SyncItem.objects.filter(run__in=doomed.values("pk")).count(),
+        }
+        return render(request, "sync/sync_log_prune.html", context)
+    deleted = sync_log.sync_log_prune(runs=doomed)
+    messages.success(
+        request,
+        f"Deleted {deleted} sync run{'s' if deleted != 1 else ''} finished before "
+        f"{form.cleaned_data['before']:%d %b %Y}, with their items.",
+    )
+    return redirect("sync:sync_log")
+
+
+# --- Errors ------------------------------------------------------------------------------------
+
+
+@login_required
+@see
+@require_GET
+def errors(request: DashboardRequest) -> HttpResponse:
+    context = _context(request, "sync:errors")
+    context["groups"] = problems.problems_by_contact(context["connection"])
+    return render(request, "sync/errors.html", context)
+
+
+@login_required
+@act
+@require_POST
+def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
+    """Sync again a contact's refused transactions (once what stopped them is fixed)."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        refused = for_organisation(
+            Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED),
+            connection,
+        )
+        if not refused.exists():
+            messages.info(request, "That contact has no refused transactions any more.")
+        else:
+            run = runs.sync_start(connection=connection, transactions=refused, user=request.user)
+            count = run.items.count()
+            messages.success(
+                request,
+                f"Syncing {count} transaction{'s' if count != 1 else ''} again: follow it in "
+                "the sync log.",
+            )
+    return redirect("sync:errors")
+
+
+# --- Discrepancies -----------------------------------------------------------------------------
+
+
+@login_required
+@see
+@require_GET
+def discrepancies_view(request: DashboardRequest) -> HttpResponse:
+    context = _context(request, "sync:discrepancies")
+    connection = context["connection"]
+    if connection is not None:
+        context |= {
+            "discrepancies": discrepancies.discrepancies_list(connection=connection),
+            "sync_settings": SyncSettings.for_connection(connection),
+        }
+    return render(request, "sync/discrepancies.html", context)
+
+
+@login_required
+@act
+@require_POST
+def discrepancies_refresh(request: DashboardRequest) -> HttpResponse:
+    def refresh(connection: XeroConnection) -> str:
+        fetched = discrepancies.documents_refresh(connection=connection)
+        return f"Refreshed from Xero: {fetched} documents changed since last time."
+
+    return _xero_action(
+        request, refresh, "Xero's documents were not refreshed", "sync:discrepancies"
+    )

@@ -1,0 +1,153 @@
+"""The dashboard's shell: its tabs and subtabs, the organisation shown, where an action
+returns to. A leaf: every page's view imports it; it imports no view."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.middleware import HtmxDetails
+
+from contacts.models import Contact
+from sync.models import SyncContact, XeroConnection
+from sync.syncing.organisations import (
+    other_organisations_known,
+)
+from transactions.models import TransactionType
+
+# The organisation picked in the switcher, and when: {"pk": ..., "at": ISO time}.
+ORGANISATION_CHOICE = "xero_organisation"
+VIEWER_REASON = "Viewers can look but not change anything. Ask an admin to add you to Accountants."
+NOT_CONNECTED_REASON = "Connect to Xero first: nothing can be linked or uploaded until then."
+
+
+class DashboardRequest(HttpRequest):
+    """A request as the dashboard sees it: with django-htmx's details (its middleware sets
+    them on every request) and, once current_connection() has looked it up, the connection."""
+
+    htmx: HtmxDetails
+    _xero_connection: XeroConnection | None
+
+
+@dataclass(frozen=True)
+class Subtab:
+    slug: str
+    label: str
+    transaction_type: str | None = None  # None: the tab's contact list
+
+
+TABS: dict[str, tuple[str, list[Subtab]]] = {
+    "sales": (
+        "Sales",
+        [
+            Subtab("customers", "Customers"),
+            Subtab("invoices", "Invoices", TransactionType.SALES_INVOICE),
+            Subtab("credit-notes", "Credit notes", TransactionType.SALES_CREDIT_NOTE),
+        ],
+    ),
+    "purchases": (
+        "Purchases",
+        [
+            Subtab("suppliers", "Suppliers"),
+            Subtab("orders", "Purchase orders", TransactionType.PURCHASE_ORDER),
+            Subtab("bills", "Bills", TransactionType.SUPPLIER_INVOICE),
+            Subtab("credit-notes", "Credit notes", TransactionType.SUPPLIER_CREDIT_NOTE),
+        ],
+    ),
+}
+
+
+def current_connection(request: DashboardRequest) -> XeroConnection | None:
+    """The organisation the dashboard shows, looked up once per request."""
+    if not hasattr(request, "_xero_connection"):
+        request._xero_connection = chosen_connection(request)
+    return request._xero_connection
+
+
+def chosen_connection(request: DashboardRequest) -> XeroConnection | None:
+    """The organisation picked in the switcher (or connected last in this session) while it
+    is connected; otherwise XeroConnection.objects.current().
+
+    A colleague connecting or reconnecting another organisation does not change it.
+    """
+    choice = getattr(request, "session", {}).get(ORGANISATION_CHOICE)
+    if choice:
+        chosen = XeroConnection.objects.usable().filter(pk=choice["pk"]).first()
+        if chosen is not None:
+            return chosen
+    return XeroConnection.objects.current()
+
+
+def subtab_of(tab: str, slug: str) -> Subtab:
+    if tab not in TABS:
+        raise Http404("No such tab")
+    for subtab in TABS[tab][1]:
+        if subtab.slug == slug:
+            return subtab
+    raise Http404("No such subtab")
+
+
+def contacts_subtab(tab: str) -> Subtab:
+    if tab not in TABS:
+        raise Http404("No such tab")
+    return TABS[tab][1][0]
+
+
+def contact_in_tab(tab: str, pk: int) -> SyncContact:
+    """The contact of a row action, if it is on this tab (404 otherwise)."""
+    if tab not in TABS:
+        raise Http404("No such tab")
+    return get_object_or_404(SyncContact.objects.for_tab(tab), pk=pk)
+
+
+def list_url(tab: str) -> str:
+    return reverse("sync:subtab", kwargs={"tab": tab, "subtab": contacts_subtab(tab).slug})
+
+
+def next_url(request: HttpRequest, fallback: str) -> str:
+    """Where an action returns to: the page it was given as `next` (the list as it was:
+    filters, sort, page), if that is a page of this site, else `fallback`. Every view that
+    honours a `next` asks this: an off-site one (another host, `//host`, `\\host`, another
+    scheme, http from an https page) is never followed."""
+    url = request.POST.get("next") or request.GET.get("next", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return fallback
+
+
+def return_url(request: HttpRequest, tab: str) -> str:
+    return next_url(request, list_url(tab))
+
+
+def why_disabled(request: HttpRequest, connection: XeroConnection | None) -> str:
+    """Why the action buttons are disabled, in words for the user; empty when they are not."""
+    if not request.user.has_perm("sync.use_dashboard"):
+        return VIEWER_REASON
+    return "" if connection else NOT_CONNECTED_REASON
+
+
+def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
+    connection = current_connection(request)
+    organisations = list(XeroConnection.objects.usable())
+    if connection is not None:
+        other_organisations_known(connection, organisations)
+    return {
+        "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
+        "tab": tab,
+        "subtabs": TABS[tab][1],
+        "subtab": subtab,
+        "connection": connection,
+        "organisations": organisations,
+        "can_act": request.user.has_perm("sync.use_dashboard"),
+        "mirrored": connection.xero_contacts.count() if connection else 0,
+        "query": request.GET.get("q", "").strip(),
+    }
+
+
+def row_tag(contact: Contact) -> str:
+    """The extra tag that shows a message on its contact's row rather than above the table."""
+    return f"contact-{contact.pk}"

@@ -1,0 +1,167 @@
+"""The transaction subtabs' actions (Upload, Upload all ready, Skip, Reset), the progress of
+the organisation's syncs, and the re-sync offered for refused transactions that can go now."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRefresh
+
+from sync.dashboard import tabs
+from sync.models import ContactLink, LinkStatus, SyncItem, SyncRun, XeroConnection
+from sync.syncing import runs
+from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
+from transactions.models import SyncState, Transaction
+
+
+def _plural(n: int, noun: str = "transaction") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
+    """The organisation's syncs not finished yet, oldest first, with their progress."""
+    if connection is None:
+        return []
+    found = SyncRun.objects.filter(connection=connection, state__in=SyncRun.ACTIVE).order_by(
+        "created_at", "pk"
+    )
+    return [runs.run_progress(run) for run in found]
+
+
+def resync_offer(
+    connection: XeroConnection | None, transaction_type: str = ""
+) -> QuerySet[Transaction]:
+    """The organisation's refused transactions whose contact has a valid link there now
+    (restored in Xero, relinked): they can go, in one click. Those refused for an account or
+    tax type are not offered (the fix is elsewhere); nor are those waiting in a sync."""
+    if connection is None:
+        return Transaction.objects.none()
+    valid_link = ContactLink.objects.filter(
+        contact=OuterRef("contact"), connection=connection, status=LinkStatus.VALID
+    )
+    pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
+    latest_refusal = (
+        SyncItem.objects.filter(transaction=OuterRef("pk"), connection=connection)
+        .order_by("-pk")
+        .values("refusal")[:1]
+    )
+    offered = (
+        for_organisation(Transaction.objects.filter(sync_state=SyncState.REFUSED), connection)
+        .annotate(latest_refusal=Subquery(latest_refusal))
+        .filter(
+            Exists(valid_link),
+            latest_refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
+        )
+        .exclude(Exists(pending))
+    )
+    return offered.of_type(transaction_type) if transaction_type else offered
+
+
+def _start(
+    request: HttpRequest, connection: XeroConnection, transactions: QuerySet[Transaction]
+) -> None:
+    run = runs.sync_start(connection=connection, transactions=transactions, user=request.user)
+    queued = run.items.count()
+    if not queued:
+        messages.info(request, "Nothing to upload: they are synced, skipped or in a sync already.")
+        return
+    ahead = SyncRun.objects.filter(
+        connection=connection, state__in=SyncRun.ACTIVE, created_at__lt=run.created_at
+    ).count()
+    verb = "has" if ahead == 1 else "have"
+    place = (
+        f" It starts when the {_plural(ahead, 'sync')} ahead of it {verb} finished."
+        if ahead
+        else ""
+    )
+    messages.success(
+        request,
+        f"Uploading {_plural(queued)} to {connection.organisation_name} in the background; "
+        f"you may leave this page.{place}",
+    )
+
+
+@login_required
+@permission_required("sync.use_dashboard", raise_exception=True)
+@require_POST
+def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str) -> HttpResponse:
+    """The action bar of a transaction subtab: Upload, Upload all ready, Skip, Reset."""
+    sub = tabs.subtab_of(tab, subtab)
+    here = reverse("sync:subtab", kwargs={"tab": tab, "subtab": subtab})
+    back = tabs.next_url(request, here)
+    if not back.startswith(here):  # back to this subtab only, as it was (filters, page)
+        back = here
+    connection = tabs.current_connection(request)
+    action = request.POST.get("action", "")
+    of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type or ""), connection)
+    ids = [int(v) for v in request.POST.getlist("transaction") if v.isdigit()]
+    selected = of_type.filter(pk__in=ids)
+    if connection is None and action in ("upload", "upload_all"):
+        messages.error(request, tabs.NOT_CONNECTED_REASON)
+    elif request.POST.get("connection", str(getattr(connection, "pk", ""))) != str(
+        getattr(connection, "pk", "")
+    ):
+        messages.error(
+            request,
+            "The organisation shown changed meanwhile; nothing was done. Check the list and "
+            "try again.",
+        )
+    elif action == "upload_all":
+        assert connection is not None
+        _start(request, connection, of_type.ready_to_sync())
+    elif action not in ("upload", "skip", "reset"):
+        messages.error(request, "Choose Upload, Upload all ready, Skip or Reset.")
+    elif not ids:
+        messages.error(request, f"Select at least one {sub.label.lower().rstrip('s')}.")
+    elif action == "upload":
+        assert connection is not None
+        _start(request, connection, selected)
+    elif connection is None:
+        messages.error(request, tabs.NOT_CONNECTED_REASON)
+    elif action == "skip":
+        count = transactions_skip(connection=connection, transactions=selected, user=request.user)
+        messages.success(
+            request, f"Skipped {_plural(count)}: Upload all ready leaves them out until reset."
+        )
+    else:
+        count = transactions_reset(connection=connection, transactions=selected, user=request.user)
+        messages.success(
+            request,
+            f"Reset {_plural(count)} to ready. A synced one is updated in Xero, not created "
+            "again, when uploaded.",
+        )
+    return redirect(back)
+
+
+@login_required
+@permission_required("sync.use_dashboard", raise_exception=True)
+@require_POST
+def resync_refused(request: "tabs.DashboardRequest") -> HttpResponse:
+    """Sync again the refused transactions whose contact can go now."""
+    connection = tabs.current_connection(request)
+    back = tabs.next_url(request, reverse("sync:dashboard"))
+    if connection is None:
+        messages.error(request, tabs.NOT_CONNECTED_REASON)
+        return redirect(back)
+    offer = resync_offer(connection, request.POST.get("type", ""))
+    contact = request.POST.get("contact", "")
+    if contact.isdigit():
+        offer = offer.filter(contact_id=int(contact))
+    _start(request, connection, offer)
+    return redirect(back)
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def sync_progress(request: "tabs.DashboardRequest") -> HttpResponse:
+    """The progress of the organisation's syncs (polled while one is under way). When a poll
+    finds none left, the page reloads to show each transaction's outcome."""
+    connection = tabs.current_connection(request)
+    progress = active_runs(connection)
+    if request.htmx and request.GET.get("poll") and not progress:
+        return HttpResponseClientRefresh()
+    return render(request, "sync/_sync_progress.html", {"syncs": progress})

@@ -1,0 +1,194 @@
+"""Link health and linking from the mirror: which links still point at a usable Xero contact,
+relinking a merged contact to its survivor, and linking an existing Xero contact.
+
+Everything here reads the local mirror of Xero contacts, never Xero itself: the mirror's
+incremental refresh already brings back every contact that changed, archived and merged ones
+included, so checking every link costs no call beyond that refresh.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from contacts.models import Contact
+from sync.exceptions import LinkError
+from sync.links import same_contact
+from sync.links.services import (
+    LinkChanged,
+    contact_link,
+    contact_relink,
+    link_mark_invalid,
+    link_mark_valid,
+    link_rename,
+)
+from sync.models import (
+    Actor,
+    ContactLink,
+    InvalidReason,
+    LinkMethod,
+    LinkStatus,
+    UploadRow,
+    XeroConnection,
+    XeroContact,
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    checked: int
+    invalidated: int
+    revalidated: int
+    renamed: int
+    skipped: bool = False  # the mirror has never been filled: nothing could be judged
+
+
+def link_verdict(row: XeroContact | None) -> tuple[InvalidReason | None, uuid.UUID | None]:
+    """Why a linked Xero contact cannot be used (None: it can), and its survivor if merged."""
+    if row is None:
+        return InvalidReason.DELETED, None
+    if row.merged_into_xero_contact_id is not None:
+        return InvalidReason.MERGED, row.merged_into_xero_contact_id
+    if row.status == XeroContact.Status.ARCHIVED:
+        return InvalidReason.ARCHIVED, None
+    if row.status == XeroContact.Status.GDPRREQUEST:
+        return InvalidReason.GDPR, None
+    return None, None
+
+
+def links_check(*, connection: XeroConnection) -> CheckResult:
+    """Judge every link of the organisation against the mirror; mark what changed.
+
+    A link whose Xero contact is archived, merged, under a GDPR request, or no longer there
+    at all (deleted) becomes invalid with that reason; one whose contact is usable again
+    (restored in Xero) becomes valid. Each change is audited; unchanged links are not
+    touched but for their check time.
+    """
+    connection.refresh_from_db(fields=["contacts_refreshed_at"])
+    if connection.contacts_refreshed_at is None:
+        # An empty mirror would make every link look deleted.
+        return CheckResult(0, 0, 0, 0, skipped=True)
+    links = list(ContactLink.objects.filter(connection=connection).select_related("contact"))
+    rows = {
+        row.contact_id: row
+        for row in XeroContact.objects.filter(
+            connection=connection,
+            contact_id__in=ContactLink.objects.filter(connection=connection).values(
+                "xero_contact_id"
+            ),
+        )
+    }
+    invalidated = revalidated = renamed = 0
+    for link in links:
+        row = rows.get(link.xero_contact_id)
+        reason, survivor = link_verdict(row)
+        try:
+            if reason is not None:
+                current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+                if current != (LinkStatus.INVALID, reason, survivor):
+                    link_mark_invalid(link=link, reason=reason, merged_into=survivor)
+                    invalidated += 1
+            elif not link.is_valid:
+                link_mark_valid(link=link)
+                revalidated += 1
+            if row is not None and row.name and row.name != link.xero_name:
+                link_rename(link=link, xero_name=row.name, user=None)
+                renamed += 1
+        except LinkChanged:
+            continue  # unlinked or relinked by someone meanwhile: judged next time
+    ContactLink.objects.filter(connection=connection).update(status_checked_at=timezone.now())
+    return CheckResult(len(links), invalidated, revalidated, renamed)
+
+
+def _usable(connection: XeroConnection, xero_contact_id: uuid.UUID) -> XeroContact:
+    """The mirrored Xero contact, if it can be linked; else a LinkError saying why not."""
+    row = XeroContact.objects.filter(connection=connection, contact_id=xero_contact_id).first()
+    if row is None:
+        raise LinkError(
+            "That Xero contact is not in omni-xero's copy of Xero's contacts. Refresh Xero "
+            "contacts, then try again."
+        )
+    if same_contact.is_linkable(row):
+        return row
+    reason, _ = link_verdict(row)
+    if reason == InvalidReason.MERGED:
+        raise LinkError(f"{row.name} was merged into another Xero contact: pick that one.")
+    assert reason is not None  # not linkable: archived, merged or GDPR
+    raise LinkError(f"{row.name} cannot be linked: {reason.label.lower()}.")
+
+
+def contact_link_existing(
+    *, contact: Contact, connection: XeroConnection, xero_contact_id: uuid.UUID | str, user: Actor
+) -> ContactLink:
+    """Link an Omni contact to an existing, active Xero contact picked from the mirror."""
+    try:
+        wanted = uuid.UUID(str(xero_contact_id))
+    except ValueError:
+        raise LinkError("That is not a Xero contact: pick one from the list.") from None
+    if UploadRow.objects.filter(
+        connection=connection, contact=contact, state__in=UploadRow.PENDING
+    ).exists():
+        # The upload links it to what it creates; a second link now would strand that.
+        raise LinkError(f"{contact.name} is being uploaded right now: wait for it to finish.")
+    row = _usable(connection, wanted)
+    return contact_link(
+        contact=contact,
+        connection=connection,
+        xero_contact_id=row.contact_id,
+        xero_name=row.name,
+        method=LinkMethod.EXISTING,
+        user=user,
+    )
+
+
+def link_relink_to_survivor(*, link: ContactLink, user: Actor) -> ContactLink:
+    """Point a link whose Xero contact was merged at the contact it was merged into.
+
+    Merges can chain (A into B, later B into C): the link goes to the last survivor.
+    """
+    if link.invalid_reason != InvalidReason.MERGED or link.merged_into_xero_contact_id is None:
+        raise LinkError(f"{link.contact.name} is not linked to a merged Xero contact.")
+    survivor_id = link.merged_into_xero_contact_id
+    seen = {link.xero_contact_id}
+    while True:
+        row = XeroContact.objects.filter(connection=link.connection, contact_id=survivor_id).first()
+        if row is None or row.merged_into_xero_contact_id is None or survivor_id in seen:
+            break
+        seen.add(survivor_id)
+        survivor_id = row.merged_into_xero_contact_id
+    survivor = _usable(link.connection, survivor_id)
+    return contact_relink(
+        contact=link.contact,
+        connection=link.connection,
+        xero_contact_id=survivor.contact_id,
+        xero_name=survivor.name,
+        user=user,
+    )
+
+
+def suggestion(*, connection: XeroConnection, xero_contact_id: str) -> XeroContact | None:
+    """One mirrored Xero contact by its ID (None for an unknown or malformed ID)."""
+    try:
+        wanted = uuid.UUID(str(xero_contact_id))
+    except ValueError:
+        return None
+    return XeroContact.objects.filter(connection=connection, contact_id=wanted).first()
+
+
+def suggestions(*, connection: XeroConnection, text: str, limit: int = 8) -> list[XeroContact]:
+    """Active Xero contacts matching the text, for the Search column (archived, merged and
+    GDPR contacts are never offered). Each carries `linked_to`: the Omni contacts already
+    linked to it."""
+    rows = list(
+        same_contact.linkable_xero_contacts(connection, include_linked=True)
+        .search(text)
+        .order_by("name", "pk")[:limit]
+    )
+    linked: dict[uuid.UUID, list[str]] = {}
+    for xero_id, name in ContactLink.objects.filter(
+        connection=connection, xero_contact_id__in=[r.contact_id for r in rows]
+    ).values_list("xero_contact_id", "contact__name"):
+        linked.setdefault(xero_id, []).append(name)
+    for row in rows:
+        row.linked_to = linked.get(row.contact_id, [])  # type: ignore[attr-defined]
+    return rows

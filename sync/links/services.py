@@ -1,0 +1,414 @@
+"""Write-side operations on links. Views, admin actions, tasks and commands all call these.
+
+Each function is one unit of work and writes its audit event in the same transaction as the
+change it records.
+"""
+
+import uuid
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from contacts.models import Contact
+from sync.exceptions import LinkError
+from sync.links.normalise import omni_keys
+from sync.models import (
+    Actor,
+    ContactLink,
+    InvalidReason,
+    LinkEvent,
+    LinkMethod,
+    LinkStatus,
+    XeroConnection,
+)
+
+
+def _audit(
+    *,
+    action: str,
+    contact: Contact,
+    connection: XeroConnection,
+    user: Actor | None,
+    before: uuid.UUID | None = None,
+    after: uuid.UUID | None = None,
+    detail: str = "",
+) -> LinkEvent:
+    return LinkEvent.objects.create(
+        action=action,
+        actor=user if user is not None and user.is_authenticated else None,
+        contact=contact,
+        contact_name=contact.name,
+        connection=connection,
+        organisation_name=connection.organisation_name,
+        xero_contact_id_before=before,
+        xero_contact_id_after=after,
+        detail=detail[:500],
+    )
+
+
+def _locked_link(*, contact: Contact, connection: XeroConnection) -> ContactLink:
+    try:
+        return ContactLink.objects.select_for_update().get(contact=contact, connection=connection)
+    except ContactLink.DoesNotExist:
+        raise LinkError(
+            f"{contact.name} is not linked to a Xero contact in {connection.organisation_name}."
+        ) from None
+
+
+def _relocked(link: ContactLink) -> ContactLink:
+    """The link read again under a row lock (inside the caller's transaction)."""
+    return (
+        ContactLink.objects.select_for_update()
+        .select_related("contact", "connection")
+        .get(pk=link.pk)
+    )
+
+
+def _same_business(first: Contact, second: Contact) -> bool:
+    """The two records tell of one business: the same name once normalised, tax number or
+    email address (same_contact's keys)."""
+    mine, theirs = omni_keys(first), omni_keys(second)
+    keys = ("name_key", "tax_key", "email_key")
+    return any(mine[key] and mine[key] == theirs[key] for key in keys)
+
+
+def _shares_allowed(first: Contact, second: Contact) -> bool:
+    """One business's customer record and its supplier record may share a Xero contact."""
+    roles = {(c.is_customer, c.is_supplier) for c in (first, second)}
+    return roles == {(True, False), (False, True)} and _same_business(first, second)
+
+
+def _refuse_taken(
+    *, contact: Contact, connection: XeroConnection, xero_contact_id: uuid.UUID, xero_name: str
+) -> None:
+    """Refuse a Xero contact already linked to another Omni contact (the one exception: a
+    customer record and a supplier record). Call under the connection's row lock."""
+    others = [
+        link.contact
+        for link in ContactLink.objects.filter(
+            connection=connection, xero_contact_id=xero_contact_id
+        )
+        .exclude(contact=contact)
+        .select_related("contact")
+    ]
+    refusal = _taken_refusal(contact=contact, others=others, xero_name=xero_name)
+    if refusal:
+        raise LinkError(refusal)
+
+
+def _taken_refusal(*, contact: Contact, others: list[Contact], xero_name: str) -> str:
+    """Why the Omni contact may not share its Xero contact with the others; empty if it may."""
+    others = [other for other in others if other.pk != contact.pk]
+    if not others or (len(others) == 1 and _shares_allowed(others[0], contact)):
+        return ""
+    names = " and ".join(other.name for other in others)
+    return (
+        f"{xero_name} in Xero is already linked to {names}. A Xero contact belongs to one "
+        "Omni contact (only one business's customer and supplier records may share one): "
+        f"unlink {names} first, or pick another Xero contact."
+    )
+
+
+def _lock_connection(connection: XeroConnection) -> None:
+    # Serialises link changes within one organisation, so two people linking two Omni
+    # contacts to one Xero contact at once cannot both pass the check above.
+    XeroConnection.objects.select_for_update().filter(pk=connection.pk).first()
+
+
+def contact_link(
+    *,
+    contact: Contact,
+    connection: XeroConnection,
+    xero_contact_id: uuid.UUID | str,
+    xero_name: str,
+    method: LinkMethod | str,
+    user: Actor | None,
+) -> ContactLink:
+    """Link an Omni contact to a Xero contact. A linked contact is never linked again."""
+    xero_contact_id = uuid.UUID(str(xero_contact_id))
+    try:
+        with transaction.atomic():
+            # Lock the contact so two people linking it at once are served one after the
+            # other; the second then sees the first one's link and gets a clear message.
+            Contact.objects.select_for_update().filter(pk=contact.pk).first()
+            existing = ContactLink.objects.filter(contact=contact, connection=connection).first()
+            if existing is not None:
+                raise LinkError(
+                    f"{contact.name} is already linked to {existing.xero_name} in Xero. "
+                    "Unlink it first to link another contact."
+                )
+            _lock_connection(connection)
+            _refuse_taken(
+                contact=contact,
+                connection=connection,
+                xero_contact_id=xero_contact_id,
+                xero_name=xero_name,
+            )
+            link = ContactLink.objects.create(
+                contact=contact,
+                connection=connection,
+                xero_contact_id=xero_contact_id,
+                xero_name=xero_name,
+                method=method,
+                created_by=user if user is not None and user.is_authenticated else None,
+                # What Xero holds now is taken to match Omni; later Omni changes show.
+                uploaded_fingerprint=contact.fingerprint(),
+            )
+            _audit(
+                action=LinkEvent.Action.LINK,
+                contact=contact,
+                connection=connection,
+                user=user,
+                after=xero_contact_id,
+                detail=f"{LinkMethod(method).label}: {xero_name}",
+            )
+    except IntegrityError:
+        # The database's one-link-per-contact constraint caught a race the lock did not
+        # (SQLite has no row locks).
+        raise LinkError(f"{contact.name} was linked by someone else just now.") from None
+    return link
+
+
+@dataclass(frozen=True)
+class LinkWanted:
+    contact: Contact
+    xero_contact_id: uuid.UUID
+    xero_name: str
+
+
+def contacts_link_many(
+    *,
+    wanted: list[LinkWanted],
+    connection: XeroConnection,
+    method: LinkMethod | str,
+    user: Actor | None,
+) -> dict[int, str]:
+    """Link many contacts at once (an import), by the rules of contact_link: a linked contact
+    is not linked again, and a Xero contact is not taken from another Omni contact. Returns
+    why each contact refused was refused (by contact pk); the others are linked and audited,
+    in a few queries however many there are."""
+    refused: dict[int, str] = {}
+    with transaction.atomic():
+        pks = [w.contact.pk for w in wanted]
+        # The same locks as contact_link, taken once for all of them.
+        list(Contact.objects.select_for_update().filter(pk__in=pks).values_list("pk"))
+        _lock_connection(connection)
+        already = dict(
+            ContactLink.objects.filter(connection=connection, contact__in=pks).values_list(
+                "contact_id", "xero_name"
+            )
+        )
+        holders: dict[uuid.UUID, list[Contact]] = {}
+        for link in ContactLink.objects.filter(
+            connection=connection, xero_contact_id__in={w.xero_contact_id for w in wanted}
+        ).select_related("contact"):
+            holders.setdefault(link.xero_contact_id, []).append(link.contact)
+        links, events = [], []
+        actor = user if user is not None and user.is_authenticated else None
+        for w in wanted:
+            contact = w.contact
+            if contact.pk in already:
+                refused[contact.pk] = (
+                    f"{contact.name} is already linked to {already[contact.pk]} in Xero."
+                )
+                continue
+            reason = _taken_refusal(
+                contact=contact, others=holders.get(w.xero_contact_id, []), xero_name=w.xero_name
+            )
+            if reason:
+                refused[contact.pk] = reason
+                continue
+            holders.setdefault(w.xero_contact_id, []).append(contact)
+            already[contact.pk] = w.xero_name
+            links.append(
+                ContactLink(
+                    contact=contact,
+                    connection=connection,
+                    xero_contact_id=w.xero_contact_id,
+                    xero_name=w.xero_name,
+                    method=method,
+                    created_by=actor,
+                    uploaded_fingerprint=contact.fingerprint(),
+                )
+            )
+            events.append(
+                LinkEvent(
+                    action=LinkEvent.Action.LINK,
+                    actor=actor,
+                    contact=contact,
+                    contact_name=contact.name,
+                    connection=connection,
+                    organisation_name=connection.organisation_name,
+                    xero_contact_id_after=w.xero_contact_id,
+                    detail=f"{LinkMethod(method).label}: {w.xero_name}"[:500],
+                )
+            )
+        ContactLink.objects.bulk_create(links, batch_size=500)
+        LinkEvent.objects.bulk_create(events, batch_size=500)
+    return refused
+
+
+def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor | None) -> None:
+    """Remove a contact's link so that another Xero contact can be linked."""
+    with transaction.atomic():
+        link = _locked_link(contact=contact, connection=connection)
+        _audit(
+            action=LinkEvent.Action.UNLINK,
+            contact=contact,
+            connection=connection,
+            user=user,
+            before=link.xero_contact_id,
+            detail=f"Was linked to {link.xero_name}",
+        )
+        link.delete()
+
+
+def contact_delete(*, contact: Contact, user: Actor | None) -> None:
+    """Delete an Omni contact. Each of its links is unlinked first, with its audit event, in
+    the same transaction: never a silent cascade, and never an unlink without the delete."""
+    with transaction.atomic():
+        links = ContactLink.objects.select_for_update().filter(contact=contact)
+        for link in links.select_related("connection"):
+            _audit(
+                action=LinkEvent.Action.UNLINK,
+                contact=contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                detail=f"Was linked to {link.xero_name}; the contact was deleted",
+            )
+            link.delete()
+        contact.delete()
+
+
+def contact_relink(
+    *,
+    contact: Contact,
+    connection: XeroConnection,
+    xero_contact_id: uuid.UUID | str,
+    xero_name: str,
+    user: Actor | None,
+) -> ContactLink:
+    """Point an existing link at another Xero contact (e.g. a merged contact's survivor)."""
+    xero_contact_id = uuid.UUID(str(xero_contact_id))
+    with transaction.atomic():
+        link = _locked_link(contact=contact, connection=connection)
+        _lock_connection(connection)
+        _refuse_taken(
+            contact=contact,
+            connection=connection,
+            xero_contact_id=xero_contact_id,
+            xero_name=xero_name,
+        )
+        before = link.xero_contact_id
+        link.xero_contact_id = xero_contact_id
+        link.xero_name = xero_name
+        link.status = LinkStatus.VALID
+        link.invalid_reason = ""
+        link.merged_into_xero_contact_id = None
+        link.status_checked_at = timezone.now()
+        link.save()
+        _audit(
+            action=LinkEvent.Action.RELINK,
+            contact=contact,
+            connection=connection,
+            user=user,
+            before=before,
+            after=xero_contact_id,
+            detail=f"Now linked to {xero_name}",
+        )
+    return link
+
+
+class LinkChanged(Exception):
+    """The link was unlinked or pointed elsewhere since it was read: a verdict on what it
+    was no longer applies."""
+
+
+def _relocked_unchanged(link: ContactLink) -> ContactLink:
+    """The link under its row lock, if it still points where it pointed when read."""
+    try:
+        current = _relocked(link)
+    except ContactLink.DoesNotExist:
+        raise LinkChanged from None
+    if current.xero_contact_id != link.xero_contact_id:
+        raise LinkChanged
+    return current
+
+
+def link_rename(*, link: ContactLink, xero_name: str, user: Actor | None) -> ContactLink:
+    """Correct the Xero name a link shows (the Xero contact stays the same)."""
+    with transaction.atomic():
+        link = _relocked_unchanged(link)
+        before, link.xero_name = link.xero_name, xero_name
+        link.save(update_fields=["xero_name"])
+        _audit(
+            action=LinkEvent.Action.RENAME,
+            contact=link.contact,
+            connection=link.connection,
+            user=user,
+            before=link.xero_contact_id,
+            after=link.xero_contact_id,
+            detail=f"Xero name {before} → {xero_name}",
+        )
+    return link
+
+
+def link_mark_invalid(
+    *,
+    link: ContactLink,
+    reason: InvalidReason | str,
+    merged_into: uuid.UUID | str | None = None,
+    user: Actor | None = None,
+) -> ContactLink:
+    """Record that the linked Xero contact can no longer be used, and why."""
+    reason = InvalidReason(reason)
+    survivor = uuid.UUID(str(merged_into)) if merged_into else None
+    if reason != InvalidReason.MERGED and survivor is not None:
+        raise LinkError("Only a merged Xero contact has a surviving contact.")
+    with transaction.atomic():
+        link = _relocked_unchanged(link)
+        changed = (link.status, link.invalid_reason, link.merged_into_xero_contact_id) != (
+            LinkStatus.INVALID,
+            reason,
+            survivor,
+        )
+        link.status = LinkStatus.INVALID
+        link.invalid_reason = reason
+        link.merged_into_xero_contact_id = survivor
+        link.status_checked_at = timezone.now()
+        link.save()
+        if changed:
+            _audit(
+                action=LinkEvent.Action.INVALIDATE,
+                contact=link.contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                after=survivor,
+                detail=reason.label,
+            )
+    return link
+
+
+def link_mark_valid(*, link: ContactLink, user: Actor | None = None) -> ContactLink:
+    """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
+    with transaction.atomic():
+        link = _relocked_unchanged(link)
+        was_invalid = link.status == LinkStatus.INVALID
+        link.status = LinkStatus.VALID
+        link.invalid_reason = ""
+        link.merged_into_xero_contact_id = None
+        link.status_checked_at = timezone.now()
+        link.save()
+        if was_invalid:
+            _audit(
+                action=LinkEvent.Action.REVALIDATE,
+                contact=link.contact,
+                connection=link.connection,
+                user=user,
+                before=link.xero_contact_id,
+                after=link.xero_contact_id,
+            )
+    return link

@@ -1,0 +1,87 @@
+"""Xero connections, the links joining Omni contacts to Xero contacts, and their audit trail."""
+
+from .audit import (
+    Actor,
+    AppendOnlyQuerySet,
+    AuditEvent,
+    ConnectionEvent,
+    LinkEvent,
+    TransactionEvent,
+)
+from .connections import (
+    ConnectionKind,
+    ConnectionStatus,
+    XeroApiCall,
+    XeroConnection,
+    XeroConnectionQuerySet,
+)
+from .imports import ContactImport, DismissedSuggestion, ImportedContact
+from .links import (
+    ContactLink,
+    ContactLinkQuerySet,
+    InvalidReason,
+    LinkMethod,
+    LinkStatus,
+    SyncContact,
+    SyncContactManager,
+    SyncContactQuerySet,
+)
+from .mirror import MATCH_KEYS, XeroContact, XeroContactQuerySet
+from .syncing import (
+    AUTOSYNC_INTERVALS,
+    AccountMapping,
+    Autosync,
+    BranchOrganisation,
+    ChartAccount,
+    DocumentStatus,
+    MirroredDocument,
+    SyncItem,
+    SyncRun,
+    SyncSettings,
+    TaxRate,
+    TransactionOrganisation,
+)
+from .uploads import RECENT_UPLOAD, UploadJob, UploadRow
+
+__all__ = [
+    "AUTOSYNC_INTERVALS",
+    "MATCH_KEYS",
+    "RECENT_UPLOAD",
+    "AccountMapping",
+    "Actor",
+    "AppendOnlyQuerySet",
+    "AuditEvent",
+    "Autosync",
+    "BranchOrganisation",
+    "ChartAccount",
+    "ConnectionEvent",
+    "ConnectionKind",
+    "ConnectionStatus",
+    "ContactImport",
+    "ContactLink",
+    "ContactLinkQuerySet",
+    "DismissedSuggestion",
+    "DocumentStatus",
+    "ImportedContact",
+    "InvalidReason",
+    "LinkEvent",
+    "LinkMethod",
+    "LinkStatus",
+    "MirroredDocument",
+    "SyncContact",
+    "SyncContactManager",
+    "SyncContactQuerySet",
+    "SyncItem",
+    "SyncRun",
+    "SyncSettings",
+    "TaxRate",
+    "TransactionEvent",
+    "TransactionOrganisation",
+    "UploadJob",
+    "UploadRow",
+    "XeroApiCall",
+    "XeroConnection",
+    "XeroConnectionQuerySet",
+    "XeroContact",
+    "XeroContactQuerySet",
+]

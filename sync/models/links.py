@@ -1,0 +1,290 @@
+"""Links joining Omni contacts to Xero contacts, and Omni contacts as the dashboard lists them."""
+
+from typing import ClassVar, Self
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from contacts.models import Contact, ContactQuerySet
+from transactions.models import TO_SYNC, Transaction
+
+from .connections import XeroConnection
+from .mirror import XeroContact
+from .uploads import RECENT_UPLOAD, UploadRow
+
+
+class LinkMethod(models.TextChoices):
+    UPLOAD = "upload", "Uploaded to Xero"
+    EXISTING = "existing", "Existing Xero contact"
+    IMPORT = "import", "Imported from a spreadsheet"
+
+
+class LinkStatus(models.TextChoices):
+    VALID = "valid", "Valid"
+    INVALID = "invalid", "Invalid"
+
+
+class InvalidReason(models.TextChoices):
+    ARCHIVED = "archived", "Archived in Xero"
+    MERGED = "merged", "Merged into another Xero contact"
+    DELETED = "deleted", "Deleted from Xero"
+    GDPR = "gdpr", "GDPR request in Xero"
+
+
+class ContactLinkQuerySet(models.QuerySet["ContactLink"]):
+    def valid(self) -> Self:
+        return self.filter(status=LinkStatus.VALID)
+
+    def invalid(self) -> Self:
+        return self.filter(status=LinkStatus.INVALID)
+
+
+class ContactLink(models.Model):
+    """Joins one Omni contact to one Xero contact within one connection.
+
+    Made and changed only through the services in sync/services.py, which audit every change.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="links")
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="links")
+    xero_contact_id = models.UUIDField("Xero contact ID")
+    xero_name = models.CharField(
+        "Xero name", max_length=255, help_text="The Xero contact's name when last seen."
+    )
+    method = models.CharField("linked by", max_length=16, choices=LinkMethod)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField("linked at", auto_now_add=True)
+    status = models.CharField(max_length=16, choices=LinkStatus, default=LinkStatus.VALID)
+    invalid_reason = models.CharField(max_length=16, choices=InvalidReason, blank=True)
+    merged_into_xero_contact_id = models.UUIDField(
+        "merged into Xero contact ID",
+        null=True,
+        blank=True,
+        help_text="The surviving Xero contact, when this one was merged into it.",
+    )
+    status_checked_at = models.DateTimeField(null=True, blank=True)
+    # The Omni contact's details fingerprint when it was linked or last uploaded: a contact
+    # whose fingerprint differs now has changes that Upload would send.
+    uploaded_fingerprint = models.CharField(max_length=32, blank=True, editable=False)
+    uploaded_at = models.DateTimeField("last uploaded", null=True, blank=True)
+
+    objects = ContactLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["contact__name", "pk"]
+        permissions = [
+            ("use_dashboard", "Can link, unlink, upload and sync from the Xero dashboard"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "connection"],
+                name="one_link_per_contact_per_connection",
+                violation_error_message="This contact is already linked in this Xero organisation.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(status=LinkStatus.VALID, invalid_reason="")
+                    | (Q(status=LinkStatus.INVALID) & ~Q(invalid_reason=""))
+                ),
+                name="link_invalid_iff_reason",
+                violation_error_message="An invalid link needs a reason; a valid one has none.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(merged_into_xero_contact_id__isnull=True)
+                    | Q(invalid_reason=InvalidReason.MERGED)
+                ),
+                name="link_survivor_only_when_merged",
+                violation_error_message="Only a merged link has a surviving Xero contact.",
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "xero_contact_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.contact} → {self.xero_name}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.status == LinkStatus.VALID
+
+    @property
+    def invalid_message(self) -> str:
+        """Why the link cannot be used, in words for an accountant; empty when it is valid."""
+        if self.is_valid:
+            return ""
+        messages = {
+            InvalidReason.ARCHIVED: "{name} is archived in Xero. Restore it in Xero, or unlink "
+            "and link another contact.",
+            InvalidReason.MERGED: "{name} was merged into another Xero contact. Relink to the "
+            "surviving contact, or unlink and link another contact.",
+            InvalidReason.DELETED: "{name} no longer exists in Xero. Unlink and link another "
+            "contact.",
+            InvalidReason.GDPR: "{name} is under a GDPR request in Xero and cannot be used. "
+            "Unlink and link another contact.",
+        }
+        return messages[InvalidReason(self.invalid_reason)].format(name=self.xero_name)
+
+
+class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
+    """Omni contacts as the dashboard lists them: with their link in one organisation."""
+
+    LINK_FILTERS = {
+        "": "All",
+        "unlinked": "No linked contact",
+        "linked": "Linked",
+        "invalid": "Invalid link",
+        "changed": "Changed since last upload",
+    }
+
+    @staticmethod
+    def _ready_transactions(connection: "XeroConnection | None") -> "QuerySet[Transaction]":
+        from sync.syncing.organisations import for_organisation  # it reads these models
+
+        ready = Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state__in=TO_SYNC)
+        return for_organisation(ready, connection)
+
+    def ready(self, connection: "XeroConnection | None") -> Self:
+        """Contacts with at least one transaction ready to sync to the organisation, refused
+        ones included (the list's default, as in Omni)."""
+        return self.filter(models.Exists(self._ready_transactions(connection)))
+
+    def with_ready_count(self, connection: "XeroConnection | None") -> Self:
+        """Annotate `ready`: how many of the contact's transactions wait to be synced to the
+        organisation."""
+        counted = (
+            self._ready_transactions(connection)
+            .order_by()
+            .values("contact")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            ready=Coalesce(models.Subquery(counted, output_field=models.IntegerField()), 0)
+        )
+
+    def with_link(self, connection: "XeroConnection | None") -> Self:
+        """Prefetch the contact's link in the connection as `current_links` (0 or 1 of them),
+        and its uploads there, newest first, as `recent_uploads` (for `upload_result`)."""
+        links = (
+            ContactLink.objects.filter(connection=connection).annotate(
+                # A merged link's survivor as the mirror knows it, in the same query.
+                survivor_name=models.Subquery(
+                    XeroContact.objects.filter(
+                        connection=connection,
+                        contact_id=models.OuterRef("merged_into_xero_contact_id"),
+                    ).values("name")[:1]
+                )
+            )
+            if connection is not None
+            else ContactLink.objects.none()
+        )
+        uploads = (
+            UploadRow.objects.filter(
+                connection=connection, updated_at__gte=timezone.now() - RECENT_UPLOAD
+            ).order_by("-pk")
+            if connection is not None
+            else UploadRow.objects.none()
+        )
+        return self.prefetch_related(
+            models.Prefetch("links", queryset=links, to_attr="current_links"),
+            models.Prefetch("upload_rows", queryset=uploads, to_attr="recent_uploads"),
+        )
+
+    def linked(self, connection: "XeroConnection | None") -> Self:
+        if connection is None:
+            return self.none()  # nothing is linked without a connection
+        return self.filter(links__connection=connection)
+
+    def unlinked(self, connection: "XeroConnection | None") -> Self:
+        if connection is None:
+            return self
+        return self.exclude(links__connection=connection)
+
+    def invalid(self, connection: "XeroConnection | None") -> Self:
+        if connection is None:
+            return self.none()
+        return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
+
+    def changed(self, connection: "XeroConnection | None") -> Self:
+        """Linked contacts whose details differ from what was last uploaded (or linked)."""
+        if connection is None:
+            return self.none()
+        # One subquery, so that both conditions hold for the same link.
+        return self.filter(
+            models.Exists(
+                ContactLink.objects.filter(
+                    contact=models.OuterRef("pk"), connection=connection
+                ).exclude(uploaded_fingerprint=models.OuterRef("details_fingerprint"))
+            )
+        )
+
+    SORTS = ("name", "ready", "linked")
+
+    def sorted_by(self, sort: str, connection: "XeroConnection | None") -> Self:
+        """Order by one of SORTS ("-" first for descending; name when unknown). "ready" needs
+        with_ready_count(); "linked" is the linked Xero contact's name, unlinked ones last. The
+        pk breaks ties, so that no contact shows on two pages or on none."""
+        descending = sort.startswith("-")
+        key = sort.removeprefix("-")
+        contacts = self
+        if key == "linked":
+            contacts = self.annotate(
+                linked_name=models.Subquery(
+                    ContactLink.objects.filter(
+                        contact=models.OuterRef("pk"), connection=connection
+                    ).values("xero_name")[:1]
+                )
+            )
+        elif key != "ready":
+            key = "name"
+        field = models.F({"name": "name", "ready": "ready", "linked": "linked_name"}[key])
+        first = field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+        then_name = [] if key == "name" else ["name"]
+        return contacts.order_by(first, *then_name, "pk")
+
+    def link_filter(self, name: str, connection: "XeroConnection | None") -> Self:
+        """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""
+        filters = {
+            "linked": self.linked,
+            "unlinked": self.unlinked,
+            "invalid": self.invalid,
+            "changed": self.changed,
+        }
+        return filters[name](connection) if name in filters else self
+
+
+SyncContactManager = models.Manager.from_queryset(SyncContactQuerySet)
+
+
+class SyncContact(Contact):
+    """An Omni contact with what the sync knows of it (its links); the same table."""
+
+    objects: ClassVar[SyncContactManager["SyncContact"]] = SyncContactManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["name", "pk"]
+
+    @property
+    def link(self) -> "ContactLink | None":
+        """The contact's link in the connection given to with_link()."""
+        current = getattr(self, "current_links", None)
+        return current[0] if current else None
+
+    @property
+    def upload_result(self) -> "UploadRow | None":
+        """The contact's latest upload in the connection given to with_link(), while it is
+        news: pending, needing attention, or done within RECENT_UPLOAD."""
+        recent = getattr(self, "recent_uploads", None)
+        return recent[0] if recent else None
+
+    @property
+    def is_changed(self) -> bool:
+        """Linked, and its details differ from what was last uploaded (or linked)."""
+        link = self.link
+        return link is not None and link.uploaded_fingerprint != self.details_fingerprint

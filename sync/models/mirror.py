@@ -1,0 +1,117 @@
+"""The local mirror of an organisation's Xero contacts, with the keys matching reads."""
+
+from collections.abc import Iterable
+from dataclasses import fields
+from typing import Any, Self
+
+from django.db import models
+
+from contacts.models import any_field_contains
+from sync.xero.data import ContactDetails
+
+from .connections import XeroConnection
+
+
+class XeroContactQuerySet(models.QuerySet["XeroContact"]):
+    SEARCHED_FIELDS = [f.name for f in fields(ContactDetails)]
+
+    def active(self) -> Self:
+        return self.filter(status=XeroContact.Status.ACTIVE)
+
+    def search(self, text: str) -> Self:
+        """Match any of the contact's details (name, email, account, contact or tax number)."""
+        text = text.strip()
+        if not text:
+            return self.none()
+        return self.filter(any_field_contains(text, self.SEARCHED_FIELDS))
+
+    def bulk_create(
+        self, objs: Iterable["XeroContact"], *args: Any, **kwargs: Any
+    ) -> list["XeroContact"]:
+        # Bulk inserts skip save(): the match keys are set here too, and rewritten with an
+        # upsert's other fields.
+        rows = list(objs)
+        for row in rows:
+            row.set_match_keys()
+        if kwargs.get("update_fields"):
+            kwargs["update_fields"] = [*kwargs["update_fields"], *MATCH_KEYS]
+        return super().bulk_create(rows, *args, **kwargs)
+
+
+class XeroContact(models.Model):
+    """The local mirror of one Xero contact, archived ones included. Never edited here."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        ARCHIVED = "ARCHIVED", "Archived"
+        GDPRREQUEST = "GDPRREQUEST", "GDPR request"
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="xero_contacts"
+    )
+    contact_id = models.UUIDField("Xero contact ID")
+    name = models.CharField(max_length=255)
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=255, blank=True)
+    account_number = models.CharField(max_length=50, blank=True)
+    contact_number = models.CharField(max_length=50, blank=True)
+    tax_number = models.CharField(max_length=50, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.ACTIVE)
+    merged_into_xero_contact_id = models.UUIDField("merged into", null=True, blank=True)
+    is_customer = models.BooleanField(default=False)
+    is_supplier = models.BooleanField(default=False)
+    updated_in_xero = models.DateTimeField(null=True, blank=True)
+    mirrored_at = models.DateTimeField(auto_now=True)
+    # Normalised details (sync.links.normalise), kept by save() and bulk_create(): the
+    # suggestions for a page of Omni contacts look their candidates up by these, indexed.
+    name_key = models.CharField(max_length=255, blank=True, editable=False)
+    name_prefix = models.CharField(max_length=255, blank=True, editable=False)
+    email_key = models.CharField(max_length=255, blank=True, editable=False)
+    tax_key = models.CharField(max_length=50, blank=True, editable=False)
+    account_key = models.CharField(max_length=50, blank=True, editable=False)
+    number_key = models.CharField(max_length=50, blank=True, editable=False)
+
+    objects = XeroContactQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "contact_id"], name="one_mirror_row_per_xero_contact"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["connection", "name"]),
+            models.Index(fields=["connection", "name_key"], name="xero_contact_name_key"),
+            models.Index(fields=["connection", "name_prefix"], name="xero_contact_name_prefix"),
+            models.Index(fields=["connection", "email_key"], name="xero_contact_email_key"),
+            models.Index(fields=["connection", "tax_key"], name="xero_contact_tax_key"),
+            models.Index(fields=["connection", "account_key"], name="xero_contact_account_key"),
+            models.Index(fields=["connection", "number_key"], name="xero_contact_number_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.set_match_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], *MATCH_KEYS}
+        super().save(*args, **kwargs)
+
+    def set_match_keys(self) -> None:
+        from sync.links.normalise import match_keys
+
+        keys = match_keys(
+            name=self.name,
+            email=self.email,
+            tax_number=self.tax_number,
+            account_number=self.account_number,
+            contact_number=self.contact_number,
+        )
+        for column, key in keys.items():
+            setattr(self, column, key)
+
+
+MATCH_KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]

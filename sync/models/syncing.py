@@ -1,0 +1,337 @@
+"""Sync settings, the fetched chart of accounts and tax rates, sync runs and their items, and
+the local copy of Xero's documents."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from sync.jobs import Job, JobItem
+from transactions.models import Transaction, TransactionType
+
+from .connections import XeroConnection
+
+
+class DocumentStatus(models.TextChoices):
+    """The status documents are created with in Xero (Xero's values)."""
+
+    DRAFT = "DRAFT", "Draft"
+    AUTHORISED = "AUTHORISED", "Approved (authorised)"
+
+
+class Autosync(models.TextChoices):
+    OFF = "off", "Off"
+    EVERY_15_MINUTES = "15m", "Every 15 minutes"
+    EVERY_30_MINUTES = "30m", "Every 30 minutes"
+    HOURLY = "hourly", "Hourly"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+
+
+AUTOSYNC_INTERVALS = {
+    Autosync.EVERY_15_MINUTES: timedelta(minutes=15),
+    Autosync.EVERY_30_MINUTES: timedelta(minutes=30),
+    Autosync.HOURLY: timedelta(hours=1),
+    Autosync.DAILY: timedelta(days=1),
+    Autosync.WEEKLY: timedelta(weeks=1),
+}
+
+
+class SyncSettings(models.Model):
+    """How one organisation's transactions are sent: document status and the schedule."""
+
+    connection = models.OneToOneField(
+        XeroConnection, on_delete=models.CASCADE, related_name="sync_settings"
+    )
+    document_status = models.CharField(
+        "create documents as",
+        max_length=16,
+        choices=DocumentStatus,
+        default=DocumentStatus.DRAFT,
+        help_text="Draft documents can still be edited in Xero; approved ones are final.",
+    )
+    autosync = models.CharField(
+        "sync automatically", max_length=8, choices=Autosync, default=Autosync.OFF
+    )
+    autosync_last_at = models.DateTimeField("last automatic sync", null=True, blank=True)
+    settings_refreshed_at = models.DateTimeField(
+        "accounts and tax rates fetched", null=True, blank=True
+    )
+    documents_checked_at = models.DateTimeField(
+        "Xero documents last compared", null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = "sync settings"
+        verbose_name_plural = "sync settings"
+
+    def __str__(self) -> str:
+        return f"Sync settings for {self.connection}"
+
+    @classmethod
+    def for_connection(cls, connection: XeroConnection) -> "SyncSettings":
+        found, _ = cls.objects.get_or_create(connection=connection)
+        return found
+
+    def autosync_due(self, now: Any) -> bool:
+        interval = AUTOSYNC_INTERVALS.get(Autosync(self.autosync))
+        if interval is None:
+            return False
+        return self.autosync_last_at is None or self.autosync_last_at + interval <= now
+
+
+class AccountMapping(models.Model):
+    """The account and tax type a transaction type's lines go to in Xero. Blank: each line
+    keeps the code Omni gave it."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="account_mappings"
+    )
+    transaction_type = models.CharField(max_length=32, choices=TransactionType)
+    account_code = models.CharField(
+        max_length=10, blank=True, help_text="Blank: each line's own account code."
+    )
+    tax_type = models.CharField(
+        max_length=32, blank=True, help_text="Blank: each line's own tax type."
+    )
+
+    class Meta:
+        ordering = ["connection", "transaction_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "transaction_type"], name="one_mapping_per_type"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_transaction_type_display()}: {self.account_code or 'line codes'}"
+
+
+class ChartAccount(models.Model):
+    """One account of an organisation's chart of accounts, as last fetched from Xero."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    account_id = models.UUIDField("Xero account ID")
+    code = models.CharField(max_length=10, blank=True)
+    name = models.CharField(max_length=150)
+    type = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16)
+    tax_type = models.CharField("default tax type", max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["connection", "code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "account_id"], name="one_row_per_account")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "ACTIVE"
+
+
+class TaxRate(models.Model):
+    """One of an organisation's tax rates, as last fetched from Xero."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    tax_type = models.CharField(max_length=32)
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=16)
+    rate = models.DecimalField("rate (%)", max_digits=7, decimal_places=4)
+
+    class Meta:
+        ordering = ["connection", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "tax_type"], name="one_row_per_tax_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tax_type})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "ACTIVE"
+
+
+class SyncRun(Job):
+    """One sync of transactions to one organisation: who asked, and how it went.
+
+    One runs at a time per organisation (the database says so); the others wait their turn.
+    Kept, with its items, until an admin prunes the sync log.
+    """
+
+    KIND = "sync"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Syncing"
+        WAITING = "waiting", "Waiting for Xero"
+        DONE = "done", "Finished"
+        STOPPED = "stopped", "Stopped"
+
+    class Trigger(models.TextChoices):
+        DASHBOARD = "dashboard", "Dashboard"
+        COMMAND = "command", "Command line"
+        SCHEDULE = "schedule", "Automatic sync"
+
+    ACTIVE = [State.QUEUED, State.RUNNING, State.WAITING]
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="sync_runs"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    trigger = models.CharField(max_length=16, choices=Trigger, default=Trigger.DASHBOARD)
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    prepared = models.BooleanField(
+        default=False, help_text="Links checked and accounts fetched for this run."
+    )
+    api_calls = models.PositiveIntegerField(default=0)
+    write_calls = models.PositiveIntegerField(default=0)
+    rate_limited = models.PositiveIntegerField("429 answers", default=0)
+    minute_remaining = models.IntegerField(null=True, blank=True)
+    day_remaining = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection"],
+                condition=Q(state__in=["running", "waiting"]),
+                name="one_sync_running_per_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} ({self.get_state_display()})"
+
+
+class SyncItem(JobItem):
+    """One transaction in a sync run, and what came of it: the sync log's line."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting"
+        SENDING = "sending", "Sending"
+        SYNCED = "synced", "Synced"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+        SKIPPED = "skipped", "Skipped"
+
+    class Refusal(models.TextChoices):
+        UNLINKED = "unlinked", "Contact not linked"
+        INVALID_LINK = "invalid_link", "Link invalid"
+        ACCOUNT = "account", "Account code"
+        TAX = "tax", "Tax type"
+
+    PENDING = [State.QUEUED, State.SENDING]
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    transaction = models.ForeignKey(
+        Transaction, on_delete=models.CASCADE, related_name="sync_items"
+    )
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    refusal = models.CharField(max_length=16, choices=Refusal, blank=True)
+    message = models.CharField(max_length=2000, blank=True)
+    xero_id = models.UUIDField("Xero ID", null=True, blank=True)
+    xero_number = models.CharField("Xero number", max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch_key = models.CharField(max_length=128, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # An item left sending is never put back blind when its claim runs out: its answer may
+    # have been lost after Xero saved it, so the next run looks it up in Xero by its number
+    # (sync.syncing.runs, the run's lease decides who does).
+    claimed_until = None
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=Q(state__in=["queued", "sending"]),
+                name="one_pending_sync_per_transaction",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.transaction} ({self.get_state_display()})"
+
+
+class BranchOrganisation(models.Model):
+    """The rule an admin sets when several organisations are connected: an Omni branch's
+    transactions go to this organisation (sync.syncing.organisations applies it)."""
+
+    branch = models.CharField(max_length=100, unique=True, help_text="As Omni names it.")
+    connection = models.ForeignKey(
+        XeroConnection,
+        on_delete=models.CASCADE,
+        related_name="branches",
+        verbose_name="organisation",
+    )
+
+    class Meta:
+        ordering = ["branch"]
+        verbose_name = "branch's organisation"
+        verbose_name_plural = "branches' organisations"
+
+    def __str__(self) -> str:
+        return f"{self.branch} → {self.connection}"
+
+
+class TransactionOrganisation(models.Model):
+    """The organisation a transaction is for, once it is settled: one row per transaction (the
+    transaction is the key), so it can never be two. Settled when a sync takes it, or Skip,
+    or an admin moves it (sync.syncing.organisations); until then the rule says which it is."""
+
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.CASCADE, primary_key=True, related_name="organisation"
+    )
+    # PROTECT: a transaction synced to an organisation must never fall back to the rule,
+    # which could send it to another.
+    connection = models.ForeignKey(
+        XeroConnection,
+        on_delete=models.PROTECT,
+        related_name="transaction_organisations",
+        verbose_name="organisation",
+    )
+    settled_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "transaction's organisation"
+        verbose_name_plural = "transactions' organisations"
+        indexes = [models.Index(fields=["connection"])]
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id} → {self.connection_id}"
+
+
+class MirroredDocument(models.Model):
+    """A document omni-xero sent, as Xero holds it now (refreshed with If-Modified-Since):
+    what the discrepancies view compares with Omni."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    document_id = models.UUIDField("Xero ID")
+    kind = models.CharField(max_length=16)
+    type = models.CharField(max_length=16, blank=True)
+    number = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16)
+    total = models.DecimalField(max_digits=16, decimal_places=2)
+    amount_due = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    amount_paid = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    updated_in_xero = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "document_id"], name="one_row_per_xero_document"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} ({self.status})"

@@ -1,0 +1,119 @@
+"""Where Xero no longer agrees with Omni: synced transactions whose Xero document was voided,
+deleted, edited (another total) or paid since. Compared against a local copy of the
+organisation's documents, refreshed incrementally (If-Modified-Since)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import models
+from django.db import transaction as db_transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from sync import xero
+from sync.connections import services as connections
+from sync.models import MirroredDocument, SyncSettings, XeroConnection
+from sync.syncing.organisations import for_organisation
+from transactions.models import SyncState, Transaction
+
+
+class Problem(models.TextChoices):
+    """How a synced transaction's Xero document differs from Omni (the label is the page's)."""
+
+    VOIDED = "voided", "Voided in Xero"
+    DELETED = "deleted", "Deleted in Xero"
+    PAID = "paid", "Paid in Xero"
+    EDITED = "edited", "Edited in Xero: the total differs"
+
+
+GONE = {"VOIDED": Problem.VOIDED, "DELETED": Problem.DELETED}
+CHUNK = 500
+
+
+def _newest(connection: XeroConnection, kind: xero.DocumentKind) -> datetime | None:
+    found: datetime | None = MirroredDocument.objects.filter(
+        connection=connection, kind=kind.value
+    ).aggregate(newest=Max("updated_in_xero"))["newest"]
+    return found
+
+
+def documents_refresh(*, connection: XeroConnection, session: xero.Session | None = None) -> int:
+    """Fetch the documents changed in Xero since the newest one kept of each kind (all of them
+    the first time) and keep them. Returns how many were fetched."""
+    session = session or connections.session(connection)
+    fetched = 0
+    for kind in xero.DocumentKind:
+        pages = xero.documents_pages(session, kind=kind, modified_since=_newest(connection, kind))
+        for page in pages:  # each page is kept before the next is asked for
+            with db_transaction.atomic():
+                for document in page:
+                    MirroredDocument.objects.update_or_create(
+                        connection=connection,
+                        document_id=document.document_id,
+                        defaults={
+                            "kind": kind.value,
+                            "type": document.type,
+                            "number": document.number[:255],
+                            "status": document.status,
+                            "total": document.total,
+                            "amount_due": document.amount_due,
+                            "amount_paid": document.amount_paid,
+                            "updated_in_xero": document.updated_in_xero,
+                        },
+                    )
+            fetched += len(page)
+    SyncSettings.objects.update_or_create(
+        connection=connection, defaults={"documents_checked_at": timezone.now()}
+    )
+    return fetched
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    transaction: Transaction
+    document: MirroredDocument
+    omni_total: Decimal
+    problem: Problem
+
+
+def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
+    if document.status in GONE:
+        return GONE[document.status]
+    if document.status == "PAID" or document.amount_paid > 0:
+        return Problem.PAID
+    if document.total != omni_total:
+        return Problem.EDITED
+    return None
+
+
+def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
+    """Every transaction synced to the organisation whose Xero document, as last fetched,
+    differs from Omni."""
+    synced = (
+        for_organisation(
+            Transaction.objects.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False),
+            connection,
+        )
+        .select_related("contact")
+        .order_by("date", "number", "pk")
+    )
+    found = []
+    ids = list(synced.values_list("pk", flat=True))
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(synced.filter(pk__in=ids[start : start + CHUNK]).with_lines())
+        documents = {
+            d.document_id: d
+            for d in MirroredDocument.objects.filter(
+                connection=connection, document_id__in=[t.xero_id for t in chunk]
+            )
+        }
+        for txn in chunk:
+            document = documents.get(txn.xero_id)  # type: ignore[arg-type]
+            if document is None:
+                continue
+            total = txn.totals.total
+            problem = _problem(total, document)
+            if problem is not None:
+                found.append(Discrepancy(txn, document, total, problem))
+    return found

@@ -1,0 +1,117 @@
+"""The sync log: every sync run with its counts, each run's items, their CSV export, and the
+prune that alone removes them."""
+
+import csv
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from sync.models import SyncItem, SyncRun, XeroConnection
+
+CSV_COLUMNS = [
+    "run",
+    "run started",
+    "trigger",
+    "transaction number",
+    "transaction type",
+    "contact",
+    "outcome",
+    "refusal",
+    "message",
+    "Xero ID",
+    "Xero number",
+    "updated",
+]
+
+
+def runs_with_counts(connection: XeroConnection | None) -> QuerySet[SyncRun]:
+    """The organisation's runs, newest first, each with its items counted by outcome."""
+    runs = SyncRun.objects.filter(connection=connection).select_related("created_by")
+    return runs.annotate(
+        total=Count("items"),
+        **{
+            state: Count("items", filter=Q(items__state=state))
+            for state in ("synced", "refused", "failed", "skipped")
+        },
+    ).order_by("-created_at", "-pk")
+
+
+def _day_start(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def runs_filtered(
+    runs: QuerySet[SyncRun],
+    *,
+    state: str = "",
+    trigger: str = "",
+    since: date | None = None,
+    until: date | None = None,
+) -> QuerySet[SyncRun]:
+    if state:
+        runs = runs.filter(state=state)
+    if trigger:
+        runs = runs.filter(trigger=trigger)
+    if since:
+        runs = runs.filter(created_at__gte=_day_start(since))
+    if until:
+        runs = runs.filter(created_at__lt=_day_start(until) + timedelta(days=1))
+    return runs
+
+
+def items_of(runs: QuerySet[SyncRun], outcome: str = "") -> QuerySet[SyncItem]:
+    items = SyncItem.objects.filter(run__in=runs.values("pk"))
+    if outcome:
+        items = items.filter(state=outcome)
+    return items.select_related("transaction__contact", "run").order_by("-run_id", "pk")
+
+
+class _Echo:
+    """A file that hands back what is written: csv.writer into a streaming response."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def items_csv(items: QuerySet[SyncItem]) -> Iterator[str]:
+    """The items as CSV lines, read from the database in chunks (a big log never sits in
+    memory at once)."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS)
+    for item in items.iterator(chunk_size=2000):
+        txn, run = item.transaction, item.run
+        yield writer.writerow(
+            [
+                run.pk,
+                timezone.localtime(run.started_at or run.created_at).isoformat(timespec="seconds"),
+                run.get_trigger_display(),
+                txn.number,
+                txn.get_type_display(),
+                txn.contact.name,
+                item.get_state_display(),
+                item.get_refusal_display() if item.refusal else "",
+                item.message,
+                str(item.xero_id or ""),
+                item.xero_number,
+                timezone.localtime(item.updated_at).isoformat(timespec="seconds"),
+            ]
+        )
+
+
+def prunable(*, before: datetime, connection: XeroConnection | None = None) -> QuerySet[SyncRun]:
+    """Runs that finished before the moment (never one still under way)."""
+    runs = SyncRun.objects.exclude(state__in=SyncRun.ACTIVE).filter(finished_at__lt=before)
+    return runs.filter(connection=connection) if connection is not None else runs
+
+
+def sync_log_prune(*, runs: QuerySet[SyncRun]) -> int:
+    """Delete these runs and their items, except any still under way. Returns how many runs."""
+    with transaction.atomic():
+        doomed = runs.exclude(state__in=SyncRun.ACTIVE)
+        count = doomed.count()
+        SyncItem.objects.filter(run__in=doomed.values("pk")).delete()
+        SyncRun.objects.filter(pk__in=doomed.values("pk")).delete()
+    return count

@@ -1,0 +1,212 @@
+"""What an Omni transaction becomes in Xero, and what stops it from going.
+
+Each transaction type maps to one Xero document (a sales invoice to an ACCREC invoice, a bill
+to an ACCPAY invoice, and so on). Its Omni number goes in the document's number field, by
+which the document is found again. Before anything is sent, a transaction is refused, with
+the reason and the way out, when its contact has no valid link, or when a line's account is
+archived or missing or its tax type does not exist in the organisation.
+"""
+
+from dataclasses import dataclass
+
+from django.db import transaction as db_transaction
+from django.utils import timezone
+
+from sync import xero
+from sync.connections import services as connections
+from sync.models import (
+    AccountMapping,
+    ChartAccount,
+    ContactLink,
+    InvalidReason,
+    SyncItem,
+    SyncSettings,
+    TaxRate,
+    XeroConnection,
+    XeroContact,
+)
+from transactions.models import LineItem, Transaction, TransactionType
+
+# Transaction type → (Xero collection, Xero Type).
+DOCUMENT_TYPES: dict[str, tuple[xero.DocumentKind, str]] = {
+    TransactionType.SALES_INVOICE: (xero.DocumentKind.INVOICE, "ACCREC"),
+    TransactionType.SALES_CREDIT_NOTE: (xero.DocumentKind.CREDIT_NOTE, "ACCRECCREDIT"),
+    TransactionType.SUPPLIER_INVOICE: (xero.DocumentKind.INVOICE, "ACCPAY"),
+    TransactionType.SUPPLIER_CREDIT_NOTE: (xero.DocumentKind.CREDIT_NOTE, "ACCPAYCREDIT"),
+    TransactionType.PURCHASE_ORDER: (xero.DocumentKind.PURCHASE_ORDER, ""),
+}
+
+ARCHIVED_IN_XERO = "has been archived"  # in Xero's message for an archived or merged contact
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str  # a SyncItem.Refusal
+    message: str
+
+
+class Rules:
+    """What one organisation accepts, read once for a batch: links, accounts, tax rates and
+    the admin's mapping."""
+
+    def __init__(self, connection: XeroConnection):
+        self.connection = connection
+        self.settings = SyncSettings.for_connection(connection)
+        self.mappings = {
+            m.transaction_type: m for m in AccountMapping.objects.filter(connection=connection)
+        }
+        self.accounts = {a.code: a for a in ChartAccount.objects.filter(connection=connection)}
+        self.tax_rates = {t.tax_type: t for t in TaxRate.objects.filter(connection=connection)}
+        self._links: dict[int, ContactLink | None] = {}
+
+    def link(self, transaction: Transaction) -> ContactLink | None:
+        if transaction.contact_id not in self._links:
+            self._links[transaction.contact_id] = ContactLink.objects.filter(
+                contact_id=transaction.contact_id, connection=self.connection
+            ).first()
+        return self._links[transaction.contact_id]
+
+    def forget(self, contact_id: int) -> None:
+        self._links.pop(contact_id, None)
+
+    def codes(self, transaction: Transaction, line: LineItem) -> tuple[str, str]:
+        """The account code and tax type a line goes to Xero with."""
+        mapping = self.mappings.get(transaction.type)
+        account = (mapping.account_code if mapping else "") or line.account_code
+        tax = (mapping.tax_type if mapping else "") or line.tax_type
+        return account, tax
+
+    def refusal(self, transaction: Transaction) -> Refusal | None:
+        """Why the transaction cannot go to Xero now (None: it can)."""
+        contact = transaction.contact
+        link = self.link(transaction)
+        if link is None:
+            return Refusal(
+                SyncItem.Refusal.UNLINKED,
+                # Where to link it is said, and linked to, where the refusal is shown.
+                f"{contact.name} isn't linked to a Xero contact.",
+            )
+        if not link.is_valid:
+            return Refusal(SyncItem.Refusal.INVALID_LINK, _invalid(link))
+        for line in transaction.lines.all():
+            account_code, tax_type = self.codes(transaction, line)
+            account = self.accounts.get(account_code)
+            if account is None:
+                return Refusal(
+                    SyncItem.Refusal.ACCOUNT,
+                    f"Account code {account_code!r} (line “{line.description[:60]}”) is not "
+                    "in the organisation's chart of accounts. Fix the line in Omni or the "
+                    "account mapping on the Admin tab.",
+                )
+            if not account.is_active:
+                return Refusal(
+                    SyncItem.Refusal.ACCOUNT,
+                    f"Account {account} (line “{line.description[:60]}”) is archived in "
+                    "Xero. Restore it in Xero, or map this type to another account on the "
+                    "Admin tab.",
+                )
+            rate = self.tax_rates.get(tax_type)
+            if rate is None or not rate.is_active:
+                return Refusal(
+                    SyncItem.Refusal.TAX,
+                    f"Tax type {tax_type!r} (line “{line.description[:60]}”) does not exist "
+                    "in the organisation's tax rates. Fix the line in Omni or the tax "
+                    "mapping on the Admin tab.",
+                )
+        return None
+
+    def upload(self, transaction: Transaction) -> xero.DocumentUpload:
+        """The document Xero is sent for a transaction (an update when it has its Xero ID)."""
+        link = self.link(transaction)
+        assert link is not None  # refusal() came first
+        kind, doc_type = DOCUMENT_TYPES[transaction.type]
+        lines = []
+        for line in transaction.lines.all():
+            account_code, tax_type = self.codes(transaction, line)
+            lines.append(
+                xero.DocumentLine(
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_amount=line.unit_price,
+                    account_code=account_code,
+                    tax_type=tax_type,
+                )
+            )
+        return xero.DocumentUpload(
+            kind=kind,
+            type=doc_type,
+            contact_id=link.xero_contact_id,
+            number=transaction.number,
+            reference=transaction.reference,
+            date=transaction.date,
+            due_date=transaction.due_date,
+            currency=transaction.currency,
+            line_amount_types=transaction.line_amount_type,
+            status=self.settings.document_status,
+            lines=tuple(lines),
+            document_id=transaction.xero_id,
+        )
+
+
+def _invalid(link: ContactLink) -> str:
+    """An invalid link's reason, naming the survivor of a merge when the mirror knows it."""
+    if link.invalid_reason == InvalidReason.MERGED and link.merged_into_xero_contact_id:
+        survivor = (
+            XeroContact.objects.filter(
+                connection_id=link.connection_id, contact_id=link.merged_into_xero_contact_id
+            )
+            .values_list("name", flat=True)
+            .first()
+        )
+        if survivor:
+            return (
+                f"{link.xero_name} was merged into {survivor} in Xero. Relink to {survivor} "
+                "in one click on the contact's row, or unlink and link another contact."
+            )
+    return link.invalid_message
+
+
+# --- The organisation's accounts and tax rates ---------------------------------------------------
+
+
+def settings_refresh(
+    *, connection: XeroConnection, session: xero.Session | None = None
+) -> tuple[int, int]:
+    """Fetch the chart of accounts and the tax rates from Xero (2 calls) and keep them.
+
+    Returns how many accounts and tax rates there are.
+    """
+    session = session or connections.session(connection)
+    accounts = xero.accounts_list(session)
+    rates = xero.tax_rates_list(session)
+    with db_transaction.atomic():
+        seen_accounts = []
+        for account in accounts:
+            ChartAccount.objects.update_or_create(
+                connection=connection,
+                account_id=account.account_id,
+                defaults={
+                    "code": account.code,
+                    "name": account.name[:150],
+                    "type": account.type,
+                    "status": account.status,
+                    "tax_type": account.tax_type,
+                },
+            )
+            seen_accounts.append(account.account_id)
+        ChartAccount.objects.filter(connection=connection).exclude(
+            account_id__in=seen_accounts
+        ).delete()
+        seen_rates = []
+        for rate in rates:
+            TaxRate.objects.update_or_create(
+                connection=connection,
+                tax_type=rate.tax_type,
+                defaults={"name": rate.name[:100], "status": rate.status, "rate": rate.rate},
+            )
+            seen_rates.append(rate.tax_type)
+        TaxRate.objects.filter(connection=connection).exclude(tax_type__in=seen_rates).delete()
+        SyncSettings.objects.update_or_create(
+            connection=connection, defaults={"settings_refreshed_at": timezone.now()}
+        )
+    return len(accounts), len(rates)

@@ -1,0 +1,1 @@
+"""Upload: create or update Omni contacts in Xero and link them."""

@@ -1,0 +1,219 @@
+"""The transaction subtabs as an accountant uses them: Upload, Upload all ready, Skip, Reset,
+the progress, the re-sync offer; and `manage.py sync_transactions`."""
+
+import pytest
+from django.core.management import call_command
+from django_tasks_db.models import DBTaskResult
+
+from sync.links import services
+from sync.models import ContactLink, LinkMethod, SyncRun
+from sync.syncing import runs
+from tests.factories import ContactFactory
+from tests.syncing.test_sync import linked, transaction_of
+from transactions.models import SyncState, Transaction
+
+pytestmark = pytest.mark.django_db
+
+INVOICES = "/accounting/xero/sales/invoices/"
+
+
+def act(client, action: str, *transactions, path: str = INVOICES):
+    return client.post(
+        f"{path}action/",
+        {"action": action, "transaction": [t.pk for t in transactions], "next": path},
+        follow=True,
+    )
+
+
+def work() -> None:
+    """What the worker does with the syncs queued."""
+    for run in SyncRun.objects.filter(state__in=SyncRun.ACTIVE).order_by("pk"):
+        runs.sync_run(run=run)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+def test_upload_queues_the_selected_and_shows_the_progress(
+    connection, sandbox, accountant_client, django_capture_on_commit_callbacks
+):
+    contact = linked(connection, sandbox)
+    chosen, other = transaction_of(contact), transaction_of(contact)
+
+    with django_capture_on_commit_callbacks(execute=True):  # the task is queued on commit
+        response = act(accountant_client, "upload", chosen)
+
+    assert "Uploading 1 transaction to Demo Company (NZ) in the background" in text(response)
+    assert 'id="sync-progress"' in text(response) and "<strong>Starting:</strong>" in text(response)
+    assert "0 synced, 0 refused, 0 failed, 1 left" in text(response)
+    assert DBTaskResult.objects.filter(task_path="sync.tasks.sync_continue").count() == 1
+    work()
+    assert [Transaction.objects.get(pk=t.pk).sync_state for t in (chosen, other)] == [
+        SyncState.SYNCED,
+        SyncState.READY,
+    ]
+    page = text(accountant_client.get(INVOICES))
+    assert "Synced" in page and chosen.number in page
+
+
+def test_upload_all_ready_takes_every_ready_one_of_the_subtab_only(
+    connection, sandbox, accountant_client
+):
+    contact = linked(connection, sandbox)
+    invoices = [transaction_of(contact) for _ in range(3)]
+    credit = transaction_of(contact, "sales_credit_note")
+
+    act(accountant_client, "upload_all")
+    work()
+
+    assert {Transaction.objects.get(pk=t.pk).sync_state for t in invoices} == {SyncState.SYNCED}
+    assert Transaction.objects.get(pk=credit.pk).sync_state == SyncState.READY
+
+
+def test_a_refused_transaction_shows_its_reason_and_a_link_to_its_contact(
+    connection, sandbox, accountant_client
+):
+    contact = ContactFactory(name="Kea Outfitters")
+    txn = transaction_of(contact)
+    act(accountant_client, "upload", txn)
+    work()
+
+    page = text(accountant_client.get(INVOICES))
+
+    assert "Refused" in page
+    assert "Kea Outfitters isn&#x27;t linked to a Xero contact." in page
+    assert (
+        f'<a href="/accounting/xero/sales/customers/?show=all&amp;q=Kea+Outfitters'
+        f'#contact-{contact.pk}" class="fix-link">Link Kea Outfitters on Sales '
+        "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} Customers</a>" in page
+    )
+    # The contact's row lists it as ready to sync still.
+    customers = text(accountant_client.get("/accounting/xero/sales/customers/"))
+    assert f'id="contact-{contact.pk}"' in customers
+
+
+def test_linking_the_contact_offers_its_refused_transactions_for_resync(
+    connection, sandbox, accountant_client
+):
+    contact = ContactFactory(name="Kea Outfitters")
+    txn = transaction_of(contact)
+    act(accountant_client, "upload", txn)
+    work()
+    assert "can go now" not in text(accountant_client.get(INVOICES))
+    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Kea Outfitters"}])
+    services.contact_link(
+        contact=contact,
+        connection=connection,
+        xero_contact_id=xero_id,
+        xero_name="Kea Outfitters",
+        method=LinkMethod.EXISTING,
+        user=None,
+    )
+
+    page = text(accountant_client.get(INVOICES))
+    assert "1 refused transaction can go now" in page
+
+    response = accountant_client.post(
+        "/accounting/xero/syncs/resync/", {"next": INVOICES}, follow=True
+    )
+    assert "Uploading 1 transaction" in text(response)
+    work()
+    assert Transaction.objects.get(pk=txn.pk).sync_state == SyncState.SYNCED
+    assert ContactLink.objects.get(contact=contact).is_valid
+
+
+def test_skip_and_reset(connection, sandbox, accountant_client):
+    contact = linked(connection, sandbox)
+    skipped, synced = transaction_of(contact), transaction_of(contact)
+    act(accountant_client, "upload", synced)
+    work()
+
+    act(accountant_client, "skip", skipped)
+    act(accountant_client, "upload_all")
+    assert SyncRun.objects.latest("pk").items.count() == 0  # nothing ready: skipped is out
+    assert Transaction.objects.get(pk=skipped.pk).sync_state == SyncState.SKIPPED
+
+    act(accountant_client, "reset", skipped, synced)
+    reset = Transaction.objects.get(pk=synced.pk)
+    assert reset.sync_state == SyncState.READY and reset.xero_id is not None
+    act(accountant_client, "upload_all")
+    work()
+    # The synced one was updated in Xero, not created again.
+    numbers = sorted(d["InvoiceNumber"] for d in sandbox.documents(sandbox.demo_tenant_id))
+    assert numbers == sorted([skipped.number, synced.number])
+
+
+def test_viewers_cannot_upload(connection, sandbox, viewer_client):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact)
+    assert act(viewer_client, "upload", txn).status_code == 403
+    assert "Viewers can look but not change anything" in text(viewer_client.get(INVOICES))
+
+
+def test_the_progress_poll_reloads_the_page_when_the_sync_is_over(
+    connection, sandbox, accountant_client
+):
+    contact = linked(connection, sandbox)
+    act(accountant_client, "upload", transaction_of(contact))
+    poll = "/accounting/xero/syncs/progress/?poll=1"
+    during = accountant_client.get(poll, headers={"HX-Request": "true"})
+    assert "1 left" in text(during) and "HX-Refresh" not in during.headers
+    work()
+    after = accountant_client.get(poll, headers={"HX-Request": "true"})
+    assert after.headers.get("HX-Refresh") == "true"
+
+
+# --- The command -------------------------------------------------------------------------------
+
+
+def test_the_command_syncs_and_exits_non_zero_when_any_is_refused(connection, sandbox, capsys):
+    contact = linked(connection, sandbox)
+    good = transaction_of(contact)
+    refused = transaction_of(ContactFactory(name="Weka Wines"))
+
+    with pytest.raises(SystemExit) as exit_:
+        call_command("sync_transactions")
+
+    assert exit_.value.code == 1
+    out, err = capsys.readouterr()
+    assert "1 synced, 1 refused, 0 failed" in out
+    assert f"{refused}: Refused: Weka Wines isn't linked" in err
+    assert Transaction.objects.get(pk=good.pk).sync_state == SyncState.SYNCED
+
+
+def test_the_command_takes_type_contact_and_ids(connection, sandbox, capsys):
+    contact = linked(connection, sandbox)
+    first, second = transaction_of(contact), transaction_of(contact)
+    bill_contact = linked(connection, sandbox, name="Kauri Supplies", is_supplier=True)
+    bill = transaction_of(bill_contact, "supplier_invoice")
+
+    call_command("sync_transactions", "--ids", str(first.pk))
+    assert [Transaction.objects.get(pk=t.pk).sync_state for t in (first, second, bill)] == [
+        SyncState.SYNCED,
+        SyncState.READY,
+        SyncState.READY,
+    ]
+    call_command("sync_transactions", "--type", "supplier_invoice", "--contact", "Kauri Supplies")
+    assert Transaction.objects.get(pk=bill.pk).sync_state == SyncState.SYNCED
+    assert Transaction.objects.get(pk=second.pk).sync_state == SyncState.READY
+    out = capsys.readouterr().out
+    assert "1/1" in out and "1 synced, 0 refused, 0 failed" in out
+
+
+def test_the_resync_offer_is_the_subtabs_own(connection, sandbox, accountant_client):
+    contact = ContactFactory(name="Kea Outfitters")
+    invoice, credit = transaction_of(contact), transaction_of(contact, "sales_credit_note")
+    act(accountant_client, "upload", invoice)
+    act(accountant_client, "upload", credit, path="/accounting/xero/sales/credit-notes/")
+    work()
+    linked(connection, sandbox, contact)
+
+    assert "1 refused transaction can go now" in text(accountant_client.get(INVOICES))
+    accountant_client.post(
+        "/accounting/xero/syncs/resync/", {"next": INVOICES, "type": "sales_invoice"}
+    )
+    work()
+
+    assert Transaction.objects.get(pk=invoice.pk).sync_state == SyncState.SYNCED
+    assert Transaction.objects.get(pk=credit.pk).sync_state == SyncState.REFUSED
