@@ -12,16 +12,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def imported_modules(folder: str) -> dict[str, set[str]]:
     """Every module each .py file under a folder imports (absolute names)."""
-    found: dict[str, set[str]] = {}
-    for path in (ROOT / folder).rglob("*.py"):
-        names: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names.add(node.module)
-        found[str(path.relative_to(ROOT))] = names
-    return found
+    return {
+        str(path.relative_to(ROOT)): imported_modules_of(path)
+        for path in (ROOT / folder).rglob("*.py")
+    }
+
+
+def imported_modules_of(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
 
 
 @pytest.mark.parametrize("leaf", ["contacts", "transactions"])
@@ -62,3 +66,47 @@ def test_no_file_needs_anything_outside_the_repository():
     if listed.returncode not in (0, 1):
         pytest.skip("not a git checkout")
     assert listed.stdout.split() == []
+
+
+# The domain's modules: the services and read paths every view, task and command calls.
+DOMAIN = [
+    "sync/models",
+    "sync/jobs.py",
+    "sync/connections/services.py",
+    "sync/links/services.py",
+    "sync/links/health.py",
+    "sync/links/mirror.py",
+    "sync/links/same_contact.py",
+    "sync/links/normalise.py",
+    "sync/links/suggestions.py",
+    "sync/uploads/services.py",
+    "sync/imports/services.py",
+    "sync/imports/xero_export.py",
+    "sync/syncing",
+]
+# What builds pages: URLs, HTML, responses, messages shown on the next page.
+PAGE_MAKERS = {
+    "django.urls",
+    "django.utils.html",
+    "django.utils.safestring",
+    "django.shortcuts",
+    "django.contrib.messages",
+    "django.http",
+}
+
+
+def test_domain_code_builds_no_urls_or_pages():
+    found = {}
+    for folder in DOMAIN:
+        modules = (
+            {folder: imported_modules_of(ROOT / folder)}
+            if folder.endswith(".py")
+            else imported_modules(folder)
+        )
+        for path, names in modules.items():
+            made = sorted(
+                n for n in names if any(n == p or n.startswith(p + ".") for p in PAGE_MAKERS)
+            )
+            if made:
+                found[path] = made
+    assert found == {}

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -117,6 +117,14 @@ def _split_messages(
     return rows, [message for group in by_tag.values() for message in group]
 
 
+def _to_sync(connection: XeroConnection | None) -> QuerySet[Transaction]:
+    """What a contact list counts as ready: the organisation's transactions waiting to be
+    synced, and those no organisation is for yet (with several connected, an unlinked
+    contact's; linking the contact here makes them this organisation's)."""
+    ready = Transaction.objects.ready_to_sync()
+    return for_organisation(ready, connection) | without_organisation(ready, connection)
+
+
 def _contacts_page(
     request: HttpRequest, tab: str, connection: XeroConnection | None
 ) -> ContactList:
@@ -127,13 +135,14 @@ def _contacts_page(
     sort = params.get("sort", "")
     if sort.removeprefix("-") not in SyncContactQuerySet.SORTS:
         sort = ""
+    to_sync = _to_sync(connection)
     contacts = SyncContact.objects.for_tab(tab)
     if not show:
-        contacts = contacts.ready(connection)
+        contacts = contacts.ready(to_sync)
     contacts = (
         contacts.search(params.get("q", ""))
         .link_filter(link_filter, connection)
-        .with_ready_count(connection)
+        .with_ready_count(to_sync)
         .with_link(connection)
         .sorted_by(sort, connection)
     )
@@ -224,7 +233,9 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = shell_context(request, tab, contacts_subtab(tab))
     connection = context["connection"]
     contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count(connection).with_link(connection),
+        SyncContact.objects.for_tab(tab)
+        .with_ready_count(_to_sync(connection))
+        .with_link(connection),
         pk=pk,
     )
     events = list(

@@ -4,7 +4,7 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
-from sync.links import same_contact
+from sync.links import normalise
 
 KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]
 
@@ -14,7 +14,7 @@ def fill_match_keys(apps, schema_editor):
     XeroContact = apps.get_model("sync", "XeroContact")
     rows = list(XeroContact.objects.all())
     for row in rows:
-        keys = same_contact.match_keys(
+        keys = normalise.match_keys(
             name=row.name,
             email=row.email,
             tax_number=row.tax_number,

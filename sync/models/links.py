@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from contacts.models import Contact, ContactQuerySet
-from transactions.models import TO_SYNC, Transaction
+from transactions.models import Transaction
 
 from .connections import XeroConnection
 from .mirror import XeroContact
@@ -141,23 +141,16 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         "changed": "Changed since last upload",
     }
 
-    @staticmethod
-    def _ready_transactions(connection: "XeroConnection | None") -> "QuerySet[Transaction]":
-        from sync.syncing.organisations import for_organisation  # it reads these models
+    def ready(self, to_sync: "QuerySet[Transaction]") -> Self:
+        """Contacts with at least one of these transactions (the organisation's that wait to
+        be synced, refused ones included: the list's default, as in Omni)."""
+        return self.filter(models.Exists(to_sync.filter(contact=models.OuterRef("pk"))))
 
-        ready = Transaction.objects.filter(contact=models.OuterRef("pk"), sync_state__in=TO_SYNC)
-        return for_organisation(ready, connection)
-
-    def ready(self, connection: "XeroConnection | None") -> Self:
-        """Contacts with at least one transaction ready to sync to the organisation, refused
-        ones included (the list's default, as in Omni)."""
-        return self.filter(models.Exists(self._ready_transactions(connection)))
-
-    def with_ready_count(self, connection: "XeroConnection | None") -> Self:
-        """Annotate `ready`: how many of the contact's transactions wait to be synced to the
-        organisation."""
+    def with_ready_count(self, to_sync: "QuerySet[Transaction]") -> Self:
+        """Annotate `ready`: how many of these transactions (the organisation's that wait to
+        be synced) are the contact's."""
         counted = (
-            self._ready_transactions(connection)
+            to_sync.filter(contact=models.OuterRef("pk"))
             .order_by()
             .values("contact")
             .annotate(n=models.Count("pk"))

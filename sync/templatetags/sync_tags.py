@@ -4,38 +4,18 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import template
-from django.db.models import Count, Q
 from django.utils.html import format_html
 
-from sync.models import UploadJob, UploadRow, XeroConnection
+from sync.models import UploadJob, XeroConnection
+from sync.uploads.services import uploads_under_way
 
 register = template.Library()
 
 
 @register.simple_tag
 def upload_jobs(connection: XeroConnection | None) -> Sequence[UploadJob]:
-    """The organisation's uploads under way, with their counts (`done`, `attention`,
-    `queued`, `total`, `finished`), oldest first."""
-    if connection is None:
-        return []
-    jobs = list(
-        UploadJob.objects.filter(
-            connection=connection, state__in=[UploadJob.State.RUNNING, UploadJob.State.WAITING]
-        )
-        .annotate(
-            total=Count("rows"),
-            done=Count("rows", filter=Q(rows__state=UploadRow.State.DONE)),
-            attention=Count(
-                "rows",
-                filter=Q(rows__state__in=[UploadRow.State.FAILED, UploadRow.State.DUPLICATE]),
-            ),
-            queued=Count("rows", filter=Q(rows__state__in=UploadRow.PENDING)),
-        )
-        .order_by("created_at", "pk")
-    )
-    for job in jobs:
-        job.finished = job.total - job.queued  # type: ignore[attr-defined]
-    return jobs
+    """The organisation's uploads under way, with their counts (sync.uploads.services)."""
+    return uploads_under_way(connection)
 
 
 @register.filter

@@ -21,11 +21,12 @@ each outcome is recorded with its audit event.
 import hashlib
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -589,3 +590,31 @@ def contact_create_anyway(
     except IntegrityError:
         raise LinkError(ALREADY_UPLOADING) from None
     return upload_job_run(job=job, batches=1)
+
+
+# --- Read paths --------------------------------------------------------------------------------
+
+
+def uploads_under_way(connection: XeroConnection | None) -> Sequence[UploadJob]:
+    """The organisation's uploads under way, with their counts (`done`, `attention`,
+    `queued`, `total`, `finished`), oldest first."""
+    if connection is None:
+        return []
+    jobs = list(
+        UploadJob.objects.filter(
+            connection=connection, state__in=[UploadJob.State.RUNNING, UploadJob.State.WAITING]
+        )
+        .annotate(
+            total=Count("rows"),
+            done=Count("rows", filter=Q(rows__state=UploadRow.State.DONE)),
+            attention=Count(
+                "rows",
+                filter=Q(rows__state__in=[UploadRow.State.FAILED, UploadRow.State.DUPLICATE]),
+            ),
+            queued=Count("rows", filter=Q(rows__state__in=UploadRow.PENDING)),
+        )
+        .order_by("created_at", "pk")
+    )
+    for job in jobs:
+        job.finished = job.total - job.queued  # type: ignore[attr-defined]
+    return jobs

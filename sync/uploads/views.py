@@ -17,7 +17,6 @@ from sync.models import (
     UploadRow,
     XeroConnection,
 )
-from sync.templatetags.sync_tags import upload_jobs
 from sync.uploads import services as uploads
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -105,6 +104,6 @@ def upload_progress(request: "tabs.DashboardRequest") -> HttpResponse:
     """The progress of the organisation's uploads (polled while one is under way). When a
     poll finds none left, the page reloads to show each row's outcome."""
     connection = tabs.current_connection(request)
-    if request.htmx and request.GET.get("poll") and not upload_jobs(connection):
+    if request.htmx and request.GET.get("poll") and not uploads.uploads_under_way(connection):
         return HttpResponseClientRefresh()
     return render(request, "sync/_upload_progress.html", {"connection": connection})

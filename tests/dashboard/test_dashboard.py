@@ -822,3 +822,24 @@ def test_changed_means_changed_in_the_organisation_shown(viewer_client):
     )
     assert list(SyncContact.objects.changed(demo)) == [contact]
     assert not SyncContact.objects.changed(harbour).exists()
+
+
+def test_with_two_organisations_an_unlinked_customer_waits_on_each_list_to_be_linked(
+    viewer_client,
+):
+    # No branch mapping: the rule cannot say which organisation the unlinked customer's
+    # invoices are for, so each organisation's list offers it for linking, with its count.
+    demo = XeroConnectionFactory(organisation_name="Demo Company (NZ)")
+    harbour = XeroConnectionFactory(organisation_name="Harbour Trading")
+    customer("Kea Outfitters", count=2)
+    linked("Tui Books", harbour)  # Harbour's: not on Demo's list
+    for shown in (demo, harbour):
+        viewer_client.post(SWITCH, {"connection": shown.pk})
+        page = viewer_client.get(CUSTOMERS).content.decode()
+        row = re.search(
+            r'<tr[^>]*id="contact-\d+"[^>]*>(?:(?!</tr>).)*Kea Outfitters.*?</tr>', page, re.S
+        )
+        assert row is not None, shown
+        assert re.search(r">\s*2\s*<", row.group(0))
+    viewer_client.post(SWITCH, {"connection": demo.pk})
+    assert "Tui Books" not in viewer_client.get(CUSTOMERS).content.decode()
