@@ -24,7 +24,7 @@ from sync.models import (
 )
 
 
-def _audit(
+def link_event_record(
     *,
     action: str,
     contact: Contact,
@@ -34,6 +34,7 @@ def _audit(
     after: uuid.UUID | None = None,
     detail: str = "",
 ) -> LinkEvent:
+    """Write the audit row of a link change; callers do so in the change's own transaction."""
     return LinkEvent.objects.create(
         action=action,
         actor=user if user is not None and user.is_authenticated else None,
@@ -155,7 +156,7 @@ def contact_link(
                 # What Xero holds now is taken to match Omni; later Omni changes show.
                 uploaded_fingerprint=contact.fingerprint(),
             )
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.LINK,
                 contact=contact,
                 connection=connection,
@@ -253,7 +254,7 @@ def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor 
     """Remove a contact's link so that another Xero contact can be linked."""
     with transaction.atomic():
         link = _locked_link(contact=contact, connection=connection)
-        _audit(
+        link_event_record(
             action=LinkEvent.Action.UNLINK,
             contact=contact,
             connection=connection,
@@ -270,7 +271,7 @@ def contact_delete(*, contact: Contact, user: Actor | None) -> None:
     with transaction.atomic():
         links = ContactLink.objects.select_for_update().filter(contact=contact)
         for link in links.select_related("connection"):
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.UNLINK,
                 contact=contact,
                 connection=link.connection,
@@ -309,7 +310,7 @@ def contact_relink(
         link.merged_into_xero_contact_id = None
         link.status_checked_at = timezone.now()
         link.save()
-        _audit(
+        link_event_record(
             action=LinkEvent.Action.RELINK,
             contact=contact,
             connection=connection,
@@ -343,7 +344,7 @@ def link_rename(*, link: ContactLink, xero_name: str, user: Actor | None) -> Con
         link = _relocked_unchanged(link)
         before, link.xero_name = link.xero_name, xero_name
         link.save(update_fields=["xero_name"])
-        _audit(
+        link_event_record(
             action=LinkEvent.Action.RENAME,
             contact=link.contact,
             connection=link.connection,
@@ -380,7 +381,7 @@ def link_mark_invalid(
         link.status_checked_at = timezone.now()
         link.save()
         if changed:
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.INVALIDATE,
                 contact=link.contact,
                 connection=link.connection,
@@ -403,7 +404,7 @@ def link_mark_valid(*, link: ContactLink, user: Actor | None = None) -> ContactL
         link.status_checked_at = timezone.now()
         link.save()
         if was_invalid:
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.REVALIDATE,
                 contact=link.contact,
                 connection=link.connection,

@@ -36,7 +36,7 @@ from sync.exceptions import LinkError
 from sync.links import health as links
 from sync.links import mirror, normalise, same_contact
 from sync.links import suggestions as matching
-from sync.links.services import _audit, contact_link, link_mark_invalid, link_rename
+from sync.links.services import contact_link, link_event_record, link_mark_invalid, link_rename
 from sync.links.suggestions import Suggestion
 from sync.models import (
     Actor,
@@ -472,7 +472,7 @@ def _record(job: UploadJob, item: _Outgoing, outcome: xero.SaveOutcome) -> None:
             ContactLink.objects.filter(pk=link.pk).update(
                 uploaded_fingerprint=row.fingerprint, uploaded_at=timezone.now()
             )
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.UPLOAD,
                 contact=row.contact,
                 connection=connection,
@@ -577,7 +577,7 @@ def contact_create_anyway(
                 kind=UploadRow.Kind.CREATE,
                 create_anyway=True,
             )
-            _audit(
+            link_event_record(
                 action=LinkEvent.Action.CREATE_ANYWAY,
                 contact=contact,
                 connection=connection,
