@@ -34,7 +34,7 @@ format: setup
 setup: $(STAMP)
 
 # Exactly the lock: every package of the tree at its locked version, each file checked
-# against its hash. Rebuilt whenever the lock changes; refused while it is older than the pins.
+# against its hash, then `pip check` that the tree agrees with itself. Rebuilt whenever the lock changes; refused while it is older than the pins.
 $(STAMP): $(LOCK) pyproject.toml scripts/lock.py
 	@python=$$(scripts/find-python) || exit 1; \
 	$$python scripts/lock.py --check || exit 1; \
@@ -42,6 +42,7 @@ $(STAMP): $(LOCK) pyproject.toml scripts/lock.py
 		rm -rf $(VENV); echo "Building $(VENV) with $$python"; $$python -m venv $(VENV) || exit 1; \
 	fi
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
+	$(PY) -m pip check --disable-pip-version-check || exit 1
 	touch $(STAMP)
 
 # Resolve pyproject.toml's pins again into requirements/*.lock (needs the package index).
