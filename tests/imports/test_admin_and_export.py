@@ -37,7 +37,7 @@ def test_an_admin_imports_through_the_same_preview_and_link_on_import(admin_clie
     )
     preview_url = response.url
     page = admin_client.get(preview_url).content.decode()
-    assert "Links to Bayview Cafe Ltd" in page and not Contact.objects.exists()
+    assert "Links to <bdi>Bayview Cafe Ltd</bdi>" in page and not Contact.objects.exists()
     response = admin_client.post(preview_url)
     done = ContactImport.objects.get()
     assert response.url == reverse("sync:import_result", kwargs={"pk": done.pk})
