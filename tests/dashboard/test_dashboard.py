@@ -745,9 +745,11 @@ def test_contact_page_shows_details_link_and_history_newest_first(viewer_client,
     )
     LinkEventFactory(contact=contact, connection=demo, detail="Something in Demo")
     page = viewer_client.get(detail_url(contact)).content.decode()
-    assert "Tui Books</bdi></h2>" in page and "<bdi>Aroha</bdi> <bdi>Tane</bdi>" in page and "+64 9 555 0101" in page
+    assert "Tui Books</bdi></h2>" in page and "+64 9 555 0101" in page
+    assert "<bdi>Aroha</bdi> <bdi>Tane</bdi>" in page
     assert "2 transactions" in page
-    assert "Linked Contact in <bdi>Harbour Trading</bdi>" in page and "Tui Books Limited</bdi></strong>" in page
+    assert "Linked Contact in <bdi>Harbour Trading</bdi>" in page
+    assert "Tui Books Limited</bdi></strong>" in page
     history = page[page.index('id="history"') :]
     assert names_in_order(history, "Now linked to", "Linked by search") == [
         "Now linked to",
@@ -776,7 +778,8 @@ def test_contact_page_is_only_for_the_tabs_contacts(viewer_client):
 def test_contact_name_links_to_its_page(viewer_client):
     contact = customer("Bayview Cafe")
     page = viewer_client.get(CUSTOMERS).content.decode()
-    assert f'<a class="contact-name" href="{detail_url(contact)}"><bdi>Bayview Cafe</bdi></a>' in page
+    name = "<bdi>Bayview Cafe</bdi>"
+    assert f'<a class="contact-name" href="{detail_url(contact)}">{name}</a>' in page
 
 
 # Hostile names

@@ -81,7 +81,7 @@ def test_the_search_column_results_isolate_xero_names(accountant_client, connect
 def test_the_contact_page_isolates_its_names_and_history(viewer_client, contact):
     url = reverse("sync:contact_detail", kwargs={"tab": "sales", "pk": contact.pk})
     page = viewer_client.get(url).content.decode()
-    assert f"<h2 id=\"contact-title\">{isolated(OVERRIDE)}</h2>" in page
+    assert f'<h2 id="contact-title">{isolated(OVERRIDE)}</h2>' in page
     assert isolated(f"{OVERRIDE} Ltd") in page and isolated(f"{OVERRIDE} Org") in page
 
 

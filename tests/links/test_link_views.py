@@ -159,7 +159,8 @@ def test_a_duplicate_row_offers_to_link_the_contact_xero_has(accountant_client, 
     page = accountant_client.get(
         reverse("sync:subtab", kwargs={"tab": "sales", "subtab": "customers"})
     ).content.decode()
-    assert "Xero already has <strong><bdi>Harbour Deli</bdi></strong>, likely the same contact" in page
+    deli = "<strong><bdi>Harbour Deli</bdi></strong>"
+    assert f"Xero already has {deli}, likely the same contact" in page
     assert "(same email, same tax number)" in page
     assert "Link to <bdi>Harbour Deli</bdi>" in page and "Create anyway" in page
 
