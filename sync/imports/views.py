@@ -2,8 +2,6 @@
 suggestions (dismiss one, accept the unambiguous ones at once), and export links and their
 audit trail as CSV."""
 
-import csv
-import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from sync.csv_export import Column, csv_lines, text, value
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.imports import services as imports
@@ -249,41 +248,38 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
 # --- Export ------------------------------------------------------------------------------------
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_response(name: str, header: list[str], rows: Iterator[list[Any]]) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in itertools.chain([header], rows))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+def _csv_response(
+    name: str, columns: list[Column], rows: Iterator[list[Any]]
+) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(
+        csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.csv"'
     return response
 
 
-LINK_HEADER = [
-    "Omni contact",
-    "Omni account number",
-    "Xero contact",
-    "Xero contact ID",
-    "Organisation",
-    "Status",
-    "Invalid because",
-    "Linked by (method)",
-    "Linked by (who)",
-    "Linked at",
+LINK_COLUMNS = [
+    text("Omni contact"),
+    text("Omni account number"),
+    text("Xero contact"),
+    value("Xero contact ID"),
+    text("Organisation"),
+    value("Status"),
+    value("Invalid because"),
+    value("Linked by (method)"),
+    text("Linked by (who)"),
+    value("Linked at"),
 ]
-EVENT_HEADER = [
-    "At",
-    "Action",
-    "Omni contact",
-    "Organisation",
-    "Who",
-    "Xero ID before",
-    "Xero ID after",
-    "Detail",
+EVENT_COLUMNS = [
+    value("At"),
+    value("Action"),
+    text("Omni contact"),
+    text("Organisation"),
+    text("Who"),
+    value("Xero ID before"),
+    value("Xero ID after"),
+    text("Detail"),
 ]
 
 
@@ -322,11 +318,11 @@ def event_rows(events: QuerySet[LinkEvent]) -> Iterator[list[Any]]:
 
 
 def links_csv(links: QuerySet[ContactLink]) -> StreamingHttpResponse:
-    return _csv_response("omni-xero-links", LINK_HEADER, link_rows(links))
+    return _csv_response("omni-xero-links", LINK_COLUMNS, link_rows(links))
 
 
 def events_csv(events: QuerySet[LinkEvent]) -> StreamingHttpResponse:
-    return _csv_response("omni-xero-link-events", EVENT_HEADER, event_rows(events))
+    return _csv_response("omni-xero-link-events", EVENT_COLUMNS, event_rows(events))
 
 
 @staff_member_required

@@ -1,7 +1,6 @@
 """The sync log: every sync run with its counts, each run's items, their CSV export, and the
 prune that alone removes them."""
 
-import csv
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
@@ -9,21 +8,22 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from sync.csv_export import csv_lines, text, value
 from sync.models import SyncItem, SyncRun, XeroConnection
 
 CSV_COLUMNS = [
-    "run",
-    "run started",
-    "trigger",
-    "transaction number",
-    "transaction type",
-    "contact",
-    "outcome",
-    "refusal",
-    "message",
-    "Xero ID",
-    "Xero number",
-    "updated",
+    value("run"),
+    value("run started"),
+    value("trigger"),
+    text("transaction number"),
+    value("transaction type"),
+    text("contact"),
+    value("outcome"),
+    value("refusal"),
+    text("message"),
+    value("Xero ID"),
+    text("Xero number"),
+    value("updated"),
 ]
 
 
@@ -69,36 +69,29 @@ def items_of(runs: QuerySet[SyncRun], outcome: str = "") -> QuerySet[SyncItem]:
     return items.select_related("transaction__contact", "run").order_by("-run_id", "pk")
 
 
-class _Echo:
-    """A file that hands back what is written: csv.writer into a streaming response."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 def items_csv(items: QuerySet[SyncItem]) -> Iterator[str]:
     """The items as CSV lines, read from the database in chunks (a big log never sits in
     memory at once)."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+    return csv_lines(CSV_COLUMNS, _item_rows(items))
+
+
+def _item_rows(items: QuerySet[SyncItem]) -> Iterator[list[object]]:
     for item in items.iterator(chunk_size=2000):
         txn, run = item.transaction, item.run
-        yield writer.writerow(
-            [
-                run.pk,
-                timezone.localtime(run.started_at or run.created_at).isoformat(timespec="seconds"),
-                run.get_trigger_display(),
-                txn.number,
-                txn.get_type_display(),
-                txn.contact.name,
-                item.get_state_display(),
-                item.get_refusal_display() if item.refusal else "",
-                item.message,
-                str(item.xero_id or ""),
-                item.xero_number,
-                timezone.localtime(item.updated_at).isoformat(timespec="seconds"),
-            ]
-        )
+        yield [
+            run.pk,
+            timezone.localtime(run.started_at or run.created_at).isoformat(timespec="seconds"),
+            run.get_trigger_display(),
+            txn.number,
+            txn.get_type_display(),
+            txn.contact.name,
+            item.get_state_display(),
+            item.get_refusal_display() if item.refusal else "",
+            item.message,
+            str(item.xero_id or ""),
+            item.xero_number,
+            timezone.localtime(item.updated_at).isoformat(timespec="seconds"),
+        ]
 
 
 def prunable(*, before: datetime, connection: XeroConnection | None = None) -> QuerySet[SyncRun]:

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from sync.models import UploadJob, XeroConnection
 from sync.uploads.services import uploads_under_way
@@ -16,6 +17,14 @@ register = template.Library()
 def upload_jobs(connection: XeroConnection | None) -> Sequence[UploadJob]:
     """The organisation's uploads under way, with their counts (sync.uploads.services)."""
     return uploads_under_way(connection)
+
+
+@register.filter
+def isolated(text: object) -> SafeString:
+    """Text from outside the app (a name, a reference, a file name, a message from Xero), set
+    apart from the page around it: a right-to-left override in it (U+202E) turns round only
+    itself, never the words and numbers beside it. Escaped as any other value."""
+    return format_html("<bdi>{}</bdi>", text)
 
 
 @register.filter

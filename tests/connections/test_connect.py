@@ -246,7 +246,7 @@ def test_a_first_call_failing_leaves_the_connection_not_ready_until_finished(
     assert connection.status == ConnectionStatus.PENDING
     assert "unavailable" in connection.status_detail
     page = accountant_client.get("/accounting/xero/sales/customers/").content.decode()
-    assert "Connecting to Demo Company (NZ) is not finished." in page
+    assert "Connecting to <bdi>Demo Company (NZ)</bdi> is not finished." in page
     assert "Finish connecting" in page and "Refresh Xero contacts" not in page
     assert not DBTaskResult.objects.exists()  # nothing fetched from a half-made connection
 

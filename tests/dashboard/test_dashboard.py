@@ -153,7 +153,7 @@ def test_a_row_shows_the_contact_its_ready_count_and_no_linked_contact(viewer_cl
     html = row(viewer_client.get(CUSTOMERS).content.decode(), contact)
     assert f'name="contact" value="{contact.pk}"' in html
     assert f'href="{detail_url(contact)}"' in html
-    assert "Mere Ngata" in html and "C1001" in html and contact.email in html
+    assert "<bdi>Mere</bdi> <bdi>Ngata</bdi>" in html and "C1001" in html and contact.email in html
     assert '<td class="num">3</td>' in html
     assert '<span class="muted">No linked contact</span>' in html
     assert "Not connected to Xero yet" in viewer_client.get(CUSTOMERS).content.decode()
@@ -188,12 +188,12 @@ def test_linked_contact_column_says_why_a_link_is_invalid(viewer_client):
         "Private Person", connection, status=LinkStatus.INVALID, invalid_reason=InvalidReason.GDPR
     )
     page = viewer_client.get(CUSTOMERS).content.decode()
-    assert "Demo Company (NZ)</strong>" in page
+    assert "Demo Company (NZ)</bdi></strong>" in page
     assert "Tui Books Limited" in row(page, good.contact)
     assert "badge bad" not in row(page, good.contact)
     assert "Archived in Xero</span>" in row(page, archived.contact)
     assert "Harbour Cafe Ltd is archived in Xero" in row(page, archived.contact)
-    assert "Merged into Seaside Surf Group</span>" in row(page, merged.contact)
+    assert "Merged into <bdi>Seaside Surf Group</bdi></span>" in row(page, merged.contact)
     assert "Deleted from Xero</span>" in row(page, deleted.contact)
     assert "GDPR request</span>" in row(page, gdpr.contact)
     assert '<span class="muted">No linked contact</span>' not in page
@@ -208,7 +208,7 @@ def test_a_survivor_missing_from_the_mirror_is_named_as_another_contact(viewer_c
         merged_into_xero_contact_id=uuid.uuid4(),
     )
     page = viewer_client.get(CUSTOMERS).content.decode()
-    assert "Merged into another Xero contact</span>" in row(page, link.contact)
+    assert "Merged into <bdi>another Xero contact</bdi></span>" in row(page, link.contact)
 
 
 def test_a_contact_changed_since_its_last_upload_has_a_changed_badge(viewer_client):
@@ -504,8 +504,8 @@ def test_unlink_asks_first_naming_the_contacts_and_what_happens(accountant_clien
     page = response.content.decode()
     assert response.status_code == 200 and "<html" in page  # the confirm page, no JavaScript
     assert "Unlink 2 contacts?" in page
-    assert "Tui Books</strong>" in page and "Tui Books Ltd" in page
-    assert "Seaside Surf</strong>" in page and "Seaside Surf Shop" in page
+    assert "Tui Books</bdi></strong>" in page and "Tui Books Ltd" in page
+    assert "Seaside Surf</bdi></strong>" in page and "Seaside Surf Shop" in page
     assert "stay in Xero on the old contact" in page and "wait until" in page
     assert "1 of the selected contacts has no linked contact" in page
     assert f'href="{CUSTOMERS}?sort=-ready" data-close-dialog' in page  # Cancel: back, as it was
@@ -580,7 +580,7 @@ def test_unlink_leaves_contacts_of_the_other_tab_alone(accountant_client):
     page = accountant_client.post(
         SALES_ACTION, {"action": "unlink", "contact": [mine.contact.pk, theirs.contact.pk]}
     ).content.decode()
-    assert "Unlink Tui Books?" in page and theirs.contact.name not in page
+    assert "Unlink <bdi>Tui Books</bdi>?" in page and theirs.contact.name not in page
     accountant_client.post(
         SALES_ACTION,
         {"action": "unlink", "confirmed": "yes", "contact": [mine.contact.pk, theirs.contact.pk]},
@@ -615,7 +615,7 @@ def test_a_rows_unlink_link_asks_for_that_contact_alone(accountant_client):
     assert f'href="{unlink_url(link.contact)}?next=' in row(page, link.contact)
     confirm = accountant_client.get(unlink_url(link.contact), {"next": f"{CUSTOMERS}?page=2"})
     html = confirm.content.decode()
-    assert "Unlink Tui Books?" in html and "Tui Books Ltd" in html
+    assert "Unlink <bdi>Tui Books</bdi>?" in html and "Tui Books Ltd" in html
     assert f'name="next" value="{CUSTOMERS}?page=2"' in html
     assert ContactLink.objects.exists()
 
@@ -647,14 +647,14 @@ def test_switching_organisation_shows_its_links_filters_and_banner(viewer_client
     harbour.save()
     link = linked("Tui Books", demo, xero_name="Tui Books Ltd")
     before = viewer_client.get(CUSTOMERS, {"linked": "linked"}).content.decode()
-    assert "Harbour Trading</strong>" in before and "Xero needs reconnecting." in before
+    assert "Harbour Trading</bdi></strong>" in before and "Xero needs reconnecting." in before
     assert '<option value="' + str(demo.pk) + '" >Demo Company (NZ)</option>' in before
     assert "Tui Books" not in before  # linked in Demo, not in Harbour
 
     response = viewer_client.post(SWITCH, {"connection": demo.pk, "next": CUSTOMERS})
     assert response.url == CUSTOMERS
     after = viewer_client.get(CUSTOMERS, {"linked": "linked"}).content.decode()
-    assert "Demo Company (NZ)</strong>" in after and "Xero needs reconnecting." not in after
+    assert "Demo Company (NZ)</bdi></strong>" in after and "Xero needs reconnecting." not in after
     assert "Tui Books Ltd" in row(after, link.contact)
     assert f'<option value="{demo.pk}" selected>' in after
 
@@ -677,7 +677,7 @@ def test_a_colleague_connecting_another_organisation_does_not_change_the_one_sho
     demo, _ = two_organisations()
     viewer_client.post(SWITCH, {"connection": demo.pk})
     XeroConnectionFactory(organisation_name="Kauri Holdings")
-    assert "Demo Company (NZ)</strong>" in viewer_client.get(CUSTOMERS).content.decode()
+    assert "Demo Company (NZ)</bdi></strong>" in viewer_client.get(CUSTOMERS).content.decode()
 
 
 def test_an_action_chosen_on_another_organisation_does_nothing(accountant_client):
@@ -701,7 +701,7 @@ def test_switching_to_an_organisation_no_longer_connected_is_refused(viewer_clie
     response = viewer_client.post(SWITCH, {"connection": demo.pk}, follow=True)
     page = response.content.decode()
     assert "That organisation is not connected any more." in page
-    assert "Harbour Trading</strong>" in page
+    assert "Harbour Trading</bdi></strong>" in page
 
 
 def test_a_chosen_organisation_disconnected_later_falls_back_to_the_newest(viewer_client):
@@ -709,7 +709,7 @@ def test_a_chosen_organisation_disconnected_later_falls_back_to_the_newest(viewe
     viewer_client.post(SWITCH, {"connection": demo.pk})
     demo.status = ConnectionStatus.DISCONNECTED
     demo.save()
-    assert "Harbour Trading</strong>" in viewer_client.get(CUSTOMERS).content.decode()
+    assert "Harbour Trading</bdi></strong>" in viewer_client.get(CUSTOMERS).content.decode()
 
 
 def test_switch_goes_back_only_to_our_own_pages(viewer_client):
@@ -745,9 +745,11 @@ def test_contact_page_shows_details_link_and_history_newest_first(viewer_client,
     )
     LinkEventFactory(contact=contact, connection=demo, detail="Something in Demo")
     page = viewer_client.get(detail_url(contact)).content.decode()
-    assert "Tui Books</h2>" in page and "Aroha Tane" in page and "+64 9 555 0101" in page
+    assert "Tui Books</bdi></h2>" in page and "+64 9 555 0101" in page
+    assert "<bdi>Aroha</bdi> <bdi>Tane</bdi>" in page
     assert "2 transactions" in page
-    assert "Linked Contact in Harbour Trading" in page and "Tui Books Limited</strong>" in page
+    assert "Linked Contact in <bdi>Harbour Trading</bdi>" in page
+    assert "Tui Books Limited</bdi></strong>" in page
     history = page[page.index('id="history"') :]
     assert names_in_order(history, "Now linked to", "Linked by search") == [
         "Now linked to",
@@ -755,7 +757,7 @@ def test_contact_page_shows_details_link_and_history_newest_first(viewer_client,
     ]
     assert "Relinked" in history and "Linked</td>" in history
     assert "Alex Accountant" in history
-    assert "Tui Books (old)</span>\n           → \n          <span" in history
+    assert "Tui Books (old)</bdi></span>\n           → \n          <span" in history
     assert "Something in Demo" not in page  # another organisation's history
 
 
@@ -764,7 +766,7 @@ def test_contact_page_of_an_unlinked_contact(viewer_client):
     contact = customer("Bayview Cafe")
     page = viewer_client.get(detail_url(contact)).content.decode()
     assert '<span class="muted">No linked contact</span>' in page
-    assert "Nothing has been linked, unlinked or uploaded for Bayview Cafe yet." in page
+    assert "Nothing has been linked, unlinked or uploaded for <bdi>Bayview Cafe</bdi> yet." in page
 
 
 def test_contact_page_is_only_for_the_tabs_contacts(viewer_client):
@@ -776,7 +778,8 @@ def test_contact_page_is_only_for_the_tabs_contacts(viewer_client):
 def test_contact_name_links_to_its_page(viewer_client):
     contact = customer("Bayview Cafe")
     page = viewer_client.get(CUSTOMERS).content.decode()
-    assert f'<a class="contact-name" href="{detail_url(contact)}">Bayview Cafe</a>' in page
+    name = "<bdi>Bayview Cafe</bdi>"
+    assert f'<a class="contact-name" href="{detail_url(contact)}">{name}</a>' in page
 
 
 # Hostile names

@@ -254,7 +254,7 @@ def test_the_preview_says_what_becomes_of_each_rows_link(accountant_client, conn
     ContactFactory(name="Bayview Cafe", account_number="C1001")
     response = upload(accountant_client, xero_csv(ROWS))
     page = accountant_client.get(response.url).content.decode()
-    assert "Links to Bayview Cafe Ltd" in page
+    assert "Links to <bdi>Bayview Cafe Ltd</bdi>" in page
     assert page.count("To review: 2 Xero contacts match") == 2
     assert page.count("To review: no Xero contact matches") == 1
 

