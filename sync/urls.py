@@ -1,5 +1,6 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from sync import filters
 from sync.connections import views as connection_views
 from sync.dashboard import admin_tab as sync_views
 from sync.dashboard import contacts as views
@@ -8,6 +9,22 @@ from sync.imports import views as import_views
 from sync.links import views as link_views
 from sync.uploads import views as upload_views
 
+
+class IdConverter:
+    """A database id in a path: at most 18 digits, so a longer one is a 404, never an
+    integer the databases cannot hold."""
+
+    regex = filters.ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(IdConverter, "id")
+
 app_name = "sync"
 
 urlpatterns = [
@@ -15,20 +32,20 @@ urlpatterns = [
     path("connect/", connection_views.connect, name="connect"),
     path("callback/", connection_views.callback, name="callback"),
     path("connect/organisation/", connection_views.choose_organisation, name="choose_organisation"),
-    path("connections/<int:pk>/finish/", connection_views.finish, name="finish_connecting"),
-    path("connections/<int:pk>/disconnect/", connection_views.disconnect, name="disconnect"),
+    path("connections/<id:pk>/finish/", connection_views.finish, name="finish_connecting"),
+    path("connections/<id:pk>/disconnect/", connection_views.disconnect, name="disconnect"),
     path(
-        "connections/<int:pk>/refresh-contacts/",
+        "connections/<id:pk>/refresh-contacts/",
         connection_views.refresh_contacts,
         name="refresh_contacts",
     ),
     path("uploads/progress/", upload_views.upload_progress, name="upload_progress"),
     path("syncs/progress/", transactions.sync_progress, name="sync_progress"),
     path("syncs/resync/", transactions.resync_refused, name="resync_refused"),
-    path("<slug:tab>/contacts/<int:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
-    path("<slug:tab>/contacts/<int:pk>/link/", link_views.link_existing, name="link_existing"),
+    path("<slug:tab>/contacts/<id:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
+    path("<slug:tab>/contacts/<id:pk>/link/", link_views.link_existing, name="link_existing"),
     path(
-        "<slug:tab>/contacts/<int:pk>/create-anyway/",
+        "<slug:tab>/contacts/<id:pk>/create-anyway/",
         upload_views.create_anyway,
         name="create_anyway",
     ),
@@ -37,9 +54,9 @@ urlpatterns = [
     path("import/sample.csv", import_views.import_sample, name="import_sample"),
     path("import/<str:token>/", import_views.import_preview, name="import_preview"),
     path("import/<str:token>/confirm/", import_views.import_confirm, name="import_confirm"),
-    path("imports/<int:pk>/", import_views.import_result, name="import_result"),
+    path("imports/<id:pk>/", import_views.import_result, name="import_result"),
     path(
-        "<slug:tab>/contacts/<int:pk>/dismiss-suggestion/",
+        "<slug:tab>/contacts/<id:pk>/dismiss-suggestion/",
         import_views.suggestion_dismiss,
         name="suggestion_dismiss",
     ),
@@ -51,8 +68,8 @@ urlpatterns = [
     path("export/links.csv", import_views.export_links, name="export_links"),
     path("export/link-events.csv", import_views.export_link_events, name="export_link_events"),
     path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
-    path("<slug:tab>/contacts/<int:pk>/", views.contact_detail, name="contact_detail"),
-    path("<slug:tab>/contacts/<int:pk>/unlink/", views.contact_unlink_view, name="unlink"),
+    path("<slug:tab>/contacts/<id:pk>/", views.contact_detail, name="contact_detail"),
+    path("<slug:tab>/contacts/<id:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path(
         "<slug:tab>/<slug:subtab>/action/",
         transactions.transactions_action,
@@ -65,9 +82,9 @@ urlpatterns = [
     path("log/", sync_views.log, name="sync_log"),
     path("log/export.csv", sync_views.log_export, name="sync_log_export"),
     path("log/prune/", sync_views.log_prune, name="sync_log_prune"),
-    path("log/<int:pk>/", sync_views.run_detail, name="sync_run"),
+    path("log/<id:pk>/", sync_views.run_detail, name="sync_run"),
     path("errors/", sync_views.errors, name="errors"),
-    path("errors/<int:contact>/resync/", sync_views.errors_resync, name="errors_resync"),
+    path("errors/<id:contact>/resync/", sync_views.errors_resync, name="errors_resync"),
     path("discrepancies/", sync_views.discrepancies_view, name="discrepancies"),
     path("discrepancies/refresh/", sync_views.discrepancies_refresh, name="discrepancies_refresh"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),

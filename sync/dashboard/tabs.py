@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from contacts.models import Contact
+from sync import filters
 from sync.models import SyncContact, XeroConnection
 from sync.syncing.organisations import (
     other_organisations_known,
@@ -144,7 +145,7 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
         "organisations": organisations,
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
-        "query": request.GET.get("q", "").strip(),
+        "query": filters.one(filters.Search(label="Search"), request.GET, "q"),
     }
 
 
