@@ -20,6 +20,7 @@ from django.http import QueryDict
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 ID_PATTERN = "[0-9]{1,18}"  # also the path converter's: a longer id is a 404
+TOKEN_PATTERN = "[A-Za-z0-9_-]{1,64}"  # an import's token (secrets.token_urlsafe)
 SEARCH_LENGTH = 200
 _ID = re.compile(rf"\A{ID_PATTERN}\Z")
 
@@ -190,3 +191,29 @@ def _shown(text: str) -> str:
     """A value quoted in a message, cut short and without control characters."""
     clean = "".join(c if c.isprintable() else "?" for c in text)
     return repr(clean if len(clean) <= 30 else clean[:30] + "…")
+
+
+class IdConverter:
+    """<id:pk> in a path: at most 18 digits, so a longer id is a 404, never an integer the
+    databases cannot hold. Registered once, by the app (SyncConfig.ready)."""
+
+    regex = ID_PATTERN
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+class TokenConverter:
+    """<token:token> in a path: the characters of an import's token only (no NUL, no 10,000
+    characters to look up)."""
+
+    regex = TOKEN_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value

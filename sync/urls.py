@@ -1,6 +1,5 @@
-from django.urls import path, register_converter
+from django.urls import path
 
-from sync import filters
 from sync.connections import views as connection_views
 from sync.dashboard import admin_tab as sync_views
 from sync.dashboard import contacts as views
@@ -8,22 +7,6 @@ from sync.dashboard import transactions
 from sync.imports import views as import_views
 from sync.links import views as link_views
 from sync.uploads import views as upload_views
-
-
-class IdConverter:
-    """A database id in a path: at most 18 digits, so a longer one is a 404, never an
-    integer the databases cannot hold."""
-
-    regex = filters.ID_PATTERN
-
-    def to_python(self, value: str) -> int:
-        return int(value)
-
-    def to_url(self, value: int) -> str:
-        return str(value)
-
-
-register_converter(IdConverter, "id")
 
 app_name = "sync"
 
@@ -52,8 +35,8 @@ urlpatterns = [
     path("organisation/", views.switch_organisation, name="switch_organisation"),
     path("import/", import_views.import_upload, name="import_upload"),
     path("import/sample.csv", import_views.import_sample, name="import_sample"),
-    path("import/<str:token>/", import_views.import_preview, name="import_preview"),
-    path("import/<str:token>/confirm/", import_views.import_confirm, name="import_confirm"),
+    path("import/<token:token>/", import_views.import_preview, name="import_preview"),
+    path("import/<token:token>/confirm/", import_views.import_confirm, name="import_confirm"),
     path("imports/<id:pk>/", import_views.import_result, name="import_result"),
     path(
         "<slug:tab>/contacts/<id:pk>/dismiss-suggestion/",

@@ -38,22 +38,24 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Every option is checked before anything is looked up: a wrong one is one line.
+        ids = self._ids(options["ids"].split(","), "--ids") if options.get("ids") else None
+        contacts = [self._text(contact, "--contact") for contact in options.get("contact") or []]
         connection = self._connection(options.get("organisation"))
         transactions = transaction_orgs.for_organisation(
             Transaction.objects.ready_to_sync(), connection
         )
         if options.get("type"):
             transactions = transactions.filter(type__in=options["type"])
-        if options.get("contact"):
+        if contacts:
             wanted = Q()
-            for contact in options["contact"]:
-                wanted |= Q(contact__name=self._text(contact, "--contact"))
+            for contact in contacts:
+                wanted |= Q(contact__name=contact)
                 pk = filters.as_id(contact)
                 if pk is not None:  # a name of digits longer than an id is a name alone
                     wanted |= Q(contact__pk=pk) | Q(contact__omni_id=pk)
             transactions = transactions.filter(wanted)
-        if options.get("ids"):
-            ids = self._ids(options["ids"].split(","), "--ids")
+        if ids is not None:
             transactions = transactions.filter(pk__in=ids)
         run = runs.sync_start(
             connection=connection, transactions=transactions, trigger=SyncRun.Trigger.COMMAND
