@@ -74,7 +74,7 @@ class ObjectId(forms.CharField):
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
 
-    def clean(self, value: Any) -> int | None:  # type: ignore[override]
+    def clean(self, value: Any) -> int | None:
         text = super().clean(value)
         if not text:
             return None

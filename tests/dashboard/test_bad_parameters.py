@@ -96,3 +96,17 @@ def test_the_command_refuses_an_id_too_long_in_one_line(db):
     assert "\n" not in str(error.value)
     with pytest.raises(CommandError, match="NUL"):
         call_command("sync_transactions", "--contact", "Kauri\x00")
+
+
+def test_a_contact_of_18_digits_is_looked_up_on_both_databases(db, capsys):
+    XeroConnectionFactory()
+    call_command("sync_transactions", "--contact", "9" * 18)
+    assert "Nothing ready to sync." in capsys.readouterr().out
+
+
+def test_a_next_that_is_not_a_page_returns_to_the_fallback(viewer_client):
+    connection = XeroConnectionFactory()
+    response = viewer_client.post(
+        f"{XERO}/organisation/", {"connection": connection.pk, "next": "-1"}
+    )
+    assert response.status_code == 302 and response.url == f"{XERO}/"
