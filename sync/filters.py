@@ -10,7 +10,7 @@ after the last one are still dates; text holds no NUL (PostgreSQL refuses it).
 import re
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -115,11 +115,10 @@ class Page(forms.IntegerField):
         super().__init__(**kwargs)
 
 
-def choice(values: Iterable[str], label: str, *, blank: bool = True) -> forms.ChoiceField:
-    """One of these values ("" too, when blank): anything else is refused."""
-    choices = [(value, value) for value in values]
+def choice(values: Iterable[str], label: str) -> forms.ChoiceField:
+    """One of these values, or none (""): anything else is refused."""
     return forms.ChoiceField(
-        choices=[("", ""), *choices] if blank else choices,
+        choices=[("", ""), *((value, value) for value in values)],
         required=False,
         label=label,
         error_messages={
@@ -133,7 +132,6 @@ class Filters(forms.Form):
     BadParameter for the first one it cannot use."""
 
     page = Page()
-    problem: ClassVar[str] = ""
 
     @classmethod
     def read(cls, params: QueryDict, **kwargs: Any) -> dict[str, Any]:
