@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sync.connections.middleware.NoRateLimitWaitsMiddleware",
+    "omni_xero.bad_request.BadParameterMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged further in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

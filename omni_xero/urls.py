@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 admin.site.site_header = "omni-xero administration"
 admin.site.site_title = "omni-xero admin"
 
+handler400 = "omni_xero.bad_request.bad_request"
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="sync:dashboard"), name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.urls import register_converter
 
 
 class SyncConfig(AppConfig):
@@ -11,7 +12,12 @@ class SyncConfig(AppConfig):
             checks,  # noqa: F401 (registers the system checks)
             tasks,  # noqa: F401 (registers each kind of job's task with sync.jobs)
         )
+        from sync.filters import IdConverter, TokenConverter
         from sync.roles import ensure_groups
+
+        # Before any URLconf is read: the sync app's and its admin's paths use them.
+        register_converter(IdConverter, "id")
+        register_converter(TokenConverter, "token")
 
         # After contenttypes and auth have created the permissions the groups need.
         post_migrate.connect(ensure_groups, sender=self)

@@ -158,7 +158,7 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
         return [
             path("import-xero/", wrap(self.import_view), name="contacts_contact_import_xero"),
             path(
-                "import-xero/<str:token>/",
+                "import-xero/<token:token>/",
                 wrap(self.import_preview_view),
                 name="contacts_contact_import_xero_preview",
             ),

@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sync import filters
 from sync.dashboard import tabs
 from sync.dashboard.tabs import DashboardRequest, current_connection
 from sync.exceptions import UserFacingError
@@ -156,21 +157,23 @@ def _xero_action(
 # --- The sync log ------------------------------------------------------------------------------
 
 
-class LogFilter(forms.Form):
+class LogFilter(filters.Filters):
     state = forms.ChoiceField(choices=[("", "Any state"), *SyncRun.State.choices], required=False)
     trigger = forms.ChoiceField(
         choices=[("", "Any trigger"), *SyncRun.Trigger.choices], required=False
     )
-    since = forms.DateField(label="From", required=False)
-    until = forms.DateField(label="To", required=False)
+    since = filters.Day(label="From")
+    until = filters.Day(label="To")
     outcome = forms.ChoiceField(
         choices=[("", "Any outcome"), *SyncItem.State.choices], required=False
     )
+    run = filters.ObjectId(label="Run")
 
     def values(self) -> dict[str, Any]:
+        """The filters given, for runs_filtered (BadParameter when one is not usable)."""
         if not self.is_valid():
-            return {}
-        return {k: v for k, v in self.cleaned_data.items() if v}
+            raise filters.form_error(self)
+        return {k: v for k, v in self.cleaned_data.items() if v and k not in ("page", "run")}
 
 
 def _filtered_runs(request: HttpRequest, connection: XeroConnection | None) -> Any:
@@ -188,7 +191,7 @@ def log(request: DashboardRequest) -> HttpResponse:
     form, found = _filtered_runs(request, context["connection"])
     context |= {
         "filter": form,
-        "page": Paginator(found, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(found, PAGE_SIZE).get_page(form.cleaned_data["page"]),
         "export_query": request.GET.urlencode(),
         "can_prune": request.user.is_superuser,
     }
@@ -209,7 +212,7 @@ def run_detail(request: DashboardRequest, pk: int) -> HttpResponse:
         "progress": runs.run_progress(run),
         "filter": form,
         "outcome": outcome,
-        "page": Paginator(items, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": Paginator(items, PAGE_SIZE).get_page(form.cleaned_data["page"]),
     }
     return render(request, "sync/sync_run.html", context)
 
@@ -221,11 +224,11 @@ def log_export(request: DashboardRequest) -> StreamingHttpResponse:
     """The items as CSV: of one run (?run=), or of the runs the log's filters select."""
     connection = current_connection(request)
     form, found = _filtered_runs(request, connection)
-    run = request.GET.get("run", "")
-    if run.isdigit():
-        found = found.filter(pk=int(run))
+    run = form.cleaned_data["run"]
+    if run is not None:
+        found = found.filter(pk=run)
     items = sync_log.items_of(found, form.values().get("outcome", ""))
-    name = f"sync-log-run-{run}.csv" if run.isdigit() else "sync-log.csv"
+    name = f"sync-log-run-{run}.csv" if run is not None else "sync-log.csv"
     return StreamingHttpResponse(
         sync_log.items_csv(items),
         content_type="text/csv; charset=utf-8",
@@ -234,9 +237,13 @@ def log_export(request: DashboardRequest) -> StreamingHttpResponse:
 
 
 class PruneForm(forms.Form):
-    before = forms.DateField(
+    before = filters.Day(
         label="Delete runs finished before",
-        error_messages={"required": "Give the date: runs finished before it are deleted."},
+        required=True,
+        error_messages={
+            "required": "Give the date: runs finished before it are deleted.",
+            "invalid": filters.Day.range_error(),
+        },
     )
 
     def moment(self) -> datetime:

@@ -10,13 +10,14 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
+from sync import filters
 from sync.dashboard.tabs import (
     NOT_CONNECTED_REASON,
     ORGANISATION_CHOICE,
@@ -125,34 +126,43 @@ def _to_sync(connection: XeroConnection | None) -> QuerySet[Transaction]:
     return for_organisation(ready, connection) | without_organisation(ready, connection)
 
 
+class ContactFilters(filters.Filters):
+    show = filters.choice(["all"], "Show")
+    linked = filters.choice(SyncContactQuerySet.LINK_FILTERS, "Link")
+    q = filters.Search(label="Search")
+    sort = filters.choice(
+        [f"{d}{key}" for key in SyncContactQuerySet.SORTS for d in ("", "-")], "Sort"
+    )
+
+
+class TransactionFilters(filters.Filters):
+    state = filters.choice(SyncState.values, "Sync state")
+    q = filters.Search(label="Search")
+
+
 def _contacts_page(
     request: HttpRequest, tab: str, connection: XeroConnection | None
 ) -> ContactList:
-    params: QueryDict = request.GET
-    show = "all" if params.get("show") == "all" else ""
-    link_filter = params.get("linked", "")
-    link_filter = link_filter if link_filter in SyncContactQuerySet.LINK_FILTERS else ""
-    sort = params.get("sort", "")
-    if sort.removeprefix("-") not in SyncContactQuerySet.SORTS:
-        sort = ""
+    wanted = ContactFilters.read(request.GET)
+    show, link_filter, sort, q = (wanted[k] for k in ("show", "linked", "sort", "q"))
     to_sync = _to_sync(connection)
     contacts = SyncContact.objects.for_tab(tab)
     if not show:
         contacts = contacts.ready(to_sync)
     contacts = (
-        contacts.search(params.get("q", ""))
+        contacts.search(q)
         .link_filter(link_filter, connection)
         .with_ready_count(to_sync)
         .with_link(connection)
         .sorted_by(sort, connection)
     )
-    page = Paginator(contacts, PAGE_SIZE).get_page(params.get("page"))
+    page = Paginator(contacts, PAGE_SIZE).get_page(wanted["page"])
     rows, other_messages = _split_messages(request, list(page))
     return ContactList(
         base=list_url(tab),
         show=show,
         linked=link_filter,
-        q=params.get("q", "").strip(),
+        q=q,
         sort=sort,
         page=page,
         rows=rows,
@@ -180,7 +190,8 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         template = "sync/contacts_tab.html"
         partial = "#table"  # the headers show the sort too, and the action bar the messages
     else:
-        state = request.GET.get("state", "")
+        wanted = TransactionFilters.read(request.GET)
+        state = wanted["state"]
         from sync.models import SyncItem
 
         connection = context["connection"]
@@ -189,14 +200,14 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
         of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = (
-            of_type.search(context["query"])
+            of_type.search(wanted["q"])
             .in_state(state)
             .with_lines()
             .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
         )
         from sync.dashboard.transactions import active_runs, resync_offer  # they import this module
 
-        page = Paginator(transactions, PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(transactions, PAGE_SIZE).get_page(wanted["page"])
         here = request.get_full_path()
         context |= {
             "page": page,
@@ -269,8 +280,8 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
 @require_POST
 def switch_organisation(request: HttpRequest) -> HttpResponse:
     """Show another connected organisation; viewers may too, since it changes nothing."""
-    pk = request.POST.get("connection", "")
-    connection = XeroConnection.objects.usable().filter(pk=pk).first() if pk.isdigit() else None
+    pk = filters.one(filters.ObjectId(label="Organisation"), request.POST, "connection")
+    connection = XeroConnection.objects.usable().filter(pk=pk).first() if pk else None
     if connection is None:
         messages.error(request, "That organisation is not connected any more.")
     else:
@@ -287,7 +298,7 @@ ACTIONS_ON_SELECTION = {"upload", "unlink", "relink"}
 
 def _selected(request: HttpRequest, tab: str) -> SyncContactQuerySet:
     """The checked contacts, of this tab only: an id from elsewhere is ignored."""
-    ids = [int(value) for value in request.POST.getlist("contact") if value.isdigit()]
+    ids = filters.ids_posted(request.POST, "contact")
     return SyncContact.objects.for_tab(tab).filter(pk__in=ids)
 
 

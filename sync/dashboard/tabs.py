@@ -3,6 +3,7 @@ returns to. A leaf: every page's view imports it; it imports no view."""
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -11,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from contacts.models import Contact
+from sync import filters
 from sync.models import SyncContact, XeroConnection
 from sync.syncing.organisations import (
     other_organisations_known,
@@ -112,7 +114,9 @@ def next_url(request: HttpRequest, fallback: str) -> str:
     honours a `next` asks this: an off-site one (another host, `//host`, `\\host`, another
     scheme, http from an https page) is never followed."""
     url = request.POST.get("next") or request.GET.get("next", "")
-    if url and url_has_allowed_host_and_scheme(
+    # A page, never a bare word: redirect() would take "-1" for the name of a URL pattern.
+    page = url.startswith("/") or urlsplit(url).scheme in ("http", "https")
+    if page and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return url
@@ -144,7 +148,7 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
         "organisations": organisations,
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
-        "query": request.GET.get("q", "").strip(),
+        "query": filters.one(filters.Search(label="Search"), request.GET, "q"),
     }
 
 

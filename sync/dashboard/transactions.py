@@ -10,11 +10,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from sync import filters
 from sync.dashboard import tabs
 from sync.models import ContactLink, LinkStatus, SyncItem, SyncRun, XeroConnection
 from sync.syncing import runs
 from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
-from transactions.models import SyncState, Transaction
+from transactions.models import SyncState, Transaction, TransactionType
 
 
 def _plural(n: int, noun: str = "transaction") -> str:
@@ -97,7 +98,7 @@ def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str)
     connection = tabs.current_connection(request)
     action = request.POST.get("action", "")
     of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type or ""), connection)
-    ids = [int(v) for v in request.POST.getlist("transaction") if v.isdigit()]
+    ids = filters.ids_posted(request.POST, "transaction")
     selected = of_type.filter(pk__in=ids)
     if connection is None and action in ("upload", "upload_all"):
         messages.error(request, tabs.NOT_CONNECTED_REASON)
@@ -136,6 +137,11 @@ def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str)
     return redirect(back)
 
 
+class ResyncFilters(filters.Filters):
+    type = filters.choice(TransactionType.values, "Transaction type")
+    contact = filters.ObjectId(label="Contact")
+
+
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
 @require_POST
@@ -146,10 +152,10 @@ def resync_refused(request: "tabs.DashboardRequest") -> HttpResponse:
     if connection is None:
         messages.error(request, tabs.NOT_CONNECTED_REASON)
         return redirect(back)
-    offer = resync_offer(connection, request.POST.get("type", ""))
-    contact = request.POST.get("contact", "")
-    if contact.isdigit():
-        offer = offer.filter(contact_id=int(contact))
+    wanted = ResyncFilters.read(request.POST)
+    offer = resync_offer(connection, wanted["type"])
+    if wanted["contact"] is not None:
+        offer = offer.filter(contact_id=wanted["contact"])
     _start(request, connection, offer)
     return redirect(back)
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
+from sync import filters
 from sync.csv_export import Column, csv_lines, text, value
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
@@ -224,7 +225,7 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
     if connection is None:
         messages.error(request, tabs.NOT_CONNECTED_REASON)
         return redirect(back)
-    ids = [int(value) for value in request.POST.getlist("contact") if value.isdigit()]
+    ids = filters.ids_posted(request.POST, "contact")
     contacts = SyncContact.objects.for_tab(tab).filter(pk__in=ids)
     result = matching.suggestions_accept_unambiguous(
         connection=connection, contacts=contacts, user=request.user

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
 
+from sync import filters
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.links import health as links
@@ -87,7 +88,7 @@ def xero_suggest(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRes
     a page of its own without JavaScript."""
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
-    text = request.GET.get("q", "").strip()
+    text = filters.one(filters.Search(label="Search"), request.GET, "q")
     found = links.suggestions(connection=connection, text=text) if connection and text else []
     context = {
         "contact": contact,

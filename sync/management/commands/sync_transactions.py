@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from django.utils import timezone
 
+from sync import filters
 from sync.models import ConnectionStatus, SyncRun, XeroConnection
 from sync.syncing import organisations as transaction_orgs
 from sync.syncing import runs
@@ -37,24 +38,25 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        # Every option is checked before anything is looked up: a wrong one is one line.
+        ids = self._ids(options["ids"].split(","), "--ids") if options.get("ids") else None
+        contacts = [self._text(contact, "--contact") for contact in options.get("contact") or []]
         connection = self._connection(options.get("organisation"))
         transactions = transaction_orgs.for_organisation(
             Transaction.objects.ready_to_sync(), connection
         )
         if options.get("type"):
             transactions = transactions.filter(type__in=options["type"])
-        if options.get("contact"):
+        if contacts:
             wanted = Q()
-            for contact in options["contact"]:
+            for contact in contacts:
                 wanted |= Q(contact__name=contact)
-                if contact.isdigit():
-                    wanted |= Q(contact__pk=int(contact)) | Q(contact__omni_id=contact)
+                pk = filters.as_id(contact)
+                if pk is not None:  # a name of digits longer than an id is a name alone
+                    wanted |= Q(contact__pk=pk) | Q(contact__omni_id=pk)
             transactions = transactions.filter(wanted)
-        if options.get("ids"):
-            ids = [part.strip() for part in options["ids"].split(",") if part.strip()]
-            if not all(part.isdigit() for part in ids):
-                raise CommandError("--ids takes transaction IDs separated by commas, e.g. 4,8,15.")
-            transactions = transactions.filter(pk__in=[int(part) for part in ids])
+        if ids is not None:
+            transactions = transactions.filter(pk__in=ids)
         run = runs.sync_start(
             connection=connection, transactions=transactions, trigger=SyncRun.Trigger.COMMAND
         )
@@ -74,10 +76,25 @@ class Command(BaseCommand):
         self.stdout.write("")
         self._report(run)
 
+    def _ids(self, texts: list[str], option: str) -> list[int]:
+        try:
+            return filters.object_ids(texts, option)
+        except filters.BadParameter as error:
+            raise CommandError(
+                f"{option} takes IDs of 1 to 18 digits separated by commas, e.g. 4,8,15: "
+                f"{error.why}"
+            ) from None
+
+    def _text(self, text: str, option: str) -> str:
+        try:
+            return filters.plain_text(text, option)
+        except filters.BadParameter as error:
+            raise CommandError(f"{option}: {error.why}") from None
+
     def _connection(self, name: str | None) -> XeroConnection:
         connected = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
         if name:
-            connected = connected.filter(organisation_name=name)
+            connected = connected.filter(organisation_name=self._text(name, "--organisation"))
         found = list(connected[:2])
         if not found:
             raise CommandError(
