@@ -8,7 +8,6 @@ change already seen (If-Modified-Since).
 import logging
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction

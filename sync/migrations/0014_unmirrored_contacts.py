@@ -5,30 +5,46 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0013_job_engine'),
+        ("sync", "0013_job_engine"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='xerocontact',
-            name='cleaned_fields',
+            model_name="xerocontact",
+            name="cleaned_fields",
             field=models.CharField(blank=True, max_length=255),
         ),
         migrations.CreateModel(
-            name='UnmirroredContact',
+            name="UnmirroredContact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact_id', models.UUIDField(verbose_name='Xero contact ID')),
-                ('name', models.CharField(blank=True, max_length=255)),
-                ('reason', models.CharField(max_length=500)),
-                ('at', models.DateTimeField(auto_now=True)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='unmirrored_contacts', to='sync.xeroconnection')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("contact_id", models.UUIDField(verbose_name="Xero contact ID")),
+                ("name", models.CharField(blank=True, max_length=255)),
+                ("reason", models.CharField(max_length=500)),
+                ("at", models.DateTimeField(auto_now=True)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="unmirrored_contacts",
+                        to="sync.xeroconnection",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name', 'pk'],
-                'constraints': [models.UniqueConstraint(fields=('connection', 'contact_id'), name='one_unmirrored_row_per_xero_contact')],
+                "ordering": ["name", "pk"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("connection", "contact_id"),
+                        name="one_unmirrored_row_per_xero_contact",
+                    )
+                ],
             },
         ),
     ]

@@ -57,4 +57,4 @@ def from_xero[R](record: R) -> R:
     )
     if any(f.name == "cleaned_fields" for f in fields(record)):
         changes["cleaned_fields"] = ",".join(names)
-    return replace(record, **changes)  # type: ignore[type-var]
+    return replace(record, **changes)

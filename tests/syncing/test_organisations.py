@@ -72,6 +72,7 @@ def numbers_in(sandbox, connection: XeroConnection) -> list[str]:
 def sync_all_ready(connection: XeroConnection) -> SyncRun:
     """Upload all ready, as the organisation's dashboard (or the autosync) asks for it."""
     run = runs.sync_start(connection=connection, transactions=Transaction.objects.ready_to_sync())
+    assert run is not None, "nothing to sync"
     return runs.sync_run(run=run)
 
 
