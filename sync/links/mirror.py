@@ -215,11 +215,6 @@ def _row(connection: XeroConnection, contact: xero.XeroContactData) -> XeroConta
     """The mirror row of a contact, its text cut to the columns (and the cut fields noted)."""
     values, cut = fitted(XeroContact, asdict(contact))
     if cut:
-        logger.warning(
-            "Xero contact %s had text longer than the mirror keeps in %s: cut",
-            contact.contact_id,
-            ", ".join(cut),
-        )
         noted = [n for n in values["cleaned_fields"].split(",") if n]
         values["cleaned_fields"] = ",".join(sorted({*noted, *cut}))[:255]
     return XeroContact(connection=connection, **values)

@@ -1,5 +1,6 @@
 """The local mirror of an organisation's Xero contacts, with the keys matching reads."""
 
+import logging
 from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any, Self
@@ -10,6 +11,8 @@ from contacts.models import any_field_contains
 from sync.xero.data import ContactDetails
 
 from .connections import XeroConnection
+
+logger = logging.getLogger(__name__)
 
 
 class XeroContactQuerySet(models.QuerySet["XeroContact"]):
@@ -145,11 +148,14 @@ class UnmirroredContact(models.Model):
 
 
 def fitted(model: type[models.Model], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The values with text cut to the model's column lengths, and the names of those cut."""
+    """Values from Xero with text cut to the model's column lengths (a longer value would
+    fail the save), and the names of those cut, which are logged."""
     cut = []
     for name, value in values.items():
         limit = getattr(model._meta.get_field(name), "max_length", None)
         if limit and isinstance(value, str) and len(value) > limit:
             values = {**values, name: value[:limit]}
             cut.append(name)
+    if cut:
+        logger.warning("Text from Xero too long for %s in %s: cut", model.__name__, ", ".join(cut))
     return values, cut

@@ -18,9 +18,7 @@ pytestmark = pytest.mark.django_db
 REFUSED_NAME = "Refused Rentals Ltd"
 
 
-def test_a_nul_in_a_xero_contacts_name_stops_neither_the_refresh_nor_a_sync(
-    connection, sandbox
-):
+def test_a_nul_in_a_xero_contacts_name_stops_neither_the_refresh_nor_a_sync(connection, sandbox):
     kea = linked(connection, sandbox, ContactFactory(name="Kea Outfitters"))
     nul, surrogate = sandbox.seed_contacts(
         sandbox.demo_tenant_id, [{"Name": "Tui\x00 Books"}, {"Name": "Half\ud800 Pair Ltd"}]
@@ -111,4 +109,3 @@ def test_a_contact_left_out_is_no_problem_once_it_is_mirrored(connection, sandbo
 
     assert XeroContact.objects.filter(contact_id=refused).exists()
     assert not UnmirroredContact.objects.exists()
-

@@ -686,9 +686,7 @@ def test_a_resync_with_nothing_to_send_writes_no_run_and_says_so(accountant_clie
     assert SyncRun.objects.count() == before
 
 
-def test_a_resync_offer_with_nothing_left_writes_no_run_and_says_so(
-    accountant_client, connection
-):
+def test_a_resync_offer_with_nothing_left_writes_no_run_and_says_so(accountant_client, connection):
     response = accountant_client.post(reverse("sync:resync_refused"), follow=True)
 
     assert "Nothing to upload" in response.content.decode()
