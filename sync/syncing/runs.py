@@ -187,8 +187,11 @@ def sync_start(
             ignore_conflicts=True,  # in another run already: that one sends it
             batch_size=500,
         )
-        if not run.items.exists():
-            run.delete()  # every one waits in another run: this one would log nothing
+        lost_answers = SyncItem.objects.filter(connection=connection, state=SyncItem.State.SENDING)
+        if not run.items.exists() and not lost_answers.exists():
+            # Every one waits in another run, and no lost answer is left to look up (a run
+            # does that first): this one would log nothing.
+            run.delete()
             return None
     jobs.job_queue(run)
     return run
