@@ -111,6 +111,7 @@ def drive(connection: Any, tag: str) -> tuple[Any, float]:
         connection=connection,
         transactions=Transaction.objects.ready_to_sync().filter(number__startswith=tag),
     )
+    assert run is not None, "nothing to sync"
     while True:
         run = runs.sync_run(run=run)
         if not run.is_active:

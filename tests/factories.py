@@ -27,6 +27,7 @@ from sync.models import (
     TaxRate,
     TransactionEvent,
     TransactionOrganisation,
+    UnmirroredContact,
     UploadJob,
     UploadRow,
     XeroApiCall,
@@ -138,6 +139,16 @@ class XeroContactFactory(factory.django.DjangoModelFactory):
     connection = factory.SubFactory(XeroConnectionFactory)
     contact_id = factory.LazyFunction(uuid.uuid4)
     name = factory.Sequence(lambda n: f"Xero Contact {n} Ltd")
+
+
+class UnmirroredContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = UnmirroredContact
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    contact_id = factory.LazyFunction(uuid.uuid4)
+    name = factory.Sequence(lambda n: f"Unstorable Contact {n} Ltd")
+    reason = "value refused"
 
 
 class XeroApiCallFactory(factory.django.DjangoModelFactory):

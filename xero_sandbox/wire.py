@@ -95,7 +95,13 @@ def today(moment: float) -> str:
 
 
 def dumps(payload: object) -> bytes:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # [sandbox] A lone surrogate (a name saved as half a UTF-16 pair) has no UTF-8 form:
+        # it goes escaped (\ud800), as .NET's serialisers write it, and parses back as sent.
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def envelope(now: float, provider: str, answer_id: str = "", **collections: object) -> dict:

@@ -14,6 +14,7 @@ from sync.links.services import contact_link, contact_relink, contact_unlink, li
 from sync.models import (
     ContactLink,
     LinkEvent,
+    UnmirroredContact,
     XeroContact,
     XeroContactQuerySet,
 )
@@ -37,10 +38,20 @@ class XeroContactAdmin(ReadOnlyAdmin[XeroContact]):
         "merged_into_xero_contact_id",
         "connection",
         "updated_in_xero",
+        "cleaned_fields",
     ]
     list_filter = ["status", "connection", "is_customer", "is_supplier"]
     list_select_related = ["connection"]
     search_fields = [*XeroContactQuerySet.SEARCHED_FIELDS, "contact_id"]
+
+
+@admin.register(UnmirroredContact)
+class UnmirroredContactAdmin(ReadOnlyAdmin[UnmirroredContact]):
+    """Xero contacts the mirror could not store, and why (also on the Errors view)."""
+
+    list_display = ["name", "contact_id", "reason", "connection", "at"]
+    list_filter = ["connection"]
+    list_select_related = ["connection"]
 
 
 class ContactLinkForm(forms.ModelForm[ContactLink]):

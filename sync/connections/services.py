@@ -29,6 +29,7 @@ from sync.models import (
     ConnectionStatus,
     XeroApiCall,
     XeroConnection,
+    fitted,
 )
 
 logger = logging.getLogger(__name__)
@@ -364,12 +365,13 @@ def connection_connect(
     connection stays "not ready" with the reason, and connection_finish can be tried again;
     the error is raised for the caller to show.
     """
+    name = fitted(XeroConnection, {"organisation_name": tenant.name})[0]["organisation_name"]
     with transaction.atomic():
         connection, created = XeroConnection.objects.select_for_update().get_or_create(
             tenant_id=tenant.tenant_id,
-            defaults={"organisation_name": tenant.name, "connected_by": _actor(user)},
+            defaults={"organisation_name": name, "connected_by": _actor(user)},
         )
-        connection.organisation_name = tenant.name or connection.organisation_name
+        connection.organisation_name = name or connection.organisation_name
         connection.kind = kind
         connection.xero_connection_id = tenant.xero_connection_id
         connection.connected_by = _actor(user)
@@ -403,7 +405,10 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     XeroConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.PENDING).update(
         status=ConnectionStatus.ACTIVE,
         status_detail="",
-        organisation_name=organisation.name or connection.organisation_name,
+        organisation_name=fitted(XeroConnection, {"organisation_name": organisation.name})[0][
+            "organisation_name"
+        ]
+        or connection.organisation_name,
     )
     connection.refresh_from_db()
     if connection.status == ConnectionStatus.ACTIVE:

@@ -287,6 +287,7 @@ def log_prune(request: DashboardRequest) -> HttpResponse:
 def errors(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:errors")
     context["groups"] = problems.problems_by_contact(context["connection"])
+    context["unmirrored"] = problems.unmirrored_contacts(context["connection"])
     return render(request, "sync/errors.html", context)
 
 
@@ -305,6 +306,13 @@ def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
             messages.info(request, "That contact has no refused transactions any more.")
         else:
             run = runs.sync_start(connection=connection, transactions=refused, user=request.user)
+            if run is None:
+                messages.info(
+                    request,
+                    "Nothing to send: that contact's refused transactions are in a sync "
+                    "already. Follow it in the sync log.",
+                )
+                return redirect("sync:errors")
             count = run.items.count()
             messages.success(
                 request,

@@ -65,10 +65,10 @@ def _start(
     request: HttpRequest, connection: XeroConnection, transactions: QuerySet[Transaction]
 ) -> None:
     run = runs.sync_start(connection=connection, transactions=transactions, user=request.user)
-    queued = run.items.count()
-    if not queued:
+    if run is None:
         messages.info(request, "Nothing to upload: they are synced, skipped or in a sync already.")
         return
+    queued = run.items.count()
     ahead = SyncRun.objects.filter(
         connection=connection, state__in=SyncRun.ACTIVE, created_at__lt=run.created_at
     ).count()

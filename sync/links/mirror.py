@@ -5,12 +5,12 @@ Searching the mirror costs no API call per keystroke. A full pull pages through 
 change already seen (If-Modified-Since).
 """
 
+import logging
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -18,9 +18,18 @@ from sync import jobs, xero
 from sync.connections import services as connections
 from sync.exceptions import UserFacingError
 from sync.links import health as links
-from sync.models import ConnectionStatus, XeroConnection, XeroContact
+from sync.models import (
+    ConnectionStatus,
+    UnmirroredContact,
+    XeroConnection,
+    XeroContact,
+    fitted,
+)
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
+BATCH_SIZE = 500
 # Every field of a Xero contact but its ID is a column of the mirror, of the same name.
 MIRRORED_FIELDS = [f.name for f in fields(xero.XeroContactData) if f.name != "contact_id"]
 
@@ -202,24 +211,87 @@ def _refresh(
     return RefreshResult(api_calls=calls, received=received, full=since is None)
 
 
-def _fitted(contact: xero.XeroContactData) -> dict[str, Any]:
-    """The contact's values, text cut to the mirror's column lengths."""
-    values = asdict(contact)
-    for name, value in values.items():
-        limit = getattr(XeroContact._meta.get_field(name), "max_length", None)
-        if limit and isinstance(value, str):
-            values[name] = value[:limit]
-    return values
+def _row(connection: XeroConnection, contact: xero.XeroContactData) -> XeroContact:
+    """The mirror row of a contact, its text cut to the columns (and the cut fields noted)."""
+    values, cut = fitted(XeroContact, asdict(contact))
+    if cut:
+        noted = [n for n in values["cleaned_fields"].split(",") if n]
+        values["cleaned_fields"] = ",".join(sorted({*noted, *cut}))[:255]
+    return XeroContact(connection=connection, **values)
 
 
-def contacts_mirrored(*, connection: XeroConnection, contacts: list[xero.XeroContactData]) -> None:
-    """Put contacts into the mirror as Xero just gave them (a page, or an upload's answer)."""
-    rows = [XeroContact(connection=connection, **_fitted(c)) for c in contacts]
-    with transaction.atomic():
-        XeroContact.objects.bulk_create(
-            rows,
-            batch_size=500,
+def _upsert(rows: list[XeroContact]) -> None:
+    XeroContact.objects.bulk_create(
+        rows,
+        batch_size=BATCH_SIZE,
+        update_conflicts=True,
+        unique_fields=["connection", "contact_id"],
+        update_fields=[*MIRRORED_FIELDS, "mirrored_at"],
+    )
+
+
+# What storing one bad row raises: the database's refusal, or the driver's when it cannot
+# encode the text (UnicodeEncodeError is a ValueError).
+UNSTORABLE = (DatabaseError, ValueError)
+
+
+def contacts_mirrored(
+    *, connection: XeroConnection, contacts: list[xero.XeroContactData]
+) -> list[UnmirroredContact]:
+    """Put contacts into the mirror as Xero just gave them (a page, or an upload's answer).
+
+    Rows go in batches; a batch the database refuses is stored again row by row, so that
+    one contact it cannot store is left out (recorded as an UnmirroredContact, shown on
+    the Errors view) and the others are kept. Returns those left out.
+    """
+    rows = [_row(connection, c) for c in contacts]
+    stored: list[XeroContact] = []
+    skipped: list[UnmirroredContact] = []
+    for start in range(0, len(rows), BATCH_SIZE):
+        batch = rows[start : start + BATCH_SIZE]
+        try:
+            with transaction.atomic():
+                _upsert(batch)
+            stored += batch
+            continue
+        except UNSTORABLE:
+            pass
+        for row in batch:  # find the row the database refused; keep the others
+            try:
+                with transaction.atomic():
+                    _upsert([row])
+                stored.append(row)
+            except UNSTORABLE as error:
+                skipped.append(_unmirrored(connection, row, error))
+    if skipped:
+        UnmirroredContact.objects.bulk_create(
+            skipped,
             update_conflicts=True,
             unique_fields=["connection", "contact_id"],
-            update_fields=[*MIRRORED_FIELDS, "mirrored_at"],
+            update_fields=["name", "reason", "at"],
         )
+    # Once stored, a contact left out before is no longer a problem.
+    UnmirroredContact.objects.filter(
+        connection=connection, contact_id__in=[r.contact_id for r in stored]
+    ).delete()
+    return skipped
+
+
+def _unmirrored(
+    connection: XeroConnection, row: XeroContact, error: Exception
+) -> UnmirroredContact:
+    # The database's words may echo the text it refused.
+    reason = xero.storable((str(error).strip().splitlines() or [type(error).__name__])[0])
+    logger.warning(
+        "Xero contact %s (%r) of %s could not be mirrored: %s",
+        row.contact_id,
+        row.name,
+        connection,
+        reason,
+    )
+    return UnmirroredContact(
+        connection=connection,
+        contact_id=row.contact_id,
+        name=xero.storable(row.name)[:255],
+        reason=reason[:500],
+    )

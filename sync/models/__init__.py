@@ -26,7 +26,7 @@ from .links import (
     SyncContactManager,
     SyncContactQuerySet,
 )
-from .mirror import MATCH_KEYS, XeroContact, XeroContactQuerySet
+from .mirror import MATCH_KEYS, UnmirroredContact, XeroContact, XeroContactQuerySet, fitted
 from .syncing import (
     AUTOSYNC_INTERVALS,
     AccountMapping,
@@ -77,6 +77,7 @@ __all__ = [
     "TaxRate",
     "TransactionEvent",
     "TransactionOrganisation",
+    "UnmirroredContact",
     "UploadJob",
     "UploadRow",
     "XeroApiCall",
@@ -84,4 +85,5 @@ __all__ = [
     "XeroConnectionQuerySet",
     "XeroContact",
     "XeroContactQuerySet",
+    "fitted",
 ]

@@ -1,5 +1,6 @@
 """The local mirror of an organisation's Xero contacts, with the keys matching reads."""
 
+import logging
 from collections.abc import Iterable
 from dataclasses import fields
 from typing import Any, Self
@@ -10,6 +11,8 @@ from contacts.models import any_field_contains
 from sync.xero.data import ContactDetails
 
 from .connections import XeroConnection
+
+logger = logging.getLogger(__name__)
 
 
 class XeroContactQuerySet(models.QuerySet["XeroContact"]):
@@ -63,6 +66,9 @@ class XeroContact(models.Model):
     is_supplier = models.BooleanField(default=False)
     updated_in_xero = models.DateTimeField(null=True, blank=True)
     mirrored_at = models.DateTimeField(auto_now=True)
+    # The fields changed to be stored (characters a database refuses removed, text cut to
+    # its column), comma-separated; empty for a contact mirrored as Xero has it.
+    cleaned_fields = models.CharField(max_length=255, blank=True)
     # Normalised details (sync.links.normalise), kept by save() and bulk_create(): the
     # suggestions for a page of Omni contacts look their candidates up by these, indexed.
     name_key = models.CharField(max_length=255, blank=True, editable=False)
@@ -115,3 +121,41 @@ class XeroContact(models.Model):
 
 
 MATCH_KEYS = ["name_key", "name_prefix", "email_key", "tax_key", "account_key", "number_key"]
+
+
+class UnmirroredContact(models.Model):
+    """A Xero contact the last refresh could not store in the mirror, and why: the rest of
+    the refresh went on without it. Removed once the contact is mirrored."""
+
+    connection = models.ForeignKey(
+        XeroConnection, on_delete=models.CASCADE, related_name="unmirrored_contacts"
+    )
+    contact_id = models.UUIDField("Xero contact ID")
+    name = models.CharField(max_length=255, blank=True)
+    reason = models.CharField(max_length=500)
+    at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "contact_id"], name="one_unmirrored_row_per_xero_contact"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(self.contact_id)
+
+
+def fitted(model: type[models.Model], values: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Values from Xero with text cut to the model's column lengths (a longer value would
+    fail the save), and the names of those cut, which are logged."""
+    cut = []
+    for name, value in values.items():
+        limit = getattr(model._meta.get_field(name), "max_length", None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            values = {**values, name: value[:limit]}
+            cut.append(name)
+    if cut:
+        logger.warning("Text from Xero too long for %s in %s: cut", model.__name__, ", ".join(cut))
+    return values, cut

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from sync import xero
 from sync.connections import services as connections
-from sync.models import MirroredDocument, SyncSettings, XeroConnection
+from sync.models import MirroredDocument, SyncSettings, XeroConnection, fitted
 from sync.syncing.organisations import for_organisation
 from transactions.models import SyncState, Transaction
 
@@ -51,16 +51,19 @@ def documents_refresh(*, connection: XeroConnection, session: xero.Session | Non
                     MirroredDocument.objects.update_or_create(
                         connection=connection,
                         document_id=document.document_id,
-                        defaults={
-                            "kind": kind.value,
-                            "type": document.type,
-                            "number": document.number[:255],
-                            "status": document.status,
-                            "total": document.total,
-                            "amount_due": document.amount_due,
-                            "amount_paid": document.amount_paid,
-                            "updated_in_xero": document.updated_in_xero,
-                        },
+                        defaults=fitted(
+                            MirroredDocument,
+                            {
+                                "kind": kind.value,
+                                "type": document.type,
+                                "number": document.number,
+                                "status": document.status,
+                                "total": document.total,
+                                "amount_due": document.amount_due,
+                                "amount_paid": document.amount_paid,
+                                "updated_in_xero": document.updated_in_xero,
+                            },
+                        )[0],
                     )
             fetched += len(page)
     SyncSettings.objects.update_or_create(

@@ -1,5 +1,6 @@
 """What needs fixing before everything can go to Xero, in one place: transactions that failed
-or were refused, links gone invalid, contact uploads that failed; grouped by contact."""
+or were refused, links gone invalid, contact uploads that failed, grouped by contact; and the
+Xero contacts the mirror could not store."""
 
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -7,7 +8,14 @@ from enum import StrEnum
 from django.utils import timezone
 
 from contacts.models import Contact
-from sync.models import RECENT_UPLOAD, ContactLink, SyncItem, UploadRow, XeroConnection
+from sync.models import (
+    RECENT_UPLOAD,
+    ContactLink,
+    SyncItem,
+    UnmirroredContact,
+    UploadRow,
+    XeroConnection,
+)
 from sync.syncing.organisations import for_organisation
 from transactions.models import SyncState, Transaction
 
@@ -115,11 +123,19 @@ def problems_by_contact(connection: XeroConnection | None) -> list[ContactProble
     return sorted(groups.values(), key=lambda g: (g.contact.name.casefold(), g.contact.pk))
 
 
+def unmirrored_contacts(connection: XeroConnection | None) -> list[UnmirroredContact]:
+    """The organisation's Xero contacts the mirror could not store, and why."""
+    if connection is None:
+        return []
+    return list(UnmirroredContact.objects.filter(connection=connection))
+
+
 def problems_count(connection: XeroConnection | None) -> int:
     """How many problems the Errors view lists, for the badge on the dashboard: failed or
-    refused transactions, and invalid links (one query)."""
+    refused transactions, invalid links and Xero contacts not mirrored (one query)."""
     transactions = for_organisation(
         Transaction.objects.filter(sync_state__in=PROBLEM_STATES), connection
     ).values("pk")
     links = ContactLink.objects.invalid().filter(connection=connection).values("pk")
-    return transactions.union(links, all=True).count()
+    unmirrored = UnmirroredContact.objects.filter(connection=connection).values("pk")
+    return transactions.union(links, unmirrored, all=True).count()

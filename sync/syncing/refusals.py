@@ -24,6 +24,7 @@ from sync.models import (
     TaxRate,
     XeroConnection,
     XeroContact,
+    fitted,
 )
 from transactions.models import LineItem, Transaction, TransactionType
 
@@ -185,13 +186,16 @@ def settings_refresh(
             ChartAccount.objects.update_or_create(
                 connection=connection,
                 account_id=account.account_id,
-                defaults={
-                    "code": account.code,
-                    "name": account.name[:150],
-                    "type": account.type,
-                    "status": account.status,
-                    "tax_type": account.tax_type,
-                },
+                defaults=fitted(
+                    ChartAccount,
+                    {
+                        "code": account.code,
+                        "name": account.name,
+                        "type": account.type,
+                        "status": account.status,
+                        "tax_type": account.tax_type,
+                    },
+                )[0],
             )
             seen_accounts.append(account.account_id)
         ChartAccount.objects.filter(connection=connection).exclude(
@@ -202,7 +206,9 @@ def settings_refresh(
             TaxRate.objects.update_or_create(
                 connection=connection,
                 tax_type=rate.tax_type,
-                defaults={"name": rate.name[:100], "status": rate.status, "rate": rate.rate},
+                defaults=fitted(
+                    TaxRate, {"name": rate.name, "status": rate.status, "rate": rate.rate}
+                )[0],
             )
             seen_rates.append(rate.tax_type)
         TaxRate.objects.filter(connection=connection).exclude(tax_type__in=seen_rates).delete()

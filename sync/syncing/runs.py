@@ -164,26 +164,35 @@ def sync_start(
     transactions: QuerySet[Transaction] | Iterable[Transaction],
     user: Actor | None = None,
     trigger: str = SyncRun.Trigger.DASHBOARD,
-) -> SyncRun:
+) -> SyncRun | None:
     """Queue a sync of these transactions (those already synced or skipped are left out,
     as are another organisation's and those already waiting in another run) and hand it to
-    the worker."""
-    run = SyncRun.objects.create(
-        connection=connection,
-        created_by=user if user is not None and user.is_authenticated else None,
-        trigger=trigger,
-    )
+    the worker. With nothing left to send, no run is made (the log shows none) and None is
+    returned."""
     ids = [t.pk for t in transactions if t.sync_state not in (SyncState.SYNCED, SyncState.SKIPPED)]
     # Only the organisation's own: another's are never sent here, whoever asks. Settling
     # locks the transactions until their items exist, so a move waits and then sees them
     # in this sync (and is refused) rather than moving one this sync is about to send.
     with transaction.atomic():
         ids = organisations.transactions_settle(connection=connection, ids=ids)
+        if not ids:
+            return None
+        run = SyncRun.objects.create(
+            connection=connection,
+            created_by=user if user is not None and user.is_authenticated else None,
+            trigger=trigger,
+        )
         SyncItem.objects.bulk_create(
             [SyncItem(run=run, connection=connection, transaction_id=pk) for pk in ids],
             ignore_conflicts=True,  # in another run already: that one sends it
             batch_size=500,
         )
+        lost_answers = SyncItem.objects.filter(connection=connection, state=SyncItem.State.SENDING)
+        if not run.items.exists() and not lost_answers.exists():
+            # Every one waits in another run, and no lost answer is left to look up (a run
+            # does that first): this one would log nothing.
+            run.delete()
+            return None
     jobs.job_queue(run)
     return run
 

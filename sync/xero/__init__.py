@@ -64,6 +64,7 @@ from .identity import (
     tokens_refresh,
     tokens_revoke,
 )
+from .text import from_xero, storable
 from .transport import CallRecord, Quota, Session, TokenSession, interactive
 
 __all__ = [
@@ -110,9 +111,11 @@ __all__ = [
     "contacts_save",
     "documents_pages",
     "documents_save",
+    "from_xero",
     "interactive",
     "organisation_get",
     "refused_message",
+    "storable",
     "tax_rates_list",
     "tenant_remove",
     "tenants",

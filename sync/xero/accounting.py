@@ -27,6 +27,7 @@ from .data import (
     XeroContactData,
 )
 from .errors import NotFound
+from .text import from_xero, storable
 from .transport import Session, _ApiClient, call
 
 
@@ -53,22 +54,27 @@ def organisation_get(session: Session) -> Organisation:
     """
     found = _accounting(session, lambda api, tenant, _: api.get_organisations(tenant))
     organisation = found.organisations[0]
-    return Organisation(
-        organisation_id=uuid.UUID(str(organisation.organisation_id)), name=organisation.name
+    return from_xero(
+        Organisation(
+            organisation_id=uuid.UUID(str(organisation.organisation_id)),
+            name=organisation.name or "",
+        )
     )
 
 
 def _contact_data(contact: SdkContact) -> XeroContactData:
     status = contact.contact_status
     merged_into = contact.merged_to_contact_id
-    return XeroContactData(
-        **{ours: getattr(contact, sdk) or "" for ours, sdk in SDK_CONTACT_ATTRIBUTES.items()},
-        contact_id=uuid.UUID(str(contact.contact_id)),
-        status=getattr(status, "value", status) or "ACTIVE",
-        merged_into_xero_contact_id=uuid.UUID(str(merged_into)) if merged_into else None,
-        is_customer=bool(contact.is_customer),
-        is_supplier=bool(contact.is_supplier),
-        updated_in_xero=contact.updated_date_utc,
+    return from_xero(
+        XeroContactData(
+            **{ours: getattr(contact, sdk) or "" for ours, sdk in SDK_CONTACT_ATTRIBUTES.items()},
+            contact_id=uuid.UUID(str(contact.contact_id)),
+            status=getattr(status, "value", status) or "ACTIVE",
+            merged_into_xero_contact_id=uuid.UUID(str(merged_into)) if merged_into else None,
+            is_customer=bool(contact.is_customer),
+            is_supplier=bool(contact.is_supplier),
+            updated_in_xero=contact.updated_date_utc,
+        )
     )
 
 
@@ -234,7 +240,7 @@ def contacts_create_each(
 def _outcomes(elements: Sequence[SdkContact]) -> list[SaveOutcome]:
     outcomes = []
     for element in elements:
-        errors = [e.message or "" for e in element.validation_errors or []]
+        errors = [storable(e.message or "") for e in element.validation_errors or []]
         if errors or element.has_validation_errors:
             outcomes.append(SaveOutcome(contact=None, errors=errors or ["Xero refused it."]))
         else:

@@ -73,6 +73,8 @@ class XeroContactData(ContactDetails):
     is_customer: bool = False
     is_supplier: bool = False
     updated_in_xero: datetime | None = None
+    # The fields whose text was changed to be storable (sync.xero.text), comma-separated.
+    cleaned_fields: str = ""
 
 
 @dataclass(frozen=True)

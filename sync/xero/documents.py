@@ -32,6 +32,7 @@ from .data import (
     XeroDocument,
     XeroTaxRate,
 )
+from .text import from_xero, storable
 from .transport import Session
 
 # Omni prices carry up to 4 decimal places; without unitdp=4 Xero rounds unit amounts to 2.
@@ -74,23 +75,27 @@ def _document(kind: DocumentKind, element: Any) -> XeroDocument:
         )
         amount_due, amount_paid = None, None
     contact = element.contact
-    return XeroDocument(
-        kind=kind,
-        document_id=uuid.UUID(str(document_id)),
-        type=_enum(doc_type),
-        number=number or "",
-        reference=element.reference or "",
-        status=_enum(element.status),
-        contact_id=uuid.UUID(str(contact.contact_id)) if contact and contact.contact_id else None,
-        total=_decimal(element.total),
-        amount_due=_decimal(amount_due),
-        amount_paid=_decimal(amount_paid),
-        updated_in_xero=element.updated_date_utc,
+    return from_xero(
+        XeroDocument(
+            kind=kind,
+            document_id=uuid.UUID(str(document_id)),
+            type=_enum(doc_type),
+            number=number or "",
+            reference=element.reference or "",
+            status=_enum(element.status),
+            contact_id=uuid.UUID(str(contact.contact_id))
+            if contact and contact.contact_id
+            else None,
+            total=_decimal(element.total),
+            amount_due=_decimal(amount_due),
+            amount_paid=_decimal(amount_paid),
+            updated_in_xero=element.updated_date_utc,
+        )
     )
 
 
 def _failed(element: Any) -> list[str]:
-    errors = [e.message or "" for e in element.validation_errors or []]
+    errors = [storable(e.message or "") for e in element.validation_errors or []]
     if (
         errors
         or getattr(element, "has_errors", False)
@@ -278,13 +283,15 @@ def accounts_list(session: Session) -> list[XeroAccount]:
 
 
 def _account(account: SdkAccount) -> XeroAccount:
-    return XeroAccount(
-        account_id=uuid.UUID(str(account.account_id)),
-        code=account.code or "",
-        name=account.name or "",
-        type=_enum(account.type),
-        status=_enum(account.status) or "ACTIVE",
-        tax_type=account.tax_type or "",
+    return from_xero(
+        XeroAccount(
+            account_id=uuid.UUID(str(account.account_id)),
+            code=account.code or "",
+            name=account.name or "",
+            type=_enum(account.type),
+            status=_enum(account.status) or "ACTIVE",
+            tax_type=account.tax_type or "",
+        )
     )
 
 
@@ -295,11 +302,13 @@ def tax_rates_list(session: Session) -> list[XeroTaxRate]:
     """
     found = _accounting(session, lambda api, tenant, _: api.get_tax_rates(tenant)).tax_rates
     return [
-        XeroTaxRate(
-            tax_type=rate.tax_type or "",
-            name=rate.name or "",
-            status=_enum(rate.status) or "ACTIVE",
-            rate=_decimal(rate.effective_rate),
+        from_xero(
+            XeroTaxRate(
+                tax_type=rate.tax_type or "",
+                name=rate.name or "",
+                status=_enum(rate.status) or "ACTIVE",
+                rate=_decimal(rate.effective_rate),
+            )
         )
         for rate in found or []
     ]

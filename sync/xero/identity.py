@@ -22,6 +22,7 @@ from xero_python.identity import IdentityApi
 
 from .data import Tenant, TokenSet
 from .errors import XeroError
+from .text import from_xero
 from .transport import Session, call
 
 
@@ -194,11 +195,13 @@ def tenants(session: Session) -> list[Tenant]:
         identity=True,
     )
     return [
-        Tenant(
-            xero_connection_id=uuid.UUID(str(c.id)),
-            tenant_id=uuid.UUID(str(c.tenant_id)),
-            tenant_type=c.tenant_type or "",
-            name=c.tenant_name or "",
+        from_xero(
+            Tenant(
+                xero_connection_id=uuid.UUID(str(c.id)),
+                tenant_id=uuid.UUID(str(c.tenant_id)),
+                tenant_type=c.tenant_type or "",
+                name=c.tenant_name or "",
+            )
         )
         for c in found
         if (c.tenant_type or "ORGANISATION") == "ORGANISATION"

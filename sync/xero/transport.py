@@ -42,6 +42,7 @@ from .errors import (
     XeroError,
     XeroUnavailable,
 )
+from .text import storable
 
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
@@ -390,11 +391,13 @@ def _validation_failed(failure: AccountingBadRequestException) -> ValidationFail
     errors = [
         ElementError(
             index=index,
-            messages=[e.get("Message", "") for e in element.get("ValidationErrors") or []],
+            messages=[
+                storable(e.get("Message") or "") for e in element.get("ValidationErrors") or []
+            ],
             element=element,
         )
         for index, element in enumerate(data.get("Elements") or [])
     ]
     if not errors and data.get("Message"):
-        return ValidationFailed([], f"Xero refused the request: {data['Message']}")
+        return ValidationFailed([], f"Xero refused the request: {storable(str(data['Message']))}")
     return ValidationFailed(errors)

@@ -28,6 +28,7 @@ from tests.factories import (
     TaxRateFactory,
     TransactionEventFactory,
     TransactionOrganisationFactory,
+    UnmirroredContactFactory,
     UploadRowFactory,
     XeroApiCallFactory,
     XeroConnectionFactory,
@@ -44,6 +45,7 @@ def one_of_everything():
     LinkEventFactory()
     ConnectionEventFactory()
     XeroContactFactory()
+    UnmirroredContactFactory()
     XeroApiCallFactory()
     UploadRowFactory(message="Xero refused it.")
     SyncItemFactory(message="Xero refused it: Invoice # must be unique.")

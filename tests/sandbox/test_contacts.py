@@ -504,3 +504,11 @@ def test_an_archived_contacts_name_is_free_for_a_new_contact_by_put_and_post(san
         str(put.contact_id): "ARCHIVED",
         str(posted.contact_id): "ACTIVE",
     }
+
+
+def test_names_a_database_would_refuse_are_kept_and_answered_as_sent(sandbox_sdk):
+    """NUL and a lone surrogate, so that the app's tests can be sent them."""
+    created = _create(sandbox_sdk, Contact(name="Tui\x00 Books"), Contact(name="Half\ud800 Pair"))
+    assert _names(created) == ["Tui\x00 Books", "Half\ud800 Pair"]
+    found = sandbox_sdk.accounting.get_contacts(sandbox_sdk.tenant_id)
+    assert {"Tui\x00 Books", "Half\ud800 Pair"} <= set(_names(found))

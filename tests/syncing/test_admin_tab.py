@@ -692,3 +692,25 @@ def test_an_account_mapping_emptied_in_django_admin_is_removed_as_on_the_admin_t
     response = admin_client.post(change, data | {"account_code": "", "tax_type": ""})
     assert response.status_code == 302
     assert not AccountMapping.objects.exists()
+
+
+def test_a_resync_with_nothing_to_send_writes_no_run_and_says_so(accountant_client, connection):
+    kea = ContactFactory(name="Kea Outfitters")
+    txn = refused(
+        kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked"
+    )
+    waiting = SyncRunFactory(connection=connection)  # the transaction waits in it already
+    SyncItemFactory(run=waiting, transaction=txn, state=SyncItem.State.QUEUED)
+    before = SyncRun.objects.count()
+
+    response = accountant_client.post(reverse("sync:errors_resync", args=[kea.pk]), follow=True)
+
+    assert "Nothing to send" in response.content.decode()
+    assert SyncRun.objects.count() == before
+
+
+def test_a_resync_offer_with_nothing_left_writes_no_run_and_says_so(accountant_client, connection):
+    response = accountant_client.post(reverse("sync:resync_refused"), follow=True)
+
+    assert "Nothing to upload" in response.content.decode()
+    assert not SyncRun.objects.exists()

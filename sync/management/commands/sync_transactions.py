@@ -60,10 +60,10 @@ class Command(BaseCommand):
         run = runs.sync_start(
             connection=connection, transactions=transactions, trigger=SyncRun.Trigger.COMMAND
         )
-        total = run.items.count()
-        if not total:
+        if run is None:
             self.stdout.write("Nothing ready to sync.")
             return
+        total = run.items.count()
         self.stdout.write(f"Syncing {total} transaction(s) to {connection.organisation_name}.")
         while True:
             run = runs.sync_run(run=run, on_batch=self._bar)
