@@ -94,9 +94,7 @@ def test_a_contact_below_a_million_blank_rows_keeps_the_sheets_row_number():
 
 
 def test_blank_rows_do_not_count_as_contacts():
-    rows = "".join(
-        make.row(n, make.inline(f"A{n}", f"Contact {n}")) for n in range(60_000, 60_010)
-    )
+    rows = "".join(make.row(n, make.inline(f"A{n}", f"Contact {n}")) for n in range(60_000, 60_010))
     data = make.workbook_zip(make.sheet_xml(make.HEADER_ROW + rows))
     parsed = contacts_file_read(name="sparse.xlsx", data=data)
     assert [row.row for row in parsed.rows] == list(range(60_000, 60_010))
