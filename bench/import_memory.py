@@ -58,7 +58,9 @@ def measure(path: str) -> None:
     except ImportFileError as error:
         outcome = f"refused: {error}"
     seconds = time.monotonic() - started
-    print(json.dumps({"mb": (_status("VmHWM") - baseline) / 2**20, "s": seconds, "outcome": outcome}))
+    print(
+        json.dumps({"mb": (_status("VmHWM") - baseline) / 2**20, "s": seconds, "outcome": outcome})
+    )
 
 
 def files(cell_mb: int, bomb_mb: int) -> dict[str, tuple[Callable[[], bytes], bool]]:
