@@ -10,7 +10,6 @@ columns omni-xero does not keep are ignored. `contacts_file_read` checks every r
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from contacts.models import Contact
+from sync.imports import workbook
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 50_000
@@ -151,36 +151,58 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+WORKBOOK_ERRORS = {
+    "": "The file is not an Excel workbook omni-xero can read: it is damaged, or was not "
+    "saved by Excel. Open it in Excel and save it again as .xlsx or CSV, or export the "
+    "contacts from Xero again.",
+    "unpacked": "The workbook unpacks to more data than a contacts export holds (omni-xero "
+    f"reads at most {workbook.MAX_UNPACKED // 2**20} MB unpacked). Save it as CSV, or split "
+    "it into smaller files.",
+    "cell": f"The file has a cell longer than {workbook.MAX_CELL:,} characters (Excel's own "
+    "limit), so it is not Xero's contacts export. Export the contacts from Xero again.",
+    "columns": f"The file has more than {workbook.MAX_COLUMNS} columns; Xero's contacts "
+    "export has 36. Import the file Xero's export gives, or delete the extra columns.",
+}
 
+
+def _xlsx_rows(data: bytes) -> Iterator[list[str]]:
     try:
-        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise ImportFileError(
-            "The file is not an Excel workbook omni-xero can read. Export the contacts from "
-            "Xero again, or save the file as .xlsx or CSV."
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for cells in sheet.iter_rows(values_only=True):
-            yield [_cell_text(value) for value in cells]
-    finally:
-        workbook.close()
+        for values in workbook.workbook_rows(data):
+            yield [_cell_text(value) for value in values]
+    except workbook.WorkbookError as error:
+        raise ImportFileError(WORKBOOK_ERRORS[error.limit]) from None
 
 
 NOT_UTF8 = re.compile("[\udc80-\udcff]")
+MAX_LINE = 2**20  # characters: a line of Xero's export is a few hundred
+
+
+def _lines(text: io.TextIOBase) -> Iterator[str]:
+    """The text's lines, refusing one so long that csv would hold a huge row."""
+    while line := text.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE:
+            raise ImportFileError(
+                f"The file has a line longer than {MAX_LINE // 2**20} MB, so it is not Xero's "
+                "contacts export. Export the contacts from Xero again."
+            )
+        yield line
 
 
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
     # Bytes that are not UTF-8 survive decoding as lone surrogates, so that only the rows
-    # holding them are refused (with their row numbers), not the whole file.
-    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
-    first_line = text.split("\n", 1)[0]
+    # holding them are refused (with their row numbers), not the whole file. Decoded as it
+    # is read, the file is never held whole as text.
+    text = io.TextIOWrapper(
+        io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline=""
+    )
+    first_line = text.readline(MAX_LINE)
+    text.seek(0)
     delimiter = max([",", ";", "\t"], key=first_line.count)
     try:
-        yield from csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        for cells in csv.reader(_lines(text), delimiter=delimiter):
+            if len(cells) > workbook.MAX_COLUMNS:
+                raise ImportFileError(WORKBOOK_ERRORS["columns"])
+            yield cells
     except csv.Error as error:
         raise ImportFileError(f"The file is not a CSV file omni-xero can read ({error}).") from None
 
@@ -224,7 +246,8 @@ def _problems(row: int, values: dict[str, str], cells: list[str]) -> list[str]:
         try:
             validate_email(email)
         except ValidationError:
-            found.append(f"has an EmailAddress that is not valid: “{email}”.")
+            shown = email if len(email) <= 80 else email[:80] + "…"
+            found.append(f"has an EmailAddress that is not valid: “{shown}”.")
     for name, value in values.items():
         limit = LENGTHS[name]
         if limit and len(value) > limit:
@@ -233,14 +256,35 @@ def _problems(row: int, values: dict[str, str], cells: list[str]) -> list[str]:
     return found
 
 
+def _nul_check(number: int, cells: list[str]) -> None:
+    # No text column of PostgreSQL can hold a NUL: refused while reading, never at Confirm.
+    if any("\x00" in cell for cell in cells):
+        raise ImportFileError(
+            f"Row {number} holds a NUL character, so the file is binary data, not a "
+            "spreadsheet's text. Export the contacts from Xero again, or save the file as "
+            "“CSV UTF-8” from Excel, and import that file."
+        )
+
+
 def contacts_file_as_csv(*, name: str, data: bytes) -> bytes:
     """An XLSX file as the same rows in CSV (read again much faster); other files as they
-    are. Row numbers stay those of the sheet."""
+    are. Row numbers stay those of the sheet. The CSV is no bigger than a file omni-xero
+    imports (MAX_BYTES)."""
     if not data.startswith(b"PK\x03\x04"):
         return data
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(_rows(name, data))
-    return out.getvalue().encode("utf-8")
+    out, line = io.BytesIO(), io.StringIO()
+    writer = csv.writer(line, lineterminator="\r\n")
+    for cells in _rows(name, data):
+        line.seek(0)
+        line.truncate()
+        writer.writerow(cells)
+        out.write(line.getvalue().encode("utf-8"))
+        if out.tell() > MAX_BYTES:
+            raise ImportFileError(
+                f"The workbook's rows come to more than {_size(MAX_BYTES)} of text, the largest "
+                "omni-xero imports. Split it into smaller files."
+            )
+    return out.getvalue()
 
 
 def same_name(name: str) -> str:
@@ -269,13 +313,17 @@ def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
     problems: list[RowProblem] = []
     seen_names: dict[str, int] = {}
     seen_accounts: dict[str, int] = {}
+    contacts = 0
+    _nul_check(header_row, header)
     for number, cells in enumerate(lines, start=header_row + 1):
-        if number > header_row + MAX_ROWS:
+        _nul_check(number, cells)
+        if not any(cell.strip() for cell in cells):
+            continue  # a blank row is no contact, but keeps its number
+        contacts += 1
+        if contacts > MAX_ROWS:
             raise ImportFileError(
                 f"The file has more than {MAX_ROWS:,} contacts. Split it into smaller files."
             )
-        if not any(cell.strip() for cell in cells):
-            continue
         values = columns.values(cells)
         found = _problems(number, values, cells)
         if not found:
