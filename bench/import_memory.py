@@ -5,7 +5,8 @@ legitimate export of 50,000 contacts) is built here, then read in a fresh subpro
 `contacts_file_read` and, for a workbook, `contacts_file_as_csv` (the dashboard keeps the
 CSV), as both imports read it. The subprocess reports its peak resident size (VmHWM) minus
 its size once Django and openpyxl are imported and the file is in memory, and the time.
-Target: no hostile file costs more than 50 MB; the bench exits 1 if one does.
+Target: no file, hostile or the largest legitimate one, costs more than 50 MB; the bench
+exits 1 if one does.
 
 Usage:
 
@@ -64,7 +65,7 @@ def measure(path: str) -> None:
 
 
 def files(cell_mb: int, bomb_mb: int) -> dict[str, tuple[Callable[[], bytes], bool]]:
-    """Each file's maker, and whether it is hostile (held to the target)."""
+    """Each file's maker, and whether it is held to the target (all are)."""
     import importlib
 
     from tests import xero_export as make
@@ -93,10 +94,10 @@ def files(cell_mb: int, bomb_mb: int) -> dict[str, tuple[Callable[[], bytes], bo
         "external-entity.xlsx": (make.external_entity, True),
         "billion-laughs.xlsx": (make.billion_laughs, True),
         "nul-after-8-kb.csv": (make.csv_with_nul, True),
-        "legitimate-50000-contacts.xlsx": (legitimate, False),
+        "legitimate-50000-contacts.xlsx": (legitimate, True),
         "legitimate-50000-contacts.csv": (
             lambda: load.make_file(load.export_rows(50_000), xlsx=False),
-            False,
+            True,
         ),
     }
 
@@ -140,9 +141,9 @@ def main() -> None:
         )
         path.unlink()
     print(
-        f"hostile files over {TARGET_MB:.0f} MB: {', '.join(missed)}"
+        f"files over {TARGET_MB:.0f} MB: {', '.join(missed)}"
         if missed
-        else f"every hostile file under {TARGET_MB:.0f} MB"
+        else f"every file under {TARGET_MB:.0f} MB"
     )
     sys.exit(1 if missed else 0)
 

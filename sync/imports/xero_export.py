@@ -36,10 +36,37 @@ class RowProblem:
     message: str
 
 
-@dataclass(frozen=True)
 class FileRow:
-    row: int
-    values: dict[str, str]  # Omni contact field -> the file's value (blank ones left out)
+    """A checked row: its number and its values, Omni contact field -> the file's value (blank
+    ones left out). Kept as one string, a NUL between fields (the reader refuses NUL in a file),
+    so that 50,000 rows cost about a quarter of what 50,000 dictionaries of strings would."""
+
+    __slots__ = ("_packed", "row")
+
+    def __init__(self, row: int, values: dict[str, str]) -> None:
+        if any("\x00" in value for value in values.values()):
+            raise ValueError("a row's values cannot hold a NUL character")
+        self.row = row
+        self._packed = "\x00".join(values.get(name, "") for name in _FIELDS)
+
+    @property
+    def values(self) -> dict[str, str]:
+        return {
+            name: value
+            for name, value in zip(_FIELDS, self._packed.split("\x00"), strict=True)
+            if value
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, FileRow):
+            return NotImplemented
+        return (self.row, self._packed) == (other.row, other._packed)
+
+    def __hash__(self) -> int:
+        return hash((self.row, self._packed))
+
+    def __repr__(self) -> str:
+        return f"FileRow({self.row}, {self.values!r})"
 
 
 @dataclass(frozen=True)
@@ -79,6 +106,7 @@ JOINED: dict[str, list[str]] = {
     "postal_line2": ["POAddressLine2", "POAddressLine3", "POAddressLine4"],
     "street_line2": ["SAAddressLine2", "SAAddressLine3", "SAAddressLine4"],
 }
+_FIELDS = (*SOURCES, *JOINED)
 # Unprefixed address columns are read as the postal address only when the file has no PO
 # columns of that kind.
 ALIASES = {"AddressLine1", "City", "Region", "PostalCode", "Country"}
@@ -300,7 +328,7 @@ def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
             f"The file is {_size(len(data))}; the largest omni-xero imports is "
             f"{_size(MAX_BYTES)}. Split it into smaller files."
         )
-    if not data.strip():
+    if not data or data.isspace():  # isspace(), unlike strip(), copies nothing
         raise ImportFileError("The file is empty.")
     lines = _rows(name, data)
     header, header_row = next(lines, None), 1
