@@ -2,6 +2,7 @@
 Import of a Xero contacts export (linking on import as the dashboard does)."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import views as import_views
 from sync.imports.export_format import XeroContactsExport
 from sync.imports.resource import XeroExportResource
-from sync.imports.xero_export import ImportFileError
+from sync.imports.xero_export import ImportFileError, size_check
 from sync.links.services import (
     contact_delete,
     contact_unlink,
@@ -69,6 +70,15 @@ class XeroImportForm(ImportForm):  # type: ignore[misc]
         widget=forms.RadioSelect,
         initial="customers",
     )
+
+    def clean_import_file(self) -> Any:
+        """A file over the limit is refused before import-export reads it into memory."""
+        upload = self.cleaned_data["import_file"]
+        try:
+            size_check(upload.size)
+        except ImportFileError as error:
+            raise forms.ValidationError(str(error)) from None
+        return upload
 
 
 class XeroConfirmForm(ConfirmImportForm):  # type: ignore[misc]
@@ -119,6 +129,11 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
         return {**data_kwargs, "rollback_on_validation_errors": True}
 
     def add_data_read_fail_error_to_form(self, form: ImportForm, e: Exception) -> None:
+        # A file that cannot be read is never confirmed: its temporary copy goes now, not
+        # never (import-export removes it only on a confirmed import).
+        kept = getattr(form.cleaned_data.get("import_file"), "tmp_storage_name", None)
+        if kept:
+            self.get_tmp_storage_class()(name=kept, **self.get_tmp_storage_class_kwargs()).remove()
         if isinstance(e, ImportFileError):
             form.add_error("import_file", str(e))
         else:

@@ -23,7 +23,7 @@ from sync.csv_export import Column, csv_lines, text, value
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.imports import services as imports
-from sync.imports.xero_export import MAX_BYTES
+from sync.imports.xero_export import ImportFileError, size_check
 from sync.links import suggestions as matching
 from sync.models import ContactImport, ContactLink, LinkEvent, SyncContact
 
@@ -50,11 +50,10 @@ class ImportForm(forms.Form):
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size / 2**20:.0f} MB; the largest omni-xero imports is "
-                f"{MAX_BYTES / 2**20:.0f} MB. Split it into smaller files."
-            )
+        try:
+            size_check(upload.size)
+        except ImportFileError as error:
+            raise forms.ValidationError(str(error)) from None
         return upload
 
 

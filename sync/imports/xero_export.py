@@ -255,6 +255,16 @@ def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.0f} MB"
 
 
+def size_check(size: int) -> None:
+    """Refuse a file over MAX_BYTES before anything reads it (both imports' upload forms ask
+    this of the uploaded file's size, as reading does of the bytes)."""
+    if size > MAX_BYTES:
+        raise ImportFileError(
+            f"The file is {_size(size)}; the largest omni-xero imports is "
+            f"{_size(MAX_BYTES)}. Split it into smaller files."
+        )
+
+
 LENGTHS: dict[str, int | None] = {
     name: getattr(Contact._meta.get_field(name), "max_length", None) for name in SOURCES | JOINED
 }
@@ -323,11 +333,7 @@ def same_name(name: str) -> str:
 def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
     """Read and check a contacts spreadsheet; raise ImportFileError when none of it can be
     used (empty, too big, not a spreadsheet, not Xero's layout)."""
-    if len(data) > MAX_BYTES:
-        raise ImportFileError(
-            f"The file is {_size(len(data))}; the largest omni-xero imports is "
-            f"{_size(MAX_BYTES)}. Split it into smaller files."
-        )
+    size_check(len(data))
     if not data or data.isspace():  # isspace(), unlike strip(), copies nothing
         raise ImportFileError("The file is empty.")
     lines = _rows(name, data)

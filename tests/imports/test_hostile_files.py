@@ -4,6 +4,8 @@ message from the dashboard's import and the admin's, and nothing is written or k
 The files are built here, part by part (tests/xero_export.py); the memory each costs is
 measured by bench/import_memory.py."""
 
+import tempfile
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -58,9 +60,15 @@ def test_the_dashboard_import_refuses_a_hostile_file_with_a_clear_message(
     assert not Contact.objects.exists() and not ContactImport.objects.exists()
 
 
-def test_the_admin_import_refuses_a_hostile_file_with_a_clear_message(admin_client, hostile):
-    name, data, message = hostile
-    response = admin_client.post(
+@pytest.fixture
+def temp_folder(tmp_path, monkeypatch):
+    """The folder import-export keeps an uploaded file in until it is confirmed."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+def _admin_import(client, name: str, data: bytes):
+    return client.post(
         reverse("admin:contacts_contact_import"),
         {
             "resource": "0",
@@ -69,9 +77,38 @@ def test_the_admin_import_refuses_a_hostile_file_with_a_clear_message(admin_clie
             "role": "customers",
         },
     )
+
+
+def test_the_admin_import_refuses_a_hostile_file_with_a_clear_message(
+    admin_client, hostile, temp_folder
+):
+    name, data, message = hostile
+    response = _admin_import(admin_client, name, data)
     assert response.status_code == 200
     page = response.content.decode()
     assert escape(message) in page and "Confirm import" not in page
+    assert not Contact.objects.exists() and not ContactImport.objects.exists()
+    assert list(temp_folder.iterdir()) == []  # the refused file's copy is not left behind
+
+
+OVER_THE_LIMIT = b"ContactName\r\n" + b"x" * (20 * 2**20)
+TOO_BIG = "The file is 20 MB; the largest omni-xero imports is 20 MB."
+
+
+def test_a_file_over_the_limit_is_refused_by_the_admin_import_before_it_is_read(
+    admin_client, temp_folder
+):
+    response = _admin_import(admin_client, "big.csv", OVER_THE_LIMIT)
+    assert escape(TOO_BIG) in response.content.decode()
+    assert list(temp_folder.iterdir()) == []  # import-export never copied it
+    assert not Contact.objects.exists() and not ContactImport.objects.exists()
+
+
+def test_a_file_over_the_limit_is_refused_by_the_dashboard_import(accountant_client):
+    response = accountant_client.post(
+        reverse("sync:import_upload"), {"file": SimpleUploadedFile("big.csv", OVER_THE_LIMIT)}
+    )
+    assert escape(TOO_BIG) in response.content.decode()
     assert not Contact.objects.exists() and not ContactImport.objects.exists()
 
 
