@@ -217,7 +217,7 @@ def _admin_base(name: str, method: str) -> dict[str, str]:
         return {}
     for model, model_admin in admin.site._registry.items():
         if name == f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist":
-            actions = [action_name for _, action_name, _ in model_admin._get_base_actions()]
+            actions = [action.name for action in model_admin._get_base_actions()]
             return {"index": "0", "action": actions[0]} if actions else {}
     return {}
 
@@ -233,6 +233,17 @@ def _admin_list_keys(response) -> set[str]:
     if found.date_hierarchy:
         keys.update(f"{found.date_hierarchy}__{part}" for part in ("year", "month", "day"))
     return keys
+
+
+def _together(name: str, method: str, keys: set[str]) -> list[list[str]]:
+    """The keys sent in one request: an admin form's fields all at once (a form cleans every
+    field it is given, whatever the others hold), anything else one at a time. The admin's
+    own parameters (_to_field, _popup, ...) may refuse a request before its form is read."""
+    if method == "POST" and name.endswith(("_add", "_change")):
+        fields = sorted(key for key in keys if not key.startswith("_"))
+        own = [[key] for key in sorted(keys) if key.startswith("_")]
+        return [fields, *own] if fields else own
+    return [[key] for key in sorted(keys)]
 
 
 def _consume(response) -> None:
@@ -279,7 +290,7 @@ def test_no_hostile_value_makes_a_server_error(route, name, world, caplog):
     for user in users:
         client = Client(raise_request_exception=False)
         client.force_login(user)
-        for path in _paths(route, name, world):
+        for number, path in enumerate(_paths(route, name, world)):
             for method in ("GET", "POST"):
                 base = BASE.get(name, {}) | _admin_base(name, method)
                 with keys_read() as read:
@@ -288,16 +299,28 @@ def test_no_hostile_value_makes_a_server_error(route, name, world, caplog):
                     failures.append(f"{user.username} {method} {path[:80]}: {problem}")
                 if status in (403, 404, 405) or "/login/" in location:
                     continue  # not this role's page (the admin's: log in), not there, or method
+                if name.startswith("admin:") and number > 0:
+                    continue  # the admin sends a hostile path id away before reading anything
+                listed = listed if method == "GET" else set()  # a list reads its query string
                 keys = (read | listed | set(ALSO_READ.get(name, []))) - {"csrfmiddlewaretoken"}
-                for key in sorted(keys):
+                for together in _together(name, method, keys):
                     for value in HOSTILE:
-                        _, _, problem, _ = _problem(
-                            client, method, path, base | {key: value}, caplog
-                        )
-                        if problem:
+                        sent = base | dict.fromkeys(together, value)
+                        _, _, problem, _ = _problem(client, method, path, sent, caplog)
+                        if problem and len(together) > 1:  # name the key that fails
+                            for key in together:
+                                _, _, problem, _ = _problem(
+                                    client, method, path, base | {key: value}, caplog
+                                )
+                                if problem:
+                                    failures.append(
+                                        f"{user.username} {method} {path[:80]} "
+                                        f"{key}={_cut(value)!r}: {problem}"
+                                    )
+                        elif problem:
                             failures.append(
-                                f"{user.username} {method} {path[:80]} {key}={_cut(value)!r}: "
-                                f"{problem}"
+                                f"{user.username} {method} {path[:80]} "
+                                f"{together[0]}={_cut(value)!r}: {problem}"
                             )
     assert not failures, "\n".join(sorted(set(failures)))
 
