@@ -8,12 +8,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.admin.filters import DateFieldListFilter
-from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.options import ActionLocation, IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Model, QuerySet
-from django.forms import Field
+from django.forms import ModelChoiceField, ModelMultipleChoiceField
 from django.http import HttpRequest, HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import is_naive, make_aware
@@ -107,7 +107,10 @@ class CheckedParameters[M: Model](admin.ModelAdmin[M]):
         return CheckedChangeList
 
     def response_action(
-        self, request: HttpRequest, queryset: QuerySet[M], **kwargs: Any
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Any],
+        action_location: ActionLocation = ActionLocation.CHANGE_LIST,
     ) -> HttpResponse | None:
         if _integer(self.opts.pk):
             name = helpers.ACTION_CHECKBOX_NAME
@@ -117,18 +120,18 @@ class CheckedParameters[M: Model](admin.ModelAdmin[M]):
                     raise ValidationError("A selected row came without its id: select it again.")
             except ValidationError as error:
                 raise BadParameter(name, " ".join(error.messages), "Selected rows") from None
-        return super().response_action(request, queryset, **kwargs)  # type: ignore[call-arg]
+        return super().response_action(request, queryset, action_location)
 
     def formfield_for_foreignkey(
         self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Field | None:
+    ) -> ModelChoiceField[Any] | None:
         if _integer(db_field.target_field):
             kwargs.setdefault("form_class", ObjectChoice)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def formfield_for_manytomany(
         self, db_field: models.ManyToManyField[Any, Any], request: HttpRequest, **kwargs: Any
-    ) -> Field | None:
+    ) -> ModelMultipleChoiceField[Any] | None:
         related: type[Model] = db_field.remote_field.model  # type: ignore[assignment]
         if _integer(related._meta.pk):  # type: ignore[arg-type]
             kwargs.setdefault("form_class", ObjectChoices)

@@ -217,7 +217,7 @@ def _admin_base(name: str, method: str) -> dict[str, str]:
         return {}
     for model, model_admin in admin.site._registry.items():
         if name == f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist":
-            actions = [action.name for action in model_admin._get_base_actions()]
+            actions = [action.name for action in model_admin._get_base_actions()]  # type: ignore[attr-defined]
             return {"index": "0", "action": actions[0]} if actions else {}
     return {}
 
@@ -229,7 +229,7 @@ def _admin_list_keys(response) -> set[str]:
         return set()
     keys = set(ADMIN_LIST_KEYS)
     for spec in found.filter_specs:
-        keys.update(spec.expected_parameters())
+        keys.update(key for key in spec.expected_parameters() if key)
     if found.date_hierarchy:
         keys.update(f"{found.date_hierarchy}__{part}" for part in ("year", "month", "day"))
     return keys
