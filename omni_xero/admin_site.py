@@ -51,12 +51,15 @@ def _moment(text: str) -> datetime:
 
 
 class CheckedChangeList(ChangeList):
-    """A list whose date filters and date drill-down take only dates in the range both
-    databases compute with: Django's own ChangeList lets a year of 30 digits, or 9999, reach
-    int() or the calendar (OverflowError, year 10000), and a date without a time reach a
-    DateTimeField as a naive value."""
+    """A list whose filters hold no NUL, and whose date filters and date drill-down take only
+    dates in the range both databases compute with: Django's own ChangeList lets a year of 30
+    digits, or 9999, reach int() or the calendar (OverflowError, year 10000), and a date
+    without a time reach a DateTimeField as a naive value."""
 
     def get_filters(self, request: HttpRequest) -> Any:
+        # A filter's value goes to the query as it is; PostgreSQL refuses text with a NUL.
+        if any("\x00" in str(value) for values in self.params.values() for value in values):
+            raise IncorrectLookupParameters("a filter's value holds a NUL character")
         if self.date_hierarchy:
             parts = [
                 self.params.get(f"{self.date_hierarchy}__{part}")
