@@ -215,3 +215,35 @@ class TokenConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+class ObjectChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    """A form's choice of one object by its integer id (a foreign key in the admin): anything
+    but 1 to 18 digits is the field's own error before any query (the database would refuse
+    it: "int too large", "expected a number"), and is not shown back to be looked up again."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values and as_id(str(value)) is None:
+            raise ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return data if data in self.empty_values or as_id(str(data)) is not None else None
+
+
+class ObjectChoices(forms.ModelMultipleChoiceField):  # type: ignore[type-arg]
+    """A form's choice of several objects by their integer ids (many-to-many in the admin),
+    checked as ObjectChoice checks one."""
+
+    def clean(self, value: Any) -> Any:
+        for text in value if isinstance(value, list | tuple) else []:
+            if as_id(str(text)) is None:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": _shown(str(text))},
+                )
+        return super().clean(value)
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        return [text for text in data or [] if as_id(str(text)) is not None]

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.http import QueryDict
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -67,9 +69,9 @@ ALSO_READ: dict[str, list[str]] = {
     "sync:sync_run": ["page", "outcome"],
     "sync:subtab": ["page", "q", "state", "show", "linked", "sort"],
 }
-# Django's admin reads its own parameters (_to_field, _changelist_filters, each field of its
-# forms, each filter of its lists) and is walked with its search box and pager alone.
-ADMIN_KEYS = {"q", "p"}
+# The admin reads its lists' filters, ordering and dates from a copy of the query string (not
+# seen by keys_read): they are taken from the list itself.
+ADMIN_LIST_KEYS = {"o", "all", "_facets"}
 # Pages whose work is a call to Xero: walked with the hostile values, but as the admin only
 # (each accepted request calls the sandbox).
 SLOW = {"sync:connect", "sync:callback", "sync:admin_fetch", "sync:discrepancies_refresh"}
@@ -208,6 +210,42 @@ def _paths(route: str, name: str, world) -> Iterator[str]:
                         yield hostile
 
 
+def _admin_base(name: str, method: str) -> dict[str, str]:
+    """An admin list's POST runs its first action (delete_selected, else the admin's own), so
+    that the rows it is given (_selected_action) are looked up."""
+    if method != "POST" or not name.endswith("_changelist"):
+        return {}
+    for model, model_admin in admin.site._registry.items():
+        if name == f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist":
+            actions = [action.name for action in model_admin._get_base_actions()]  # type: ignore[attr-defined]
+            return {"index": "0", "action": actions[0]} if actions else {}
+    return {}
+
+
+def _admin_list_keys(response) -> set[str]:
+    """The parameters an admin list reads besides keys_read's: each filter's, its dates'."""
+    found: ChangeList | None = (response.context or {}).get("cl") if response.context else None
+    if not isinstance(found, ChangeList):
+        return set()
+    keys = set(ADMIN_LIST_KEYS)
+    for spec in found.filter_specs:
+        keys.update(key for key in spec.expected_parameters() if key)
+    if found.date_hierarchy:
+        keys.update(f"{found.date_hierarchy}__{part}" for part in ("year", "month", "day"))
+    return keys
+
+
+def _together(name: str, method: str, keys: set[str]) -> list[list[str]]:
+    """The keys sent in one request: an admin form's fields all at once (a form cleans every
+    field it is given, whatever the others hold), anything else one at a time. The admin's
+    own parameters (_to_field, _popup, ...) may refuse a request before its form is read."""
+    if method == "POST" and name.endswith(("_add", "_change")):
+        fields = sorted(key for key in keys if not key.startswith("_"))
+        own = [[key] for key in sorted(keys) if key.startswith("_")]
+        return [fields, *own] if fields else own
+    return [[key] for key in sorted(keys)]
+
+
 def _consume(response) -> None:
     if response.streaming:
         b"".join(response.streaming_content)
@@ -215,23 +253,25 @@ def _consume(response) -> None:
 
 def _problem(
     client: Client, method: str, path: str, data: dict[str, str], caplog
-) -> tuple[int, str, str]:
-    """The status and Location of one answer, and what is wrong with it ("" when nothing)."""
+) -> tuple[int, str, str, set[str]]:
+    """The status and Location of one answer, what is wrong with it ("" when nothing), and the
+    admin list parameters it offers."""
     caplog.clear()
     send = client.post if method == "POST" else client.get
     try:
         response = send(path, data)
         _consume(response)
     except Exception as error:  # a streamed body failing after its 200
-        return 200, "", f"{type(error).__name__}: {error}"
+        return 200, "", f"{type(error).__name__}: {error}", set()
     status, location = response.status_code, response.headers.get("Location", "")
     if status >= 500:
         exc = getattr(response, "exc_info", None)
-        return status, location, f"{status} {exc[1]!r}" if exc else str(status)
+        return status, location, f"{status} {exc[1]!r}" if exc else str(status), set()
     traced = [record for record in caplog.records if record.exc_info]
     if traced and status < 400:  # a refusal (403, 400) may log its reason with a traceback
-        return status, location, f"{status} with a traceback logged: {traced[0].getMessage()}"
-    return status, location, ""
+        problem = f"{status} with a traceback logged: {traced[0].getMessage()}"
+        return status, location, problem, set()
+    return status, location, "", _admin_list_keys(response)
 
 
 def _cut(value: str) -> str:
@@ -250,25 +290,37 @@ def test_no_hostile_value_makes_a_server_error(route, name, world, caplog):
     for user in users:
         client = Client(raise_request_exception=False)
         client.force_login(user)
-        for path in _paths(route, name, world):
+        for number, path in enumerate(_paths(route, name, world)):
             for method in ("GET", "POST"):
-                base = BASE.get(name, {})
+                base = BASE.get(name, {}) | _admin_base(name, method)
                 with keys_read() as read:
-                    status, location, problem = _problem(client, method, path, base, caplog)
+                    status, location, problem, listed = _problem(client, method, path, base, caplog)
                 if problem:
                     failures.append(f"{user.username} {method} {path[:80]}: {problem}")
                 if status in (403, 404, 405) or "/login/" in location:
                     continue  # not this role's page (the admin's: log in), not there, or method
-                keys = (read | set(ALSO_READ.get(name, []))) - {"csrfmiddlewaretoken"}
-                if name.startswith("admin:"):
-                    keys &= ADMIN_KEYS
-                for key in sorted(keys):
+                if name.startswith("admin:") and number > 0:
+                    continue  # the admin sends a hostile path id away before reading anything
+                listed = listed if method == "GET" else set()  # a list reads its query string
+                keys = (read | listed | set(ALSO_READ.get(name, []))) - {"csrfmiddlewaretoken"}
+                for together in _together(name, method, keys):
                     for value in HOSTILE:
-                        *_, problem = _problem(client, method, path, base | {key: value}, caplog)
-                        if problem:
+                        sent = base | dict.fromkeys(together, value)
+                        _, _, problem, _ = _problem(client, method, path, sent, caplog)
+                        if problem and len(together) > 1:  # name the key that fails
+                            for key in together:
+                                _, _, problem, _ = _problem(
+                                    client, method, path, base | {key: value}, caplog
+                                )
+                                if problem:
+                                    failures.append(
+                                        f"{user.username} {method} {path[:80]} "
+                                        f"{key}={_cut(value)!r}: {problem}"
+                                    )
+                        elif problem:
                             failures.append(
-                                f"{user.username} {method} {path[:80]} {key}={_cut(value)!r}: "
-                                f"{problem}"
+                                f"{user.username} {method} {path[:80]} "
+                                f"{together[0]}={_cut(value)!r}: {problem}"
                             )
     assert not failures, "\n".join(sorted(set(failures)))
 

@@ -8,6 +8,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
+from sync.filters import as_id
 from sync.models import (
     BranchOrganisation,
     TransactionEvent,
@@ -49,8 +50,10 @@ class OrganisationFilter(admin.SimpleListFilter):
         value = self.value()
         if value == self.NONE:
             return without_organisation(queryset)
-        if value and value.isdigit():
-            connection = XeroConnection.objects.filter(pk=int(value)).first()
+        if value:
+            # "²" is a digit to str.isdigit() but no id: as_id takes 1 to 18 digits 0-9.
+            pk = as_id(value)
+            connection = XeroConnection.objects.filter(pk=pk).first() if pk else None
             return for_organisation(queryset, connection) if connection else queryset.none()
         return queryset
 
