@@ -89,6 +89,8 @@ def files(cell_mb: int, bomb_mb: int) -> dict[str, tuple[Callable[[], bytes], bo
         f"zip-bomb-{bomb_mb}-mb.xlsx": (lambda: make.zip_bomb(bomb_mb * 2**20), True),
         "zip-bomb-50-mb.xlsx": (lambda: make.zip_bomb(50 * 2**20), True),
         "too-many-columns.xlsx": (make.too_many_columns, True),
+        "300000-tiny-shared-strings.xlsx": (lambda: make.many_shared_strings(300_000), True),
+        "1400000-tiny-shared-strings.xlsx": (lambda: make.many_shared_strings(1_400_000), True),
         "styles-bomb-200000-formats.xlsx": (lambda: make.styles_bomb(200_000), True),
         "too-many-rows.xlsx": (lambda: make.too_many_rows(50_001), True),
         "truncated-sheet.xlsx": (make.truncated_sheet, True),

@@ -249,6 +249,14 @@ def styles_bomb(formats: int) -> bytes:
     )
 
 
+def many_shared_strings(count: int) -> bytes:
+    """A contact in a workbook whose shared strings are `count` tiny texts: each costs openpyxl
+    some 160 bytes however short, and the part stays far below its size limit."""
+    items = "".join(f"<si><t>{n}</t></si>" for n in range(count))
+    shared = f'<sst xmlns="{MAIN}">{items}</sst>'
+    return workbook_zip(sheet_xml(HEADER_ROW + row(2, '<c r="A2" t="s"><v>0</v></c>')), shared)
+
+
 def csv_with_nul(after: int = 8192) -> bytes:
     """Xero's CSV, well past `after` bytes, then a row whose name holds a NUL."""
     rows = [{"ContactName": f"Contact {n}"} for n in range(after // 10)]

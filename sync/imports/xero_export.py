@@ -191,6 +191,9 @@ WORKBOOK_ERRORS = {
     "formatting": "The workbook holds more formatting or structure than a contacts export "
     f"(over {workbook.MAX_ELEMENTS:,} styles or entries in one of its parts), more than "
     "omni-xero reads. Save it as CSV and import that, or export the contacts from Xero again.",
+    "strings": f"The workbook holds more than {workbook.MAX_SHARED_ITEMS:,} different texts, "
+    "more than 50,000 contacts in Xero's layout have. Save it as CSV, or split it into smaller "
+    "files.",
     "cell": f"The file has a cell longer than {workbook.MAX_CELL:,} characters (Excel's own "
     "limit), so it is not Xero's contacts export. Export the contacts from Xero again.",
     "columns": f"The file has more than {workbook.MAX_COLUMNS} columns; Xero's contacts "
