@@ -159,11 +159,15 @@ def form_error(form: forms.BaseForm) -> BadParameter:
 
 
 def object_ids(texts: Iterable[str], name: str = "id") -> list[int]:
-    """Ids given as text (a command's option): BadParameter unless each is 1 to 18 digits."""
+    """Ids given as text (a command's option): BadParameter unless each is 1 to 18 digits and
+    there is at least one (an option naming none is a mistake, never "all of them")."""
     try:
-        return ObjectIds().clean(list(texts))
+        ids = ObjectIds().clean(list(texts))
     except ValidationError as error:
         raise BadParameter(name, " ".join(error.messages)) from None
+    if not ids:
+        raise BadParameter(name, "It names no id.")
+    return ids
 
 
 def as_id(text: str) -> int | None:

@@ -159,14 +159,19 @@ def shared_xml(*strings: str, doctype: str = "") -> str:
     return f'<?xml version="1.0" encoding="UTF-8"?>{doctype}<sst xmlns="{MAIN}">{items}</sst>'
 
 
-def workbook_zip(sheet: str | bytes, shared: str | bytes = "") -> bytes:
-    """A workbook of one sheet made of the given XML, compressed as Excel does."""
+def workbook_zip(
+    sheet: str | bytes, shared: str | bytes = "", extra: dict[str, str] | None = None
+) -> bytes:
+    """A workbook of one sheet made of the given XML (and any extra parts, by name),
+    compressed as Excel does."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in PARTS.items():
             archive.writestr(name, text)
         archive.writestr("xl/worksheets/sheet1.xml", sheet)
         archive.writestr("xl/sharedStrings.xml", shared or shared_xml())
+        for name, text in (extra or {}).items():
+            archive.writestr(name, text)
     return out.getvalue()
 
 
@@ -231,6 +236,24 @@ def external_entity() -> bytes:
 
 def billion_laughs() -> bytes:
     shared = shared_xml("&lol9;", doctype=LAUGHS.replace("lolz", "sst"))
+    return workbook_zip(sheet_xml(HEADER_ROW + row(2, '<c r="A2" t="s"><v>0</v></c>')), shared)
+
+
+def styles_bomb(formats: int) -> bytes:
+    """A contact whose workbook declares `formats` cell formats: openpyxl builds them all, at
+    about a kilobyte each, from a part that packs a thousandfold."""
+    formats_xml = f'<cellXfs count="{formats}">{"<xf/>" * formats}</cellXfs>'
+    styles = f'<styleSheet xmlns="{MAIN}">{formats_xml}</styleSheet>'
+    return workbook_zip(
+        sheet_xml(HEADER_ROW + row(2, inline("A2", "Tui Books"))), extra={"xl/styles.xml": styles}
+    )
+
+
+def many_shared_strings(count: int) -> bytes:
+    """A contact in a workbook whose shared strings are `count` tiny texts: each costs openpyxl
+    some 160 bytes however short, and the part stays far below its size limit."""
+    items = "".join(f"<si><t>{n}</t></si>" for n in range(count))
+    shared = f'<sst xmlns="{MAIN}">{items}</sst>'
     return workbook_zip(sheet_xml(HEADER_ROW + row(2, '<c r="A2" t="s"><v>0</v></c>')), shared)
 
 

@@ -5,10 +5,11 @@ A workbook is a zip of XML parts, and openpyxl trusts both. So before openpyxl o
 zip's directory is checked (how many parts, how much they unpack to, how far each is
 compressed), and every XML part is run through expat in small pieces: a document type (where
 entities and their expansion live) is refused, and so is any text longer than a cell may
-hold or any tag that keeps growing. Python's zipfile never gives more of a part than the
-size its directory declares (it stops there, then fails the part's CRC check), so the
-declared sizes are a true bound. openpyxl then streams the first sheet in read-only mode,
-its declared dimension ignored, at most MAX_COLUMNS + 1 cells a row.
+hold or any tag that keeps growing; a part openpyxl builds whole (the styles) may hold only
+so many elements, and the shared strings only so many texts. Python's zipfile never gives
+more of a part than the size its directory declares (it stops there, then fails the part's
+CRC check), so the declared sizes are a true bound. openpyxl then streams the first sheet in
+read-only mode, its declared dimension ignored, at most MAX_COLUMNS + 1 cells a row.
 
 Every failure is a WorkbookError whose `limit` says which bound was passed, or none when the
 file is simply not a workbook that can be read; xero_export words them for the accountant.
@@ -26,8 +27,14 @@ SHEET_ROWS = 1_048_576  # Excel's last row
 MAX_PARTS = 200  # a workbook Xero or Excel writes has about a dozen
 MAX_UNPACKED = 100 * 2**20  # all parts together; 50,000 contacts in Xero's layout unpack to ~45 MB
 MAX_SHARED_STRINGS = 32 * 2**20  # openpyxl holds this part whole in memory
+# openpyxl keeps each shared string at ~150 bytes however short it is: 300,000 (six texts of
+# each of 50,000 contacts) cost ~45 MB, where a 30 MB part of tiny ones cost 140 MB.
+MAX_SHARED_ITEMS = 300_000
 MAX_RATIO = 100  # unpacked / packed, for parts over RATIO_FROM (Apache POI's bound)
 RATIO_FROM = 2**20
+# Elements of a part openpyxl builds whole into objects (the styles above all), each costing
+# about a kilobyte: 20,000 cell formats are ~20 MB, where Excel writes a few dozen.
+MAX_ELEMENTS = 20_000
 MAX_TOKEN = 2**20  # bytes of one XML tag, comment or declaration not yet parsed
 CHUNK = 64 * 1024
 
@@ -85,12 +92,14 @@ def _column(ref: str) -> int:
 class _Scan:
     """One XML part fed to expat in pieces: no document type, no text over MAX_CELL
     characters, no token over MAX_TOKEN bytes, and in a sheet no value right of column
-    MAX_COLUMNS (which openpyxl, reading MAX_COLUMNS + 1 cells a row, would not see).
-    `started` once anything XML was seen."""
+    MAX_COLUMNS (which openpyxl, reading MAX_COLUMNS + 1 cells a row, would not see), in a
+    part built whole no more than MAX_ELEMENTS elements. `started` once anything XML was seen."""
 
-    def __init__(self, *, sheet: bool) -> None:
+    def __init__(self, *, sheet: bool, whole: bool, shared: bool) -> None:
         self.parser = expat.ParserCreate()
         self.sheet = sheet
+        self.elements = 0 if whole else None  # counted only where openpyxl builds them all
+        self.strings = 0 if shared else None
         self.started = False
         self.text = 0  # characters of the text run under way
         self.seen = 0  # the byte where expat last reported something
@@ -115,9 +124,17 @@ class _Scan:
     def _start(self, name: str, attributes: dict[str, str]) -> None:
         self._event()
         self.text = 0
+        if self.elements is not None:
+            self.elements += 1
+            if self.elements > MAX_ELEMENTS:
+                raise WorkbookError("formatting")
+        local = name.rpartition(":")[2]
+        if self.strings is not None and local == "si":
+            self.strings += 1
+            if self.strings > MAX_SHARED_ITEMS:
+                raise WorkbookError("strings")
         if not self.sheet:
             return
-        local = name.rpartition(":")[2]
         if local == "row":
             self.column = 0
         elif local == "c":
@@ -143,7 +160,12 @@ class _Scan:
 
 
 def _xml_check(archive: zipfile.ZipFile, part: zipfile.ZipInfo) -> None:
-    scan, fed = _Scan(sheet=part.filename.startswith("xl/worksheets/")), 0
+    sheet = part.filename.startswith("xl/worksheets/")
+    # openpyxl streams the sheet and keeps only the strings of sharedStrings.xml (bounded by
+    # MAX_SHARED_STRINGS and MAX_SHARED_ITEMS); every other XML part it parses becomes a tree
+    # of objects.
+    shared = part.filename.endswith("sharedStrings.xml")
+    scan, fed = _Scan(sheet=sheet, whole=not sheet and not shared, shared=shared), 0
     with archive.open(part) as stream:
         try:
             while chunk := stream.read(CHUNK):

@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -174,6 +174,8 @@ def _cell_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()  # Excel keeps every date as a date and a time
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)
@@ -186,6 +188,12 @@ WORKBOOK_ERRORS = {
     "unpacked": "The workbook unpacks to more data than a contacts export holds (omni-xero "
     f"reads at most {workbook.MAX_UNPACKED // 2**20} MB unpacked). Save it as CSV, or split "
     "it into smaller files.",
+    "formatting": "The workbook holds more formatting or structure than a contacts export "
+    f"(over {workbook.MAX_ELEMENTS:,} styles or entries in one of its parts), more than "
+    "omni-xero reads. Save it as CSV and import that, or export the contacts from Xero again.",
+    "strings": f"The workbook holds more than {workbook.MAX_SHARED_ITEMS:,} different texts, "
+    "more than 50,000 contacts in Xero's layout have. Save it as CSV, or split it into smaller "
+    "files.",
     "cell": f"The file has a cell longer than {workbook.MAX_CELL:,} characters (Excel's own "
     "limit), so it is not Xero's contacts export. Export the contacts from Xero again.",
     "columns": f"The file has more than {workbook.MAX_COLUMNS} columns; Xero's contacts "
@@ -216,23 +224,32 @@ def _lines(text: io.TextIOBase) -> Iterator[str]:
         yield line
 
 
+UTF16_MARKS = (b"\xff\xfe", b"\xfe\xff")  # Excel's "Unicode Text" begins with one
+
+
 def _csv_rows(data: bytes) -> Iterator[list[str]]:
     # Bytes that are not UTF-8 survive decoding as lone surrogates, so that only the rows
     # holding them are refused (with their row numbers), not the whole file. Decoded as it
     # is read, the file is never held whole as text.
+    encoding = "utf-16" if data.startswith(UTF16_MARKS) else "utf-8-sig"
     text = io.TextIOWrapper(
-        io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline=""
+        io.BytesIO(data), encoding=encoding, errors="surrogateescape", newline=""
     )
-    first_line = text.readline(MAX_LINE)
-    text.seek(0)
-    delimiter = max([",", ";", "\t"], key=first_line.count)
     try:
+        first_line = text.readline(MAX_LINE)
+        text.seek(0)
+        delimiter = max([",", ";", "\t"], key=first_line.count)
         for cells in csv.reader(_lines(text), delimiter=delimiter):
             if len(cells) > workbook.MAX_COLUMNS:
                 raise ImportFileError(WORKBOOK_ERRORS["columns"])
             yield cells
     except csv.Error as error:
         raise ImportFileError(f"The file is not a CSV file omni-xero can read ({error}).") from None
+    except UnicodeDecodeError:  # only UTF-16 fails so: every byte survives UTF-8's decoding
+        raise ImportFileError(
+            "The file begins as UTF-16 text but is damaged further on. Save it from Excel "
+            "as “CSV UTF-8”, or export the contacts from Xero again, and import that file."
+        ) from None
 
 
 def _rows(name: str, data: bytes) -> Iterator[list[str]]:
@@ -243,7 +260,7 @@ def _rows(name: str, data: bytes) -> Iterator[list[str]]:
             "Old Excel files (.xls) cannot be read: save the file as .xlsx or CSV, or export "
             "the contacts from Xero again."
         )
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data[:8192] and not data.startswith(UTF16_MARKS):
         raise ImportFileError(
             "The file is not a spreadsheet (it holds binary data). Import the CSV or XLSX "
             "file that Xero's contacts export gives."

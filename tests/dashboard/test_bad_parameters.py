@@ -98,6 +98,14 @@ def test_the_command_refuses_an_id_too_long_in_one_line(db):
         call_command("sync_transactions", "--contact", "Kauri\x00")
 
 
+@pytest.mark.parametrize("option", ["--ids", "--organisation"])
+def test_an_empty_option_of_the_command_is_refused_not_read_as_everything(db, option):
+    # `--ids "$IDS"` with nothing in $IDS would otherwise send every ready transaction.
+    XeroConnectionFactory()
+    with pytest.raises(CommandError, match=f"^{option}"):
+        call_command("sync_transactions", option, "")
+
+
 def test_a_contact_of_18_digits_is_looked_up_on_both_databases(db, capsys):
     XeroConnectionFactory()
     call_command("sync_transactions", "--contact", "9" * 18)

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.django_db
 UNREADABLE = "The file is not an Excel workbook omni-xero can read: it is damaged, or was not"
 UNPACKED = "The workbook unpacks to more data than a contacts export holds"
 COLUMNS = "The file has more than 100 columns; Xero's contacts export has 36."
+FORMATTING = "The workbook holds more formatting or structure than a contacts export"
+STRINGS = "The workbook holds more than 300,000 different texts"
 CELL = "The file has a cell longer than 32,767 characters (Excel's own limit)"
 
 HOSTILE = {
@@ -30,6 +32,8 @@ HOSTILE = {
     "huge-packed-cell.xlsx": (lambda: make.huge_shared_cell(2_000_000), UNPACKED),
     "zip-bomb.xlsx": (lambda: make.zip_bomb(50 * 2**20), UNPACKED),
     "too-many-columns.xlsx": (make.too_many_columns, COLUMNS),
+    "many-shared-strings.xlsx": (lambda: make.many_shared_strings(300_001), STRINGS),
+    "styles-bomb.xlsx": (lambda: make.styles_bomb(20_001), FORMATTING),
     "too-many-rows.xlsx": (
         lambda: make.too_many_rows(50_001),
         "The file has more than 50,000 contacts. Split it into smaller files.",

@@ -1,5 +1,7 @@
 """Reading Xero's contacts export: columns, bad rows and bad files, and the plan for Omni."""
 
+from datetime import datetime
+
 import pytest
 
 from contacts.models import Contact
@@ -106,6 +108,30 @@ def test_rows_that_are_not_utf8_are_refused_and_the_others_kept():
     assert problem.row == 2 and "not UTF-8" in problem.message
 
 
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_a_utf16_file_as_excel_saves_unicode_text_is_read(delimiter):
+    # Excel's "Unicode Text" and some "CSV" saves are UTF-16 with a byte order mark.
+    text = f"*ContactName{delimiter}EmailAddress\r\nCafé Rangi{delimiter}kia@ora.nz\r\n"
+    for encoding in ("utf-16", "utf-16-be"):
+        data = ("\ufeff" + text).encode(encoding)
+        parsed = contacts_file_read(name="unicode.txt", data=data)
+        assert [row.values for row in parsed.rows] == [
+            {"name": "Café Rangi", "email": "kia@ora.nz"}
+        ]
+        assert (
+            contacts_file_read(
+                name="unicode.txt", data=contacts_file_as_csv(name="unicode.txt", data=data)
+            )
+            == parsed
+        )
+
+
+def test_excel_dates_are_read_as_the_dates_they_show():
+    data = xero_xlsx([{"ContactName": "Tui Books", "AccountNumber": datetime(2024, 1, 2)}])  # type: ignore[dict-item]
+    (row,) = contacts_file_read(name="t.xlsx", data=data).rows
+    assert row.values["account_number"] == "2024-01-02"
+
+
 def test_utf8_names_are_read_as_written():
     (row,) = contacts_file_read(name="x.csv", data=xero_csv([{"ContactName": "Café Rangi"}])).rows
     assert row.values["name"] == "Café Rangi"
@@ -122,6 +148,12 @@ def test_utf8_names_are_read_as_written():
         ("fake.xlsx", b"Hello, world\n", "no ContactName column"),
         ("broken.xlsx", b"PK\x03\x04 not really a zip", "not an Excel workbook"),
         ("other.csv", b"Name,Email\nTui,t@t.nz\n", "no ContactName column"),
+        ("cut.txt", b"\xff\xfe*\x00C\x00\x00\xd8", "begins as UTF-16 text but is damaged"),
+        (
+            "cut-later.txt",
+            "\ufeff*ContactName\r\nTui\r\n".encode("utf-16-le") + b"\x00\xd8",
+            "begins as UTF-16 text but is damaged",
+        ),
     ],
 )
 def test_files_that_cannot_be_imported_say_why(name, data, message):

@@ -39,7 +39,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         # Every option is checked before anything is looked up: a wrong one is one line.
-        ids = self._ids(options["ids"].split(","), "--ids") if options.get("ids") else None
+        # An empty --ids (a script's empty variable) is an error, never "every transaction".
+        ids = self._ids(options["ids"].split(","), "--ids") if options["ids"] is not None else None
         contacts = [self._text(contact, "--contact") for contact in options.get("contact") or []]
         connection = self._connection(options.get("organisation"))
         transactions = transaction_orgs.for_organisation(
@@ -93,7 +94,9 @@ class Command(BaseCommand):
 
     def _connection(self, name: str | None) -> XeroConnection:
         connected = XeroConnection.objects.filter(status=ConnectionStatus.ACTIVE)
-        if name:
+        if name is not None:
+            if not name.strip():
+                raise CommandError("--organisation: give the organisation's name, as Xero has it.")
             connected = connected.filter(organisation_name=self._text(name, "--organisation"))
         found = list(connected[:2])
         if not found:
