@@ -83,6 +83,18 @@ class ObjectId(forms.CharField):
         return int(text)
 
 
+class XeroId(forms.UUIDField):
+    """A Xero object's id, as a page posts the one picked: a UUID, or nothing."""
+
+    default_error_messages = {
+        "invalid": "It is not a Xero id: pick the contact from the Search column again."
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+
 class ObjectIds(forms.Field):
     """A list of ids, as checked rows post them (name=contact, once per row)."""
 

@@ -244,6 +244,8 @@ def _csv_rows(data: bytes) -> Iterator[list[str]]:
                 raise ImportFileError(WORKBOOK_ERRORS["columns"])
             yield cells
     except csv.Error as error:
+        if "field larger than field limit" in str(error):  # csv's own cap, 131,072 characters
+            raise ImportFileError(WORKBOOK_ERRORS["cell"]) from None
         raise ImportFileError(f"The file is not a CSV file omni-xero can read ({error}).") from None
     except UnicodeDecodeError:  # only UTF-16 fails so: every byte survives UTF-8's decoding
         raise ImportFileError(

@@ -111,7 +111,9 @@ def link_existing(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRe
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
     back = tabs.return_url(request, tab)
-    xero_contact_id = request.POST.get("xero_contact_id") or request.GET.get("xero_contact_id")
+    given = request.POST if "xero_contact_id" in request.POST else request.GET
+    picked = filters.one(filters.XeroId(label="Xero contact"), given, "xero_contact_id")
+    xero_contact_id = str(picked) if picked else ""
     if connection is None or not xero_contact_id:
         messages.error(request, "Pick a Xero contact to link.")
         return redirect(back)

@@ -118,3 +118,20 @@ def test_a_next_that_is_not_a_page_returns_to_the_fallback(viewer_client):
         f"{XERO}/organisation/", {"connection": connection.pk, "next": "-1"}
     )
     assert response.status_code == 302 and response.url == f"{XERO}/"
+
+
+def test_a_picked_xero_contact_that_is_no_xero_id_is_a_400_and_links_nothing(accountant_client):
+    from sync.models import ContactLink
+
+    XeroConnectionFactory()
+    contact = ContactFactory(is_customer=True)
+    url = f"{XERO}/sales/contacts/{contact.pk}/link/"
+    response = accountant_client.post(url, {"xero_contact_id": "x" * 10_000})
+    bad(response, "Xero contact", "xero_contact_id", "It is not a Xero id")
+    bad(
+        accountant_client.get(url, {"xero_contact_id": "6f2d\x00"}),
+        "Xero contact",
+        "xero_contact_id",
+        "It is not a Xero id",
+    )
+    assert not ContactLink.objects.exists()

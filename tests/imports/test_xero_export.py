@@ -154,6 +154,11 @@ def test_utf8_names_are_read_as_written():
             "\ufeff*ContactName\r\nTui\r\n".encode("utf-16-le") + b"\x00\xd8",
             "begins as UTF-16 text but is damaged",
         ),
+        (
+            "long-quoted-cell.csv",
+            b'*ContactName\r\n"' + b"x" * 200_000 + b'"\r\n',
+            "a cell longer than 32,767 characters",
+        ),
     ],
 )
 def test_files_that_cannot_be_imported_say_why(name, data, message):
