@@ -65,7 +65,8 @@ INVALID_BADGES = {
 }
 
 
-def _invalid_badge(link: ContactLink) -> Badge:
+def invalid_badge(link: ContactLink) -> Badge:
+    """Why an invalid link cannot be used, as its badge (a merged one names its survivor)."""
     if link.invalid_reason == InvalidReason.MERGED:
         survivor = getattr(link, "survivor_name", None) or "another Xero contact"
         return Badge("Merged into", Tone.BAD, survivor)
@@ -100,7 +101,7 @@ def contact_row(
     if link is not None and not link.is_valid:
         # Whatever an earlier upload did, the link cannot be used now: never "Uploaded".
         relink = {"relink"} if link.merged_into_xero_contact_id else set()
-        return RowState(_invalid_badge(link), link.invalid_message, can({"unlink", *relink}))
+        return RowState(invalid_badge(link), link.invalid_message, can({"unlink", *relink}))
     if pending and upload is not None:
         label = UploadRow.State(upload).label
         return RowState(Badge(label, Tone.PENDING), "", can({"unlink"} if link else set()))
@@ -161,7 +162,7 @@ def transaction_row(
         badge = Badge(f"{word} in Xero", Tone.BAD)
         reason = f"Synced, then {word.lower()} in Xero. Reset it to sync it again."
         actions = {"reset"}
-    elif state in TO_SYNC and blocked:
+    elif state == SyncState.READY and blocked:  # a refused one says Refused, and why
         badge = Badge("Blocked by its contact", Tone.BAD)
         reason, actions = "", {"skip"}
     else:

@@ -103,3 +103,11 @@ def transaction_state(transaction: Any, connection: XeroConnection | None) -> An
         connection=rows.connection_state(connection),
         xero_status=getattr(transaction, "xero_status", None),
     )
+
+
+@register.filter
+def invalid_badge(link: Any) -> Any:
+    """An invalid link's badge, as its row shows it (sync.dashboard.rows)."""
+    from sync.dashboard import rows
+
+    return rows.invalid_badge(link)

@@ -145,9 +145,8 @@ TRANSACTION_BADGES = {
     (SyncState.READY, None): [BLOCKED] * 4,
     (SyncState.READY, LinkStatus.VALID): ["Ready to sync"] * 4,
     (SyncState.READY, LinkStatus.INVALID): [BLOCKED] * 4,
-    (SyncState.REFUSED, None): [BLOCKED] * 4,
-    (SyncState.REFUSED, LinkStatus.VALID): ["Refused"] * 4,
-    (SyncState.REFUSED, LinkStatus.INVALID): [BLOCKED] * 4,
+    # Refused already: it says so, its last error why, and its contact's badge what blocks.
+    **{(SyncState.REFUSED, link): ["Refused"] * 4 for link in LINKS},
     **{
         (SyncState.SYNCED, link): ["Synced", "Synced", "Voided in Xero", "Deleted in Xero"]
         for link in LINKS
