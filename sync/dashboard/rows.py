@@ -96,13 +96,16 @@ def contact_row(
             frozenset(),
         )
     active = connection == Connection.ACTIVE
-    can = frozenset if active else (lambda actions: frozenset(actions) & {"unlink"})
-    pending = upload is not None and upload in UploadRow.PENDING
+
+    def can(actions: set[str]) -> frozenset[str]:
+        # Until the connection works again only unlinking, which Xero has no part in, is on.
+        return frozenset(actions) if active else frozenset(actions) & {"unlink"}
+
     if link is not None and not link.is_valid:
         # Whatever an earlier upload did, the link cannot be used now: never "Uploaded".
         relink = {"relink"} if link.merged_into_xero_contact_id else set()
         return RowState(invalid_badge(link), link.invalid_message, can({"unlink", *relink}))
-    if pending and upload is not None:
+    if upload is not None and upload in UploadRow.PENDING:
         label = UploadRow.State(upload).label
         return RowState(Badge(label, Tone.PENDING), "", can({"unlink"} if link else set()))
     if link is None:
