@@ -38,8 +38,10 @@ from sync.links.services import contact_unlink
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing.organisations import (
     for_organisation,
+    with_xero_status,
     without_organisation,
 )
+from sync.syncing.refusals import ready_count, with_contact_link
 from sync.uploads import views as upload_views
 from transactions.models import SyncState, Transaction
 
@@ -68,6 +70,7 @@ class ContactList:
     page: Page[SyncContact]
     rows: list[tuple[SyncContact, list[Message]]]
     other_messages: list[Message]
+    links_of: XeroConnection | None  # whose links the rows show (see _links_of)
 
     def url(self, **changes: str) -> str:
         params = {"show": self.show, "linked": self.linked, "q": self.q, "sort": self.sort}
@@ -140,12 +143,21 @@ class TransactionFilters(filters.Filters):
     q = filters.Search(label="Search")
 
 
+def _links_of(connection: XeroConnection | None) -> XeroConnection | None:
+    """The organisation whose links a row shows: the one shown, or else the one disconnected
+    last, whose links are kept for when it is connected again (shown as kept)."""
+    if connection is not None:
+        return connection
+    return XeroConnection.objects.disconnected_last()
+
+
 def _contacts_page(
     request: HttpRequest, tab: str, connection: XeroConnection | None
 ) -> ContactList:
     wanted = ContactFilters.read(request.GET)
     show, link_filter, sort, q = (wanted[k] for k in ("show", "linked", "sort", "q"))
     to_sync = _to_sync(connection)
+    links_of = _links_of(connection)
     contacts = SyncContact.objects.for_tab(tab)
     if not show:
         contacts = contacts.ready(to_sync)
@@ -153,7 +165,7 @@ def _contacts_page(
         contacts.search(q)
         .link_filter(link_filter, connection)
         .with_ready_count(to_sync)
-        .with_link(connection)
+        .with_link(links_of)
         .sorted_by(sort, connection)
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(wanted["page"])
@@ -167,6 +179,7 @@ def _contacts_page(
         page=page,
         rows=rows,
         other_messages=other_messages,
+        links_of=links_of,
     )
 
 
@@ -205,6 +218,9 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             .with_lines()
             .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
         )
+        if connection is not None:
+            # What each row shows of its contact and of its document in Xero, in this query.
+            transactions = with_xero_status(with_contact_link(transactions, connection), connection)
         from sync.dashboard.transactions import active_runs, resync_offer  # they import this module
 
         page = Paginator(transactions, PAGE_SIZE).get_page(wanted["page"])
@@ -217,7 +233,8 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "syncs": active_runs(context["connection"]),
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
-            "ready_count": of_type.ready_to_sync().count(),
+            "ready": ready_count(of_type, connection) if connection is not None else None,
+            "blocked_url": f"{list_url(tab)}?{urlencode({'linked': 'blocked'})}",
             "unassigned_count": without_organisation(
                 Transaction.objects.of_type(sub.transaction_type), connection
             ).count()
@@ -243,10 +260,9 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     """One contact: its details, its link in the organisation shown, and its link history."""
     context = shell_context(request, tab, contacts_subtab(tab))
     connection = context["connection"]
+    links_of = _links_of(connection)
     contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab)
-        .with_ready_count(_to_sync(connection))
-        .with_link(connection),
+        SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection)).with_link(links_of),
         pk=pk,
     )
     events = list(
@@ -271,7 +287,12 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
         )
         for event in events
     ]
-    context |= {"contact": contact, "history": history, "back": list_url(tab)}
+    context |= {
+        "contact": contact,
+        "history": history,
+        "back": list_url(tab),
+        "links_of": links_of,
+    }
     return render(request, "sync/contact_detail.html", context)
 
 

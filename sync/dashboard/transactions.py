@@ -12,9 +12,10 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from sync import filters
 from sync.dashboard import tabs
-from sync.models import ContactLink, LinkStatus, SyncItem, SyncRun, XeroConnection
+from sync.models import SyncItem, SyncRun, XeroConnection
 from sync.syncing import runs
 from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
+from sync.syncing.refusals import contact_can_go
 from transactions.models import SyncState, Transaction, TransactionType
 
 
@@ -40,9 +41,6 @@ def resync_offer(
     tax type are not offered (the fix is elsewhere); nor are those waiting in a sync."""
     if connection is None:
         return Transaction.objects.none()
-    valid_link = ContactLink.objects.filter(
-        contact=OuterRef("contact"), connection=connection, status=LinkStatus.VALID
-    )
     pending = SyncItem.objects.filter(transaction=OuterRef("pk"), state__in=SyncItem.PENDING)
     latest_refusal = (
         SyncItem.objects.filter(transaction=OuterRef("pk"), connection=connection)
@@ -53,7 +51,7 @@ def resync_offer(
         for_organisation(Transaction.objects.filter(sync_state=SyncState.REFUSED), connection)
         .annotate(latest_refusal=Subquery(latest_refusal))
         .filter(
-            Exists(valid_link),
+            contact_can_go(connection),
             latest_refusal__in=[SyncItem.Refusal.UNLINKED, SyncItem.Refusal.INVALID_LINK],
         )
         .exclude(Exists(pending))
@@ -112,7 +110,8 @@ def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str)
         )
     elif action == "upload_all":
         assert connection is not None
-        _start(request, connection, of_type.ready_to_sync())
+        # Only what can go: those their contact blocks would only be refused.
+        _start(request, connection, of_type.ready_to_sync().filter(contact_can_go(connection)))
     elif action not in ("upload", "skip", "reset"):
         messages.error(request, "Choose Upload, Upload all ready, Skip or Reset.")
     elif not ids:

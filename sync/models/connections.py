@@ -28,6 +28,11 @@ class XeroConnectionQuerySet(models.QuerySet["XeroConnection"]):
         """The organisation the dashboard works with: the one connected most recently."""
         return self.usable().order_by("-connected_at", "-pk").first()
 
+    def disconnected_last(self) -> "XeroConnection | None":
+        """With none connected, the one disconnected most recently: its links are kept."""
+        found = self.filter(status=ConnectionStatus.DISCONNECTED)
+        return found.order_by("-connected_at", "-pk").first()
+
 
 class XeroConnection(models.Model):
     """One Xero organisation (tenant) that omni-xero is connected to, with its tokens.

@@ -138,6 +138,7 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         "unlinked": "No linked contact",
         "linked": "Linked",
         "invalid": "Invalid link",
+        "blocked": "No valid link (cannot sync)",
         "changed": "Changed since last upload",
     }
 
@@ -203,6 +204,15 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             return self.none()
         return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
 
+    def blocked(self, connection: "XeroConnection | None") -> Self:
+        """Contacts whose transactions cannot go: no valid link (not linked, or invalid)."""
+        if connection is None:
+            return self
+        valid = ContactLink.objects.filter(
+            contact=models.OuterRef("pk"), connection=connection, status=LinkStatus.VALID
+        )
+        return self.exclude(models.Exists(valid))
+
     def changed(self, connection: "XeroConnection | None") -> Self:
         """Linked contacts whose details differ from what was last uploaded (or linked)."""
         if connection is None:
@@ -246,6 +256,7 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             "linked": self.linked,
             "unlinked": self.unlinked,
             "invalid": self.invalid,
+            "blocked": self.blocked,
             "changed": self.changed,
         }
         return filters[name](connection) if name in filters else self

@@ -277,6 +277,13 @@ def _voided_in_xero(transaction: Transaction, connection: XeroConnection) -> boo
     ).exists()
 
 
+def with_xero_status[T: QuerySet[Transaction]](transactions: T, connection: XeroConnection) -> T:
+    """Annotate `xero_status`: its document's status as omni-xero last read it from Xero
+    (None when it has no copy), in the list's own query."""
+    copy = MirroredDocument.objects.filter(connection=connection, document_id=OuterRef("xero_id"))
+    return transactions.annotate(xero_status=Subquery(copy.values("status")[:1]))
+
+
 def transaction_move(
     *, transaction: Transaction, connection: XeroConnection, user: Actor | None
 ) -> None:

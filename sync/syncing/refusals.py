@@ -10,6 +10,7 @@ archived or missing or its tax type does not exist in the organisation.
 from dataclasses import dataclass
 
 from django.db import transaction as db_transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from sync import xero
@@ -19,6 +20,7 @@ from sync.models import (
     ChartAccount,
     ContactLink,
     InvalidReason,
+    LinkStatus,
     SyncItem,
     SyncSettings,
     TaxRate,
@@ -26,7 +28,7 @@ from sync.models import (
     XeroContact,
     fitted,
 )
-from transactions.models import LineItem, Transaction, TransactionType
+from transactions.models import LineItem, Transaction, TransactionQuerySet, TransactionType
 
 # Transaction type → (Xero collection, Xero Type).
 DOCUMENT_TYPES: dict[str, tuple[xero.DocumentKind, str]] = {
@@ -44,6 +46,52 @@ ARCHIVED_IN_XERO = "has been archived"  # in Xero's message for an archived or m
 class Refusal:
     code: str  # a SyncItem.Refusal
     message: str
+
+
+def link_refusal(link_status: str | None) -> str | None:
+    """Whether a transaction can go, as far as its contact decides: None when the contact's
+    link in the organisation is valid, else the refusal (UNLINKED: `link_status` None, no
+    link). The one rule; `contact_can_go` is the same in SQL, for lists and counts."""
+    if link_status is None:
+        return SyncItem.Refusal.UNLINKED
+    if link_status != LinkStatus.VALID:
+        return SyncItem.Refusal.INVALID_LINK
+    return None
+
+
+def contact_can_go(connection: XeroConnection) -> Exists:
+    """`link_refusal` in SQL, on transactions: their contact has a valid link there."""
+    return Exists(
+        ContactLink.objects.filter(
+            contact=OuterRef("contact"), connection=connection, status=LinkStatus.VALID
+        )
+    )
+
+
+def with_contact_link[T: QuerySet[Transaction]](transactions: T, connection: XeroConnection) -> T:
+    """Annotate `link_status` and `link_invalid_reason`: the contact's link in the
+    organisation (None: no link), in the list's own query, for `link_refusal`."""
+    link = ContactLink.objects.filter(contact=OuterRef("contact"), connection=connection)
+    return transactions.annotate(
+        link_status=Subquery(link.values("status")[:1]),
+        link_invalid_reason=Subquery(link.values("invalid_reason")[:1]),
+    )
+
+
+@dataclass(frozen=True)
+class ReadyCount:
+    can_go: int
+    blocked: int  # by their contact: no valid link
+
+
+def ready_count(transactions: TransactionQuerySet, connection: XeroConnection) -> ReadyCount:
+    """How many of these transactions are ready to sync and can go, and how many their
+    contact blocks, in one query."""
+    can_go = Q(contact_can_go(connection))
+    counts = transactions.ready_to_sync().aggregate(
+        can_go=Count("pk", filter=can_go), blocked=Count("pk", filter=~can_go)
+    )
+    return ReadyCount(counts["can_go"], counts["blocked"])
 
 
 class Rules:
@@ -81,14 +129,15 @@ class Rules:
         """Why the transaction cannot go to Xero now (None: it can)."""
         contact = transaction.contact
         link = self.link(transaction)
+        by_contact = link_refusal(link.status if link else None)
         if link is None:
             return Refusal(
                 SyncItem.Refusal.UNLINKED,
                 # Where to link it is said, and linked to, where the refusal is shown.
                 f"{contact.name} isn't linked to a Xero contact.",
             )
-        if not link.is_valid:
-            return Refusal(SyncItem.Refusal.INVALID_LINK, _invalid(link))
+        if by_contact is not None:
+            return Refusal(by_contact, _invalid(link))
         for line in transaction.lines.all():
             account_code, tax_type = self.codes(transaction, line)
             account = self.accounts.get(account_code)

@@ -73,3 +73,41 @@ def contact_row_url(contact: Any) -> str:
     from sync.dashboard.presenters import contact_row_url
 
     return contact_row_url(contact)
+
+
+@register.simple_tag
+def contact_state(contact: Any, links_of: XeroConnection | None) -> Any:
+    """What a contact's row shows (sync.dashboard.rows): `links_of` is the organisation whose
+    link it shows, the one shown or else the one disconnected last."""
+    from sync.dashboard import rows
+
+    result = contact.upload_result
+    return rows.contact_row(
+        link=contact.link,
+        connection=rows.connection_state(links_of),
+        upload=result.state if result else None,
+        changed=contact.is_changed,
+        organisation=links_of.organisation_name if links_of else "",
+    )
+
+
+@register.simple_tag
+def transaction_state(transaction: Any, connection: XeroConnection | None) -> Any:
+    """What a transaction's row shows (sync.dashboard.rows), from what the list annotated."""
+    from sync.dashboard import rows
+
+    return rows.transaction_row(
+        sync_state=transaction.sync_state,
+        link_status=getattr(transaction, "link_status", None),
+        invalid_reason=getattr(transaction, "link_invalid_reason", None) or "",
+        connection=rows.connection_state(connection),
+        xero_status=getattr(transaction, "xero_status", None),
+    )
+
+
+@register.filter
+def invalid_badge(link: Any) -> Any:
+    """An invalid link's badge, as its row shows it (sync.dashboard.rows)."""
+    from sync.dashboard import rows
+
+    return rows.invalid_badge(link)

@@ -66,8 +66,9 @@ def test_a_contact_xero_already_has_is_offered_instead_of_duplicated(
     page.get_by_role("button", name="Upload", exact=True).click()
     expect(row(page, bayview)).to_contain_text("Xero already has Bayview Cafe Ltd")
     screenshot("upload-duplicate-offered")
+    expect(row(page, bayview).locator(".badge.bad")).to_have_text("Not uploaded")
     row(page, bayview).get_by_role("link", name="Link to Bayview Cafe Ltd").click()
-    expect(row(page, bayview)).not_to_contain_text("No linked contact")
+    expect(row(page, bayview).locator(".badge.ok")).to_have_text("Linked")
     assert ContactLink.objects.get(contact=bayview).xero_name == "Bayview Cafe Ltd"
     assert in_xero(sandbox, "Bayview Cafe") == 0
 

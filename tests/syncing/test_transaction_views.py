@@ -3,14 +3,16 @@ the progress, the re-sync offer; and `manage.py sync_transactions`."""
 
 import pytest
 from django.core.management import call_command
+from django.db import connection as connection_db
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 
 from sync.links import services
-from sync.models import ContactLink, LinkMethod, SyncRun
+from sync.models import ContactLink, InvalidReason, LinkMethod, LinkStatus, SyncRun
 from sync.syncing import runs
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, ContactLinkFactory, SupplierFactory
 from tests.syncing.test_sync import linked, transaction_of
-from transactions.models import SyncState, Transaction
+from transactions.models import SyncState, Transaction, TransactionType
 
 pytestmark = pytest.mark.django_db
 
@@ -218,3 +220,69 @@ def test_the_resync_offer_is_the_subtabs_own(connection, sandbox, accountant_cli
 
     assert Transaction.objects.get(pk=invoice.pk).sync_state == SyncState.SYNCED
     assert Transaction.objects.get(pk=credit.pk).sync_state == SyncState.REFUSED
+
+
+BILLS = "/accounting/xero/purchases/bills/"
+
+
+def test_upload_all_ready_counts_only_what_can_go_and_links_to_the_blocking_contacts(
+    connection, sandbox, accountant_client
+):
+    supplier = linked(connection, sandbox, contact=SupplierFactory(name="Kea Supplies"))
+    for _ in range(2):
+        transaction_of(supplier, TransactionType.SUPPLIER_INVOICE)
+    unlinked = SupplierFactory(name="Moana Freight")
+    for _ in range(3):
+        transaction_of(unlinked, TransactionType.SUPPLIER_INVOICE)
+    invalid = SupplierFactory(name="Tasman Timber")  # its Xero contact deleted since
+    ContactLinkFactory(
+        contact=invalid,
+        connection=connection,
+        status=LinkStatus.INVALID,
+        invalid_reason=InvalidReason.DELETED,
+    )
+    transaction_of(invalid, TransactionType.SUPPLIER_INVOICE)
+
+    page = text(accountant_client.get(BILLS))
+    assert 'value="upload_all" >Upload 2 ready</button>' in page
+    blocked_url = "/accounting/xero/purchases/suppliers/?linked=blocked"
+    assert f'<a href="{blocked_url}">4 blocked by their contact</a>' in page
+    # The link lists exactly the suppliers that block them.
+    suppliers = text(accountant_client.get(blocked_url))
+    assert "Moana Freight" in suppliers and "Tasman Timber" in suppliers
+    assert "Kea Supplies" not in suppliers
+
+
+def test_upload_all_ready_sends_only_what_its_contact_lets_go(
+    connection, sandbox, accountant_client
+):
+    supplier = linked(connection, sandbox, contact=SupplierFactory(name="Kea Supplies"))
+    can_go = [transaction_of(supplier, TransactionType.SUPPLIER_INVOICE) for _ in range(2)]
+    unlinked = SupplierFactory(name="Moana Freight")
+    blocked = [transaction_of(unlinked, TransactionType.SUPPLIER_INVOICE) for _ in range(3)]
+
+    act(accountant_client, "upload_all", path=BILLS)
+    work()
+    assert {Transaction.objects.get(pk=t.pk).sync_state for t in can_go} == {SyncState.SYNCED}
+    # Not sent, so not refused either: still ready, for when their contact is linked.
+    assert {Transaction.objects.get(pk=t.pk).sync_state for t in blocked} == {SyncState.READY}
+    numbers = sorted(d["InvoiceNumber"] for d in sandbox.documents(sandbox.demo_tenant_id))
+    assert numbers == sorted(t.number for t in can_go)
+    page = text(accountant_client.get(BILLS))
+    assert ">Upload 0 ready</button>" in page and "3 blocked by their contact" in page
+
+
+def test_the_ready_counts_are_one_query_however_many_transactions(
+    connection, sandbox, accountant_client
+):
+    supplier = linked(connection, sandbox, contact=SupplierFactory())
+    transaction_of(supplier, TransactionType.SUPPLIER_INVOICE)
+    with CaptureQueriesContext(connection_db) as few:
+        accountant_client.get(BILLS)
+    for _ in range(5):
+        transaction_of(SupplierFactory(), TransactionType.SUPPLIER_INVOICE)
+        transaction_of(supplier, TransactionType.SUPPLIER_INVOICE)
+    with CaptureQueriesContext(connection_db) as many:
+        page = text(accountant_client.get(BILLS))
+    assert ">Upload 6 ready</button>" in page and "5 blocked by their contact" in page
+    assert len(many) == len(few)
