@@ -23,7 +23,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import views as import_views
 from sync.imports.export_format import XeroContactsExport
 from sync.imports.resource import XeroExportResource
-from sync.imports.xero_export import ImportFileError, size_check
+from sync.imports.xero_export import ImportFileError, upload_size_validator
 from sync.links.services import (
     contact_delete,
     contact_unlink,
@@ -71,14 +71,10 @@ class XeroImportForm(ImportForm):  # type: ignore[misc]
         initial="customers",
     )
 
-    def clean_import_file(self) -> Any:
-        """A file over the limit is refused before import-export reads it into memory."""
-        upload = self.cleaned_data["import_file"]
-        try:
-            size_check(upload.size)
-        except ImportFileError as error:
-            raise forms.ValidationError(str(error)) from None
-        return upload
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A file over the limit is refused before import-export reads it into memory.
+        self.fields["import_file"].validators.append(upload_size_validator)
 
 
 class XeroConfirmForm(ConfirmImportForm):  # type: ignore[misc]

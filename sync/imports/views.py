@@ -23,7 +23,7 @@ from sync.csv_export import Column, csv_lines, text, value
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.imports import services as imports
-from sync.imports.xero_export import ImportFileError, size_check
+from sync.imports.xero_export import upload_size_validator
 from sync.links import suggestions as matching
 from sync.models import ContactImport, ContactLink, LinkEvent, SyncContact
 
@@ -40,6 +40,7 @@ class ImportForm(forms.Form):
     file = forms.FileField(
         label="Xero contacts export",
         help_text="The CSV or XLSX file Xero's Contacts → Export gives.",
+        validators=[upload_size_validator],
     )
     role = forms.ChoiceField(
         label="The contacts are",
@@ -47,14 +48,6 @@ class ImportForm(forms.Form):
         widget=forms.RadioSelect,
         initial="customers",
     )
-
-    def clean_file(self) -> Any:
-        upload = self.cleaned_data["file"]
-        try:
-            size_check(upload.size)
-        except ImportFileError as error:
-            raise forms.ValidationError(str(error)) from None
-        return upload
 
 
 def _recent(request: HttpRequest) -> QuerySet[ContactImport]:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -272,6 +273,15 @@ def _rows(name: str, data: bytes) -> Iterator[list[str]]:
 
 def _size(count: int) -> str:
     return f"{count / (1024 * 1024):.0f} MB"
+
+
+def upload_size_validator(upload: Any) -> None:
+    """A form field's validator: an uploaded file over MAX_BYTES is the field's error, before
+    anything reads the file (both imports' upload forms)."""
+    try:
+        size_check(upload.size)
+    except ImportFileError as error:
+        raise ValidationError(str(error)) from None
 
 
 def size_check(size: int) -> None:
