@@ -6,9 +6,10 @@ errors, and which rows would link); `contacts_import_confirm` does it in one dat
 transaction. Both run the same function, `_import_and_link`: the preview runs it in a
 transaction it rolls back, so that what it says is what confirming does. A matched Omni
 contact keeps its details unless the accountant chose Update Omni's details (the import's
-`details`, the ticked fields; none, the default, is Link only). A row that matches exactly one active Xero contact of the organisation (the same
-name, or its account number as the Xero contact's account or contact number) is linked with
-method "import"; the others are kept as the import's rows to review.
+`details`, the ticked fields; none, the default, is Link only). A row that matches exactly
+one active Xero contact of the organisation (the same name, or its account number as the Xero
+contact's account or contact number) is linked with method "import"; the others are kept as
+the import's rows to review.
 `contacts_import_plan_confirm` does the same for a plan the admin's django-import-export
 Import (sync/import_resource.py) read and previewed itself.
 """
@@ -127,7 +128,6 @@ class Preview:
     @property
     def unchanged(self) -> list[PreviewRow]:
         return [r for r in self.rows if not r.planned.is_new and not r.planned.changes]
-
 
 
 def _read(contact_import: ContactImport) -> ImportPlan:

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('sync', '0014_unmirrored_contacts'),
+        ("sync", "0014_unmirrored_contacts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='contactimport',
-            name='details',
-            field=models.JSONField(blank=True, default=list, help_text="The details updated on matched Omni contacts (DETAILS' codes); none is Link only: a matched contact keeps its Omni details."),
+            model_name="contactimport",
+            name="details",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="The details updated on matched Omni contacts (DETAILS' codes); none is Link only: a matched contact keeps its Omni details.",
+            ),
         ),
     ]

@@ -164,3 +164,14 @@ def test_confirming_writes_nothing_when_any_part_fails(admin_client, monkeypatch
     assert shown(done_page) == ["Nothing was imported. Xero link table is locked"]
     assert not Contact.objects.exists()
     assert not ContactImport.objects.exists() and not LinkEvent.objects.exists()
+
+
+def test_the_admin_import_links_only_by_default_and_changes_no_omni_contact(admin_client):
+    ContactFactory(name="Kauri Coast", account_number="C1002", email="old@kauri.nz")
+    preview = upload(admin_client, xero_csv([{**KAURI, "EmailAddress": "new@kauri.nz"}]))
+    rows = preview.context["result"].valid_rows()
+    assert [(r.import_type, r.object_repr) for r in rows] == [("skip", "Kauri Coast")]
+    confirm(admin_client, preview)
+    kauri = Contact.objects.get()
+    assert (kauri.name, kauri.email) == ("Kauri Coast", "old@kauri.nz")
+    assert ContactImport.objects.get().details == []

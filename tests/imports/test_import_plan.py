@@ -82,9 +82,7 @@ def test_update_changes_only_the_ticked_fields(accountant, demo):
     before = {c.account_number: c for c in Contact.objects.filter(account_number__startswith="C")}
     token = demo_import(accountant, demo, details=["email"]).token
     preview = imports.contacts_import_preview(token=token, user=accountant)
-    assert preview.updates and all(
-        set(r.planned.changes) == {"email"} for r in preview.updates
-    )
+    assert preview.updates and all(set(r.planned.changes) == {"email"} for r in preview.updates)
     imports.contacts_import_confirm(token=token, user=accountant)
     for contact in Contact.objects.filter(pk__in=[c.pk for c in before.values()]):
         old = before[contact.account_number]
