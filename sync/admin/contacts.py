@@ -61,8 +61,9 @@ admin.site.unregister(Contact)
 ROLE_CHOICES = [(role, role.capitalize()) for role in import_views.ROLES]
 
 
-class XeroImportForm(ImportForm):  # type: ignore[misc]
-    """import-export's upload form, and whether the rows are customers, suppliers or both."""
+class XeroImportForm(ImportForm, import_views.DetailsChoiceForm):  # type: ignore[misc]
+    """import-export's upload form, whether the rows are customers, suppliers or both, and
+    whether the import links only (the default) or updates Omni's details too."""
 
     role = forms.ChoiceField(
         label="The contacts are",
@@ -77,8 +78,18 @@ class XeroImportForm(ImportForm):  # type: ignore[misc]
         self.fields["import_file"].validators.append(upload_size_validator)
 
 
-class XeroConfirmForm(ConfirmImportForm):  # type: ignore[misc]
+class XeroConfirmForm(ConfirmImportForm, import_views.DetailsChoiceForm):  # type: ignore[misc]
     role = forms.ChoiceField(choices=ROLE_CHOICES, widget=forms.HiddenInput)
+    mode = forms.ChoiceField(
+        choices=import_views.DetailsChoiceForm.base_fields["mode"].choices,  # type: ignore[attr-defined]
+        widget=forms.HiddenInput,
+        required=False,
+    )
+    details = forms.MultipleChoiceField(
+        choices=import_views.DetailsChoiceForm.base_fields["details"].choices,  # type: ignore[attr-defined]
+        widget=forms.MultipleHiddenInput,
+        required=False,
+    )
 
 
 @admin.register(Contact)
@@ -107,6 +118,7 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
         return {
             "customers": customers,
             "suppliers": suppliers,
+            "details": cleaned.get("details") or [],
             "connection": tabs.current_connection(request),  # type: ignore[arg-type]
         }
 
@@ -116,6 +128,8 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
         initial: dict[str, object] = super().get_confirm_form_initial(request, import_form)
         if import_form is not None:
             initial["role"] = import_form.cleaned_data["role"]
+            initial["mode"] = import_form.cleaned_data.get("mode") or "link"
+            initial["details"] = import_form.cleaned_data.get("details") or []
         return initial
 
     def get_import_data_kwargs(self, **kwargs: object) -> dict[str, object]:

@@ -46,11 +46,13 @@ class XeroExportResource(ModelResource):  # type: ignore[misc]
         *,
         customers: bool = True,
         suppliers: bool = False,
+        details: list[str] | None = None,
         connection: XeroConnection | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.customers, self.suppliers, self.connection = customers, suppliers, connection
+        self.details = list(details or [])  # none: Link only, as on the dashboard
         self.plan: ImportPlan | None = None
         self.planned: dict[int, PlannedRow] = {}
         self.problems: dict[int, list[str]] = {}
@@ -73,7 +75,10 @@ class XeroExportResource(ModelResource):  # type: ignore[misc]
 
     def before_import(self, dataset: tablib.Dataset, **kwargs: Any) -> None:
         self.plan = import_plan(
-            contacts_file_of(dataset), customers=self.customers, suppliers=self.suppliers
+            contacts_file_of(dataset),
+            customers=self.customers,
+            suppliers=self.suppliers,
+            details=self.details,
         )
         self.planned = {row.row: row for row in self.plan.rows}
         for problem in self.plan.problems:
@@ -117,6 +122,7 @@ class XeroExportResource(ModelResource):  # type: ignore[misc]
             plan=self.plan,
             customers=self.customers,
             suppliers=self.suppliers,
+            details=self.details,
         )
         for row in result.rows:
             if row.instance is not None:

@@ -3,9 +3,13 @@
 `contacts_import_start` checks the file and keeps it server-side under a random token;
 `contacts_import_preview` says what importing it would do (new contacts, updates, rows with
 errors, and which rows would link); `contacts_import_confirm` does it in one database
-transaction. A row that matches exactly one active Xero contact of the organisation (the same
-name, or its account number as the Xero contact's account or contact number) is linked with
-method "import"; the others are kept as the import's rows to review.
+transaction. Both run the same function, `_import_and_link`: the preview runs it in a
+transaction it rolls back, so that what it says is what confirming does. A matched Omni
+contact keeps its details unless the accountant chose Update Omni's details (the import's
+`details`, the ticked fields; none, the default, is Link only). A row that matches exactly
+one active Xero contact of the organisation (the same name, or its account number as the Xero
+contact's account or contact number) is linked with method "import"; the others are kept as
+the import's rows to review.
 `contacts_import_plan_confirm` does the same for a plan the admin's django-import-export
 Import (sync/import_resource.py) read and previewed itself.
 """
@@ -20,6 +24,7 @@ from django.utils import timezone
 
 from sync.exceptions import UserFacingError
 from sync.imports.xero_export import (
+    DETAILS,
     ImportFileError,
     ImportPlan,
     PlannedRow,
@@ -89,7 +94,8 @@ class MirrorIndex:
 class PreviewRow:
     planned: PlannedRow
     matches: list[XeroMatch]
-    connected: bool = True  # the preview's template says what becomes of its link
+    outcome: str  # an ImportedContact.Outcome, as confirming now would record it
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,19 @@ class Preview:
     contact_import: ContactImport
     plan: ImportPlan
     rows: list[PreviewRow]
+
+    @property
+    def linking(self) -> int:
+        return sum(r.outcome == ImportedContact.Outcome.LINKED for r in self.rows)
+
+    @property
+    def details_labels(self) -> list[str]:
+        """The details the import updates on matched Omni contacts, as the form names them."""
+        return [DETAILS[code][0] for code in self.contact_import.details if code in DETAILS]
+
+    @property
+    def review(self) -> int:
+        return sum(r.outcome in ImportedContact.REVIEW for r in self.rows)
 
     @property
     def new(self) -> list[PreviewRow]:
@@ -110,10 +129,6 @@ class Preview:
     def unchanged(self) -> list[PreviewRow]:
         return [r for r in self.rows if not r.planned.is_new and not r.planned.changes]
 
-    @property
-    def linking(self) -> int:
-        return sum(1 for r in self.rows if len(r.matches) == 1)
-
 
 def _read(contact_import: ContactImport) -> ImportPlan:
     try:
@@ -121,7 +136,10 @@ def _read(contact_import: ContactImport) -> ImportPlan:
             name=contact_import.file_name, data=bytes(contact_import.file_data)
         )
         return import_plan(
-            parsed, customers=contact_import.customers, suppliers=contact_import.suppliers
+            parsed,
+            customers=contact_import.customers,
+            suppliers=contact_import.suppliers,
+            details=contact_import.details,
         )
     except ImportFileError as error:
         raise ImportRefused(str(error)) from None
@@ -135,8 +153,10 @@ def contacts_import_start(
     data: bytes,
     customers: bool,
     suppliers: bool,
+    details: list[str] | None = None,
 ) -> ContactImport:
-    """Check the file and keep it for its preview; ImportRefused says why it cannot be used."""
+    """Check the file and keep it for its preview; ImportRefused says why it cannot be used.
+    `details` are the ones to update on matched Omni contacts (none: Link only)."""
     if not user.is_authenticated:
         raise ImportRefused("Sign in to import contacts.")
     try:
@@ -152,6 +172,7 @@ def contacts_import_start(
         file_data=data,
         customers=customers,
         suppliers=suppliers,
+        details=sorted(details or []),
     )
     _read(contact_import)  # refuse a file that cannot be used before keeping it
     contact_import.save()
@@ -172,14 +193,33 @@ def _pending(*, token: str, user: Actor) -> ContactImport:
     return found
 
 
+class _DryRun(Exception):
+    """Rolls back the preview's run of the import."""
+
+
 def contacts_import_preview(*, token: str, user: Actor) -> Preview:
-    """What confirming the import would do, without writing anything."""
+    """What confirming the import would do, without keeping anything: the import itself, run
+    in a transaction that is rolled back, so that the preview cannot say otherwise."""
     contact_import = _pending(token=token, user=user)
     plan = _read(contact_import)
-    index = MirrorIndex.of(contact_import.connection)
-    connected = contact_import.connection is not None
-    rows = [PreviewRow(row, index.matches(row.values), connected) for row in plan.rows]
-    return Preview(contact_import, plan, rows)
+    shown = _read(contact_import)  # the run saves the plan's contacts; the page shows these
+    try:
+        with transaction.atomic():
+            run = _import_and_link(contact_import=contact_import, plan=plan, user=user)
+            raise _DryRun
+    except _DryRun:
+        pass
+    outcomes = {record.row_number: record for record in run.records}
+    rows = [
+        PreviewRow(
+            row,
+            run.matches[row.row],
+            outcomes[row.row].outcome,
+            outcomes[row.row].message,
+        )
+        for row in shown.rows
+    ]
+    return Preview(contact_import, shown, rows)
 
 
 def _outcome(
@@ -208,7 +248,7 @@ def contacts_import_confirm(*, token: str, user: Actor) -> ContactImport:
             raise ImportRefused(f"{contact_import.file_name} has been imported already.")
         return _import_and_link(
             contact_import=contact_import, plan=_read(contact_import), user=user
-        )
+        ).recorded()
 
 
 def contacts_import_plan_confirm(
@@ -219,6 +259,7 @@ def contacts_import_plan_confirm(
     plan: ImportPlan,
     customers: bool,
     suppliers: bool,
+    details: list[str] | None = None,
 ) -> ContactImport:
     """Import a plan read and checked elsewhere (the admin's django-import-export confirm
     step) as contacts_import_confirm does: recorded as a confirmed import, linked the same way."""
@@ -231,15 +272,39 @@ def contacts_import_plan_confirm(
             file_data=b"",
             customers=customers,
             suppliers=suppliers,
+            details=sorted(details or []),
         )
         contact_import.save()
-        return _import_and_link(contact_import=contact_import, plan=plan, user=user)
+        return _import_and_link(contact_import=contact_import, plan=plan, user=user).recorded()
 
 
-def _import_and_link(
-    *, contact_import: ContactImport, plan: ImportPlan, user: Actor
-) -> ContactImport:
-    """Write the plan, link its unambiguous rows, record every row; the caller's transaction."""
+@dataclass
+class _Run:
+    contact_import: ContactImport
+    plan: ImportPlan
+    records: list[ImportedContact]
+    matches: dict[int, list[XeroMatch]]  # by row
+
+    def recorded(self) -> ContactImport:
+        """Keep the rows' outcomes and the counts on the import, now confirmed."""
+        records, plan, contact_import = self.records, self.plan, self.contact_import
+        ImportedContact.objects.bulk_create(records, batch_size=1000)
+        contact_import.confirmed_at = timezone.now()
+        contact_import.file_data = b""
+        contact_import.created_count = len(plan.new)
+        contact_import.updated_count = len(plan.updates)
+        contact_import.linked_count = sum(
+            r.outcome == ImportedContact.Outcome.LINKED for r in records
+        )
+        contact_import.review_count = sum(r.outcome in ImportedContact.REVIEW for r in records)
+        contact_import.problem_count = len({p.row for p in plan.problems})
+        contact_import.save()
+        return contact_import
+
+
+def _import_and_link(*, contact_import: ContactImport, plan: ImportPlan, user: Actor) -> _Run:
+    """Write the plan, link its unambiguous rows, say what became of every row; the caller's
+    transaction (the preview's is rolled back)."""
     connection = contact_import.connection
     index = MirrorIndex.of(connection)
     rows = import_apply(plan)
@@ -250,9 +315,9 @@ def _import_and_link(
         if connection is not None
         else []
     )
-    records, wanted = [], []
+    records, wanted, found = [], [], {}
     for row in rows:
-        matches = index.matches(row.values)
+        matches = found[row.row] = index.matches(row.values)
         outcome, message = _outcome(row=row, matches=matches, linked=linked, connection=connection)
         if outcome == ImportedContact.Outcome.LINKED:
             wanted.append(LinkWanted(row.contact, matches[0].xero_contact_id, matches[0].name))
@@ -275,16 +340,7 @@ def _import_and_link(
             if record.contact is not None and record.contact.pk in refused:
                 record.outcome = ImportedContact.Outcome.REFUSED
                 record.message = refused[record.contact.pk][:500]
-    ImportedContact.objects.bulk_create(records, batch_size=1000)
-    contact_import.confirmed_at = timezone.now()
-    contact_import.file_data = b""
-    contact_import.created_count = len(plan.new)
-    contact_import.updated_count = len(plan.updates)
-    contact_import.linked_count = sum(r.outcome == ImportedContact.Outcome.LINKED for r in records)
-    contact_import.review_count = sum(r.outcome in ImportedContact.REVIEW for r in records)
-    contact_import.problem_count = len({p.row for p in plan.problems})
-    contact_import.save()
-    return contact_import
+    return _Run(contact_import, plan, records, found)
 
 
 def import_review(contact_import: ContactImport) -> list[ImportedContact]:

@@ -23,7 +23,7 @@ from sync.csv_export import Column, csv_lines, text, value
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.imports import services as imports
-from sync.imports.xero_export import upload_size_validator
+from sync.imports.xero_export import DETAILS, upload_size_validator
 from sync.links import suggestions as matching
 from sync.models import ContactImport, ContactLink, LinkEvent, SyncContact
 
@@ -36,7 +36,38 @@ SAMPLE = Path(__file__).resolve().parent / "fixtures" / "xero-customers-export.c
 ROLES = {"customers": (True, False), "suppliers": (False, True), "both": (True, True)}
 
 
-class ImportForm(forms.Form):
+class DetailsChoiceForm(forms.Form):
+    """Link only (the default) or Update Omni's details, and which: the dashboard's import
+    and the admin's both ask it."""
+
+    mode = forms.ChoiceField(
+        label="Omni contacts the file matches",
+        choices=[
+            ("link", "Link only: their details in Omni are not changed"),
+            ("update", "Update Omni's details from the file"),
+        ],
+        widget=forms.RadioSelect,
+        initial="link",
+        required=False,  # a form posted without it (an older page, a script) links only
+    )
+    details = forms.MultipleChoiceField(
+        label="Details to update",
+        choices=[(code, label) for code, (label, _) in DETAILS.items()],
+        widget=forms.CheckboxSelectMultiple,
+        initial=list(DETAILS),
+        required=False,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("mode") != "update":
+            cleaned["details"] = []
+        elif not cleaned.get("details"):
+            self.add_error("details", "Tick the details to update, or choose Link only.")
+        return cleaned
+
+
+class ImportForm(DetailsChoiceForm):
     file = forms.FileField(
         label="Xero contacts export",
         help_text="The CSV or XLSX file Xero's Contacts → Export gives.",
@@ -57,7 +88,11 @@ def _recent(request: HttpRequest) -> QuerySet[ContactImport]:
 
 
 def import_form(request: HttpRequest) -> ImportForm:
-    initial = {"role": "suppliers" if request.GET.get("tab") == "purchases" else "customers"}
+    initial = {
+        "role": "suppliers" if request.GET.get("tab") == "purchases" else "customers",
+        "mode": "link",
+        "details": list(DETAILS),
+    }
     return ImportForm(request.POST or None, request.FILES or None, initial=initial)
 
 
@@ -75,6 +110,7 @@ def import_started(request: "tabs.DashboardRequest", form: ImportForm) -> Contac
             data=upload.read(),
             customers=customers,
             suppliers=suppliers,
+            details=form.cleaned_data["details"],
         )
     except UserFacingError as error:
         form.add_error("file", str(error))

@@ -10,7 +10,7 @@ columns omni-xero does not keep are ignored. `contacts_file_read` checks every r
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -416,6 +416,26 @@ def contacts_file_read(*, name: str, data: bytes) -> ContactsFile:
 
 # --- What importing would do to Omni's contacts --------------------------------------------------
 
+# The details an import may update on a matched Omni contact, as the accountant ticks them:
+# each group (its code, its label) and the contact fields it covers. Updating none of them is
+# "Link only", the default: a matched contact keeps every field it has in Omni.
+DETAILS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "name": ("Name", ("name",)),
+    "person": ("First and last name", ("first_name", "last_name")),
+    "email": ("Email", ("email",)),
+    "phone": ("Phone", ("phone",)),
+    "account_number": ("Account number", ("account_number",)),
+    "tax_number": ("Tax number", ("tax_number",)),
+    "postal": ("Postal address", tuple(f for f in _FIELDS if f.startswith("postal_"))),
+    "street": ("Street address", tuple(f for f in _FIELDS if f.startswith("street_"))),
+    "roles": ("Customer or supplier", ("is_customer", "is_supplier")),
+}
+
+
+def detail_fields(details: Iterable[str]) -> set[str]:
+    """The contact fields the ticked groups of DETAILS cover (unknown codes cover none)."""
+    return {name for code in details for name in DETAILS.get(code, ("", ()))[1]}
+
 
 @dataclass
 class PlannedRow:
@@ -448,10 +468,17 @@ class ImportPlan:
 
 
 def import_plan(
-    file: ContactsFile, *, customers: bool, suppliers: bool, contacts: list[Contact] | None = None
+    file: ContactsFile,
+    *,
+    customers: bool,
+    suppliers: bool,
+    details: Iterable[str] = (),
+    contacts: list[Contact] | None = None,
 ) -> ImportPlan:
     """Match each row to an Omni contact (by account number, then by exact name) and say what
-    would change; rows whose match is unclear become problems. Writes nothing."""
+    would change in the ticked `details` (none: Link only); rows whose match is unclear become
+    problems. Writes nothing."""
+    updated = detail_fields(details)
     if not (customers or suppliers):
         raise ImportFileError("Choose whether the contacts are customers, suppliers or both.")
     if contacts is None:
@@ -496,10 +523,10 @@ def import_plan(
             claimed[contact.pk] = line.row
             planned = PlannedRow(line.row, line.values, contact, is_new=False)
             for name, value in line.values.items():
-                if getattr(contact, name) != value:
+                if name in updated and getattr(contact, name) != value:
                     planned.changes[name] = (getattr(contact, name), value)
             for flag, wanted in (("is_customer", customers), ("is_supplier", suppliers)):
-                if wanted and not getattr(contact, flag):
+                if flag in updated and wanted and not getattr(contact, flag):
                     planned.changes[flag] = ("no", "yes")
             (plan.updates if planned.changes else plan.unchanged).append(planned)
         else:

@@ -32,6 +32,12 @@ class ContactImport(models.Model):
     file_data = models.BinaryField(editable=False, help_text="Emptied once imported.")
     customers = models.BooleanField(default=False)
     suppliers = models.BooleanField(default=False)
+    details = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The details updated on matched Omni contacts (DETAILS' codes); none is "
+        "Link only: a matched contact keeps its Omni details.",
+    )
     confirmed_at = models.DateTimeField("imported at", null=True, blank=True)
     created_count = models.PositiveIntegerField("created", default=0)
     updated_count = models.PositiveIntegerField("updated", default=0)

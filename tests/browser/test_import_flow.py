@@ -48,23 +48,26 @@ def test_importing_the_demo_export_links_what_matches_and_lists_the_rest(
     page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
     page.get_by_role("link", name="Import from Xero spreadsheet").click()
     expect(page.get_by_label("Customers")).to_be_checked()
+    expect(page.get_by_label("Link only")).to_be_checked()  # the default: Omni's data kept
     page.get_by_label("Xero contacts export").set_input_files(str(SAMPLE))
     screenshot("import-upload")
     page.get_by_role("button", name="Preview the import").click()
 
     summary = page.get_by_role("list", name="Summary")
     expect(summary).to_contain_text("1 new contact")
-    expect(summary).to_contain_text("7 updates to Omni contacts")
+    expect(summary).to_contain_text("0 updates to Omni contacts")
     # A row links when exactly one active Xero contact is the same contact once normalised
-    # ("Harbourside Deli Ltd" is Xero's "Harbourside Deli").
+    # (the file's "Harbourside Deli Ltd" is Xero's "Harbourside Deli").
     expect(summary).to_contain_text("6 to link to Xero")
-    expect(page.locator("#import-updates")).to_contain_text("Bayview Cafe → Bayview Cafe Ltd")
+    expect(summary).to_contain_text("2 to review")
+    expect(page.get_by_text("Link only: matched Omni contacts keep their details.")).to_be_visible()
+    expect(page.locator("#import-updates")).not_to_contain_text("→")
     screenshot("import-preview")
     assert not ContactLink.objects.exists()  # nothing written before Confirm
 
     page.get_by_role("button", name="Import 8 contacts").click()
     expect(page.get_by_role("status").first).to_contain_text(
-        "1 new, 7 updated, 6 linked to Xero, 2 to review."
+        "1 new, 0 updated, 6 linked to Xero, 2 to review."
     )
     review = page.locator("#import-review")
     expect(review.locator("tbody tr")).to_have_count(2)
@@ -75,18 +78,18 @@ def test_importing_the_demo_export_links_what_matches_and_lists_the_rest(
     )
     screenshot("import-result")
     linked = dict(ContactLink.objects.values_list("contact__name", "xero_name"))
-    assert linked == {
-        "Bayview Cafe Ltd": "Bayview Cafe Ltd",
-        "Tui Books Limited": "Tui Books Limited",
+    assert linked == {  # Omni's names, kept
+        "Bayview Cafe": "Bayview Cafe Ltd",
+        "Tui Books": "Tui Books Limited",
         "Kauri Coast Outfitters": "Kauri Coast Outfitters",
-        "Southern Alps Sports Ltd": "Southern Alps Sports Ltd",
-        "Harbourside Deli Ltd": "Harbourside Deli",
+        "Southern Alps Sports": "Southern Alps Sports Ltd",
+        "Harbourside Deli": "Harbourside Deli",
         "Waitemata Wine Bar": "Waitemata Wine Bar Limited",
     }
     assert set(ContactLink.objects.values_list("method", flat=True)) == {"import"}
 
     page.goto(f"{live_server.url}/accounting/xero/sales/customers/?show=all")
-    bayview = page.locator("tr").filter(has_text="Bayview Cafe Ltd").first
+    bayview = page.locator("tr").filter(has_text="Bayview Cafe").first
     expect(bayview.locator("td.linked")).to_contain_text("Bayview Cafe Ltd")
     aroha = page.locator("tr").filter(has_text="Aroha Gift Store").first
     expect(aroha.locator(".match-suggestion")).to_contain_text("similar name")

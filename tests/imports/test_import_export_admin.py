@@ -20,9 +20,12 @@ CONFIRM = reverse("admin:contacts_contact_process_import")
 KAURI = {"ContactName": "Kauri Coast Outfitters", "AccountNumber": "C1002"}
 
 
-def upload(client, data: bytes, name: str = "contacts.csv", role: str = "customers"):
+def upload(
+    client, data: bytes, name: str = "contacts.csv", role: str = "customers", **choice: object
+):
     file = SimpleUploadedFile(name, data)
-    return client.post(IMPORT, {"resource": "0", "format": "0", "import_file": file, "role": role})
+    form = {"resource": "0", "format": "0", "import_file": file, "role": role, **choice}
+    return client.post(IMPORT, form)
 
 
 def confirm(client, preview):
@@ -53,14 +56,15 @@ def test_the_dry_run_preview_lists_new_and_updated_rows_and_writes_nothing(admin
     # Xero's columns without their `*`, in another order, with a column omni-xero ignores.
     header = ["Website", "AccountNumber", "ContactName", "EmailAddress", "POCity"]
     data = make([BAYVIEW, {**KAURI, "EmailAddress": "new@kauri.nz"}], header)
-    preview = upload(admin_client, data, name="contacts.xlsx" if make is xero_xlsx else "c.csv")
+    name = "contacts.xlsx" if make is xero_xlsx else "c.csv"
+    preview = upload(admin_client, data, name=name, mode="update", details=["name", "email"])
     page = preview.content.decode()
     assert "Confirm import" in page
     rows = preview.context["result"].valid_rows()
     assert [(r.import_type, r.object_repr) for r in rows] == [
         ("new", "Bayview Cafe Ltd"),
         ("update", "Kauri Coast"),  # matched by its account number, renamed on import
-    ]
+    ]  # the default, Link only, would update none: see test_import_plan.py
     kauri = "".join(rows[1].diff)
     assert "<del" in kauri and ">old</del>" in kauri and ">new</ins><span>@kauri.nz" in kauri
     assert "<th>EmailAddress</th>" in page and "Tauranga" in page
@@ -160,3 +164,14 @@ def test_confirming_writes_nothing_when_any_part_fails(admin_client, monkeypatch
     assert shown(done_page) == ["Nothing was imported. Xero link table is locked"]
     assert not Contact.objects.exists()
     assert not ContactImport.objects.exists() and not LinkEvent.objects.exists()
+
+
+def test_the_admin_import_links_only_by_default_and_changes_no_omni_contact(admin_client):
+    ContactFactory(name="Kauri Coast", account_number="C1002", email="old@kauri.nz")
+    preview = upload(admin_client, xero_csv([{**KAURI, "EmailAddress": "new@kauri.nz"}]))
+    rows = preview.context["result"].valid_rows()
+    assert [(r.import_type, r.object_repr) for r in rows] == [("skip", "Kauri Coast")]
+    confirm(admin_client, preview)
+    kauri = Contact.objects.get()
+    assert (kauri.name, kauri.email) == ("Kauri Coast", "old@kauri.nz")
+    assert ContactImport.objects.get().details == []

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from contacts.models import Contact
 from sync.imports import services as imports
+from sync.imports.xero_export import DETAILS
 from sync.models import ContactImport, ContactLink, ImportedContact, LinkEvent, XeroContact
 from tests.factories import (
     ContactFactory,
@@ -42,7 +43,9 @@ def connection():
     return connection
 
 
-def start(user, connection, data=None, name="contacts.csv", customers=True, suppliers=False):
+def start(
+    user, connection, data=None, name="contacts.csv", customers=True, suppliers=False, details=()
+):
     return imports.contacts_import_start(
         user=user,
         connection=connection,
@@ -50,13 +53,14 @@ def start(user, connection, data=None, name="contacts.csv", customers=True, supp
         data=xero_csv(ROWS) if data is None else data,
         customers=customers,
         suppliers=suppliers,
+        details=list(details),
     )
 
 
 def test_the_preview_counts_new_updates_errors_and_links_and_writes_nothing(accountant, connection):
     ContactFactory(name="Bayview Cafe", account_number="C1001")
     preview = imports.contacts_import_preview(
-        token=start(accountant, connection).token, user=accountant
+        token=start(accountant, connection, details=DETAILS).token, user=accountant
     )
     assert [r.planned.contact.name for r in preview.updates] == ["Bayview Cafe"]
     assert [r.planned.contact.name for r in preview.new] == [

@@ -6,6 +6,7 @@ import pytest
 
 from contacts.models import Contact
 from sync.imports.xero_export import (
+    DETAILS,
     MAX_BYTES,
     ImportFileError,
     contacts_file_as_csv,
@@ -183,7 +184,7 @@ def test_rows_match_omni_contacts_by_account_number_then_by_exact_name():
         {"ContactName": "Brand New Ltd"},
     ]
     file = contacts_file_read(name="x.csv", data=xero_csv(rows))
-    plan = import_plan(file, customers=False, suppliers=True)
+    plan = import_plan(file, customers=False, suppliers=True, details=DETAILS)
     (update_account, update_name) = plan.updates
     assert update_account.contact == by_account
     assert update_account.changes["name"] == ("Bayview Cafe", "Bayview Cafe Ltd")
@@ -215,7 +216,7 @@ def test_applying_a_plan_creates_and_updates_and_keeps_blank_cells_from_erasing(
         {"ContactName": "Fresh Ltd", "EmailAddress": "f@fresh.nz"},
     ]
     file = contacts_file_read(name="x.csv", data=xero_csv(rows))
-    import_apply(import_plan(file, customers=True, suppliers=False))
+    import_apply(import_plan(file, customers=True, suppliers=False, details=DETAILS))
     kept.refresh_from_db()
     assert (kept.email, kept.phone) == ("new@b.nz", "09 1")
     assert kept.details_fingerprint == kept.fingerprint()
