@@ -105,7 +105,9 @@ def may_share(first: "Contact", second: "Contact") -> bool:
     if roles != {(True, False), (False, True)}:
         return False
     mine, theirs = omni_keys(first), omni_keys(second)
-    return any(mine[key] and mine[key] == theirs[key] for key in ("name_key", "tax_key", "email_key"))
+    return any(
+        mine[key] and mine[key] == theirs[key] for key in ("name_key", "tax_key", "email_key")
+    )
 
 
 def blocking(contact: "Contact", linked: Iterable["Contact"]) -> list["Contact"]:
