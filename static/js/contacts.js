@@ -81,5 +81,23 @@
     if (back) back.focus();
   }, true);
 
+  // The Search column: Down from the search box goes to the first result's Link button, Up
+  // and Down move between the results' buttons, Up from the first goes back to the box.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    var search = event.target.closest && event.target.closest(".xero-search");
+    if (!search) return;
+    var box = search.querySelector('input[type="search"]');
+    var buttons = Array.from(search.querySelectorAll(".suggestions button:not([disabled])"));
+    var at = buttons.indexOf(event.target);
+    var next = null;
+    if (event.target === box) next = event.key === "ArrowDown" ? buttons[0] : null;
+    else if (at >= 0) next = event.key === "ArrowDown" ? buttons[at + 1] : (buttons[at - 1] || box);
+    if (next) {
+      event.preventDefault();
+      next.focus();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", showCount);
 })();

@@ -31,6 +31,7 @@ from sync.models import (
     UploadRow,
     XeroConnection,
     XeroContact,
+    XeroContactQuerySet,
 )
 
 
@@ -175,20 +176,26 @@ def suggestion(*, connection: XeroConnection, xero_contact_id: str) -> XeroConta
     return XeroContact.objects.filter(connection=connection, contact_id=wanted).first()
 
 
-def suggestions(*, connection: XeroConnection, text: str, limit: int = 8) -> list[XeroContact]:
-    """Active Xero contacts matching the text, for the Search column (archived, merged and
-    GDPR contacts are never offered). Each carries `linked_to`: the Omni contacts already
-    linked to it."""
+def suggestions(
+    *, connection: XeroConnection, text: str, contact: Contact, limit: int = 8
+) -> list[XeroContact]:
+    """Active Xero contacts matching the text, best matches first, for the Search column of
+    `contact` (archived, merged and GDPR contacts are never offered). Each carries
+    `search_match` (why it matched), `linked_to` (the Omni contacts already linked to it)
+    and `blocked_by` (those of them that keep `contact` from being linked to it:
+    same_contact.blocking). Two queries however many rows."""
     rows = list(
-        same_contact.linkable_xero_contacts(connection, include_linked=True)
-        .search(text)
-        .order_by("name", "pk")[:limit]
+        same_contact.linkable_xero_contacts(connection, include_linked=True).ranked_search(text)[
+            :limit
+        ]
     )
-    linked: dict[uuid.UUID, list[str]] = {}
-    for xero_id, name in ContactLink.objects.filter(
+    linked: dict[uuid.UUID, list[Contact]] = {}
+    for link in ContactLink.objects.filter(
         connection=connection, xero_contact_id__in=[r.contact_id for r in rows]
-    ).values_list("xero_contact_id", "contact__name"):
-        linked.setdefault(xero_id, []).append(name)
+    ).select_related("contact"):
+        linked.setdefault(link.xero_contact_id, []).append(link.contact)
     for row in rows:
+        row.search_match = XeroContactQuerySet.SEARCH_MATCHES[row.search_rank]  # type: ignore[attr-defined]
         row.linked_to = linked.get(row.contact_id, [])  # type: ignore[attr-defined]
+        row.blocked_by = same_contact.blocking(contact, row.linked_to)  # type: ignore[attr-defined]
     return rows

@@ -8,7 +8,8 @@ duplicate guard, the match suggestions, the Search column, the import and relink
   (indexed), filled by this normaliser and no other.
 - The Xero contacts an Omni contact may be linked to: active (neither archived nor under a
   GDPR request), not merged into another, and not linked to another Omni contact of the
-  organisation (a caller that shows or allows linked ones says so).
+  organisation (a caller that shows or allows linked ones says so), except that one
+  business's customer record and its supplier record may share one (`blocking`).
 - The mirror's index: the candidates of many Omni contacts from one query over those keys.
 - Likely the same: a Xero contact with the same name once normalised, email address, tax
   number or account number (Omni's account number as Xero's account or contact number), each
@@ -16,13 +17,16 @@ duplicate guard, the match suggestions, the Search column, the import and relink
 """
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.db.models import Q
 
+from sync.links.normalise import omni_keys
+
 if TYPE_CHECKING:
+    from contacts.models import Contact
     from sync.models import XeroConnection, XeroContact, XeroContactQuerySet
 
 
@@ -91,6 +95,29 @@ def is_linkable(xero: "XeroContact") -> bool:
     from sync.models import XeroContact
 
     return xero.status == XeroContact.Status.ACTIVE and xero.merged_into_xero_contact_id is None
+
+
+def may_share(first: "Contact", second: "Contact") -> bool:
+    """One business's customer record and its supplier record may share a Xero contact: one
+    is only a customer, the other only a supplier, and they have the same name once
+    normalised, tax number or email address."""
+    roles = {(c.is_customer, c.is_supplier) for c in (first, second)}
+    if roles != {(True, False), (False, True)}:
+        return False
+    mine, theirs = omni_keys(first), omni_keys(second)
+    return any(
+        mine[key] and mine[key] == theirs[key] for key in ("name_key", "tax_key", "email_key")
+    )
+
+
+def blocking(contact: "Contact", linked: Iterable["Contact"]) -> list["Contact"]:
+    """The Omni contacts, of those linked to a Xero contact, that keep `contact` from being
+    linked to it too: none when no other is linked, or only its own record of the other
+    role (may_share); else every other one."""
+    others = [other for other in linked if other.pk != contact.pk]
+    if len(others) == 1 and may_share(others[0], contact):
+        return []
+    return others
 
 
 def lookups(keys: Mapping[str, str]) -> set[tuple[str, str]]:

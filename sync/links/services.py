@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from sync.exceptions import LinkError
-from sync.links.normalise import omni_keys
+from sync.links import same_contact
 from sync.models import (
     Actor,
     ContactLink,
@@ -66,20 +66,6 @@ def _relocked(link: ContactLink) -> ContactLink:
     )
 
 
-def _same_business(first: Contact, second: Contact) -> bool:
-    """The two records tell of one business: the same name once normalised, tax number or
-    email address (same_contact's keys)."""
-    mine, theirs = omni_keys(first), omni_keys(second)
-    keys = ("name_key", "tax_key", "email_key")
-    return any(mine[key] and mine[key] == theirs[key] for key in keys)
-
-
-def _shares_allowed(first: Contact, second: Contact) -> bool:
-    """One business's customer record and its supplier record may share a Xero contact."""
-    roles = {(c.is_customer, c.is_supplier) for c in (first, second)}
-    return roles == {(True, False), (False, True)} and _same_business(first, second)
-
-
 def _refuse_taken(
     *, contact: Contact, connection: XeroConnection, xero_contact_id: uuid.UUID, xero_name: str
 ) -> None:
@@ -100,8 +86,8 @@ def _refuse_taken(
 
 def _taken_refusal(*, contact: Contact, others: list[Contact], xero_name: str) -> str:
     """Why the Omni contact may not share its Xero contact with the others; empty if it may."""
-    others = [other for other in others if other.pk != contact.pk]
-    if not others or (len(others) == 1 and _shares_allowed(others[0], contact)):
+    others = same_contact.blocking(contact, others)
+    if not others:
         return ""
     names = " and ".join(other.name for other in others)
     return (

@@ -89,7 +89,11 @@ def xero_suggest(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRes
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
     text = filters.one(filters.Search(label="Search"), request.GET, "q")
-    found = links.suggestions(connection=connection, text=text) if connection and text else []
+    found = (
+        links.suggestions(connection=connection, text=text, contact=contact)
+        if connection and text
+        else []
+    )
     context = {
         "contact": contact,
         "tab": tab,

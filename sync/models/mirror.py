@@ -2,10 +2,12 @@
 
 import logging
 from collections.abc import Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from enum import StrEnum
 from typing import Any, Self
 
 from django.db import models
+from django.db.models import Case, Q, Value, When
 
 from contacts.models import any_field_contains
 from sync.xero.data import ContactDetails
@@ -15,8 +17,37 @@ from .connections import XeroConnection
 logger = logging.getLogger(__name__)
 
 
+class How(StrEnum):
+    """How a searched field matched the text typed (templates word it)."""
+
+    STARTS = "starts"  # the field starts with it
+    WORD = "word"  # a word of the name starts with it (after a space, "-", "(" or "/")
+    INSIDE = "inside"  # it is inside the field
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """Why a Xero contact matched a search: the field and how."""
+
+    field: str
+    how: How
+
+
+# A word of a name starts after one of these.
+WORD_STARTS = (" ", "-", "(", "/")
+
+
 class XeroContactQuerySet(models.QuerySet["XeroContact"]):
     SEARCHED_FIELDS = [f.name for f in fields(ContactDetails)]
+    # Best first: the name's start, a word of the name, another field's start, inside the
+    # name, inside another field. A row's `search_rank` is its best match's place here.
+    SEARCH_MATCHES = (
+        SearchMatch("name", How.STARTS),
+        SearchMatch("name", How.WORD),
+        *(SearchMatch(f, How.STARTS) for f in SEARCHED_FIELDS if f != "name"),
+        SearchMatch("name", How.INSIDE),
+        *(SearchMatch(f, How.INSIDE) for f in SEARCHED_FIELDS if f != "name"),
+    )
 
     def active(self) -> Self:
         return self.filter(status=XeroContact.Status.ACTIVE)
@@ -27,6 +58,26 @@ class XeroContactQuerySet(models.QuerySet["XeroContact"]):
         if not text:
             return self.none()
         return self.filter(any_field_contains(text, self.SEARCHED_FIELDS))
+
+    def ranked_search(self, text: str) -> Self:
+        """The search, best matches first (SEARCH_MATCHES), then by name; each row carries
+        `search_rank`, its best match's place in SEARCH_MATCHES."""
+        text = text.strip()
+        whens = []
+        for rank, match in enumerate(self.SEARCH_MATCHES):
+            if match.how == How.STARTS:
+                where = Q(**{f"{match.field}__istartswith": text})
+            elif match.how == How.WORD:
+                where = Q()
+                for start in WORD_STARTS:
+                    where |= Q(**{f"{match.field}__icontains": start + text})
+            else:
+                where = Q(**{f"{match.field}__icontains": text})
+            whens.append(When(where, then=Value(rank)))
+        ranked = self.search(text).annotate(
+            search_rank=Case(*whens, default=Value(len(whens)), output_field=models.IntegerField())
+        )
+        return ranked.order_by("search_rank", "name", "pk")
 
     def bulk_create(
         self, objs: Iterable["XeroContact"], *args: Any, **kwargs: Any

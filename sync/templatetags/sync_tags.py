@@ -35,6 +35,32 @@ def evidence(row: Any) -> str:
     return " · ".join(p for p in parts if p)
 
 
+SEARCHED_FIELD_WORDS = {
+    "name": "name",
+    "first_name": "contact person's first name",
+    "last_name": "contact person's last name",
+    "email": "email address",
+    "account_number": "account number",
+    "contact_number": "contact number",
+    "tax_number": "tax number",
+}
+
+
+@register.simple_tag
+def search_reason(row: Any, query: str) -> SafeString:
+    """Why a Search column result matched: "Name starts with “tu”"."""
+    from sync.models.mirror import How
+
+    match = row.search_match
+    field = SEARCHED_FIELD_WORDS[match.field]
+    said = {
+        How.STARTS: f"{field.capitalize()} starts with",
+        How.WORD: f"A word of the {field} starts with",
+        How.INSIDE: f"{field.capitalize()} contains",
+    }[match.how]
+    return format_html("{} “<bdi>{}</bdi>”", said, query.strip())
+
+
 @register.filter
 def seconds_in_words(seconds: float | None) -> str:
     """A time left in words: "a few seconds", "3 minutes"."""

@@ -109,15 +109,49 @@ def test_accountant_links_an_existing_contact_by_searching(
     page = connected
     page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
     row(page, summit).get_by_role("searchbox").fill("summit")
-    options = row(page, summit).get_by_role("option")
-    expect(options).to_have_count(2)
-    expect(options.first).to_contain_text("accounts@summit.nz")  # evidence tells them apart
+    results = row(page, summit).locator(".suggestions").get_by_role("listitem")
+    expect(results).to_have_count(2)
+    expect(results.first).to_contain_text("accounts@summit.nz")  # evidence tells them apart
     screenshot("link-by-search")
-    options.first.get_by_role("button", name="Link").click()
+    results.first.get_by_role("button", name="Link").click()
     expect(row(page, summit)).to_contain_text("Summit Cycles Ltd")
     expect(row(page, summit)).not_to_contain_text("No linked contact")
     link = ContactLink.objects.get(contact=summit)
     assert link.xero_name == "Summit Cycles Ltd" and link.method == "existing"
+
+
+def test_arrow_keys_move_through_the_search_results(connected, sandbox, live_server, screenshot):
+    sandbox.seed_contacts(
+        sandbox.demo_tenant_id,
+        [{"Name": "Tui Books Limited"}, {"Name": "Kea and Tui Cafe"}, {"Name": "Studio Tuatara"}],
+    )
+    refreshed()
+    tui = ready("Tui Books")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    box = row(page, tui).get_by_role("searchbox")
+    box.fill("tu")
+    buttons = row(page, tui).locator(".suggestions").get_by_role("button", name="Link")
+    expect(buttons).to_have_count(3)
+    expect(row(page, tui).locator(".suggestions li").first).to_contain_text("Tui Books Limited")
+    box.press("ArrowDown")
+    expect(buttons.nth(0)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(buttons.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(buttons.nth(2)).to_be_focused()
+    page.keyboard.press("ArrowDown")  # the last stays
+    expect(buttons.nth(2)).to_be_focused()
+    screenshot("search-arrow-keys")
+    page.keyboard.press("ArrowUp")
+    expect(buttons.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")  # from the first, back to the search box
+    expect(box).to_be_focused()
+    box.press("ArrowDown")
+    page.keyboard.press("Enter")  # the focused result is chosen
+    expect(row(page, tui)).not_to_contain_text("No linked contact")
+    assert ContactLink.objects.get(contact=tui).xero_name == "Tui Books Limited"
 
 
 def test_a_merge_in_xero_is_relinked_to_the_survivor(connected, sandbox, live_server, screenshot):

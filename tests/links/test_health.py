@@ -175,7 +175,7 @@ def test_suggestions_offer_only_usable_contacts_with_their_evidence(connection, 
     sandbox.merge(ids[3], into=ids[0])
     sandbox.gdpr(ids[4])
     mirror.xero_contacts_refresh(connection=connection)
-    found = links.suggestions(connection=connection, text="smith")
+    found = links.suggestions(connection=connection, text="smith", contact=ContactFactory())
     assert [(r.name, r.email, r.account_number) for r in found] == [
         ("Smith Ltd", "a@smith.nz", "S-1"),
         ("Smith Ltd (Wellington)", "b@smith.nz", ""),

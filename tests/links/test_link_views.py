@@ -40,7 +40,7 @@ def test_suggestions_show_active_matches_with_their_evidence(accountant_client, 
     XeroContactFactory(connection=connection, name="Smith Old", status=XeroContact.Status.ARCHIVED)
     contact = ContactFactory(name="Smith")
     page = accountant_client.get(suggest_url(contact), {"q": "smith"}, **HTMX).content.decode()
-    assert page.count('role="option"') == 2
+    assert page.count('aria-label="Link Smith to Smith Ltd"') == 2
     assert "a@smith.nz · account S1" in page and "b@smith.nz" in page
     assert "Smith Old" not in page
     assert "<html" not in page  # a partial for htmx
