@@ -5,8 +5,10 @@ import html
 import re
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import RequestFactory
 from django.urls import get_resolver
+from django.utils.functional import SimpleLazyObject
 
 from sync.dashboard.tabs import TABS
 from tests.factories import XeroConnectionFactory
@@ -81,9 +83,12 @@ def test_a_missing_page_is_the_apps_404_with_the_way_back(accountant_client):
 
 
 def test_the_500_page_renders_without_a_database_or_a_request_context():
-    """No db fixture: any query while rendering fails this test."""
+    """No db fixture: any query while rendering fails this test. The request's user is
+    loaded lazily, as the auth middleware leaves it: looking it up would be a query."""
+    request = RequestFactory().get("/accounting/xero/")
+    request.user = SimpleLazyObject(lambda: User.objects.get(username="alex"))
     handler = get_resolver().resolve_error_handler(500)
-    response = handler(RequestFactory().get("/accounting/xero/"))
+    response = handler(request)
     page = the_app_page(response, 500, "Something went wrong")
     assert "Try again in a minute" in page and "tell your admin" in page
     assert "Log out" not in page  # no user is looked up
