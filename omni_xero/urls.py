@@ -7,6 +7,9 @@ admin.site.site_header = "omni-xero administration"
 admin.site.site_title = "omni-xero admin"
 
 handler400 = "omni_xero.bad_request.bad_request"
+handler403 = "omni_xero.error_pages.forbidden"
+handler404 = "omni_xero.error_pages.not_found"
+handler500 = "omni_xero.error_pages.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="sync:dashboard"), name="home"),

@@ -60,7 +60,13 @@ def admins_only[F: Callable[..., HttpResponse]](view: F) -> F:
 def _context(request: DashboardRequest, page: str) -> dict[str, Any]:
     """The dashboard's shell (connection, tab bar) with the Admin tab's own page links."""
     context = tabs.shell_context(request, "sales", tabs.TABS["sales"][1][0])
-    return context | {"tab": "admin", "admin_page": page, "admin_pages": ADMIN_PAGES}
+    return context | {
+        "tab": "admin",
+        "tab_label": "Admin",
+        "admin_page": page,
+        "admin_page_label": dict(ADMIN_PAGES)[page],
+        "admin_pages": ADMIN_PAGES,
+    }
 
 
 def _connection_or_back(request: DashboardRequest) -> XeroConnection | None:

@@ -142,6 +142,7 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
     return {
         "tabs": [(slug, label, subs[0].slug) for slug, (label, subs) in TABS.items()],
         "tab": tab,
+        "tab_label": TABS[tab][0],
         "subtabs": TABS[tab][1],
         "subtab": subtab,
         "connection": connection,
