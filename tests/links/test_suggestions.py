@@ -249,7 +249,8 @@ def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
     # 1 session, 2 user, 3-4 the user's permissions, 5 the organisation shown, 6 the
     # organisations for the switcher, 7 its mirrored count, 8 contacts count, 9 the page of
     # contacts, 10 their links, 11 their recent uploads, 12-14 the suggestions (candidates,
-    # dismissals, the candidates' links), 15 the uploads under way, 16 the Errors count.
-    with django_assert_num_queries(16):
+    # dismissals, the candidates' links), 15 the uploads under way, 16 the Errors count,
+    # 17 the filter kept for the user's next visit.
+    with django_assert_num_queries(17):
         page = subtab(viewer_client)
     assert page.count('class="match-suggestion unambiguous"') == unlinked
