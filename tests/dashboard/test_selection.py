@@ -136,7 +136,8 @@ def test_a_list_opened_again_shows_the_filter_chosen_last(accountant_client):
 
 
 def test_clearing_the_filter_is_kept_too(accountant_client):
-    accountant_client.get(CUSTOMERS, {"linked": "unlinked"})
+    page = accountant_client.get(CUSTOMERS, {"linked": "unlinked"}).content.decode()
+    assert f'href="{CUSTOMERS}?q=">Clear filters</a>' in page
     accountant_client.get(CUSTOMERS, {"q": "", "linked": ""})  # the form submitted empty
     assert accountant_client.get(CUSTOMERS).status_code == 200
 
