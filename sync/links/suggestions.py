@@ -142,9 +142,7 @@ def suggestions_for(
                 likely = same_contact.likely(keys[contact.pk], xero)
                 blocked = bool(same_contact.blocking(contact, holders))
                 scored.append(
-                    Suggestion(
-                        xero, points, same, other, others, likely=likely, blocked=blocked
-                    )
+                    Suggestion(xero, points, same, other, others, likely=likely, blocked=blocked)
                 )
         if scored:
             scored.sort(key=lambda s: (-s.score, s.xero.name, str(s.xero.contact_id)))
@@ -166,9 +164,7 @@ def _mark_unambiguous(found: dict[int, list[Suggestion]]) -> None:
     for pk, suggestion in only.items():
         if claims[suggestion.xero.contact_id] == 1:
             found[pk] = [
-                dataclasses.replace(s, unambiguous=True)
-                if s is suggestion
-                else s
+                dataclasses.replace(s, unambiguous=True) if s is suggestion else s
                 for s in found[pk]
             ]
 
