@@ -20,9 +20,12 @@
     var boxes = rowBoxes();
     var checked = boxes.filter(function (box) { return box.checked; }).length;
     var count = root.querySelector("[data-selected-count]");
+    var matching = root.querySelector("[data-select-matching]");
     if (count) {
       count.hidden = false;
-      count.textContent = checked + " selected";
+      count.textContent = matching && matching.checked
+        ? "All " + matching.dataset.count + " matching selected"
+        : checked + " selected";
     }
     var all = root.querySelector("[data-select-all]");
     if (all) {
@@ -33,10 +36,15 @@
 
   document.addEventListener("change", function (event) {
     var box = event.target;
-    if (box.matches("[data-select-all]")) {
+    var matching = region() && region().querySelector("[data-select-matching]");
+    if (box.matches("[data-select-all]") || box.matches("[data-select-matching]")) {
       rowBoxes().forEach(function (row) { if (!row.disabled) row.checked = box.checked; });
     }
-    if (box.matches('[data-select-all], input[name="contact"], input[name="transaction"]')) showCount();
+    // "All N matching" goes with every row of the page ticked: unticking one, or the page's
+    // box, narrows the selection back to the ticked rows.
+    var rowOrPage = box.matches('[data-select-all], input[name="contact"], input[name="transaction"]');
+    if (matching && rowOrPage && !box.checked) matching.checked = false;
+    if (box.matches('[data-select-all], [data-select-matching], input[name="contact"], input[name="transaction"]')) showCount();
   });
 
   document.addEventListener("htmx:afterSwap", showCount);

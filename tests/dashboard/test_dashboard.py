@@ -329,8 +329,8 @@ def test_contacts_tab_query_count_does_not_grow_with_page_size(
     # shown, 6 the organisations for the switcher, 7 its mirrored Xero contacts count,
     # 8 contacts count, 9 the page of contacts with ready counts, 10 their links with the
     # merged ones' survivor names, 11 their recent uploads, 12 the uploads under way,
-    # 13 the Errors link's count.
-    with django_assert_num_queries(13):
+    # 13 the Errors link's count, 14 the filter kept for the user's next visit.
+    with django_assert_num_queries(14):
         response = viewer_client.get(CUSTOMERS, {"sort": "linked"})
     assert response.content.decode().count('name="contact"') == page_size
 
