@@ -6,16 +6,14 @@ the page), and the last filter each user chose on each list, kept for their next
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.http import QueryDict
 
 from sync import filters
-from sync.models import KeptFilter, SyncContact, SyncContactQuerySet, XeroConnection
+from sync.models import Actor, KeptFilter, SyncContact, SyncContactQuerySet, XeroConnection
 from sync.models.preferences import KEPT_QUERY_LENGTH
 from sync.syncing.organisations import for_organisation, without_organisation
-from transactions.models import SyncState, Transaction
+from transactions.models import SyncState, Transaction, TransactionQuerySet
 
 # The form field of an action bar that asks for every row matching the list's filter; the
 # filter itself travels with it under this prefix ("matching-q", ...).
@@ -60,7 +58,7 @@ def contacts_matching(
 
 def transactions_matching(
     transaction_type: str, connection: XeroConnection | None, wanted: dict[str, Any]
-) -> QuerySet[Transaction]:
+) -> TransactionQuerySet:
     """The organisation's transactions of a type that a transactions list with these filters
     shows (any order)."""
     of_type = for_organisation(Transaction.objects.of_type(transaction_type), connection)
@@ -112,7 +110,7 @@ def _query(kind: type[filters.Filters], wanted: dict[str, Any]) -> str:
 
 
 def filter_keep(
-    user: AbstractBaseUser | AnonymousUser,
+    user: Actor,
     list_key: str,
     kind: type[filters.Filters],
     wanted: dict[str, Any],
@@ -129,9 +127,7 @@ def filter_keep(
     )
 
 
-def filter_kept(
-    user: AbstractBaseUser | AnonymousUser, list_key: str, kind: type[filters.Filters]
-) -> str:
+def filter_kept(user: Actor, list_key: str, kind: type[filters.Filters]) -> str:
     """The query string of the filter the user chose last on this list, if it is one the list
     can still read (a choice since removed is forgotten); empty when there is none."""
     if not user.is_authenticated:
