@@ -41,7 +41,7 @@ class Stop:
     table: str = ""  # the selector of the page's main table, where it has one
 
 
-def books() -> dict[str, object]:
+def books():
     """The demo's Omni account (`make run`'s), connected to the Demo Company, with links in
     every state, suggestions, a sync run with refusals, discrepancies and a chart."""
     load_demo_data()
@@ -134,11 +134,10 @@ def imported(page: Page, live_server_url: str) -> tuple[str, str]:
     return result, previewed(page, live_server_url)
 
 
-def stops(page: Page, live_server_url: str, data: dict[str, object]) -> list[Stop]:
+def stops(page: Page, live_server_url: str, data) -> list[Stop]:
     """The pages an admin sees, logged in, in the order a person would visit them."""
     result, preview = imported(page, live_server_url)
     tui, run = data["tui"], data["run"]
-    assert isinstance(tui, Contact) and isinstance(run, SyncRun)
     pages = [
         Stop("customers", f"{XERO}/sales/customers/?show=all", "#contacts"),
         Stop("suppliers", f"{XERO}/purchases/suppliers/?show=all", "#contacts"),
