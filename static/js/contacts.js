@@ -89,6 +89,45 @@
     if (back) back.focus();
   }, true);
 
+  // A swap replaces what had focus (a sort or pager link, an action button): focus goes to the
+  // same control in the new content, else to the messages that say what happened, else to the
+  // table, rather than back to the top of the page.
+  var focused = null;
+
+  function focusKey(el) {
+    if (el.id) return {selector: "#" + CSS.escape(el.id)};
+    var th = el.closest("th");
+    if (th && el.matches("a.sort")) return {selector: "thead th:nth-child(" + (th.cellIndex + 1) + ") a.sort"};
+    if (el.closest(".pager")) return {selector: ".pager a", text: el.textContent.trim()};
+    if (el.name && el.value) return {selector: '[name="' + CSS.escape(el.name) + '"][value="' + CSS.escape(el.value) + '"]'};
+    return {selector: null};
+  }
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var active = document.activeElement;
+    var target = event.detail.target;
+    focused = target && active && active !== document.body && target.contains(active) ? focusKey(active) : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var key = focused;
+    focused = null;
+    if (!key || (document.activeElement && document.activeElement !== document.body)) return;
+    var root = event.detail.target.isConnected ? event.detail.target : document;
+    var candidates = key.selector ? Array.from(root.querySelectorAll(key.selector)).filter(function (el) {
+      return !el.disabled;
+    }) : [];
+    // A pager link by its text ("Next ›"), or the other one when it is gone (the last page).
+    var same = candidates.filter(function (el) { return !key.text || el.textContent.trim() === key.text; })[0]
+      || candidates[0];
+    var messages = document.getElementById("contacts-messages");
+    var table = document.getElementById("contacts") || document.getElementById("transactions");
+    var next = same || messages || table;
+    if (!next) return;
+    if (next === table) table.tabIndex = -1;
+    next.focus();
+  });
+
   // The Search column: Down from the search box goes to the first result's Link button, Up
   // and Down move between the results' buttons, Up from the first goes back to the box.
   document.addEventListener("keydown", function (event) {

@@ -154,7 +154,7 @@ def test_a_row_shows_the_contact_its_ready_count_and_no_linked_contact(viewer_cl
     assert f'name="contact" value="{contact.pk}"' in html
     assert f'href="{detail_url(contact)}"' in html
     assert "<bdi>Mere</bdi> <bdi>Ngata</bdi>" in html and "C1001" in html and contact.email in html
-    assert '<td class="num">3</td>' in html
+    assert '<td class="num" data-label="Ready to sync">3</td>' in html
     assert '<span class="muted">No linked contact</span>' in html
     assert "Not connected to Xero yet" in viewer_client.get(CUSTOMERS).content.decode()
 
