@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sync import filters
 from sync.dashboard.tabs import (
@@ -27,6 +27,7 @@ from sync.dashboard.tabs import (
     list_url,
     next_url,
     return_url,
+    row_return,
     row_tag,
     shell_context,
     subtab_of,
@@ -35,6 +36,7 @@ from sync.dashboard.tabs import (
 from sync.exceptions import UserFacingError
 from sync.links import views as link_views
 from sync.links.services import contact_unlink
+from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing.organisations import (
     for_organisation,
@@ -253,6 +255,55 @@ def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
     return names.get(xero_id, "") if xero_id is not None else ""
 
 
+@dataclass(frozen=True)
+class RowPlace:
+    """What one row, rendered alone, needs of the list it is on (as ContactList has it)."""
+
+    here: str
+    links_of: XeroConnection | None
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
+    """One row of a contacts subtab, alone, for htmx to swap in place of the old one after an
+    action on it (tabs.row_return): with the action's messages in it, and announced. Without
+    htmx, the list it is on."""
+    back = return_url(request, tab)
+    if not request.htmx:
+        return redirect(back)
+    connection = current_connection(request)
+    links_of = _links_of(connection)
+    contact = get_object_or_404(
+        SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection)).with_link(links_of),
+        pk=pk,
+    )
+    if contact.link is None:
+        found = suggestions_for(connection=connection, contacts=[contact])
+        contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
+    # Every message now is this action's: the row's own, and any other it gave.
+    [(_, notes)], others = _split_messages(request, [contact])
+    notes += others
+    context = {
+        "tab": tab,
+        "contact": contact,
+        "notes": notes,
+        "list": RowPlace(here=back, links_of=links_of),
+        "connection": connection,
+        "can_act": request.user.has_perm("sync.use_dashboard"),
+        "why_disabled": why_disabled(request, connection),
+    }
+    response = render(request, "sync/contacts_tab.html#row", context)
+    said = " ".join(str(note) for note in notes)
+    return trigger_client_event(
+        response,
+        "row-done",
+        {"row": row_tag(contact), "message": f"{contact.name}: {said}" if said else ""},
+        after="settle",
+    )
+
+
 @login_required
 @permission_required("contacts.view_contact", raise_exception=True)
 @require_GET
@@ -390,10 +441,16 @@ def _unlink_selected(
 
 
 def _unlink_confirm(
-    request: DashboardRequest, tab: str, contacts: list[SyncContact], skipped: int, back: str
+    request: DashboardRequest,
+    tab: str,
+    contacts: list[SyncContact],
+    skipped: int,
+    back: str,
+    row: SyncContact | None = None,
 ) -> HttpResponse:
-    """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page."""
-    context = {"tab": tab, "contacts": contacts, "skipped": skipped, "next": back}
+    """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page.
+    For a `row`'s own Unlink it posts to that row's unlink, which answers with the row."""
+    context = {"tab": tab, "contacts": contacts, "skipped": skipped, "next": back, "row": row}
     if request.htmx:
         response = render(request, "sync/unlink_confirm.html#dialog", context)
         return reswap(retarget(response, "#confirm-dialog"), "innerHTML")
@@ -402,13 +459,28 @@ def _unlink_confirm(
 
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
-    """A row's own Unlink link: the same confirmation as Unlink on a selection of one."""
+    """A row's own Unlink: GET asks (the same confirmation as Unlink on a selection of one),
+    the confirmation POSTs here, and the row comes back unlinked."""
     connection = current_connection(request)
     contact = get_object_or_404(SyncContact.objects.for_tab(tab).with_link(connection), pk=pk)
     back = return_url(request, tab)
-    if contact.link is None:
-        messages.info(request, f"{contact.name} has no linked contact.")
-        return redirect(back)
-    return _unlink_confirm(request, tab, [contact], 0, back)
+    if request.method == "POST":
+        tag = row_tag(contact)
+        was = contact.link.xero_name if contact.link else ""
+        try:
+            if connection is None:
+                raise UserFacingError(NOT_CONNECTED_REASON)
+            contact_unlink(contact=contact, connection=connection, user=request.user)
+        except UserFacingError as error:
+            messages.error(request, str(error), extra_tags=tag)
+        else:
+            messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
+        return redirect(row_return(request, tab, contact))
+    if contact.link is None:  # unlinked meanwhile
+        messages.info(
+            request, f"{contact.name} has no linked contact.", extra_tags=row_tag(contact)
+        )
+        return redirect(row_return(request, tab, contact))
+    return _unlink_confirm(request, tab, [contact], 0, back, row=contact)
