@@ -255,6 +255,13 @@ def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
     return names.get(xero_id, "") if xero_id is not None else ""
 
 
+def _contact_shown(tab: str, pk: int, connection: XeroConnection | None) -> SyncContact:
+    """One contact of the tab as its row and its page show it: its ready count and its link
+    (in the organisation shown, or else the one disconnected last)."""
+    contacts = SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection))
+    return get_object_or_404(contacts.with_link(_links_of(connection)), pk=pk)
+
+
 @dataclass(frozen=True)
 class RowPlace:
     """What one row, rendered alone, needs of the list it is on (as ContactList has it)."""
@@ -275,10 +282,7 @@ def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
         return redirect(back)
     connection = current_connection(request)
     links_of = _links_of(connection)
-    contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection)).with_link(links_of),
-        pk=pk,
-    )
+    contact = _contact_shown(tab, pk, connection)
     if contact.link is None:
         found = suggestions_for(connection=connection, contacts=[contact])
         contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
@@ -312,10 +316,7 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = shell_context(request, tab, contacts_subtab(tab))
     connection = context["connection"]
     links_of = _links_of(connection)
-    contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection)).with_link(links_of),
-        pk=pk,
-    )
+    contact = _contact_shown(tab, pk, connection)
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
     )

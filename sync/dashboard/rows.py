@@ -145,7 +145,7 @@ def contact_row(
         # Whatever an earlier upload did, the link cannot be used now: never "Uploaded".
         relink = {"relink"} if link.merged_into_xero_contact_id else set()
         # Its own Relink names the survivor, so it is offered once the mirror has that.
-        buttons = ("relink",) if survivor_name(link) else ()
+        buttons: tuple[str, ...] = ("relink",) if survivor_name(link) else ()
         if link.invalid_reason == InvalidReason.ARCHIVED:
             buttons += ("restore",)
         return row(
