@@ -425,20 +425,29 @@ def _unlink_selected(
             messages.error(request, "None of the selected contacts has a linked contact.")
             return redirect(back)
         return _unlink_confirm(request, tab, linked, len(contacts) - len(linked), back)
-    unlinked = 0
-    for contact in contacts:
-        was = contact.link.xero_name if contact.link else ""
-        try:
-            contact_unlink(contact=contact, connection=connection, user=request.user)
-        except UserFacingError as error:
-            messages.error(request, str(error), extra_tags=row_tag(contact))
-        else:
-            unlinked += 1
-            messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact))
+    unlinked = sum(_unlink_one(request, connection, contact) for contact in contacts)
     if unlinked:
         noun = "contact" if unlinked == 1 else "contacts"
         messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
     return redirect(back)
+
+
+def _unlink_one(
+    request: DashboardRequest, connection: XeroConnection | None, contact: SyncContact
+) -> bool:
+    """Unlink the contact (read with_link), its outcome said in its row; whether it was."""
+    tag = row_tag(contact)
+    if connection is None:
+        messages.error(request, NOT_CONNECTED_REASON, extra_tags=tag)
+        return False
+    was = contact.link.xero_name if contact.link else ""
+    try:
+        contact_unlink(contact=contact, connection=connection, user=request.user)
+    except UserFacingError as error:
+        messages.error(request, str(error), extra_tags=tag)
+        return False
+    messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
+    return True
 
 
 def _unlink_confirm(
@@ -468,16 +477,7 @@ def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpRes
     contact = get_object_or_404(SyncContact.objects.for_tab(tab).with_link(connection), pk=pk)
     back = return_url(request, tab)
     if request.method == "POST":
-        tag = row_tag(contact)
-        was = contact.link.xero_name if contact.link else ""
-        try:
-            if connection is None:
-                raise UserFacingError(NOT_CONNECTED_REASON)
-            contact_unlink(contact=contact, connection=connection, user=request.user)
-        except UserFacingError as error:
-            messages.error(request, str(error), extra_tags=tag)
-        else:
-            messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
+        _unlink_one(request, connection, contact)
         return redirect(row_return(request, tab, contact))
     if contact.link is None:  # unlinked meanwhile
         messages.info(

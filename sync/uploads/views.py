@@ -83,8 +83,9 @@ def upload_one(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRespo
     job = uploads.contacts_upload(connection=connection, contacts=[contact], user=request.user)
     row = job.rows.get()
     if row.state == UploadRow.State.DONE:
-        done = "Created in Xero and linked." if row.kind == UploadRow.Kind.CREATE else None
-        messages.success(request, done or "Its changes were sent to Xero.", extra_tags=tag)
+        created = row.kind == UploadRow.Kind.CREATE
+        said = "Created in Xero and linked." if created else "Its changes were sent to Xero."
+        messages.success(request, said, extra_tags=tag)
     elif row.state in (UploadRow.State.FAILED, UploadRow.State.DUPLICATE):
         messages.warning(request, "Not uploaded: its row says why.", extra_tags=tag)
     elif row.state == UploadRow.State.SKIPPED:

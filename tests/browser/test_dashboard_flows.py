@@ -268,3 +268,21 @@ def test_screenshots_of_each_subtab(sign_in, accountant, books, screenshot):
     page.get_by_role("link", name="Invoices").click()
     expect(page.locator("#transactions")).to_contain_text("Tui Books")
     screenshot("dashboard-sales-invoices")
+
+
+def test_a_plain_form_shows_it_is_working_and_is_sent_once(sign_in, accountant, books):
+    page = sign_in(accountant)
+    sent = []
+
+    def answer(route):  # held, then "No Content": the browser stays on the page
+        sent.append(route.request.method)
+        route.fulfill(status=204)
+
+    page.route("**/refresh-contacts/", answer)
+    refresh = page.get_by_role("button", name="Refresh Xero contacts")
+    refresh.click()
+    expect(refresh).to_be_disabled()
+    expect(refresh).to_have_class(re.compile("is-busy"))
+    page.evaluate("document.querySelector('form[action$=\"/refresh-contacts/\"]').requestSubmit()")
+    page.wait_for_timeout(300)
+    assert sent == ["POST"]
