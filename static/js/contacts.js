@@ -1,4 +1,5 @@
-// The contacts tab: "select all on this page", the selected count, and the confirm dialog.
+// The contacts tab: "select all on this page", the selected count, the confirm dialog, and
+// what a row's own action did.
 // Everything here is an extra: without it the same forms and links work as plain HTML.
 (function () {
   "use strict";
@@ -106,6 +107,8 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     var active = document.activeElement;
     var target = event.detail.target;
+    // A row swapped by its own action puts focus in the row itself (row-done, below).
+    if (target && target.matches && target.matches("tr")) { focused = null; return; }
     focused = target && active && active !== document.body && target.contains(active) ? focusKey(active) : null;
   });
 
@@ -126,6 +129,24 @@
     if (!next) return;
     if (next === table) table.tabIndex = -1;
     next.focus();
+  });
+
+  // A row's own action answers with that row alone (sync.dashboard.contacts.contact_row),
+  // swapped in place: say what it did in the live region that was in the page before the
+  // swap (a region swapped in is not read out), and put focus in the row, on what the action
+  // said or else on the row's next action.
+  document.addEventListener("row-done", function (event) {
+    var announcer = document.getElementById("row-announcer");
+    if (announcer) {
+      announcer.textContent = "";
+      setTimeout(function () { announcer.textContent = event.detail.message || ""; }, 50);
+    }
+    var row = document.getElementById(event.detail.row);
+    if (!row) return;
+    var next = row.querySelector(".row-note, .row-result")
+      || row.querySelector(".row-actions button, .row-actions a, .match-actions button, .xero-search input")
+      || row.querySelector(".contact-name");
+    if (next) next.focus({ preventScroll: true });
   });
 
   // The Search column: Down from the search box goes to the first result's Link button, Up

@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sync import filters
 from sync.dashboard import selection
@@ -28,6 +28,7 @@ from sync.dashboard.tabs import (
     list_url,
     next_url,
     return_url,
+    row_return,
     row_tag,
     shell_context,
     subtab_of,
@@ -36,6 +37,7 @@ from sync.dashboard.tabs import (
 from sync.exceptions import UserFacingError
 from sync.links import views as link_views
 from sync.links.services import contact_unlink
+from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing.organisations import (
     for_organisation,
@@ -240,6 +242,59 @@ def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
     return names.get(xero_id, "") if xero_id is not None else ""
 
 
+def _contact_shown(tab: str, pk: int, connection: XeroConnection | None) -> SyncContact:
+    """One contact of the tab as its row and its page show it: its ready count and its link
+    (in the organisation shown, or else the one disconnected last)."""
+    contacts = SyncContact.objects.for_tab(tab).with_ready_count(selection.to_sync(connection))
+    return get_object_or_404(contacts.with_link(_links_of(connection)), pk=pk)
+
+
+@dataclass(frozen=True)
+class RowPlace:
+    """What one row, rendered alone, needs of the list it is on (as ContactList has it)."""
+
+    here: str
+    links_of: XeroConnection | None
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
+    """One row of a contacts subtab, alone, for htmx to swap in place of the old one after an
+    action on it (tabs.row_return): with the action's messages in it, and announced. Without
+    htmx, the list it is on."""
+    back = return_url(request, tab)
+    if not request.htmx:
+        return redirect(back)
+    connection = current_connection(request)
+    links_of = _links_of(connection)
+    contact = _contact_shown(tab, pk, connection)
+    if contact.link is None:
+        found = suggestions_for(connection=connection, contacts=[contact])
+        contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
+    # Every message now is this action's: the row's own, and any other it gave.
+    [(_, notes)], others = _split_messages(request, [contact])
+    notes += others
+    context = {
+        "tab": tab,
+        "contact": contact,
+        "notes": notes,
+        "list": RowPlace(here=back, links_of=links_of),
+        "connection": connection,
+        "can_act": request.user.has_perm("sync.use_dashboard"),
+        "why_disabled": why_disabled(request, connection),
+    }
+    response = render(request, "sync/contacts_tab.html#row", context)
+    said = " ".join(str(note) for note in notes)
+    return trigger_client_event(
+        response,
+        "row-done",
+        {"row": row_tag(contact), "message": f"{contact.name}: {said}" if said else ""},
+        after="settle",
+    )
+
+
 @login_required
 @permission_required("contacts.view_contact", raise_exception=True)
 @require_GET
@@ -248,12 +303,7 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = shell_context(request, tab, contacts_subtab(tab))
     connection = context["connection"]
     links_of = _links_of(connection)
-    contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab)
-        .with_ready_count(selection.to_sync(connection))
-        .with_link(links_of),
-        pk=pk,
-    )
+    contact = _contact_shown(tab, pk, connection)
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
     )
@@ -358,19 +408,9 @@ def _unlink_selected(
         return _unlink_confirm(
             request, tab, linked, len(contacts) - len(linked), back, _matching_posted(request)
         )
-    unlinked = 0
     # One note per row while they fit on a page; beyond that, the count alone (and errors).
     row_notes = len(contacts) <= PAGE_SIZE
-    for contact in contacts:
-        was = contact.link.xero_name if contact.link else ""
-        try:
-            contact_unlink(contact=contact, connection=connection, user=request.user)
-        except UserFacingError as error:
-            messages.error(request, str(error), extra_tags=row_tag(contact))
-        else:
-            unlinked += 1
-            if row_notes:
-                messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact))
+    unlinked = sum(_unlink_one(request, connection, c, note=row_notes) for c in contacts)
     if unlinked:
         noun = "contact" if unlinked == 1 else "contacts"
         messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
@@ -388,6 +428,29 @@ def _matching_posted(request: HttpRequest) -> list[tuple[str, str]]:
     return selection.matching_fields(selection.ContactFilters, wanted)
 
 
+def _unlink_one(
+    request: DashboardRequest,
+    connection: XeroConnection | None,
+    contact: SyncContact,
+    *,
+    note: bool = True,
+) -> bool:
+    """Unlink the contact (read with_link), its outcome said in its row; whether it was."""
+    tag = row_tag(contact)
+    if connection is None:
+        messages.error(request, NOT_CONNECTED_REASON, extra_tags=tag)
+        return False
+    was = contact.link.xero_name if contact.link else ""
+    try:
+        contact_unlink(contact=contact, connection=connection, user=request.user)
+    except UserFacingError as error:
+        messages.error(request, str(error), extra_tags=tag)
+        return False
+    if note:
+        messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
+    return True
+
+
 def _unlink_confirm(
     request: DashboardRequest,
     tab: str,
@@ -395,9 +458,11 @@ def _unlink_confirm(
     skipped: int,
     back: str,
     matching: list[tuple[str, str]] | None = None,
+    row: SyncContact | None = None,
 ) -> HttpResponse:
     """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page.
-    For "all N matching" it posts the filter again, not the ids it found."""
+    For "all N matching" it posts the filter again, not the ids it found; for a `row`'s own
+    Unlink it posts to that row's unlink, which answers with the row."""
     context = {
         "tab": tab,
         "contacts": contacts,
@@ -407,6 +472,7 @@ def _unlink_confirm(
         "matching": matching or [],
         "skipped": skipped,
         "next": back,
+        "row": row,
     }
     if request.htmx:
         response = render(request, "sync/unlink_confirm.html#dialog", context)
@@ -416,13 +482,19 @@ def _unlink_confirm(
 
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
-    """A row's own Unlink link: the same confirmation as Unlink on a selection of one."""
+    """A row's own Unlink: GET asks (the same confirmation as Unlink on a selection of one),
+    the confirmation POSTs here, and the row comes back unlinked."""
     connection = current_connection(request)
     contact = get_object_or_404(SyncContact.objects.for_tab(tab).with_link(connection), pk=pk)
     back = return_url(request, tab)
-    if contact.link is None:
-        messages.info(request, f"{contact.name} has no linked contact.")
-        return redirect(back)
-    return _unlink_confirm(request, tab, [contact], 0, back)
+    if request.method == "POST":
+        _unlink_one(request, connection, contact)
+        return redirect(row_return(request, tab, contact))
+    if contact.link is None:  # unlinked meanwhile
+        messages.info(
+            request, f"{contact.name} has no linked contact.", extra_tags=row_tag(contact)
+        )
+        return redirect(row_return(request, tab, contact))
+    return _unlink_confirm(request, tab, [contact], 0, back, row=contact)
