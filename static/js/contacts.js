@@ -104,12 +104,26 @@
     return {selector: null};
   }
 
-  document.addEventListener("htmx:beforeSwap", function (event) {
+  // What had focus when the request left: a pressed button is disabled while it is under
+  // way (hx-disabled-elt), which takes focus from it before the answer is swapped in.
+  var requested = null;
+
+  function keyWithin(target) {
     var active = document.activeElement;
+    return target && active && active !== document.body && target.contains(active) ? focusKey(active) : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    requested = keyWithin(event.detail.target);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
+    var before = requested;
+    requested = null;
     // A row swapped by its own action puts focus in the row itself (row-done, below).
     if (target && target.matches && target.matches("tr")) { focused = null; return; }
-    focused = target && active && active !== document.body && target.contains(active) ? focusKey(active) : null;
+    focused = keyWithin(target) || before;
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
