@@ -25,14 +25,17 @@ from sync.dashboard.tabs import (
     contacts_subtab,
     current_connection,
     list_url,
+    message_row,
     next_url,
     return_url,
     row_tag,
     shell_context,
     subtab_of,
+    undo_tag,
     why_disabled,
 )
 from sync.exceptions import UserFacingError
+from sync.links import suggestions, undo
 from sync.links import views as link_views
 from sync.links.services import contact_unlink
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
@@ -116,7 +119,7 @@ def _split_messages(
     """Each row with its own messages, and the rest (general, or for rows not on this page)."""
     by_tag: dict[str, list[Message]] = defaultdict(list)
     for message in messages.get_messages(request):
-        by_tag[message.extra_tags or ""].append(message)
+        by_tag[message_row(message)].append(message)
     rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
     return rows, [message for group in by_tag.values() for message in group]
 
@@ -266,8 +269,11 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
         pk=pk,
     )
     events = list(
-        LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
+        LinkEvent.objects.filter(contact=contact, connection=connection).select_related(
+            "actor", "contact", "connection"
+        )
     )
+    refusals = undo.undo_refusals(events, timezone.now())
     xero_ids = {
         xero_id
         for event in events
@@ -284,12 +290,14 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
             event,
             _name(names, event.xero_contact_id_before),
             _name(names, event.xero_contact_id_after),
+            refusals[event.pk] is None,
         )
         for event in events
     ]
     context |= {
         "contact": contact,
         "history": history,
+        "dismissed": suggestions.suggestions_dismissed(connection=connection, contact=contact),
         "back": list_url(tab),
         "links_of": links_of,
     }
@@ -373,19 +381,25 @@ def _unlink_selected(
             messages.error(request, "None of the selected contacts has a linked contact.")
             return redirect(back)
         return _unlink_confirm(request, tab, linked, len(contacts) - len(linked), back)
-    unlinked = 0
+    unlinked = []
     for contact in contacts:
         was = contact.link.xero_name if contact.link else ""
         try:
-            contact_unlink(contact=contact, connection=connection, user=request.user)
+            event = contact_unlink(contact=contact, connection=connection, user=request.user)
         except UserFacingError as error:
             messages.error(request, str(error), extra_tags=row_tag(contact))
         else:
-            unlinked += 1
-            messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact))
+            unlinked.append(event.pk)
+            messages.success(
+                request, f"Unlinked from {was}.", extra_tags=row_tag(contact, event.pk)
+            )
     if unlinked:
-        noun = "contact" if unlinked == 1 else "contacts"
-        messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
+        noun = "contact" if len(unlinked) == 1 else "contacts"
+        messages.success(
+            request,
+            f"Unlinked {len(unlinked)} {noun}. They now have no linked contact.",
+            extra_tags=undo_tag(*unlinked),
+        )
     return redirect(back)
 
 

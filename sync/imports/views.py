@@ -25,6 +25,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import services as imports
 from sync.imports.xero_export import DETAILS, upload_size_validator
 from sync.links import suggestions as matching
+from sync.links import undo
 from sync.models import ContactImport, ContactLink, LinkEvent, SyncContact
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -228,7 +229,7 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
         messages.error(request, tabs.NOT_CONNECTED_REASON)
         return redirect(back)
     try:
-        matching.suggestion_dismiss(
+        event = matching.suggestion_dismiss(
             connection=connection,
             contact=contact,
             xero_contact_id=request.POST.get("xero_contact_id", ""),
@@ -237,7 +238,36 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
     except UserFacingError as error:
         messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
     else:
-        messages.info(request, "Suggestion dismissed.", extra_tags=tabs.row_tag(contact))
+        tags = tabs.row_tag(contact, event.pk if event else None)
+        messages.info(request, "Suggestion dismissed.", extra_tags=tags)
+    if request.htmx:
+        return HttpResponseClientRefresh()
+    return redirect(back)
+
+
+@login_required
+@act
+@require_POST
+def suggestion_restore(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """Bring back a dismissed suggestion (the contact's page lists them)."""
+    contact = tabs.contact_in_tab(tab, pk)
+    connection = tabs.current_connection(request)
+    back = tabs.return_url(request, tab)
+    if connection is None:
+        messages.error(request, tabs.NOT_CONNECTED_REASON)
+        return redirect(back)
+    try:
+        event = matching.suggestion_restore(
+            connection=connection,
+            contact=contact,
+            xero_contact_id=request.POST.get("xero_contact_id", ""),
+            user=request.user,
+        )
+    except UserFacingError as error:
+        messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
+    else:
+        tags = tabs.row_tag(contact, event.pk)
+        messages.success(request, "Suggestion brought back.", extra_tags=tags)
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(back)
@@ -258,8 +288,12 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
     result = matching.suggestions_accept_unambiguous(
         connection=connection, contacts=contacts, user=request.user
     )
+    events = undo.latest_events(
+        connection=connection, contacts=[c for c, _ in result.linked], user=request.user
+    )
     for contact, name in result.linked:
-        messages.success(request, f"Linked to {name} in Xero.", extra_tags=tabs.row_tag(contact))
+        tags = tabs.row_tag(contact, events.get(contact.pk))
+        messages.success(request, f"Linked to {name} in Xero.", extra_tags=tags)
     for contact, reason in result.refused:
         messages.error(request, reason, extra_tags=tabs.row_tag(contact))
     count = len(result.linked)
@@ -268,6 +302,7 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
         f"Accepted {count} suggestion{'s' if count != 1 else ''}."
         if count
         else "No suggestion was unambiguous: pick the right Xero contact in each row.",
+        extra_tags=tabs.undo_tag(*(events.get(c.pk) for c, _ in result.linked)),
     )
     if request.htmx:
         return HttpResponseClientRefresh()
