@@ -27,9 +27,9 @@ from sync.models import ContactImport, SyncItem
 from tests.factories import (
     ContactImportFactory,
     ContactLinkFactory,
-    LinkEventFactory,
     ImportedContactFactory,
     LineItemFactory,
+    LinkEventFactory,
     SupplierFactory,
     SyncItemFactory,
     SyncRunFactory,

@@ -2,7 +2,7 @@
 suggestions (dismiss one, accept the unambiguous ones at once), and export links and their
 audit trail as CSV."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,11 +217,15 @@ def import_result(request: "tabs.DashboardRequest", pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@act
-@require_POST
-def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
-    """Never suggest that Xero contact for this contact again."""
+def _on_suggestion(
+    request: "tabs.DashboardRequest",
+    tab: str,
+    pk: int,
+    service: Callable[..., LinkEvent | None],
+    done: str,
+) -> HttpResponse:
+    """Dismiss or bring back the posted suggestion of a contact, saying so on its row with
+    the Undo of what was done."""
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
     back = tabs.return_url(request, tab)
@@ -229,7 +233,7 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
         messages.error(request, tabs.NOT_CONNECTED_REASON)
         return redirect(back)
     try:
-        event = matching.suggestion_dismiss(
+        event = service(
             connection=connection,
             contact=contact,
             xero_contact_id=request.POST.get("xero_contact_id", ""),
@@ -239,7 +243,7 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
         messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
     else:
         tags = tabs.row_tag(contact, event.pk if event else None)
-        messages.info(request, "Suggestion dismissed.", extra_tags=tags)
+        messages.info(request, done, extra_tags=tags)
     if request.htmx:
         return HttpResponseClientRefresh()
     return redirect(back)
@@ -248,29 +252,17 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
 @login_required
 @act
 @require_POST
+def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """Never suggest that Xero contact for this contact again."""
+    return _on_suggestion(request, tab, pk, matching.suggestion_dismiss, "Suggestion dismissed.")
+
+
+@login_required
+@act
+@require_POST
 def suggestion_restore(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
     """Bring back a dismissed suggestion (the contact's page lists them)."""
-    contact = tabs.contact_in_tab(tab, pk)
-    connection = tabs.current_connection(request)
-    back = tabs.return_url(request, tab)
-    if connection is None:
-        messages.error(request, tabs.NOT_CONNECTED_REASON)
-        return redirect(back)
-    try:
-        event = matching.suggestion_restore(
-            connection=connection,
-            contact=contact,
-            xero_contact_id=request.POST.get("xero_contact_id", ""),
-            user=request.user,
-        )
-    except UserFacingError as error:
-        messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
-    else:
-        tags = tabs.row_tag(contact, event.pk)
-        messages.success(request, "Suggestion brought back.", extra_tags=tags)
-    if request.htmx:
-        return HttpResponseClientRefresh()
-    return redirect(back)
+    return _on_suggestion(request, tab, pk, matching.suggestion_restore, "Suggestion brought back.")
 
 
 @login_required

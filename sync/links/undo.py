@@ -79,12 +79,13 @@ def _state(events: list[LinkEvent]) -> _State:
         for e in LinkEvent.objects.filter(pk__in=list(latest_pks))
         if e.contact_id is not None and e.connection_id is not None
     }
-    latest_suggestion_event = {
+    latest_suggestion_event: dict[tuple[int, int, uuid.UUID], int] = {
         (contact, connection, xero): last
         for contact, connection, xero, last in ours.filter(action__in=SUGGESTION_ACTIONS)
         .values("contact", "connection", "xero_contact_id_after")
         .annotate(last=Max("pk"))
         .values_list("contact", "connection", "xero_contact_id_after", "last")
+        if xero is not None  # every suggestion event names its Xero contact
     }
     links = {
         (link.contact_id, link.connection_id): link
@@ -145,8 +146,11 @@ def _refusal(event: LinkEvent, state: _State, now: datetime, from_message: bool)
         assert xero_id is not None  # every suggestion event names its Xero contact
         if state.latest_suggestion_event.get((*pair, xero_id)) != event.pk:
             return "That suggestion has been dismissed or brought back since."
-        if event.action == Action.DISMISS and (*pair, xero_id) not in state.dismissed:
+        is_dismissed = (*pair, xero_id) in state.dismissed
+        if event.action == Action.DISMISS and not is_dismissed:
             return "That suggestion is not dismissed any more."
+        if event.action == Action.RESTORE and is_dismissed:
+            return "That suggestion is dismissed already."
         return None
     latest = state.latest_link_event.get(pair)
     if latest is not None and latest.pk != event.pk:
@@ -206,7 +210,8 @@ def link_undo(*, event: LinkEvent, user: Actor, from_message: bool = False) -> L
     with transaction.atomic():
         # Serialises undos of one contact: a second click finds the first one's event and
         # is refused as "changed since".
-        Contact.objects.select_for_update().filter(pk=event.contact_id).first()
+        if event.contact_id is not None:
+            Contact.objects.select_for_update().filter(pk=event.contact_id).first()
         refusal = undo_refusal(event, timezone.now(), from_message=from_message)
         if refusal is not None:
             raise LinkError(refusal)
@@ -235,7 +240,9 @@ def _inverse(
         )
         assert done is not None  # refused above when there is nothing to change
         return done
-    row = XeroContact.objects.get(connection=connection, contact_id=event.xero_contact_id_before)
+    before = event.xero_contact_id_before
+    assert before is not None  # an unlink's or relink's; else refused above
+    row = XeroContact.objects.get(connection=connection, contact_id=before)
     if event.action == Action.UNLINK:
         contact_link(
             contact=contact,
