@@ -262,3 +262,22 @@ def test_an_htmx_undo_refreshes_the_page(accountant_client, accountant, connecti
     response = accountant_client.post(undo_url(event), **HTMX)
     assert response.headers["HX-Refresh"] == "true"
     assert not ContactLink.objects.exists()
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_whether_a_batch_may_be_undone_costs_the_same_however_many(
+    accountant, connection, django_assert_num_queries, count
+):
+    found = []
+    for n in range(count):
+        xero = XeroContactFactory(connection=connection, name=f"Kauri {n} Ltd")
+        contact = ContactFactory(name=f"Kauri {n}")
+        linked(contact, xero, accountant)
+        found.append(contact_unlink(contact=contact, connection=connection, user=accountant))
+    events = undo.events(e.pk for e in found)
+    # 1 the latest link event of each contact, 2 those events, 3 the latest suggestion
+    # events, 4 the links, 5 the Xero contacts to link again, 6 who holds them, 7 the
+    # dismissals, 8 the uploads under way.
+    with django_assert_num_queries(8):
+        refusals = undo.undo_refusals(events, timezone.now(), from_message=True)
+    assert list(refusals.values()) == [None] * count
