@@ -27,6 +27,7 @@ urlpatterns = [
     path("syncs/resync/", transactions.resync_refused, name="resync_refused"),
     path("<slug:tab>/contacts/<id:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),
     path("<slug:tab>/contacts/<id:pk>/link/", link_views.link_existing, name="link_existing"),
+    path("<slug:tab>/contacts/undo/<id:event>/", link_views.link_undo, name="link_undo"),
     path(
         "<slug:tab>/contacts/<id:pk>/create-anyway/",
         upload_views.create_anyway,
@@ -42,6 +43,11 @@ urlpatterns = [
         "<slug:tab>/contacts/<id:pk>/dismiss-suggestion/",
         import_views.suggestion_dismiss,
         name="suggestion_dismiss",
+    ),
+    path(
+        "<slug:tab>/contacts/<id:pk>/restore-suggestion/",
+        import_views.suggestion_restore,
+        name="suggestion_restore",
     ),
     path(
         "<slug:tab>/contacts/accept-suggestions/",

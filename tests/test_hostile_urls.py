@@ -29,6 +29,7 @@ from tests.factories import (
     ContactLinkFactory,
     ImportedContactFactory,
     LineItemFactory,
+    LinkEventFactory,
     SupplierFactory,
     SyncItemFactory,
     SyncRunFactory,
@@ -158,6 +159,7 @@ def world(connection, admin_user, accountant, viewer):
     supplier = SupplierFactory()
     TransactionFactory(contact=supplier, type=TransactionType.SUPPLIER_INVOICE)
     ContactLinkFactory(contact=customer, connection=connection)
+    event = LinkEventFactory(contact=customer, connection=connection, action="unlink")
     XeroContactFactory(connection=connection)
     run = SyncRunFactory(connection=connection, finished_at=timezone.now() - timedelta(days=400))
     SyncItemFactory(run=run, state=SyncItem.State.REFUSED, refusal=SyncItem.Refusal.UNLINKED)
@@ -175,6 +177,7 @@ def world(connection, admin_user, accountant, viewer):
         },
         "customer": customer,
         "supplier": supplier,
+        "event": event,
         "token": pending.token,
         "users": [viewer, accountant, admin_user],  # least able first: the admin's acts last
     }
@@ -191,6 +194,7 @@ def _paths(route: str, name: str, world) -> Iterator[str]:
             "subtab": subtab,
             "pk": str(world["ids"].get(name, contact.pk)),
             "contact": str(contact.pk),
+            "event": str(world["event"].pk),
             "token": world["token"],
             "app_label": "sync",
             "content_type_id": "1",
@@ -202,7 +206,7 @@ def _paths(route: str, name: str, world) -> Iterator[str]:
         if path is None:
             continue
         yield path
-        for key in ("pk", "contact", "token", "object_id", "id"):
+        for key in ("pk", "contact", "event", "token", "object_id", "id"):
             if f":{key}>" in route or f"<{key}>" in route:
                 for value in [*HOSTILE_IDS, *(HOSTILE if key == "token" else [])]:
                     hostile = fill(route, real | {key: value})
@@ -328,6 +332,6 @@ def test_no_hostile_value_makes_a_server_error(route, name, world, caplog):
 def test_the_walk_covers_every_url_of_the_project():
     """Every pattern can be filled: a new URL with a parameter the walk cannot fill must be
     given an object in `world`, never skipped silently."""
-    names = {"tab", "subtab", "pk", "contact", "token", "app_label", "content_type_id"}
+    names = {"tab", "subtab", "pk", "contact", "event", "token", "app_label", "content_type_id"}
     fillable = {key: "1" for key in names | {"object_id", "id", "url"}}
     assert [name for route, name in every_route() if fill(route, fillable) is None] == []

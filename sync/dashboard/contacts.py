@@ -26,15 +26,18 @@ from sync.dashboard.tabs import (
     contacts_subtab,
     current_connection,
     list_url,
+    message_row,
     next_url,
     return_url,
     row_return,
     row_tag,
     shell_context,
     subtab_of,
+    undo_tag,
     why_disabled,
 )
 from sync.exceptions import UserFacingError
+from sync.links import suggestions, undo
 from sync.links import views as link_views
 from sync.links.services import contact_unlink
 from sync.links.suggestions import suggestions_for
@@ -120,7 +123,7 @@ def _split_messages(
     """Each row with its own messages, and the rest (general, or for rows not on this page)."""
     by_tag: dict[str, list[Message]] = defaultdict(list)
     for message in messages.get_messages(request):
-        by_tag[message.extra_tags or ""].append(message)
+        by_tag[message_row(message)].append(message)
     rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
     return rows, [message for group in by_tag.values() for message in group]
 
@@ -305,8 +308,11 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     links_of = _links_of(connection)
     contact = _contact_shown(tab, pk, connection)
     events = list(
-        LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
+        LinkEvent.objects.filter(contact=contact, connection=connection).select_related(
+            "actor", "contact", "connection"
+        )
     )
+    refusals = undo.undo_refusals(events, timezone.now())
     xero_ids = {
         xero_id
         for event in events
@@ -323,12 +329,14 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
             event,
             _name(names, event.xero_contact_id_before),
             _name(names, event.xero_contact_id_after),
+            refusals[event.pk] is None,
         )
         for event in events
     ]
     context |= {
         "contact": contact,
         "history": history,
+        "dismissed": suggestions.suggestions_dismissed(connection=connection, contact=contact),
         "back": list_url(tab),
         "links_of": links_of,
     }
@@ -408,12 +416,17 @@ def _unlink_selected(
         return _unlink_confirm(
             request, tab, linked, len(contacts) - len(linked), back, _matching_posted(request)
         )
-    # One note per row while they fit on a page; beyond that, the count alone (and errors).
+    # One note per row while they fit on a page; beyond that, the count alone (and errors),
+    # and the Undo of them all only while it fits too.
     row_notes = len(contacts) <= PAGE_SIZE
-    unlinked = sum(_unlink_one(request, connection, c, note=row_notes) for c in contacts)
+    unlinked = [pk for c in contacts if (pk := _unlink_one(request, connection, c, note=row_notes))]
     if unlinked:
-        noun = "contact" if unlinked == 1 else "contacts"
-        messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
+        noun = "contact" if len(unlinked) == 1 else "contacts"
+        messages.success(
+            request,
+            f"Unlinked {len(unlinked)} {noun}. They now have no linked contact.",
+            extra_tags=undo_tag(*unlinked) if row_notes else "",
+        )
     return redirect(back)
 
 
@@ -434,21 +447,22 @@ def _unlink_one(
     contact: SyncContact,
     *,
     note: bool = True,
-) -> bool:
-    """Unlink the contact (read with_link), its outcome said in its row; whether it was."""
+) -> int | None:
+    """Unlink the contact (read with_link), its outcome said in its row with the Undo of it;
+    the unlink's LinkEvent pk, None if it was not unlinked."""
     tag = row_tag(contact)
     if connection is None:
         messages.error(request, NOT_CONNECTED_REASON, extra_tags=tag)
-        return False
+        return None
     was = contact.link.xero_name if contact.link else ""
     try:
-        contact_unlink(contact=contact, connection=connection, user=request.user)
+        event = contact_unlink(contact=contact, connection=connection, user=request.user)
     except UserFacingError as error:
         messages.error(request, str(error), extra_tags=tag)
-        return False
+        return None
     if note:
-        messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
-    return True
+        messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact, event.pk))
+    return event.pk
 
 
 def _unlink_confirm(

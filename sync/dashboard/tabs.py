@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.contrib.messages.storage.base import Message
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -164,6 +165,26 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
     }
 
 
-def row_tag(contact: Contact) -> str:
-    """The extra tag that shows a message on its contact's row rather than above the table."""
-    return f"contact-{contact.pk}"
+def row_tag(contact: Contact, *undo: int | None) -> str:
+    """The extra tags that show a message on its contact's row rather than above the table,
+    and offer Undo of the link events given (by pk) in it."""
+    return " ".join([f"contact-{contact.pk}", undo_tag(*undo)]).strip()
+
+
+def undo_tag(*undo: int | None) -> str:
+    """The extra tags of a message that offers Undo of these link events (one click undoes
+    them all: an Accept all's; None is no event); sync/_message.html shows the button while
+    it may."""
+    return " ".join(f"undo-{pk}" for pk in undo if pk is not None)
+
+
+def message_row(message: Message) -> str:
+    """The row tag of a message (row_tag without its Undo); empty for a general message."""
+    tags = (message.extra_tags or "").split()
+    return next((tag for tag in tags if tag.startswith("contact-")), "")
+
+
+def message_undo(message: Message) -> list[int]:
+    """The link events a message offers to undo (undo_tag), by pk."""
+    tags = (message.extra_tags or "").split()
+    return [int(tag[5:]) for tag in tags if tag.startswith("undo-") and tag[5:].isdigit()]

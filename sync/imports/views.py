@@ -2,7 +2,7 @@
 suggestions (dismiss one, accept the unambiguous ones at once), and export links and their
 audit trail as CSV."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import services as imports
 from sync.imports.xero_export import DETAILS, upload_size_validator
 from sync.links import suggestions as matching
+from sync.links import undo
 from sync.models import ContactImport, ContactLink, LinkEvent, SyncContact
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -216,18 +217,22 @@ def import_result(request: "tabs.DashboardRequest", pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@act
-@require_POST
-def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
-    """Never suggest that Xero contact for this contact again."""
+def _on_suggestion(
+    request: "tabs.DashboardRequest",
+    tab: str,
+    pk: int,
+    service: Callable[..., LinkEvent | None],
+    done: str,
+) -> HttpResponse:
+    """Dismiss or bring back the posted suggestion of a contact, saying so on its row with
+    the Undo of what was done."""
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
     if connection is None:
         messages.error(request, tabs.NOT_CONNECTED_REASON, extra_tags=tabs.row_tag(contact))
         return redirect(tabs.row_return(request, tab, contact))
     try:
-        matching.suggestion_dismiss(
+        event = service(
             connection=connection,
             contact=contact,
             xero_contact_id=request.POST.get("xero_contact_id", ""),
@@ -236,8 +241,25 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
     except UserFacingError as error:
         messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
     else:
-        messages.info(request, "Suggestion dismissed.", extra_tags=tabs.row_tag(contact))
+        tags = tabs.row_tag(contact, event.pk if event else None)
+        messages.info(request, done, extra_tags=tags)
     return redirect(tabs.row_return(request, tab, contact))
+
+
+@login_required
+@act
+@require_POST
+def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """Never suggest that Xero contact for this contact again."""
+    return _on_suggestion(request, tab, pk, matching.suggestion_dismiss, "Suggestion dismissed.")
+
+
+@login_required
+@act
+@require_POST
+def suggestion_restore(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """Bring back a dismissed suggestion (the contact's page lists them)."""
+    return _on_suggestion(request, tab, pk, matching.suggestion_restore, "Suggestion brought back.")
 
 
 @login_required
@@ -255,8 +277,12 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
     result = matching.suggestions_accept_unambiguous(
         connection=connection, contacts=contacts, user=request.user
     )
+    events = undo.latest_events(
+        connection=connection, contacts=[c for c, _ in result.linked], user=request.user
+    )
     for contact, name in result.linked:
-        messages.success(request, f"Linked to {name} in Xero.", extra_tags=tabs.row_tag(contact))
+        tags = tabs.row_tag(contact, events.get(contact.pk))
+        messages.success(request, f"Linked to {name} in Xero.", extra_tags=tags)
     for contact, reason in result.refused:
         messages.error(request, reason, extra_tags=tabs.row_tag(contact))
     count = len(result.linked)
@@ -265,6 +291,7 @@ def suggestions_accept(request: "tabs.DashboardRequest", tab: str) -> HttpRespon
         f"Accepted {count} suggestion{'s' if count != 1 else ''}."
         if count
         else "No suggestion was unambiguous: pick the right Xero contact in each row.",
+        extra_tags=tabs.undo_tag(*(events.get(c.pk) for c, _ in result.linked)),
     )
     if request.htmx:
         return HttpResponseClientRefresh()

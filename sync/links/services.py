@@ -33,8 +33,10 @@ def link_event_record(
     before: uuid.UUID | None = None,
     after: uuid.UUID | None = None,
     detail: str = "",
+    undoes: LinkEvent | None = None,
 ) -> LinkEvent:
-    """Write the audit row of a link change; callers do so in the change's own transaction."""
+    """Write the audit row of a link change; callers do so in the change's own transaction.
+    An undo names the event it undoes (sync.links.undo)."""
     return LinkEvent.objects.create(
         action=action,
         actor=user if user is not None and user.is_authenticated else None,
@@ -45,6 +47,7 @@ def link_event_record(
         xero_contact_id_before=before,
         xero_contact_id_after=after,
         detail=detail[:500],
+        undoes=undoes,
     )
 
 
@@ -111,6 +114,7 @@ def contact_link(
     xero_name: str,
     method: LinkMethod | str,
     user: Actor | None,
+    undoes: LinkEvent | None = None,
 ) -> ContactLink:
     """Link an Omni contact to a Xero contact. A linked contact is never linked again."""
     xero_contact_id = uuid.UUID(str(xero_contact_id))
@@ -149,6 +153,7 @@ def contact_link(
                 user=user,
                 after=xero_contact_id,
                 detail=f"{LinkMethod(method).label}: {xero_name}",
+                undoes=undoes,
             )
     except IntegrityError:
         # The database's one-link-per-contact constraint caught a race the lock did not
@@ -236,19 +241,27 @@ def contacts_link_many(
     return refused
 
 
-def contact_unlink(*, contact: Contact, connection: XeroConnection, user: Actor | None) -> None:
+def contact_unlink(
+    *,
+    contact: Contact,
+    connection: XeroConnection,
+    user: Actor | None,
+    undoes: LinkEvent | None = None,
+) -> LinkEvent:
     """Remove a contact's link so that another Xero contact can be linked."""
     with transaction.atomic():
         link = _locked_link(contact=contact, connection=connection)
-        link_event_record(
+        event = link_event_record(
             action=LinkEvent.Action.UNLINK,
             contact=contact,
             connection=connection,
             user=user,
             before=link.xero_contact_id,
             detail=f"Was linked to {link.xero_name}",
+            undoes=undoes,
         )
         link.delete()
+    return event
 
 
 def contact_delete(*, contact: Contact, user: Actor | None) -> None:
@@ -276,9 +289,18 @@ def contact_relink(
     xero_contact_id: uuid.UUID | str,
     xero_name: str,
     user: Actor | None,
+    invalid: InvalidReason | None = None,
+    merged_into: uuid.UUID | None = None,
+    undoes: LinkEvent | None = None,
 ) -> ContactLink:
-    """Point an existing link at another Xero contact (e.g. a merged contact's survivor)."""
+    """Point an existing link at another Xero contact (e.g. a merged contact's survivor).
+
+    The link is valid, unless `invalid` says why that contact cannot be used (an undo
+    pointing a link back at the merged contact it was moved away from, `merged_into` its
+    survivor)."""
     xero_contact_id = uuid.UUID(str(xero_contact_id))
+    if merged_into is not None and invalid != InvalidReason.MERGED:
+        raise LinkError("Only a merged Xero contact has a surviving contact.")
     with transaction.atomic():
         link = _locked_link(contact=contact, connection=connection)
         _lock_connection(connection)
@@ -291,9 +313,9 @@ def contact_relink(
         before = link.xero_contact_id
         link.xero_contact_id = xero_contact_id
         link.xero_name = xero_name
-        link.status = LinkStatus.VALID
-        link.invalid_reason = ""
-        link.merged_into_xero_contact_id = None
+        link.status = LinkStatus.INVALID if invalid else LinkStatus.VALID
+        link.invalid_reason = invalid or ""
+        link.merged_into_xero_contact_id = merged_into
         link.status_checked_at = timezone.now()
         link.save()
         link_event_record(
@@ -304,6 +326,7 @@ def contact_relink(
             before=before,
             after=xero_contact_id,
             detail=f"Now linked to {xero_name}",
+            undoes=undoes,
         )
     return link
 

@@ -19,16 +19,18 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.db import transaction
 from rapidfuzz import fuzz
 
 from contacts.models import Contact
 from sync.exceptions import LinkError
 from sync.links import normalise, same_contact
-from sync.links.services import contact_link
+from sync.links.services import contact_link, link_event_record
 from sync.models import (
     Actor,
     ContactLink,
     DismissedSuggestion,
+    LinkEvent,
     LinkMethod,
     XeroConnection,
     XeroContact,
@@ -169,20 +171,113 @@ def _mark_unambiguous(found: dict[int, list[Suggestion]]) -> None:
             ]
 
 
-def suggestion_dismiss(
-    *, connection: XeroConnection, contact: Contact, xero_contact_id: uuid.UUID | str, user: Actor
-) -> None:
-    """Never suggest this Xero contact for this Omni contact again."""
+def _xero_id(xero_contact_id: uuid.UUID | str) -> uuid.UUID:
     try:
-        wanted = uuid.UUID(str(xero_contact_id))
+        return uuid.UUID(str(xero_contact_id))
     except ValueError:
         raise LinkError("That is not a Xero contact: pick one from the list.") from None
-    DismissedSuggestion.objects.get_or_create(
-        connection=connection,
-        contact=contact,
-        xero_contact_id=wanted,
-        defaults={"dismissed_by": user if user.is_authenticated else None},
+
+
+def _suggestion_event(
+    *,
+    action: LinkEvent.Action,
+    connection: XeroConnection,
+    contact: Contact,
+    xero_contact_id: uuid.UUID,
+    user: Actor,
+    undoes: LinkEvent | None,
+) -> LinkEvent:
+    """The audit row of a dismissal or its bringing back: the Xero contact in its "after"."""
+    name = (
+        XeroContact.objects.filter(connection=connection, contact_id=xero_contact_id)
+        .values_list("name", flat=True)
+        .first()
     )
+    return link_event_record(
+        action=action,
+        contact=contact,
+        connection=connection,
+        user=user,
+        after=xero_contact_id,
+        detail=name or "",
+        undoes=undoes,
+    )
+
+
+def suggestion_dismiss(
+    *,
+    connection: XeroConnection,
+    contact: Contact,
+    xero_contact_id: uuid.UUID | str,
+    user: Actor,
+    undoes: LinkEvent | None = None,
+) -> LinkEvent | None:
+    """Never suggest this Xero contact for this Omni contact again. Returns the audit row of
+    the dismissal (None when it was dismissed already)."""
+    wanted = _xero_id(xero_contact_id)
+    with transaction.atomic():
+        _, created = DismissedSuggestion.objects.get_or_create(
+            connection=connection,
+            contact=contact,
+            xero_contact_id=wanted,
+            defaults={"dismissed_by": user if user.is_authenticated else None},
+        )
+        if not created:
+            return None
+        return _suggestion_event(
+            action=LinkEvent.Action.DISMISS,
+            connection=connection,
+            contact=contact,
+            xero_contact_id=wanted,
+            user=user,
+            undoes=undoes,
+        )
+
+
+def suggestion_restore(
+    *,
+    connection: XeroConnection,
+    contact: Contact,
+    xero_contact_id: uuid.UUID | str,
+    user: Actor,
+    undoes: LinkEvent | None = None,
+) -> LinkEvent:
+    """Bring back a dismissed suggestion: it is suggested for this contact again."""
+    wanted = _xero_id(xero_contact_id)
+    with transaction.atomic():
+        removed, _ = DismissedSuggestion.objects.filter(
+            connection=connection, contact=contact, xero_contact_id=wanted
+        ).delete()
+        if not removed:
+            raise LinkError(f"That suggestion is not dismissed for {contact.name}.")
+        return _suggestion_event(
+            action=LinkEvent.Action.RESTORE,
+            connection=connection,
+            contact=contact,
+            xero_contact_id=wanted,
+            user=user,
+            undoes=undoes,
+        )
+
+
+def suggestions_dismissed(
+    *, connection: XeroConnection | None, contact: Contact, limit: int = 20
+) -> list[tuple[DismissedSuggestion, str]]:
+    """The contact's dismissed suggestions, newest first, with the Xero contact's name as the
+    mirror knows it (empty when it does not). Two queries."""
+    if connection is None:
+        return []
+    dismissed = list(
+        DismissedSuggestion.objects.filter(connection=connection, contact=contact).select_related(
+            "dismissed_by"
+        )[:limit]
+    )
+    names = dict(
+        XeroContact.objects.filter(
+            connection=connection, contact_id__in=[d.xero_contact_id for d in dismissed]
+        ).values_list("contact_id", "name")
+    )
+    return [(d, names.get(d.xero_contact_id, "")) for d in dismissed]
 
 
 @dataclass(frozen=True)

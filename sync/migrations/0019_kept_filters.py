@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0015_import_details"),
+        ("sync", "0016_undo"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -59,7 +59,8 @@ class AuditEvent(models.Model):
 
 
 class LinkEvent(AuditEvent):
-    """An append-only audit row: who linked, unlinked, relinked or uploaded which contact."""
+    """An append-only audit row: who linked, unlinked, relinked or uploaded which contact, or
+    dismissed or brought back which suggestion (its Xero contact in xero_contact_id_after)."""
 
     class Action(models.TextChoices):
         LINK = "link", "Linked"
@@ -70,6 +71,8 @@ class LinkEvent(AuditEvent):
         RENAME = "rename", "Xero name corrected"
         INVALIDATE = "invalidate", "Marked invalid"
         REVALIDATE = "revalidate", "Marked valid again"
+        DISMISS = "dismiss", "Suggestion dismissed"
+        RESTORE = "restore", "Suggestion brought back"
 
     action = models.CharField(max_length=16, choices=Action)
     # The row outlives the contact: its name is kept as text.
@@ -82,6 +85,15 @@ class LinkEvent(AuditEvent):
     )
     xero_contact_id_before = models.UUIDField("Xero ID before", null=True, blank=True)
     xero_contact_id_after = models.UUIDField("Xero ID after", null=True, blank=True)
+    # An undo is an event of its own (the inverse change), never the old one removed.
+    undoes = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="undone_by",
+        help_text="The event this one undid.",
+    )
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.contact_name}"

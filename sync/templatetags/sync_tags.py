@@ -1,13 +1,20 @@
 """Template tags of the Xero dashboard."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django import template
+from django.contrib.messages import get_messages
+from django.contrib.messages.storage.base import Message
+from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from sync.models import UploadJob, XeroConnection
+from sync.dashboard import tabs
+from sync.links import undo
+from sync.models import LinkEvent, UploadJob, XeroConnection
 from sync.uploads.services import uploads_under_way
 
 register = template.Library()
@@ -145,3 +152,44 @@ def invalid_badge(link: Any) -> Any:
     from sync.dashboard import rows
 
     return rows.invalid_badge(link)
+
+
+@dataclass(frozen=True)
+class UndoOffer:
+    """The Undo button of a message: the tab its form posts to, the event in its address and
+    the others of its batch."""
+
+    tab: str
+    event: int
+    others: list[int]
+
+
+def _undo_offered(request: HttpRequest) -> dict[int, LinkEvent]:
+    """The events the messages of this request offer to undo and still may, from the
+    message (undo.undo_refusals): worked out once for all its messages, a few queries."""
+    cached: dict[int, LinkEvent] | None = getattr(request, "_undo_offered", None)
+    if cached is None:
+        wanted = {pk for message in get_messages(request) for pk in tabs.message_undo(message)}
+        events = undo.events(wanted)
+        refusals = undo.undo_refusals(events, timezone.now(), from_message=True)
+        cached = {event.pk: event for event in events if refusals[event.pk] is None}
+        setattr(request, "_undo_offered", cached)  # noqa: B010 (a request has no such field)
+    return cached
+
+
+@register.simple_tag(takes_context=True)
+def undo_offer(context: template.Context, message: Message) -> UndoOffer | None:
+    """The Undo a message offers (tabs.undo_tag), while it still may; None otherwise."""
+    wanted = tabs.message_undo(message)
+    request = context.get("request")
+    if not wanted or request is None or not request.user.has_perm("sync.use_dashboard"):
+        return None
+    offered = _undo_offered(request)
+    pks = [pk for pk in wanted if pk in offered]
+    if not pks:
+        return None
+    tab = context.get("tab")
+    if tab not in tabs.TABS:
+        contact = offered[pks[0]].contact
+        tab = "sales" if contact is not None and contact.is_customer else "purchases"
+    return UndoOffer(tab=tab, event=pks[0], others=pks[1:])
