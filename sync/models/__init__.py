@@ -27,6 +27,7 @@ from .links import (
     SyncContactQuerySet,
 )
 from .mirror import MATCH_KEYS, UnmirroredContact, XeroContact, XeroContactQuerySet, fitted
+from .notifications import Notification, NotificationQuerySet
 from .syncing import (
     AUTOSYNC_INTERVALS,
     AccountMapping,
@@ -68,6 +69,8 @@ __all__ = [
     "LinkMethod",
     "LinkStatus",
     "MirroredDocument",
+    "Notification",
+    "NotificationQuerySet",
     "SyncContact",
     "SyncContactManager",
     "SyncContactQuerySet",
