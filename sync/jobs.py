@@ -277,6 +277,7 @@ def job_finish(lease: Lease, *, state: str, **changes: Any) -> bool:
             return False
         if _FINISH_LISTENERS:
             job = lease.model._default_manager.get(pk=lease.pk)
+            assert isinstance(job, Job)
             for listener in _FINISH_LISTENERS:
                 listener(job)
     return True

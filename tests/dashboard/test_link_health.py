@@ -40,7 +40,7 @@ def names(page: str) -> set[str]:
     return set(re.findall(r'class="contact-name"[^>]*><bdi>([^<]+)</bdi>', page))
 
 
-def invalid(name: str, connection, reason: str) -> ContactLink:
+def invalid(name, connection, reason):
     link = ContactLinkFactory(contact=ContactFactory(name=name), connection=connection)
     ContactLink.objects.filter(pk=link.pk).update(status=LinkStatus.INVALID, invalid_reason=reason)
     return link
@@ -101,7 +101,7 @@ def test_the_chart_shows_30_days_to_today_with_empty_days_and_a_table(viewer_cli
     run = SyncRunFactory(connection=connection)
     now = timezone.now()
 
-    def item(state: str, days_ago: int) -> None:
+    def item(state, days_ago):
         found = SyncItemFactory(run=run, state=state)
         SyncItem.objects.filter(pk=found.pk).update(updated_at=now - timedelta(days=days_ago))
 
