@@ -226,30 +226,25 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         reason a link is invalid for (InvalidReason's values). Empty without a connection."""
         if connection is None:
             return {}
-
-        def link(**conditions: object) -> models.Exists:
-            return models.Exists(
-                ContactLink.objects.filter(
-                    contact=models.OuterRef("pk"), connection=connection, **conditions
-                )
-            )
-
-        linked = link()
-        changed = models.Exists(
-            ContactLink.objects.filter(
-                contact=models.OuterRef("pk"), connection=connection
-            ).exclude(uploaded_fingerprint=models.OuterRef("details_fingerprint"))
+        # One LEFT JOIN to the contact's link there (one at most), not a subquery per count.
+        contacts = self.order_by().annotate(
+            own=models.FilteredRelation("links", condition=Q(links__connection=connection))
         )
-        ready = models.Exists(to_sync.filter(contact=models.OuterRef("pk")))
+        linked = Q(own__isnull=False)
+        ready = Q(models.Exists(to_sync.filter(contact=models.OuterRef("pk"))))
         count = models.Count
         by_reason = {
-            reason: count("pk", filter=Q(link(status=LinkStatus.INVALID, invalid_reason=reason)))
+            reason: count(
+                "pk", filter=Q(own__status=LinkStatus.INVALID, own__invalid_reason=reason)
+            )
             for reason in InvalidReason.values
         }
-        totals: dict[str, int] = self.order_by().aggregate(
-            linked=count("pk", filter=Q(linked)),
-            unlinked_ready=count("pk", filter=~Q(linked) & Q(ready)),
-            changed=count("pk", filter=Q(changed)),
+        totals: dict[str, int] = contacts.aggregate(
+            linked=count("pk", filter=linked),
+            unlinked_ready=count("pk", filter=Q(own__isnull=True) & ready),
+            changed=count(
+                "pk", filter=linked & ~Q(own__uploaded_fingerprint=models.F("details_fingerprint"))
+            ),
             **by_reason,
         )
         return totals
