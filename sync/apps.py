@@ -13,6 +13,7 @@ class SyncConfig(AppConfig):
             tasks,  # noqa: F401 (registers each kind of job's task with sync.jobs)
         )
         from sync.filters import IdConverter, TokenConverter
+        from sync.notifications import services  # noqa: F401 (tells people their jobs ended)
         from sync.roles import ensure_groups
 
         # Before any URLconf is read: the sync app's and its admin's paths use them.

@@ -106,6 +106,7 @@ class Lease:
 _TaskT = TypeVar("_TaskT", bound=Task[Any, Any])
 _TASKS: dict[str, Task[Any, Any]] = {}
 _JOB_MODELS: dict[str, type["Job"]] = {}
+_FINISH_LISTENERS: list[Callable[["Job"], object]] = []
 
 
 def register(kind: str) -> Callable[[_TaskT], _TaskT]:
@@ -124,6 +125,13 @@ def enqueue(kind: str, *args: Any, at: datetime | None = None) -> None:
     task = _TASKS[kind]
     planned = task.using(run_after=at) if at is not None else task
     transaction.on_commit(lambda: planned.enqueue(*args))
+
+
+def on_finish(listener: Callable[["Job"], object]) -> Callable[["Job"], object]:
+    """Have `listener` called with every job that ends, of any kind, in the transaction that
+    ends it (sync.notifications tells the person who started it)."""
+    _FINISH_LISTENERS.append(listener)
+    return listener
 
 
 # --- Jobs --------------------------------------------------------------------------------------
@@ -173,6 +181,10 @@ class Job(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE
+
+    def outcome_counts(self) -> dict[str, Any]:
+        """Its items counted by outcome, as numbers (JSON), for whoever is told it ended."""
+        return {}
 
 
 class JobItem(models.Model):
@@ -257,8 +269,18 @@ def job_continue(lease: Lease, *, at: datetime | None = None, **changes: Any) ->
 
 
 def job_finish(lease: Lease, *, state: str, **changes: Any) -> bool:
-    """End the job (done or stopped) and let its lease go."""
-    return lease.release(state=state, finished_at=timezone.now(), **changes)
+    """End the job (done or stopped) and let its lease go: the one place every job ends.
+    The `on_finish` listeners hear of it, in the same transaction, only if this worker still
+    held it (a job taken over is ended by its new holder, once)."""
+    with transaction.atomic():
+        if not lease.release(state=state, finished_at=timezone.now(), **changes):
+            return False
+        if _FINISH_LISTENERS:
+            job = lease.model._default_manager.get(pk=lease.pk)
+            assert isinstance(job, Job)
+            for listener in _FINISH_LISTENERS:
+                listener(job)
+    return True
 
 
 def job_queue(job: Job, *, at: datetime | None = None) -> None:

@@ -3,7 +3,7 @@ from django.urls import path
 from sync.connections import views as connection_views
 from sync.dashboard import admin_tab as sync_views
 from sync.dashboard import contacts as views
-from sync.dashboard import transactions
+from sync.dashboard import notifications, transactions
 from sync.imports import views as import_views
 from sync.links import views as link_views
 from sync.uploads import views as upload_views
@@ -23,6 +23,8 @@ urlpatterns = [
         name="refresh_contacts",
     ),
     path("uploads/progress/", upload_views.upload_progress, name="upload_progress"),
+    path("uploads/<id:pk>/", upload_views.upload_detail, name="upload_detail"),
+    path("notifications/", notifications.notifications_list, name="notifications"),
     path("syncs/progress/", transactions.sync_progress, name="sync_progress"),
     path("syncs/resync/", transactions.resync_refused, name="resync_refused"),
     path("<slug:tab>/contacts/<id:pk>/xero-search/", link_views.xero_suggest, name="xero_suggest"),

@@ -3,6 +3,7 @@
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sync import filters
-from sync.dashboard import selection
+from sync.dashboard import presenters, selection
 from sync.dashboard.tabs import (
     NOT_CONNECTED_REASON,
     ORGANISATION_CHOICE,
@@ -42,6 +43,7 @@ from sync.links import views as link_views
 from sync.links.services import contact_unlink
 from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
+from sync.syncing import log as sync_log
 from sync.syncing.organisations import (
     for_organisation,
     with_xero_status,
@@ -165,6 +167,24 @@ def _contacts_page(
     )
 
 
+def _link_health(tab: str, connection: XeroConnection | None) -> dict[str, Any]:
+    """The subtab's link counts (one query), each a link to the list filtered to them, and
+    the organisation's last 30 days of syncs as a chart and a table (one query)."""
+    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
+    days = sync_log.daily_outcomes(connection)
+    bars = presenters.sync_chart(days)
+    width = len(bars) * (presenters.BAR_WIDTH + presenters.BAR_GAP)
+    return {
+        "counts": presenters.link_health_counts(list_url(tab), counts),
+        "days": days,
+        "bars": bars,
+        "width": width,
+        "height": presenters.CHART_HEIGHT,
+        "bar_width": presenters.BAR_WIDTH,
+        "syncs": sum(day.total for day in days),
+    }
+
+
 @login_required
 @permission_required("contacts.view_contact", raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -186,11 +206,15 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             return redirect(f"{request.path}?{kept}")
     context = shell_context(request, tab, sub)
     if sub.transaction_type is None:
+        contact_list = _contacts_page(request, tab, context["connection"])
         context |= {
-            "list": _contacts_page(request, tab, context["connection"]),
+            "list": contact_list,
+            "next_page": contact_list.here,  # where a finished upload's rows are fetched
             "link_filters": SyncContactQuerySet.LINK_FILTERS,
             "why_disabled": why_disabled(request, context["connection"]),
         }
+        if not request.htmx:  # the fragment htmx swaps in leaves them out
+            context["health"] = _link_health(tab, context["connection"])
         template = "sync/contacts_tab.html"
         partial = "#table"  # the headers show the sort too, and the action bar the messages
     else:
@@ -225,6 +249,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
             "matching": selection.matching_fields(selection.TransactionFilters, wanted),
+            "next_page": here,  # where a finished sync's rows are fetched
             "ready": ready_count(of_type, connection) if connection is not None else None,
             "blocked_url": f"{list_url(tab)}?{urlencode({'linked': 'blocked'})}",
             "unassigned_count": without_organisation(

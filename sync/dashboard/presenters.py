@@ -3,14 +3,17 @@ and in words. Domain modules return codes and objects; only views, templates and
 tags (through this module) turn them into URLs and place names."""
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
 from contacts.models import Contact
 from sync.dashboard.tabs import TABS
-from sync.models import SyncItem
+from sync.models import Notification, SyncItem
 from sync.syncing.errors import Fix, TransactionProblem
+from sync.syncing.log import DayOutcomes
 from transactions.models import Transaction
 
 ANGLE = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
@@ -85,3 +88,130 @@ def problem_fix(problem: TransactionProblem) -> Link:
     if problem.fix == Fix.MAPPING:
         return Link("Check the account mapping", reverse("sync:admin_tab") + "#mapping")
     return Link("See the transaction", transaction_row_url(transaction))
+
+
+# --- Jobs' summaries ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobSummary:
+    """How a job ended, in words: "Upload finished", a line of counts per kind of item, and
+    the link to its details."""
+
+    title: str
+    lines: list[str]
+    link: Link
+
+
+def _type_place(transaction_type: str) -> str:
+    """A transaction type as its subtab names it ("Bills"), with the tab where two subtabs
+    share a name ("Sales credit notes")."""
+    labels = [sub.label for _, subs in TABS.values() for sub in subs]
+    for tab_label, subs in TABS.values():
+        for sub in subs:
+            if sub.transaction_type == transaction_type:
+                if labels.count(sub.label) > 1:
+                    return f"{tab_label} {sub.label.lower()}"
+                return sub.label
+    return transaction_type
+
+
+def job_summary(*, kind: str, job_id: int, state: str, counts: dict[str, Any]) -> JobSummary:
+    """The words and the link for a job that ended, from its counts (a notification's, or the
+    job's own as it ends under a progress bar)."""
+    ended = "stopped" if state == "stopped" else "finished"
+    if kind == Notification.Kind.SYNC:
+        lines = []
+        for transaction_type, n in sorted(counts.items(), key=lambda kv: _type_place(kv[0])):
+            said = f"{n.get('synced', 0)} synced, {n.get('refused', 0)} refused, "
+            said += f"{n.get('failed', 0)} failed"
+            if n.get("skipped"):
+                said += f", {n['skipped']} not sent"
+            lines.append(f"{_type_place(transaction_type)}: {said}")
+        url = reverse("sync:sync_run", kwargs={"pk": job_id})
+        return JobSummary(f"Sync {ended}", lines, Link("See the sync's transactions", url))
+    said = f"{counts.get('done', 0)} uploaded, {counts.get('failed', 0)} failed"
+    if counts.get("duplicate"):
+        said += f", {counts['duplicate']} likely in Xero already"
+    if counts.get("skipped"):
+        said += f", {counts['skipped']} with nothing to upload"
+    url = reverse("sync:upload_detail", kwargs={"pk": job_id})
+    return JobSummary(f"Upload {ended}", [f"Contacts: {said}"], Link("See each contact", url))
+
+
+def notification_summary(notification: Notification) -> JobSummary:
+    return job_summary(
+        kind=notification.kind,
+        job_id=notification.job_id,
+        state=notification.state,
+        counts=notification.counts,
+    )
+
+
+# --- Link health and the sync chart ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    label: str
+    n: int
+    url: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One outcome's part of a day's bar, in the chart's units (SVG user units)."""
+
+    outcome: str
+    n: int
+    y: float
+    height: float
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: date
+    x: float
+    total: int
+    parts: list[Bar]
+
+
+CHART_HEIGHT, BAR_WIDTH, BAR_GAP = 100.0, 10.0, 4.0
+
+
+def link_health_counts(base: str, counts: dict[str, int]) -> list[Count]:
+    """The counts above a contacts subtab, each a link to the list filtered to exactly those
+    contacts (the link filters of SyncContactQuerySet; all contacts but for the unlinked
+    ones, counted among those with a transaction ready to sync, the list's default)."""
+    wanted = [
+        ("linked", "Linked", {"show": "all", "linked": "linked"}),
+        ("unlinked_ready", "Unlinked, with transactions ready", {"linked": "unlinked"}),
+        ("changed", "Changed since upload", {"show": "all", "linked": "changed"}),
+        ("archived", "Invalid: archived", {"show": "all", "linked": "archived"}),
+        ("deleted", "Invalid: deleted", {"show": "all", "linked": "deleted"}),
+        ("merged", "Invalid: merged", {"show": "all", "linked": "merged"}),
+        ("gdpr", "Invalid: GDPR request", {"show": "all", "linked": "gdpr"}),
+    ]
+    return [
+        Count(label, counts.get(key, 0), f"{base}?{urlencode(query)}")
+        for key, label, query in wanted
+        if key in counts
+    ]
+
+
+def sync_chart(days: list[DayOutcomes]) -> list[DayBar]:
+    """Each day's stacked bar (synced at the bottom, then refused, then failed), scaled so
+    that the busiest day fills the chart's height."""
+    tallest = max((day.total for day in days), default=0) or 1
+    bars = []
+    for index, day in enumerate(days):
+        top = CHART_HEIGHT
+        parts = []
+        for outcome in ("synced", "refused", "failed"):
+            n = getattr(day, outcome)
+            height = CHART_HEIGHT * n / tallest
+            top -= height
+            if n:
+                parts.append(Bar(outcome, n, round(top, 2), round(height, 2)))
+        bars.append(DayBar(day.day, index * (BAR_WIDTH + BAR_GAP), day.total, parts))
+    return bars

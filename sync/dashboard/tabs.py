@@ -15,6 +15,7 @@ from django_htmx.middleware import HtmxDetails
 from contacts.models import Contact
 from sync import filters
 from sync.models import SyncContact, XeroConnection
+from sync.notifications.services import notifications_shown
 from sync.syncing.organisations import (
     other_organisations_known,
 )
@@ -146,7 +147,12 @@ def why_disabled(request: HttpRequest, connection: XeroConnection | None) -> str
     return "" if connection else NOT_CONNECTED_REASON
 
 
-def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[str, Any]:
+def shell_context(
+    request: DashboardRequest, tab: str, subtab: Subtab, *, notices: bool = True
+) -> dict[str, Any]:
+    """What the dashboard's shell shows: tabs, the organisation, and the person's unread
+    notifications (marked read as they are shown; not on an htmx fragment, which shows
+    none, nor with `notices=False`, on the page that lists them all)."""
     connection = current_connection(request)
     organisations = list(XeroConnection.objects.usable())
     if connection is not None:
@@ -162,6 +168,7 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
         "can_act": request.user.has_perm("sync.use_dashboard"),
         "mirrored": connection.xero_contacts.count() if connection else 0,
         "query": filters.one(filters.Search(label="Search"), request.GET, "q"),
+        "notices": notifications_shown(user=request.user) if notices and not request.htmx else None,
     }
 
 

@@ -8,11 +8,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRefresh
 
 from sync import filters
 from sync.dashboard import selection, tabs
 from sync.models import SyncItem, SyncRun, XeroConnection
+from sync.notifications.services import notifications_of_jobs
 from sync.syncing import runs
 from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
 from sync.syncing.refusals import contact_can_go
@@ -162,10 +162,16 @@ def resync_refused(request: "tabs.DashboardRequest") -> HttpResponse:
 @permission_required("contacts.view_contact", raise_exception=True)
 @require_GET
 def sync_progress(request: "tabs.DashboardRequest") -> HttpResponse:
-    """The progress of the organisation's syncs (polled while one is under way). When a poll
-    finds none left, the page reloads to show each transaction's outcome."""
+    """The progress of the organisation's syncs (polled while one is under way). The poll
+    names the syncs it showed (`run`): those that ended since show their summary in their
+    place, the polling stops once none is left, and the subtab's rows are fetched again
+    (from `next`, the subtab shown) without reloading the page."""
     connection = tabs.current_connection(request)
-    progress = active_runs(connection)
-    if request.htmx and request.GET.get("poll") and not progress:
-        return HttpResponseClientRefresh()
-    return render(request, "sync/_sync_progress.html", {"syncs": progress})
+    ended = runs.runs_ended(connection, filters.ids_posted(request.GET, "run"))
+    notifications_of_jobs(user=request.user, kind="sync", job_ids=[run.pk for run in ended])
+    context = {
+        "syncs": active_runs(connection),
+        "ended": ended,
+        "next_page": tabs.next_url(request, ""),
+    }
+    return render(request, "sync/_sync_progress.html", context)

@@ -216,8 +216,8 @@ def link_undo(request: "tabs.DashboardRequest", tab: str, event: int) -> HttpRes
             f"Undid {count} change{'s' if count != 1 else ''}.",
             extra_tags=tabs.undo_tag(*(new.pk for _, new in result.undone)),
         )
-    contacts = {e.contact for e in found}
-    if request.htmx and len(contacts) == 1 and None not in contacts:
+    contacts = {e.contact for e in found if e.contact is not None}
+    if request.htmx and len(contacts) == 1 and all(e.contact for e in found):
         # Undone from its row: the row alone comes back, as after the action itself.
         (contact,) = contacts
         return redirect(tabs.row_return(request, tab, contact))

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0016_undo"),
+        ("sync", "0017_notifications"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -27,6 +27,7 @@ from .links import (
     SyncContactQuerySet,
 )
 from .mirror import MATCH_KEYS, UnmirroredContact, XeroContact, XeroContactQuerySet, fitted
+from .notifications import Notification, NotificationQuerySet
 from .preferences import KeptFilter
 from .syncing import (
     AUTOSYNC_INTERVALS,
@@ -70,6 +71,8 @@ __all__ = [
     "LinkMethod",
     "LinkStatus",
     "MirroredDocument",
+    "Notification",
+    "NotificationQuerySet",
     "SyncContact",
     "SyncContactManager",
     "SyncContactQuerySet",

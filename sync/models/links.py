@@ -140,6 +140,10 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
         "invalid": "Invalid link",
         "blocked": "No valid link (cannot sync)",
         "changed": "Changed since last upload",
+        "archived": "Invalid: archived in Xero",
+        "merged": "Invalid: merged in Xero",
+        "deleted": "Invalid: deleted from Xero",
+        "gdpr": "Invalid: GDPR request in Xero",
     }
 
     def ready(self, to_sync: "QuerySet[Transaction]") -> Self:
@@ -204,6 +208,47 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             return self.none()
         return self.filter(links__connection=connection, links__status=LinkStatus.INVALID)
 
+    def invalid_because(self, reason: str, connection: "XeroConnection | None") -> Self:
+        """Contacts whose link is invalid for this reason (InvalidReason)."""
+        if connection is None:
+            return self.none()
+        return self.filter(
+            links__connection=connection,
+            links__status=LinkStatus.INVALID,
+            links__invalid_reason=reason,
+        )
+
+    def link_counts(
+        self, connection: "XeroConnection | None", to_sync: "QuerySet[Transaction]"
+    ) -> dict[str, int]:
+        """How many of these contacts each link filter keeps, in one aggregate query: linked,
+        "unlinked_ready" (unlinked, with a transaction ready to sync), changed, and each
+        reason a link is invalid for (InvalidReason's values). Empty without a connection."""
+        if connection is None:
+            return {}
+        # One LEFT JOIN to the contact's link there (one at most), not a subquery per count.
+        contacts = self.order_by().annotate(
+            own=models.FilteredRelation("links", condition=Q(links__connection=connection))
+        )
+        linked = Q(own__isnull=False)
+        ready = Q(models.Exists(to_sync.filter(contact=models.OuterRef("pk"))))
+        count = models.Count
+        by_reason = {
+            reason: count(
+                "pk", filter=Q(own__status=LinkStatus.INVALID, own__invalid_reason=reason)
+            )
+            for reason in InvalidReason.values
+        }
+        totals: dict[str, int] = contacts.aggregate(
+            linked=count("pk", filter=linked),
+            unlinked_ready=count("pk", filter=Q(own__isnull=True) & ready),
+            changed=count(
+                "pk", filter=linked & ~Q(own__uploaded_fingerprint=models.F("details_fingerprint"))
+            ),
+            **by_reason,
+        )
+        return totals
+
     def blocked(self, connection: "XeroConnection | None") -> Self:
         """Contacts whose transactions cannot go: no valid link (not linked, or invalid)."""
         if connection is None:
@@ -259,6 +304,8 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
             "blocked": self.blocked,
             "changed": self.changed,
         }
+        if name in InvalidReason.values:
+            return self.invalid_because(name, connection)
         return filters[name](connection) if name in filters else self
 
 

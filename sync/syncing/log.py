@@ -2,10 +2,12 @@
 prune that alone removes them."""
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from sync.csv_export import csv_lines, text, value
@@ -108,3 +110,54 @@ def sync_log_prune(*, runs: QuerySet[SyncRun]) -> int:
         SyncItem.objects.filter(run__in=doomed.values("pk")).delete()
         SyncRun.objects.filter(pk__in=doomed.values("pk")).delete()
     return count
+
+
+@dataclass(frozen=True)
+class DayOutcomes:
+    """One day's sync items of an organisation, by how they ended."""
+
+    day: date
+    synced: int
+    refused: int
+    failed: int
+
+    @property
+    def total(self) -> int:
+        return self.synced + self.refused + self.failed
+
+
+CHART_OUTCOMES = (SyncItem.State.SYNCED, SyncItem.State.REFUSED, SyncItem.State.FAILED)
+
+
+def daily_outcomes(
+    connection: XeroConnection | None, *, days: int = 30, today: date | None = None
+) -> list[DayOutcomes]:
+    """The last `days` days (today last, in the local time zone), each with how many of the
+    organisation's sync items were synced, refused and failed that day (when the item last
+    changed); days without any are there with zeros. One aggregate query."""
+    today = today or timezone.localdate()
+    first = today - timedelta(days=days - 1)
+    counts: dict[tuple[date, str], int] = {}
+    if connection is not None:
+        found = (
+            SyncItem.objects.filter(
+                connection=connection,
+                state__in=CHART_OUTCOMES,
+                updated_at__gte=_day_start(first),
+                updated_at__lt=_day_start(today + timedelta(days=1)),
+            )
+            .annotate(day=TruncDate("updated_at", tzinfo=timezone.get_current_timezone()))
+            .order_by()
+            .values_list("day", "state")
+            .annotate(n=Count("pk"))
+        )
+        counts = {(day, state): n for day, state, n in found}
+    return [
+        DayOutcomes(
+            day=day,
+            synced=counts.get((day, SyncItem.State.SYNCED), 0),
+            refused=counts.get((day, SyncItem.State.REFUSED), 0),
+            failed=counts.get((day, SyncItem.State.FAILED), 0),
+        )
+        for day in (first + timedelta(days=n) for n in range(days))
+    ]

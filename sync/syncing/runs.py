@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -617,6 +617,17 @@ class Progress:
     @property
     def percent(self) -> int:
         return 100 if not self.total else math.floor(100 * self.done / self.total)
+
+
+def runs_ended(connection: XeroConnection | None, ids: Sequence[int]) -> list[SyncRun]:
+    """Those of these runs of the organisation that have ended, oldest first."""
+    if connection is None or not ids:
+        return []
+    return list(
+        SyncRun.objects.filter(connection=connection, pk__in=ids, state__in=jobs.FINISHED).order_by(
+            "created_at", "pk"
+        )
+    )
 
 
 def run_progress(run: SyncRun) -> Progress:

@@ -12,9 +12,10 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from sync.dashboard import tabs
+from sync.dashboard import presenters, tabs
+from sync.jobs import Job
 from sync.links import undo
-from sync.models import LinkEvent, UploadJob, XeroConnection
+from sync.models import LinkEvent, Notification, UploadJob, XeroConnection
 from sync.uploads.services import uploads_under_way
 
 register = template.Library()
@@ -24,6 +25,17 @@ register = template.Library()
 def upload_jobs(connection: XeroConnection | None) -> Sequence[UploadJob]:
     """The organisation's uploads under way, with their counts (sync.uploads.services)."""
     return uploads_under_way(connection)
+
+
+@register.simple_tag
+def job_summary_of(ended: Notification | Job) -> presenters.JobSummary:
+    """The words and link of a job that ended, from its notification or from the job itself
+    (counting its items: one query), by sync.dashboard.presenters."""
+    if isinstance(ended, Notification):
+        return presenters.notification_summary(ended)
+    return presenters.job_summary(
+        kind=ended.KIND, job_id=ended.pk, state=ended.state, counts=ended.outcome_counts()
+    )
 
 
 @register.filter

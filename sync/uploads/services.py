@@ -627,3 +627,24 @@ def uploads_under_way(connection: XeroConnection | None) -> Sequence[UploadJob]:
     for job in jobs:
         job.finished = job.total - job.queued  # type: ignore[attr-defined]
     return jobs
+
+
+def uploads_ended(connection: XeroConnection | None, ids: Sequence[int]) -> list[UploadJob]:
+    """Those of these uploads of the organisation that have ended, oldest first."""
+    if connection is None or not ids:
+        return []
+    return list(
+        UploadJob.objects.filter(
+            connection=connection, pk__in=ids, state__in=jobs.FINISHED
+        ).order_by("created_at", "pk")
+    )
+
+
+def uploads_of(connection: XeroConnection | None) -> QuerySet[UploadJob]:
+    """The organisation's uploads, with who started them."""
+    return UploadJob.objects.filter(connection=connection).select_related("created_by")
+
+
+def upload_rows(job: UploadJob) -> QuerySet[UploadRow]:
+    """An upload's rows in the order they were queued, with their contacts."""
+    return job.rows.select_related("contact").order_by("pk")

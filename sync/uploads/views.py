@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRefresh
 
+from sync import filters
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.models import (
@@ -17,7 +18,10 @@ from sync.models import (
     UploadRow,
     XeroConnection,
 )
+from sync.notifications.services import notifications_of_jobs
 from sync.uploads import services as uploads
+
+PAGE_SIZE = 50
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
 see = permission_required("contacts.view_contact", raise_exception=True)
@@ -130,9 +134,31 @@ def create_anyway(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRe
 @see
 @require_GET
 def upload_progress(request: "tabs.DashboardRequest") -> HttpResponse:
-    """The progress of the organisation's uploads (polled while one is under way). When a
-    poll finds none left, the page reloads to show each row's outcome."""
+    """The progress of the organisation's uploads (polled while one is under way). The poll
+    names the uploads it showed (`job`): those that ended since show their summary in their
+    place, the polling stops once none is left, and the list's rows are fetched again
+    (from `next`, the list shown) without reloading the page."""
     connection = tabs.current_connection(request)
-    if request.htmx and request.GET.get("poll") and not uploads.uploads_under_way(connection):
-        return HttpResponseClientRefresh()
-    return render(request, "sync/_upload_progress.html", {"connection": connection})
+    watched = filters.ids_posted(request.GET, "job")
+    ended = uploads.uploads_ended(connection, watched)
+    notifications_of_jobs(user=request.user, kind="upload", job_ids=[job.pk for job in ended])
+    context = {
+        "connection": connection,
+        "ended": ended,
+        "next_page": tabs.next_url(request, tabs.list_url("sales")),
+    }
+    return render(request, "sync/_upload_progress.html", context)
+
+
+@login_required
+@see
+@require_GET
+def upload_detail(request: "tabs.DashboardRequest", pk: int) -> HttpResponse:
+    """One upload of the organisation shown: each contact, what was to be done, and how it
+    went (where a notification of its end links to)."""
+    context = tabs.shell_context(request, "sales", tabs.contacts_subtab("sales"))
+    job = get_object_or_404(uploads.uploads_of(context["connection"]), pk=pk)
+    number = filters.Filters.read(request.GET)["page"]
+    page = Paginator(uploads.upload_rows(job), PAGE_SIZE).get_page(number)
+    context |= {"tab": "upload", "job": job, "page": page}
+    return render(request, "sync/upload_detail.html", context)

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from sync.models import ContactLink, LinkEvent, UploadJob, XeroContact
+from sync.models import ContactLink, LinkEvent, UploadJob, UploadRow, XeroContact
 from tests.factories import (
     ContactFactory,
     ContactLinkFactory,
@@ -165,9 +165,17 @@ def test_a_duplicate_row_offers_to_link_the_contact_xero_has(accountant_client, 
     assert "Link to <bdi>Harbour Deli</bdi>" in page and "Create anyway" in page
 
 
-def test_when_the_last_upload_finishes_the_polling_page_reloads(viewer_client, connection):
+def test_when_the_last_upload_finishes_the_poll_ends_with_its_summary(viewer_client, connection):
     progress = reverse("sync:upload_progress")
-    UploadJobFactory(connection=connection, state=UploadJob.State.RUNNING)
-    assert "HX-Refresh" not in viewer_client.get(progress, {"poll": 1}, **HTMX).headers
+    job = UploadJobFactory(connection=connection, state=UploadJob.State.RUNNING)
+    UploadRowFactory(job=job, state=UploadRow.State.DONE)
+    UploadRowFactory(job=job, state=UploadRow.State.QUEUED)
+    poll = {"poll": 1, "job": job.pk, "next": "/accounting/xero/sales/customers/"}
+    during = viewer_client.get(progress, poll, **HTMX).content.decode()
+    assert "1 of 2 uploaded" in during and 'hx-trigger="every 2s"' in during
+    UploadRow.objects.filter(state=UploadRow.State.QUEUED).update(state=UploadRow.State.FAILED)
     UploadJob.objects.update(state=UploadJob.State.DONE)
-    assert viewer_client.get(progress, {"poll": 1}, **HTMX).headers["HX-Refresh"] == "true"
+    response = viewer_client.get(progress, poll, **HTMX)
+    after = response.content.decode()
+    assert "Upload finished:</strong> Contacts: 1 uploaded, 1 failed." in after
+    assert 'hx-trigger="every 2s"' not in after and "HX-Refresh" not in response.headers

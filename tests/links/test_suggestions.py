@@ -276,10 +276,11 @@ def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
         ContactFactory(name=f"Kauri {n:02} Ltd", tax_number=f"T{n}")
         XeroContactFactory(connection=connection, name=f"Kauri {n:02} Limited", tax_number=f"T{n}")
     # 1 session, 2 user, 3-4 the user's permissions, 5 the organisation shown, 6 the
-    # organisations for the switcher, 7 its mirrored count, 8 contacts count, 9 the page of
-    # contacts, 10 their links, 11 their recent uploads, 12-14 the suggestions (candidates,
-    # dismissals, the candidates' links), 15 the uploads under way, 16 the Errors count,
-    # 17 the filter kept for the user's next visit.
-    with django_assert_num_queries(17):
+    # organisations for the switcher, 7 its mirrored count, 8 the unread notifications,
+    # 9 the link counts, 10 the 30 days of syncs, 11 contacts count, 12 the page of
+    # contacts, 13 their links, 14 their recent uploads, 15-17 the suggestions (candidates,
+    # dismissals, the candidates' links), 18 the uploads under way, 19 the Errors count,
+    # 20 the filter kept for the user's next visit.
+    with django_assert_num_queries(20):
         page = subtab(viewer_client)
     assert page.count('class="match-suggestion unambiguous"') == unlinked

@@ -154,17 +154,23 @@ def test_viewers_cannot_upload(connection, sandbox, viewer_client):
     assert "Viewers can look but not change anything" in text(viewer_client.get(INVOICES))
 
 
-def test_the_progress_poll_reloads_the_page_when_the_sync_is_over(
+def test_the_progress_poll_ends_with_the_sync_summary_and_refetches_the_rows(
     connection, sandbox, accountant_client
 ):
     contact = linked(connection, sandbox)
-    act(accountant_client, "upload", transaction_of(contact))
-    poll = "/accounting/xero/syncs/progress/?poll=1"
+    act(accountant_client, "upload", transaction_of(contact), transaction_of(ContactFactory()))
+    run = SyncRun.objects.get()
+    poll = f"/accounting/xero/syncs/progress/?poll=1&run={run.pk}&next={INVOICES}"
     during = accountant_client.get(poll, headers={"HX-Request": "true"})
-    assert "1 left" in text(during) and "HX-Refresh" not in during.headers
+    assert "2 left" in text(during) and 'hx-trigger="every 2s"' in text(during)
+    assert 'role="progressbar"' in text(during) or "<progress" in text(during)
+    assert 'aria-valuenow="0"' in text(during) and 'aria-label="Sync progress' in text(during)
     work()
-    after = accountant_client.get(poll, headers={"HX-Request": "true"})
-    assert after.headers.get("HX-Refresh") == "true"
+    after = text(accountant_client.get(poll, headers={"HX-Request": "true"}))
+    assert "Sync finished:</strong> Invoices: 1 synced, 1 refused, 0 failed." in after
+    assert f'href="/accounting/xero/log/{run.pk}/"' in after
+    assert 'hx-trigger="every 2s"' not in after  # the polling ends; the summary stays
+    assert f'hx-get="{INVOICES}" hx-trigger="load"' in after  # the rows, fetched again
 
 
 # --- The command -------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Telling people how the background jobs they started ended."""
