@@ -14,21 +14,30 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contacts.models import Contact
 from sync import filters
 from sync.dashboard import tabs
 from sync.dashboard.tabs import DashboardRequest, current_connection
 from sync.exceptions import UserFacingError
-from sync.models import ChartAccount, SyncItem, SyncRun, SyncSettings, TaxRate, XeroConnection
+from sync.models import (
+    ChartAccount,
+    SyncContact,
+    SyncItem,
+    SyncRun,
+    SyncSettings,
+    TaxRate,
+    XeroConnection,
+)
 from sync.syncing import discrepancies, runs
 from sync.syncing import errors as problems
 from sync.syncing import log as sync_log
 from sync.syncing import mapping as sync_settings
 from sync.syncing import refusals as documents
-from sync.syncing.organisations import for_organisation
-from transactions.models import SyncState, Transaction
+from transactions.models import Transaction
 
 PAGE_SIZE = 50
 see = permission_required("contacts.view_contact", raise_exception=True)
@@ -292,40 +301,102 @@ def log_prune(request: DashboardRequest) -> HttpResponse:
 @require_GET
 def errors(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:errors")
-    context["groups"] = problems.problems_by_contact(context["connection"])
-    context["unmirrored"] = problems.unmirrored_contacts(context["connection"])
+    connection = context["connection"]
+    page = Paginator(problems.contacts_with_problems(connection), problems.CONTACTS_PER_PAGE)
+    page_ = page.get_page(filters.Filters.read(request.GET)["page"])
+    groups = problems.problems_by_contact(connection, list(page_))
+    rows, other_messages = tabs.messages_by_row(request, [group.contact for group in groups])
+    context |= {
+        "page": page_,
+        "groups": [(group, notes) for group, (_, notes) in zip(groups, rows, strict=True)],
+        "other_messages": other_messages,
+        "unmirrored": problems.unmirrored_contacts(connection),
+    }
     return render(request, "sync/errors.html", context)
+
+
+class FixForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a.value, a.value) for a in problems.FixAction])
+
+
+@login_required
+@act
+@require_POST
+def errors_fix(request: DashboardRequest) -> HttpResponse:
+    """Relink, Upload or Unlink (after a confirmation) the contacts checked on the Errors view;
+    each row then says what was done, or why it was skipped."""
+    back = tabs.next_url(request, reverse("sync:errors"))
+    connection = _connection_or_back(request)
+    form = FixForm(request.POST)
+    contacts = list(
+        Contact.objects.filter(pk__in=filters.ids_posted(request.POST, "contact")).order_by(
+            "name", "pk"
+        )
+    )
+    if connection is None:
+        return redirect(back)
+    if not form.is_valid():
+        messages.error(request, "Choose Relink, Upload or Unlink.")
+        return redirect(back)
+    action = problems.FixAction(form.cleaned_data["action"])
+    if not contacts:
+        messages.error(request, "Select at least one contact.")
+        return redirect(back)
+    if action == problems.FixAction.UNLINK and request.POST.get("confirmed") != "yes":
+        linked = SyncContact.objects.filter(pk__in=[c.pk for c in contacts]).with_link(connection)
+        context = _context(request, "sync:errors") | {
+            "contacts": list(linked.order_by("name", "pk")),
+            "next": back,
+        }
+        return render(request, "sync/errors_unlink_confirm.html", context)
+    for outcome in problems.errors_fix(
+        connection=connection, contacts=contacts, action=action, user=request.user
+    ):
+        said = f"{outcome.contact.name}: {'done' if outcome.done else 'skipped'}. {outcome.message}"
+        level = messages.SUCCESS if outcome.done else messages.WARNING
+        messages.add_message(request, level, said, extra_tags=tabs.row_tag(outcome.contact))
+    return redirect(back)
 
 
 @login_required
 @act
 @require_POST
 def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
-    """Sync again a contact's refused transactions (once what stopped them is fixed)."""
+    """Sync again a contact's refused transactions whose cause is gone; say what still stops
+    the others."""
+    back = tabs.next_url(request, reverse("sync:errors"))
     connection = _connection_or_back(request)
-    if connection is not None:
-        refused = for_organisation(
-            Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED),
-            connection,
+    if connection is None:
+        return redirect(back)
+    ready, blocked = problems.resync_ready(connection=connection, contact_id=contact)
+    if blocked:
+        messages.warning(
+            request,
+            f"{_plural(len(blocked))} would be refused again, so not sent: {blocked[0].message}",
         )
-        if not refused.exists():
+    if not ready:
+        if not blocked:
             messages.info(request, "That contact has no refused transactions any more.")
-        else:
-            run = runs.sync_start(connection=connection, transactions=refused, user=request.user)
-            if run is None:
-                messages.info(
-                    request,
-                    "Nothing to send: that contact's refused transactions are in a sync "
-                    "already. Follow it in the sync log.",
-                )
-                return redirect("sync:errors")
-            count = run.items.count()
-            messages.success(
-                request,
-                f"Syncing {count} transaction{'s' if count != 1 else ''} again: follow it in "
-                "the sync log.",
-            )
-    return redirect("sync:errors")
+        return redirect(back)
+    run = runs.sync_start(
+        connection=connection,
+        transactions=Transaction.objects.filter(pk__in=ready),
+        user=request.user,
+    )
+    if run is None:
+        messages.info(
+            request,
+            "Nothing to send: that contact's refused transactions are in a sync already. "
+            "Follow it in the sync log.",
+        )
+        return redirect(back)
+    count = run.items.count()
+    messages.success(request, f"Syncing {_plural(count)} again: follow it in the sync log.")
+    return redirect(back)
+
+
+def _plural(n: int) -> str:
+    return f"{n} transaction" if n == 1 else f"{n} transactions"
 
 
 # --- Discrepancies -----------------------------------------------------------------------------

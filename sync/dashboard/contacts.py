@@ -1,7 +1,6 @@
 """The Accounting → Xero integration dashboard: Sales and Purchases tabs and their subtabs."""
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -25,6 +24,7 @@ from sync.dashboard.tabs import (
     contacts_subtab,
     current_connection,
     list_url,
+    messages_by_row,
     next_url,
     return_url,
     row_tag,
@@ -110,17 +110,6 @@ class ContactList:
         return links
 
 
-def _split_messages(
-    request: HttpRequest, contacts: list[SyncContact]
-) -> tuple[list[tuple[SyncContact, list[Message]]], list[Message]]:
-    """Each row with its own messages, and the rest (general, or for rows not on this page)."""
-    by_tag: dict[str, list[Message]] = defaultdict(list)
-    for message in messages.get_messages(request):
-        by_tag[message.extra_tags or ""].append(message)
-    rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
-    return rows, [message for group in by_tag.values() for message in group]
-
-
 def _to_sync(connection: XeroConnection | None) -> QuerySet[Transaction]:
     """What a contact list counts as ready: the organisation's transactions waiting to be
     synced, and those no organisation is for yet (with several connected, an unlinked
@@ -169,7 +158,7 @@ def _contacts_page(
         .sorted_by(sort, connection)
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(wanted["page"])
-    rows, other_messages = _split_messages(request, list(page))
+    rows, other_messages = messages_by_row(request, list(page))
     return ContactList(
         base=list_url(tab),
         show=show,

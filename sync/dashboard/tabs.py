@@ -1,10 +1,13 @@
 """The dashboard's shell: its tabs and subtabs, the organisation shown, where an action
 returns to. A leaf: every page's view imports it; it imports no view."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.contrib import messages
+from django.contrib.messages.storage.base import Message
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -156,3 +159,14 @@ def shell_context(request: DashboardRequest, tab: str, subtab: Subtab) -> dict[s
 def row_tag(contact: Contact) -> str:
     """The extra tag that shows a message on its contact's row rather than above the table."""
     return f"contact-{contact.pk}"
+
+
+def messages_by_row[C: Contact](
+    request: HttpRequest, contacts: list[C]
+) -> tuple[list[tuple[C, list[Message]]], list[Message]]:
+    """Each row with its own messages, and the rest (general, or for rows not on this page)."""
+    by_tag: dict[str, list[Message]] = defaultdict(list)
+    for message in messages.get_messages(request):
+        by_tag[message.extra_tags or ""].append(message)
+    rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
+    return rows, [message for group in by_tag.values() for message in group]

@@ -137,3 +137,12 @@ def invalid_badge(link: Any) -> Any:
     from sync.dashboard import rows
 
     return rows.invalid_badge(link)
+
+
+@register.inclusion_tag("sync/_open_in_xero.html")
+def open_in_xero(thing: Any, icon: bool = False) -> dict[str, Any]:
+    """An "Open in Xero" link (a new tab) to a linked contact, a synced transaction or a sync
+    log line, named by its object for screen readers; nothing when it has no Xero object."""
+    from sync.dashboard.presenters import open_in_xero
+
+    return {"link": open_in_xero(thing) if thing is not None else None, "icon": icon}
