@@ -37,6 +37,7 @@ from sync.syncing import errors as problems
 from sync.syncing import log as sync_log
 from sync.syncing import mapping as sync_settings
 from sync.syncing import refusals as documents
+from sync.syncing.organisations import for_organisation, transactions_reset
 from transactions.models import Transaction
 
 PAGE_SIZE = 50
@@ -107,6 +108,7 @@ def _settings_page(
             "settings_form": settings_form,
             "mappings": mappings,
             "mapping_problems": sync_settings.mapping_problems(connection=connection),
+            "mapping_warnings": sync_settings.mapping_warnings(connection=connection),
             "accounts": ChartAccount.objects.filter(connection=connection),
             "tax_rates": TaxRate.objects.filter(connection=connection),
             "sync_settings": SyncSettings.for_connection(connection),
@@ -408,12 +410,72 @@ def _plural(n: int) -> str:
 def discrepancies_view(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:discrepancies")
     connection = context["connection"]
+    show_resolved = DiscrepancyFilter.read(request.GET)["resolved"] == "1"
     if connection is not None:
         context |= {
-            "discrepancies": discrepancies.discrepancies_list(connection=connection),
+            "discrepancies": discrepancies.discrepancies_list(
+                connection=connection, show_resolved=show_resolved
+            ),
             "sync_settings": SyncSettings.for_connection(connection),
+            "show_resolved": show_resolved,
         }
     return render(request, "sync/discrepancies.html", context)
+
+
+class DiscrepancyFilter(filters.Filters):
+    resolved = filters.choice(["1"], "Show resolved")
+
+
+def _transaction_posted(request: DashboardRequest, connection: XeroConnection) -> Transaction:
+    """The organisation's transaction posted (404 for another organisation's)."""
+    pk = filters.one(filters.ObjectId(label="Transaction"), request.POST, "transaction")
+    return get_object_or_404(for_organisation(Transaction.objects.all(), connection), pk=pk)
+
+
+@login_required
+@act
+@require_POST
+def discrepancy_resolve(request: DashboardRequest) -> HttpResponse:
+    """Mark a transaction's discrepancy with Xero resolved (audited): it is hidden from then."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        txn = _transaction_posted(request, connection)
+        try:
+            found = discrepancies.discrepancy_resolve(
+                connection=connection, transaction=txn, user=request.user
+            )
+        except UserFacingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Marked {txn} resolved ({found.problem.label}). “Show resolved” lists it.",
+            )
+    return redirect(tabs.next_url(request, reverse("sync:discrepancies")))
+
+
+@login_required
+@act
+@require_POST
+def discrepancy_reset(request: DashboardRequest) -> HttpResponse:
+    """Make a transaction whose document differs ready to sync again (the subtabs' Reset)."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        txn = _transaction_posted(request, connection)
+        count = transactions_reset(
+            connection=connection,
+            transactions=Transaction.objects.filter(pk=txn.pk),
+            user=request.user,
+        )
+        if count:
+            messages.success(
+                request,
+                f"Reset {txn} to ready: uploading it updates its document in Xero, it is not "
+                "created again.",
+            )
+        else:
+            messages.info(request, f"{txn} was not reset: it is ready, or in a sync now.")
+    return redirect(tabs.next_url(request, reverse("sync:discrepancies")))
 
 
 @login_required
