@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db import transaction as db_transaction
-from django.db.models import Max, QuerySet
+from django.db.models import Max
 from django.utils import timezone
 
 from sync import xero
@@ -23,7 +23,7 @@ from sync.models import (
     fitted,
 )
 from sync.syncing.organisations import for_organisation
-from transactions.models import SyncState, Transaction
+from transactions.models import SyncState, Transaction, TransactionQuerySet
 
 
 class Problem(models.TextChoices):
@@ -110,9 +110,7 @@ def discrepancies_list(
     return [d for d in marked if show_resolved or d.resolved is None]
 
 
-def _differing(
-    connection: XeroConnection, transactions: QuerySet[Transaction]
-) -> list[Discrepancy]:
+def _differing(connection: XeroConnection, transactions: TransactionQuerySet) -> list[Discrepancy]:
     """Those of the transactions synced to the organisation whose document differs."""
     synced = (
         for_organisation(

@@ -129,12 +129,12 @@ def problem_transactions(
     latest: dict[int, SyncItem] = {}
     still: dict[int, Refusal | None] = {}
     if connection is not None and transactions:
-        for item in SyncItem.objects.filter(
+        for found_item in SyncItem.objects.filter(
             connection=connection,
             transaction_id__in=[t.pk for t in transactions],
             state__in=[SyncItem.State.FAILED, SyncItem.State.REFUSED],
         ).order_by("pk"):
-            latest[item.transaction_id] = item
+            latest[found_item.transaction_id] = found_item
         rules = Rules(connection)
         refused = [t for t in transactions if t.sync_state == SyncState.REFUSED]
         rules.links_load({t.contact_id for t in refused})

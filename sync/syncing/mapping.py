@@ -142,7 +142,7 @@ class AccountMappingForm(forms.ModelForm[AccountMapping]):
             )
             choices = [(current, said), *choices]
         blank = "Each line's own account" if name == "account_code" else "Each line's own tax type"
-        self.fields[name].widget.choices = [("", blank), *choices]  # type: ignore[attr-defined]
+        self.fields[name].widget.choices = [("", blank), *choices]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

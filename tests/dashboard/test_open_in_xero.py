@@ -97,7 +97,9 @@ def test_a_deleted_xero_contact_is_not_offered(connection, viewer_client):
     link = ContactLinkFactory(
         connection=connection, status=LinkStatus.INVALID, invalid_reason=InvalidReason.DELETED
     )
-    detail = viewer_client.get(reverse("sync:contact_detail", args=["sales", link.contact.pk])).content
+    detail = viewer_client.get(
+        reverse("sync:contact_detail", args=["sales", link.contact.pk])
+    ).content
     assert links_in(detail.decode()) == []
 
 
@@ -119,7 +121,11 @@ def test_synced_transactions_open_their_document_and_others_do_not(connection, v
     )
     run = SyncRunFactory(connection=connection)
     SyncItemFactory(
-        run=run, transaction=bill, state=SyncItem.State.SYNCED, xero_id=xero_id, xero_number="BILL-7"
+        run=run,
+        transaction=bill,
+        state=SyncItem.State.SYNCED,
+        xero_id=xero_id,
+        xero_number="BILL-7",
     )
     url = f"https://go.xero.com/AccountsPayable/Edit.aspx?InvoiceID={xero_id}"
     name = "Open in Xero: Supplier invoice (bill) BILL-7 (opens a new tab)"

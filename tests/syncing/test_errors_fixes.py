@@ -221,9 +221,7 @@ def test_resync_waits_for_the_tax_mapping_to_be_fixed(connection, chart, account
     assert "Re-sync 1 refused" in section(accountant_client.get(ERRORS).content.decode(), kea)
 
 
-def test_errors_is_paged_by_contact_and_shows_a_bounded_number_of_each(
-    connection, viewer_client
-):
+def test_errors_is_paged_by_contact_and_shows_a_bounded_number_of_each(connection, viewer_client):
     busy = ContactFactory(name="Aaa Busy Ltd")
     for _ in range(errors.TRANSACTIONS_SHOWN + 3):
         refused(busy, connection)
@@ -304,4 +302,3 @@ def test_viewers_neither_resolve_nor_reset(connection, viewer_client):
         assert viewer_client.post(reverse(name), {"transaction": txn.pk}).status_code == 403
     assert not TransactionEvent.objects.exists()
     assert Transaction.objects.get(pk=txn.pk).sync_state == SyncState.SYNCED
-

@@ -42,7 +42,9 @@ def organisation():
 
 
 def row(html: str, transaction_type: str) -> str:
-    return re.search(rf'<tr id="mapping-{transaction_type}">.*?</tr>', html, re.S).group(0)
+    found = re.search(rf'<tr id="mapping-{transaction_type}">.*?</tr>', html, re.S)
+    assert found, transaction_type
+    return found.group(0)
 
 
 def test_accounts_and_tax_rates_are_chosen_by_code_and_name(organisation, admin_client):
@@ -68,7 +70,7 @@ def test_every_mapping_input_has_a_label(organisation, admin_client):
     assert len(inputs) == 2 * len(TransactionType.values)
     for input_id in inputs:
         assert re.search(rf'<label for="{input_id}"[^>]*>[^<]+</label>', mapping), input_id
-    assert 'Tax type for Sales invoice</label>' in mapping
+    assert "Tax type for Sales invoice</label>" in mapping
 
 
 def test_an_input_tax_on_sales_and_an_output_tax_on_purchases_are_warned_of(
