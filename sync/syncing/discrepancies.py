@@ -22,7 +22,7 @@ from sync.models import (
     XeroConnection,
     fitted,
 )
-from sync.syncing.organisations import for_organisation
+from sync.syncing.organisations import for_organisation, transactions_audit
 from transactions.models import SyncState, Transaction, TransactionQuerySet
 
 
@@ -167,13 +167,11 @@ def discrepancy_resolve(
     found = _differing(connection, Transaction.objects.filter(pk=transaction.pk))
     if not found:
         raise NothingToResolve(f"{transaction} agrees with Xero now: nothing to resolve.")
-    event = TransactionEvent.objects.create(
-        action=TransactionEvent.Action.RESOLVE,
-        actor=user if user is not None and user.is_authenticated else None,
-        organisation_name=connection.organisation_name,
-        transaction=transaction,
-        transaction_label=str(transaction)[:300],
-        connection=connection,
+    (event,) = transactions_audit(
+        TransactionEvent.Action.RESOLVE,
+        [transaction],
+        connection,
+        user,
         discrepancy=found[0].problem,
         detail=found[0].problem.label,
     )
