@@ -337,6 +337,18 @@ def errors_fix(request: DashboardRequest) -> HttpResponse:
     )
     if connection is None:
         return redirect(back)
+    if filters.one(filters.ObjectId(label="Organisation"), request.POST, "connection") not in (
+        None,
+        connection.pk,
+    ):
+        # The page was another organisation's (switched in another tab): its rows are not
+        # the ones shown now.
+        messages.error(
+            request,
+            f"The organisation shown is now {connection.organisation_name}; nothing was done. "
+            "Check the list and try again.",
+        )
+        return redirect(back)
     if not form.is_valid():
         messages.error(request, "Choose Relink, Upload or Unlink.")
         return redirect(back)

@@ -168,6 +168,19 @@ def test_unlink_on_errors_asks_first_then_unlinks_and_skips_the_unlinked(
     assert "Kea Outfitters: skipped. It has no linked contact." in section(html, kea)
 
 
+def test_a_fix_posted_from_another_organisations_page_does_nothing(connection, accountant_client):
+    moa = ContactLinkFactory(connection=connection).contact
+    refused(moa, connection)
+    chosen = {"action": "unlink", "confirmed": "yes", "contact": [moa.pk]}
+
+    html = accountant_client.post(
+        FIX, chosen | {"connection": connection.pk + 1}, follow=True
+    ).content.decode()
+
+    assert "nothing was done" in html
+    assert ContactLink.objects.filter(contact=moa).exists()
+
+
 def test_viewers_cannot_fix_from_errors(connection, viewer_client):
     moa = ContactLinkFactory(connection=connection).contact
     refused(moa, connection)
