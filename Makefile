@@ -3,6 +3,7 @@ SHELL := /bin/sh
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
 
 LOCK := requirements/dev.lock
 
@@ -31,7 +32,7 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-setup: $(STAMP)
+setup: $(STAMP) $(NODE_STAMP)
 
 # Exactly the lock: every package of the tree at its locked version, each file checked
 # against its hash, then `pip check` that the tree agrees with itself. Rebuilt whenever the lock changes; refused while it is older than the pins.
@@ -44,6 +45,15 @@ $(STAMP): $(LOCK) pyproject.toml scripts/lock.py
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(LOCK)
 	$(PY) -m pip check --disable-pip-version-check || exit 1
 	touch $(STAMP)
+
+# axe-core for the browser tests' accessibility check: exactly package-lock.json, no package's
+# install scripts run. Without npm the check is skipped (and says so); nothing else needs it.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --ignore-scripts --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else \
+		echo "npm is missing: the browser tests' accessibility check will be skipped (apt-get install -y npm)"; \
+	fi
 
 # Resolve pyproject.toml's pins again into requirements/*.lock (needs the package index).
 # uv does the resolving, from a throwaway virtualenv of its own under var/.

@@ -53,6 +53,9 @@ urlpatterns = [
     path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
     path("<slug:tab>/contacts/<id:pk>/", views.contact_detail, name="contact_detail"),
     path("<slug:tab>/contacts/<id:pk>/unlink/", views.contact_unlink_view, name="unlink"),
+    path("<slug:tab>/contacts/<id:pk>/row/", views.contact_row, name="contact_row"),
+    path("<slug:tab>/contacts/<id:pk>/relink/", link_views.relink, name="relink"),
+    path("<slug:tab>/contacts/<id:pk>/upload/", upload_views.upload_one, name="upload_one"),
     path(
         "<slug:tab>/<slug:subtab>/action/",
         transactions.transactions_action,

@@ -1,4 +1,5 @@
-// The contacts tab: "select all on this page", the selected count, and the confirm dialog.
+// The contacts tab: "select all on this page", the selected count, the confirm dialog, and
+// what a row's own action did.
 // Everything here is an extra: without it the same forms and links work as plain HTML.
 (function () {
   "use strict";
@@ -20,9 +21,12 @@
     var boxes = rowBoxes();
     var checked = boxes.filter(function (box) { return box.checked; }).length;
     var count = root.querySelector("[data-selected-count]");
+    var matching = root.querySelector("[data-select-matching]");
     if (count) {
       count.hidden = false;
-      count.textContent = checked + " selected";
+      count.textContent = matching && matching.checked
+        ? "All " + matching.dataset.count + " matching selected"
+        : checked + " selected";
     }
     var all = root.querySelector("[data-select-all]");
     if (all) {
@@ -33,10 +37,15 @@
 
   document.addEventListener("change", function (event) {
     var box = event.target;
-    if (box.matches("[data-select-all]")) {
+    var matching = region() && region().querySelector("[data-select-matching]");
+    if (box.matches("[data-select-all]") || box.matches("[data-select-matching]")) {
       rowBoxes().forEach(function (row) { if (!row.disabled) row.checked = box.checked; });
     }
-    if (box.matches('[data-select-all], input[name="contact"], input[name="transaction"]')) showCount();
+    // "All N matching" goes with every row of the page ticked: unticking one, or the page's
+    // box, narrows the selection back to the ticked rows.
+    var rowOrPage = box.matches('[data-select-all], input[name="contact"], input[name="transaction"]');
+    if (matching && rowOrPage && !box.checked) matching.checked = false;
+    if (box.matches('[data-select-all], [data-select-matching], input[name="contact"], input[name="transaction"]')) showCount();
   });
 
   document.addEventListener("htmx:afterSwap", showCount);
@@ -80,6 +89,79 @@
     opener = null;
     if (back) back.focus();
   }, true);
+
+  // A swap replaces what had focus (a sort or pager link, an action button): focus goes to the
+  // same control in the new content, else to the messages that say what happened, else to the
+  // table, rather than back to the top of the page.
+  var focused = null;
+
+  function focusKey(el) {
+    if (el.id) return {selector: "#" + CSS.escape(el.id)};
+    var th = el.closest("th");
+    if (th && el.matches("a.sort")) return {selector: "thead th:nth-child(" + (th.cellIndex + 1) + ") a.sort"};
+    if (el.closest(".pager")) return {selector: ".pager a", text: el.textContent.trim()};
+    if (el.name && el.value) return {selector: '[name="' + CSS.escape(el.name) + '"][value="' + CSS.escape(el.value) + '"]'};
+    return {selector: null};
+  }
+
+  // What had focus when the request left: a pressed button is disabled while it is under
+  // way (hx-disabled-elt), which takes focus from it before the answer is swapped in.
+  var requested = null;
+
+  function keyWithin(target) {
+    var active = document.activeElement;
+    return target && active && active !== document.body && target.contains(active) ? focusKey(active) : null;
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    requested = keyWithin(event.detail.target);
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    var before = requested;
+    requested = null;
+    // A row swapped by its own action puts focus in the row itself (row-done, below).
+    if (target && target.matches && target.matches("tr")) { focused = null; return; }
+    focused = keyWithin(target) || before;
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var key = focused;
+    focused = null;
+    if (!key || (document.activeElement && document.activeElement !== document.body)) return;
+    var root = event.detail.target.isConnected ? event.detail.target : document;
+    var candidates = key.selector ? Array.from(root.querySelectorAll(key.selector)).filter(function (el) {
+      return !el.disabled;
+    }) : [];
+    // A pager link by its text ("Next ›"), or the other one when it is gone (the last page).
+    var same = candidates.filter(function (el) { return !key.text || el.textContent.trim() === key.text; })[0]
+      || candidates[0];
+    var messages = document.getElementById("contacts-messages");
+    var table = document.getElementById("contacts") || document.getElementById("transactions");
+    var next = same || messages || table;
+    if (!next) return;
+    if (next === table) table.tabIndex = -1;
+    next.focus();
+  });
+
+  // A row's own action answers with that row alone (sync.dashboard.contacts.contact_row),
+  // swapped in place: say what it did in the live region that was in the page before the
+  // swap (a region swapped in is not read out), and put focus in the row, on what the action
+  // said or else on the row's next action.
+  document.addEventListener("row-done", function (event) {
+    var announcer = document.getElementById("row-announcer");
+    if (announcer) {
+      announcer.textContent = "";
+      setTimeout(function () { announcer.textContent = event.detail.message || ""; }, 50);
+    }
+    var row = document.getElementById(event.detail.row);
+    if (!row) return;
+    var next = row.querySelector(".row-note, .row-result")
+      || row.querySelector(".row-actions button, .row-actions a, .match-actions button, .xero-search input")
+      || row.querySelector(".contact-name");
+    if (next) next.focus({ preventScroll: true });
+  });
 
   // The Search column: Down from the search box goes to the first result's Link button, Up
   // and Down move between the results' buttons, Up from the first goes back to the box.

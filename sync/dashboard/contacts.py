@@ -8,15 +8,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sync import filters
+from sync.dashboard import selection
 from sync.dashboard.tabs import (
     NOT_CONNECTED_REASON,
     ORGANISATION_CHOICE,
@@ -27,6 +28,7 @@ from sync.dashboard.tabs import (
     messages_by_row,
     next_url,
     return_url,
+    row_return,
     row_tag,
     shell_context,
     subtab_of,
@@ -35,6 +37,7 @@ from sync.dashboard.tabs import (
 from sync.exceptions import UserFacingError
 from sync.links import views as link_views
 from sync.links.services import contact_unlink
+from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing.organisations import (
     for_organisation,
@@ -71,6 +74,7 @@ class ContactList:
     rows: list[tuple[SyncContact, list[Message]]]
     other_messages: list[Message]
     links_of: XeroConnection | None  # whose links the rows show (see _links_of)
+    matching: list[tuple[str, str]]  # the hidden fields of "Select all N matching"
 
     def url(self, **changes: str) -> str:
         params = {"show": self.show, "linked": self.linked, "q": self.q, "sort": self.sort}
@@ -110,28 +114,6 @@ class ContactList:
         return links
 
 
-def _to_sync(connection: XeroConnection | None) -> QuerySet[Transaction]:
-    """What a contact list counts as ready: the organisation's transactions waiting to be
-    synced, and those no organisation is for yet (with several connected, an unlinked
-    contact's; linking the contact here makes them this organisation's)."""
-    ready = Transaction.objects.ready_to_sync()
-    return for_organisation(ready, connection) | without_organisation(ready, connection)
-
-
-class ContactFilters(filters.Filters):
-    show = filters.choice(["all"], "Show")
-    linked = filters.choice(SyncContactQuerySet.LINK_FILTERS, "Link")
-    q = filters.Search(label="Search")
-    sort = filters.choice(
-        [f"{d}{key}" for key in SyncContactQuerySet.SORTS for d in ("", "-")], "Sort"
-    )
-
-
-class TransactionFilters(filters.Filters):
-    state = filters.choice(SyncState.values, "Sync state")
-    q = filters.Search(label="Search")
-
-
 def _links_of(connection: XeroConnection | None) -> XeroConnection | None:
     """The organisation whose links a row shows: the one shown, or else the one disconnected
     last, whose links are kept for when it is connected again (shown as kept)."""
@@ -143,17 +125,13 @@ def _links_of(connection: XeroConnection | None) -> XeroConnection | None:
 def _contacts_page(
     request: HttpRequest, tab: str, connection: XeroConnection | None
 ) -> ContactList:
-    wanted = ContactFilters.read(request.GET)
+    wanted = selection.ContactFilters.read(request.GET)
     show, link_filter, sort, q = (wanted[k] for k in ("show", "linked", "sort", "q"))
-    to_sync = _to_sync(connection)
+    selection.filter_keep(request.user, f"{tab}/contacts", selection.ContactFilters, wanted)
     links_of = _links_of(connection)
-    contacts = SyncContact.objects.for_tab(tab)
-    if not show:
-        contacts = contacts.ready(to_sync)
     contacts = (
-        contacts.search(q)
-        .link_filter(link_filter, connection)
-        .with_ready_count(to_sync)
+        selection.contacts_matching(tab, connection, wanted)
+        .with_ready_count(selection.to_sync(connection))
         .with_link(links_of)
         .sorted_by(sort, connection)
     )
@@ -169,6 +147,7 @@ def _contacts_page(
         rows=rows,
         other_messages=other_messages,
         links_of=links_of,
+        matching=selection.matching_fields(selection.ContactFilters, wanted),
     )
 
 
@@ -182,6 +161,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @permission_required("contacts.view_contact", raise_exception=True)
 def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpResponse:
     sub = subtab_of(tab, subtab)
+    kind = (
+        selection.ContactFilters if sub.transaction_type is None else selection.TransactionFilters
+    )
+    list_key = f"{tab}/contacts" if sub.transaction_type is None else f"{tab}/{sub.slug}"
+    if not request.GET and not request.htmx:
+        # Opened afresh (from the tabs, a bookmark): with the filter the user chose last.
+        kept = selection.filter_kept(request.user, list_key, kind)
+        if kept:
+            return redirect(f"{request.path}?{kept}")
     context = shell_context(request, tab, sub)
     if sub.transaction_type is None:
         context |= {
@@ -192,7 +180,8 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         template = "sync/contacts_tab.html"
         partial = "#table"  # the headers show the sort too, and the action bar the messages
     else:
-        wanted = TransactionFilters.read(request.GET)
+        wanted = selection.TransactionFilters.read(request.GET)
+        selection.filter_keep(request.user, list_key, kind, wanted)
         state = wanted["state"]
         from sync.models import SyncItem
 
@@ -202,8 +191,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
         of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = (
-            of_type.search(wanted["q"])
-            .in_state(state)
+            selection.transactions_matching(sub.transaction_type, connection, wanted)
             .with_lines()
             .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
         )
@@ -222,6 +210,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "syncs": active_runs(context["connection"]),
             "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
+            "matching": selection.matching_fields(selection.TransactionFilters, wanted),
             "ready": ready_count(of_type, connection) if connection is not None else None,
             "blocked_url": f"{list_url(tab)}?{urlencode({'linked': 'blocked'})}",
             "unassigned_count": without_organisation(
@@ -242,6 +231,59 @@ def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
     return names.get(xero_id, "") if xero_id is not None else ""
 
 
+def _contact_shown(tab: str, pk: int, connection: XeroConnection | None) -> SyncContact:
+    """One contact of the tab as its row and its page show it: its ready count and its link
+    (in the organisation shown, or else the one disconnected last)."""
+    contacts = SyncContact.objects.for_tab(tab).with_ready_count(selection.to_sync(connection))
+    return get_object_or_404(contacts.with_link(_links_of(connection)), pk=pk)
+
+
+@dataclass(frozen=True)
+class RowPlace:
+    """What one row, rendered alone, needs of the list it is on (as ContactList has it)."""
+
+    here: str
+    links_of: XeroConnection | None
+
+
+@login_required
+@permission_required("contacts.view_contact", raise_exception=True)
+@require_GET
+def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
+    """One row of a contacts subtab, alone, for htmx to swap in place of the old one after an
+    action on it (tabs.row_return): with the action's messages in it, and announced. Without
+    htmx, the list it is on."""
+    back = return_url(request, tab)
+    if not request.htmx:
+        return redirect(back)
+    connection = current_connection(request)
+    links_of = _links_of(connection)
+    contact = _contact_shown(tab, pk, connection)
+    if contact.link is None:
+        found = suggestions_for(connection=connection, contacts=[contact])
+        contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
+    # Every message now is this action's: the row's own, and any other it gave.
+    [(_, notes)], others = messages_by_row(request, [contact])
+    notes += others
+    context = {
+        "tab": tab,
+        "contact": contact,
+        "notes": notes,
+        "list": RowPlace(here=back, links_of=links_of),
+        "connection": connection,
+        "can_act": request.user.has_perm("sync.use_dashboard"),
+        "why_disabled": why_disabled(request, connection),
+    }
+    response = render(request, "sync/contacts_tab.html#row", context)
+    said = " ".join(str(note) for note in notes)
+    return trigger_client_event(
+        response,
+        "row-done",
+        {"row": row_tag(contact), "message": f"{contact.name}: {said}" if said else ""},
+        after="settle",
+    )
+
+
 @login_required
 @permission_required("contacts.view_contact", raise_exception=True)
 @require_GET
@@ -250,10 +292,7 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     context = shell_context(request, tab, contacts_subtab(tab))
     connection = context["connection"]
     links_of = _links_of(connection)
-    contact = get_object_or_404(
-        SyncContact.objects.for_tab(tab).with_ready_count(_to_sync(connection)).with_link(links_of),
-        pk=pk,
-    )
+    contact = _contact_shown(tab, pk, connection)
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related("actor")
     )
@@ -306,12 +345,6 @@ def switch_organisation(request: HttpRequest) -> HttpResponse:
 ACTIONS_ON_SELECTION = {"upload", "unlink", "relink"}
 
 
-def _selected(request: HttpRequest, tab: str) -> SyncContactQuerySet:
-    """The checked contacts, of this tab only: an id from elsewhere is ignored."""
-    ids = filters.ids_posted(request.POST, "contact")
-    return SyncContact.objects.for_tab(tab).filter(pk__in=ids)
-
-
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
 @require_POST
@@ -320,7 +353,7 @@ def contacts_action(request: DashboardRequest, tab: str) -> HttpResponse:
     back = return_url(request, tab)
     connection = current_connection(request)
     action = request.POST.get("action", "")
-    selected = _selected(request, tab)
+    selected = selection.selected_contacts(request.POST, tab, connection)
     if connection is None:
         messages.error(request, NOT_CONNECTED_REASON)
     elif request.POST.get("connection", str(connection.pk)) != str(connection.pk):
@@ -361,28 +394,75 @@ def _unlink_selected(
         if not linked:
             messages.error(request, "None of the selected contacts has a linked contact.")
             return redirect(back)
-        return _unlink_confirm(request, tab, linked, len(contacts) - len(linked), back)
-    unlinked = 0
-    for contact in contacts:
-        was = contact.link.xero_name if contact.link else ""
-        try:
-            contact_unlink(contact=contact, connection=connection, user=request.user)
-        except UserFacingError as error:
-            messages.error(request, str(error), extra_tags=row_tag(contact))
-        else:
-            unlinked += 1
-            messages.success(request, f"Unlinked from {was}.", extra_tags=row_tag(contact))
+        return _unlink_confirm(
+            request, tab, linked, len(contacts) - len(linked), back, _matching_posted(request)
+        )
+    # One note per row while they fit on a page; beyond that, the count alone (and errors).
+    row_notes = len(contacts) <= PAGE_SIZE
+    unlinked = sum(_unlink_one(request, connection, c, note=row_notes) for c in contacts)
     if unlinked:
         noun = "contact" if unlinked == 1 else "contacts"
         messages.success(request, f"Unlinked {unlinked} {noun}. They now have no linked contact.")
     return redirect(back)
 
 
+CONFIRM_SHOWN = 20  # names a confirmation lists; the rest are counted
+
+
+def _matching_posted(request: HttpRequest) -> list[tuple[str, str]]:
+    """The filter of "all N matching", to post again with the confirmation ([] if ticked)."""
+    if not selection.wants_all_matching(request.POST):
+        return []
+    wanted = selection.matching_filter(request.POST, selection.ContactFilters)
+    return selection.matching_fields(selection.ContactFilters, wanted)
+
+
+def _unlink_one(
+    request: DashboardRequest,
+    connection: XeroConnection | None,
+    contact: SyncContact,
+    *,
+    note: bool = True,
+) -> bool:
+    """Unlink the contact (read with_link), its outcome said in its row; whether it was."""
+    tag = row_tag(contact)
+    if connection is None:
+        messages.error(request, NOT_CONNECTED_REASON, extra_tags=tag)
+        return False
+    was = contact.link.xero_name if contact.link else ""
+    try:
+        contact_unlink(contact=contact, connection=connection, user=request.user)
+    except UserFacingError as error:
+        messages.error(request, str(error), extra_tags=tag)
+        return False
+    if note:
+        messages.success(request, f"Unlinked from {was}.", extra_tags=tag)
+    return True
+
+
 def _unlink_confirm(
-    request: DashboardRequest, tab: str, contacts: list[SyncContact], skipped: int, back: str
+    request: DashboardRequest,
+    tab: str,
+    contacts: list[SyncContact],
+    skipped: int,
+    back: str,
+    matching: list[tuple[str, str]] | None = None,
+    row: SyncContact | None = None,
 ) -> HttpResponse:
-    """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page."""
-    context = {"tab": tab, "contacts": contacts, "skipped": skipped, "next": back}
+    """The confirm dialog (for htmx, into the page's <dialog>) or, without JavaScript, page.
+    For "all N matching" it posts the filter again, not the ids it found; for a `row`'s own
+    Unlink it posts to that row's unlink, which answers with the row."""
+    context = {
+        "tab": tab,
+        "contacts": contacts,
+        "count": len(contacts),
+        "shown": contacts[:CONFIRM_SHOWN],
+        "more": max(0, len(contacts) - CONFIRM_SHOWN),
+        "matching": matching or [],
+        "skipped": skipped,
+        "next": back,
+        "row": row,
+    }
     if request.htmx:
         response = render(request, "sync/unlink_confirm.html#dialog", context)
         return reswap(retarget(response, "#confirm-dialog"), "innerHTML")
@@ -391,13 +471,19 @@ def _unlink_confirm(
 
 @login_required
 @permission_required("sync.use_dashboard", raise_exception=True)
-@require_GET
+@require_http_methods(["GET", "POST"])
 def contact_unlink_view(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
-    """A row's own Unlink link: the same confirmation as Unlink on a selection of one."""
+    """A row's own Unlink: GET asks (the same confirmation as Unlink on a selection of one),
+    the confirmation POSTs here, and the row comes back unlinked."""
     connection = current_connection(request)
     contact = get_object_or_404(SyncContact.objects.for_tab(tab).with_link(connection), pk=pk)
     back = return_url(request, tab)
-    if contact.link is None:
-        messages.info(request, f"{contact.name} has no linked contact.")
-        return redirect(back)
-    return _unlink_confirm(request, tab, [contact], 0, back)
+    if request.method == "POST":
+        _unlink_one(request, connection, contact)
+        return redirect(row_return(request, tab, contact))
+    if contact.link is None:  # unlinked meanwhile
+        messages.info(
+            request, f"{contact.name} has no linked contact.", extra_tags=row_tag(contact)
+        )
+        return redirect(row_return(request, tab, contact))
+    return _unlink_confirm(request, tab, [contact], 0, back, row=contact)

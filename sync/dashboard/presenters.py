@@ -37,6 +37,17 @@ def contacts_place(*, sales: bool) -> str:
     return f"{label} {ANGLE} {subtabs[0].label}"
 
 
+# Xero's page of one contact, in the organisation the person has open in Xero (a link naming
+# the organisation needs its ShortCode, which omni-xero does not keep):
+# https://developer.xero.com/documentation/api-guides/deep-link-xero
+XERO_CONTACT_PAGE = "https://go.xero.com/Contacts/View/{}"
+
+
+def xero_contact_url(xero_contact_id: object) -> str:
+    """The Xero contact's own page in Xero, where an archived contact is restored."""
+    return XERO_CONTACT_PAGE.format(xero_contact_id)
+
+
 def contact_row_url(contact: Contact, *, sales: bool | None = None) -> str:
     """The contact's row on its Customers (or else Suppliers) subtab, among all contacts (the
     default list leaves out those whose transactions are all refused)."""

@@ -2,7 +2,7 @@
 actions it offers. One pure function each, from the row's link, the connection's state and
 its last upload or sync; every page that shows a row's state asks them, none decides alone."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sync.models import ConnectionStatus, ContactLink, InvalidReason, UploadRow, XeroConnection
@@ -55,6 +55,10 @@ class RowState:
     reason: str  # one line; empty when the badge says it all
     actions: frozenset[str]  # of "link", "upload", "unlink", "relink" (contacts), and
     # "upload", "skip", "reset" (transactions)
+    # The buttons the row itself shows, in order: "relink" (to `survivor`), "restore" (a
+    # link to the contact in Xero, where archived contacts are restored), "upload", "unlink".
+    buttons: tuple[str, ...] = field(default=(), kw_only=True)
+    survivor: str = field(default="", kw_only=True)  # a merged link's survivor, if mirrored
 
 
 NO_LINK = Badge("No linked contact", Tone.MUTED)
@@ -65,12 +69,40 @@ INVALID_BADGES = {
 }
 
 
+def survivor_name(link: ContactLink) -> str:
+    """The name of the Xero contact a merged link's contact was merged into, as the mirror
+    knows it (with_link annotates it); empty when the mirror does not have it."""
+    if link.invalid_reason != InvalidReason.MERGED or link.merged_into_xero_contact_id is None:
+        return ""
+    return getattr(link, "survivor_name", None) or ""
+
+
 def invalid_badge(link: ContactLink) -> Badge:
     """Why an invalid link cannot be used, as its badge (a merged one names its survivor)."""
     if link.invalid_reason == InvalidReason.MERGED:
-        survivor = getattr(link, "survivor_name", None) or "another Xero contact"
-        return Badge("Merged into", Tone.BAD, survivor)
+        return Badge("Merged into", Tone.BAD, survivor_name(link) or "another Xero contact")
     return Badge(INVALID_BADGES[InvalidReason(link.invalid_reason)], Tone.BAD)
+
+
+def invalid_line(link: ContactLink) -> str:
+    """What happened to an invalid link's Xero contact, in one line; the row's buttons are
+    the ways out."""
+    name = link.xero_name
+    survivor = survivor_name(link)
+    match InvalidReason(link.invalid_reason):
+        case InvalidReason.MERGED if survivor:
+            return f"{name} was merged into {survivor} in Xero."
+        case InvalidReason.MERGED:
+            return (
+                f"{name} was merged in Xero into a contact omni-xero has not fetched yet: "
+                "Check links fetches it."
+            )
+        case InvalidReason.ARCHIVED:
+            return f"{name} is archived in Xero: restore it there, or unlink it."
+        case InvalidReason.DELETED:
+            return f"{name} no longer exists in Xero: unlink it and link another contact."
+        case InvalidReason.GDPR:
+            return f"{name} is under a GDPR request in Xero and cannot be used: unlink it."
 
 
 def contact_row(
@@ -101,30 +133,48 @@ def contact_row(
         # Until the connection works again only unlinking, which Xero has no part in, is on.
         return frozenset(actions) if active else frozenset(actions) & {"unlink"}
 
+    def row(badge: Badge, reason: str, actions: set[str], buttons: tuple[str, ...]) -> RowState:
+        """The row, with the buttons of its own that its actions allow ("restore" is always
+        allowed: it only opens Xero)."""
+        allowed = can(actions) | {"restore"}
+        shown = tuple(button for button in buttons if button in allowed)
+        survivor = survivor_name(link) if link is not None else ""
+        return RowState(badge, reason, can(actions), buttons=shown, survivor=survivor)
+
     if link is not None and not link.is_valid:
         # Whatever an earlier upload did, the link cannot be used now: never "Uploaded".
         relink = {"relink"} if link.merged_into_xero_contact_id else set()
-        return RowState(invalid_badge(link), link.invalid_message, can({"unlink", *relink}))
+        # Its own Relink names the survivor, so it is offered once the mirror has that.
+        buttons: tuple[str, ...] = ("relink",) if survivor_name(link) else ()
+        if link.invalid_reason == InvalidReason.ARCHIVED:
+            buttons += ("restore",)
+        return row(
+            invalid_badge(link), invalid_line(link), {"unlink", *relink}, (*buttons, "unlink")
+        )
     if upload is not None and upload in UploadRow.PENDING:
         label = UploadRow.State(upload).label
-        return RowState(Badge(label, Tone.PENDING), "", can({"unlink"} if link else set()))
+        pending = {"unlink"} if link else set()
+        return row(Badge(label, Tone.PENDING), "", pending, ("unlink",))
     if link is None:
         if upload in (UploadRow.State.FAILED, UploadRow.State.DUPLICATE):
-            return RowState(Badge("Not uploaded", Tone.BAD), "", can({"link", "upload"}))
+            # Its result says why, and offers what Xero has; uploading again stays possible.
+            return row(Badge("Not uploaded", Tone.BAD), "", {"link", "upload"}, ("upload",))
         reason = (
             "It was uploaded to Xero, then unlinked: link it again or upload it."
             if upload == UploadRow.State.DONE
             else ""
         )
-        return RowState(NO_LINK, reason, can({"link", "upload"}))
+        return row(NO_LINK, reason, {"link", "upload"}, ("upload",))
     if changed:
-        return RowState(
+        return row(
             Badge("Changed", Tone.CHANGED),
             "Its details in Omni differ from what was last uploaded to Xero: Upload sends them.",
-            can({"upload", "unlink"}),
+            {"upload", "unlink"},
+            ("upload", "unlink"),
         )
     label = "Uploaded" if upload == UploadRow.State.DONE else "Linked"
-    return RowState(Badge(label, Tone.OK), "", can({"upload", "unlink"}))
+    # Uploading an unchanged contact sends nothing: the row offers only Unlink.
+    return row(Badge(label, Tone.OK), "", {"upload", "unlink"}, ("unlink",))
 
 
 @dataclass(frozen=True)

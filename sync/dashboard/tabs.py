@@ -4,7 +4,7 @@ returns to. A leaf: every page's view imports it; it imports no view."""
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.messages.storage.base import Message
@@ -128,6 +128,17 @@ def next_url(request: HttpRequest, fallback: str) -> str:
 
 def return_url(request: HttpRequest, tab: str) -> str:
     return next_url(request, list_url(tab))
+
+
+def row_return(request: DashboardRequest, tab: str, contact: Contact) -> str:
+    """Where one row's own action returns: for htmx, the row alone (swapped in place of the
+    old one, with the action's messages in it), so the page, its scroll and its other rows
+    stay; without JavaScript, the list it was on."""
+    back = return_url(request, tab)
+    if not request.htmx:
+        return back
+    row = reverse("sync:contact_row", kwargs={"tab": tab, "pk": contact.pk})
+    return f"{row}?{urlencode({'next': back})}"
 
 
 def why_disabled(request: HttpRequest, connection: XeroConnection | None) -> str:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from sync import filters
-from sync.dashboard import tabs
+from sync.dashboard import selection, tabs
 from sync.models import SyncItem, SyncRun, XeroConnection
 from sync.syncing import runs
 from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
@@ -96,8 +96,7 @@ def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str)
     connection = tabs.current_connection(request)
     action = request.POST.get("action", "")
     of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type or ""), connection)
-    ids = filters.ids_posted(request.POST, "transaction")
-    selected = of_type.filter(pk__in=ids)
+    selected = selection.selected_transactions(request.POST, sub.transaction_type or "", connection)
     if connection is None and action in ("upload", "upload_all"):
         messages.error(request, tabs.NOT_CONNECTED_REASON)
     elif request.POST.get("connection", str(getattr(connection, "pk", ""))) != str(
@@ -114,7 +113,7 @@ def transactions_action(request: "tabs.DashboardRequest", tab: str, subtab: str)
         _start(request, connection, of_type.ready_to_sync().filter(contact_can_go(connection)))
     elif action not in ("upload", "skip", "reset"):
         messages.error(request, "Choose Upload, Upload all ready, Skip or Reset.")
-    elif not ids:
+    elif not selected.exists():
         messages.error(request, f"Select at least one {sub.label.lower().rstrip('s')}.")
     elif action == "upload":
         assert connection is not None

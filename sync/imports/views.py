@@ -223,10 +223,9 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
     """Never suggest that Xero contact for this contact again."""
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
-    back = tabs.return_url(request, tab)
     if connection is None:
-        messages.error(request, tabs.NOT_CONNECTED_REASON)
-        return redirect(back)
+        messages.error(request, tabs.NOT_CONNECTED_REASON, extra_tags=tabs.row_tag(contact))
+        return redirect(tabs.row_return(request, tab, contact))
     try:
         matching.suggestion_dismiss(
             connection=connection,
@@ -238,9 +237,7 @@ def suggestion_dismiss(request: "tabs.DashboardRequest", tab: str, pk: int) -> H
         messages.error(request, str(error), extra_tags=tabs.row_tag(contact))
     else:
         messages.info(request, "Suggestion dismissed.", extra_tags=tabs.row_tag(contact))
-    if request.htmx:
-        return HttpResponseClientRefresh()
-    return redirect(back)
+    return redirect(tabs.row_return(request, tab, contact))
 
 
 @login_required

@@ -7,6 +7,7 @@ included, so checking every link costs no call beyond that refresh.
 """
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -157,6 +158,11 @@ def link_relink_to_survivor(*, link: ContactLink, user: Actor) -> ContactLink:
             break
         seen.add(survivor_id)
         survivor_id = row.merged_into_xero_contact_id
+    if row is None:
+        raise LinkError(
+            f"The Xero contact {link.xero_name} was merged into is not in omni-xero's copy of "
+            "Xero's contacts yet: Check links fetches it, then relink."
+        )
     survivor = _usable(link.connection, survivor_id)
     return contact_relink(
         contact=link.contact,
@@ -165,6 +171,40 @@ def link_relink_to_survivor(*, link: ContactLink, user: Actor) -> ContactLink:
         xero_name=survivor.name,
         user=user,
     )
+
+
+@dataclass(frozen=True)
+class RelinkResult:
+    relinked: list[tuple[Contact, ContactLink]]  # each contact with its new link
+    skipped: list[tuple[Contact, str]]  # each contact left as it was, and why (no full stop)
+
+
+def links_relink_to_survivors(
+    *, connection: XeroConnection, contacts: Iterable[Contact], user: Actor
+) -> RelinkResult:
+    """Relink each of the contacts whose Xero contact was merged to its survivor, each on its
+    own (one refused never stops the others); say why each other one was skipped."""
+    contacts = list(contacts)
+    links = {
+        link.contact_id: link
+        for link in ContactLink.objects.filter(
+            connection=connection, contact__in=contacts
+        ).select_related("contact", "connection")
+    }
+    relinked: list[tuple[Contact, ContactLink]] = []
+    skipped: list[tuple[Contact, str]] = []
+    for contact in contacts:
+        link = links.get(contact.pk)
+        if link is None:
+            skipped.append((contact, "it has no linked contact"))
+        elif link.merged_into_xero_contact_id is None:
+            skipped.append((contact, f"{link.xero_name} was not merged in Xero"))
+        else:
+            try:
+                relinked.append((contact, link_relink_to_survivor(link=link, user=user)))
+            except LinkError as error:
+                skipped.append((contact, str(error).rstrip(".")))
+    return RelinkResult(relinked, skipped)
 
 
 def suggestion(*, connection: XeroConnection, xero_contact_id: str) -> XeroContact | None:

@@ -13,6 +13,7 @@ when it is the contact's one strong candidate, no other contact in the batch has
 and it is not linked to another Omni contact.
 """
 
+import dataclasses
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -50,6 +51,7 @@ class Suggestion:
     linked_to: tuple[str, ...] = ()  # Omni contacts already linked to this Xero contact
     unambiguous: bool = False
     likely: tuple[same_contact.Evidence, ...] = ()  # what makes it a likely match
+    blocked: bool = False  # linked to another Omni contact it may not share with: no Accept
 
     @property
     def evidence(self) -> str:
@@ -121,11 +123,11 @@ def suggestions_for(
             connection=connection, contact__in=[c.pk for c in contacts]
         ).values_list("contact_id", "xero_contact_id")
     )
-    linked: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
-    for xero_id, contact_pk, name in ContactLink.objects.filter(
+    linked: dict[uuid.UUID, list[Contact]] = defaultdict(list)
+    for link in ContactLink.objects.filter(
         connection=connection, xero_contact_id__in=candidate_ids
-    ).values_list("xero_contact_id", "contact_id", "contact__name"):
-        linked[xero_id].append((contact_pk, name))
+    ).select_related("contact"):
+        linked[link.xero_contact_id].append(link.contact)
     found: dict[int, list[Suggestion]] = {}
     for contact in contacts:
         mine = {row.contact_id: row for pair in lookups[contact.pk] for row in by_lookup[pair]}
@@ -135,9 +137,13 @@ def suggestions_for(
                 continue
             points, same, other = score(contact.name, keys[contact.pk], xero)
             if same or other:
-                others = tuple(n for pk, n in linked.get(xero.contact_id, []) if pk != contact.pk)
+                holders = linked.get(xero.contact_id, [])
+                others = tuple(c.name for c in holders if c.pk != contact.pk)
                 likely = same_contact.likely(keys[contact.pk], xero)
-                scored.append(Suggestion(xero, points, same, other, others, likely=likely))
+                blocked = bool(same_contact.blocking(contact, holders))
+                scored.append(
+                    Suggestion(xero, points, same, other, others, likely=likely, blocked=blocked)
+                )
         if scored:
             scored.sort(key=lambda s: (-s.score, s.xero.name, str(s.xero.contact_id)))
             found[contact.pk] = scored
@@ -158,11 +164,7 @@ def _mark_unambiguous(found: dict[int, list[Suggestion]]) -> None:
     for pk, suggestion in only.items():
         if claims[suggestion.xero.contact_id] == 1:
             found[pk] = [
-                Suggestion(
-                    s.xero, s.score, s.same, s.other, s.linked_to, unambiguous=True, likely=s.likely
-                )
-                if s is suggestion
-                else s
+                dataclasses.replace(s, unambiguous=True) if s is suggestion else s
                 for s in found[pk]
             ]
 

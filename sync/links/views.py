@@ -3,25 +3,21 @@ contacts (the contacts tab dispatches its action bar here), the Search column's 
 from the Xero contact mirror, Link to an existing contact, and an upload's progress.
 """
 
+from collections.abc import Iterable
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRefresh
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sync import filters
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.links import health as links
 from sync.links import mirror
-from sync.models import (
-    ContactLink,
-    InvalidReason,
-    SyncContact,
-    XeroConnection,
-)
+from sync.models import SyncContact, XeroConnection
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
 see = permission_required("contacts.view_contact", raise_exception=True)
@@ -58,23 +54,45 @@ def check_links(request: HttpRequest, *, connection: XeroConnection) -> None:
 def relink_selected(
     request: HttpRequest, *, connection: XeroConnection, contacts: QuerySet[SyncContact]
 ) -> None:
-    """Relink the selected merged contacts to the Xero contacts they were merged into."""
-    merged = ContactLink.objects.filter(
-        connection=connection, contact__in=contacts, invalid_reason=InvalidReason.MERGED
-    ).select_related("contact", "connection")
-    relinked = 0
-    for link in merged:
-        try:
-            new = links.link_relink_to_survivor(link=link, user=request.user)
-        except UserFacingError as error:
-            messages.error(request, str(error), extra_tags=tabs.row_tag(link.contact))
-        else:
-            relinked += 1
-            messages.success(
-                request, f"Now linked to {new.xero_name}.", extra_tags=tabs.row_tag(link.contact)
-            )
-    if not relinked and not merged:
-        messages.info(request, "None of the selected contacts is linked to a merged Xero contact.")
+    """Relink the selected merged contacts to the Xero contacts they were merged into, and
+    name each selected one that was skipped, and why."""
+    result = _relink(request, connection, contacts)
+    if result.relinked:
+        n = len(result.relinked)
+        messages.success(request, f"Relinked {n} contact{'s' if n != 1 else ''} to survivors.")
+    if result.skipped:
+        why = "; ".join(f"{contact.name} ({reason})" for contact, reason in result.skipped)
+        messages.info(request, f"Skipped {len(result.skipped)}: {why}.")
+
+
+def _relink(
+    request: HttpRequest, connection: XeroConnection, contacts: Iterable[SyncContact]
+) -> links.RelinkResult:
+    """Relink the contacts, each row told its own outcome."""
+    result = links.links_relink_to_survivors(
+        connection=connection, contacts=contacts, user=request.user
+    )
+    for contact, link in result.relinked:
+        messages.success(
+            request, f"Now linked to {link.xero_name}.", extra_tags=tabs.row_tag(contact)
+        )
+    for contact, reason in result.skipped:
+        messages.error(request, f"Not relinked: {reason}.", extra_tags=tabs.row_tag(contact))
+    return result
+
+
+@login_required
+@act
+@require_POST
+def relink(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """A merged row's own Relink to its survivor."""
+    contact = tabs.contact_in_tab(tab, pk)
+    connection = tabs.current_connection(request)
+    if connection is None:
+        messages.error(request, tabs.NOT_CONNECTED_REASON, extra_tags=tabs.row_tag(contact))
+    else:
+        _relink(request, connection, [contact])
+    return redirect(tabs.row_return(request, tab, contact))
 
 
 # --- The Search column -------------------------------------------------------------------------
@@ -147,6 +165,4 @@ def link_existing(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRe
         messages.success(
             request, f"Linked to {link.xero_name} in Xero.", extra_tags=tabs.row_tag(contact)
         )
-    if request.htmx:
-        return HttpResponseClientRefresh()
-    return redirect(back)
+    return redirect(tabs.row_return(request, tab, contact))

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0015_import_details"),
+        ("sync", "0019_kept_filters"),
     ]
 
     operations = [

@@ -27,6 +27,7 @@ from .links import (
     SyncContactQuerySet,
 )
 from .mirror import MATCH_KEYS, UnmirroredContact, XeroContact, XeroContactQuerySet, fitted
+from .preferences import KeptFilter
 from .syncing import (
     AUTOSYNC_INTERVALS,
     AccountMapping,
@@ -64,6 +65,7 @@ __all__ = [
     "DocumentStatus",
     "ImportedContact",
     "InvalidReason",
+    "KeptFilter",
     "LinkEvent",
     "LinkMethod",
     "LinkStatus",

@@ -101,6 +101,14 @@ def contact_row_url(contact: Any) -> str:
     return contact_row_url(contact)
 
 
+@register.filter
+def xero_contact_url(xero_contact_id: Any) -> str:
+    """The Xero contact's own page in Xero."""
+    from sync.dashboard.presenters import xero_contact_url
+
+    return xero_contact_url(xero_contact_id)
+
+
 @register.simple_tag
 def contact_state(contact: Any, links_of: XeroConnection | None) -> Any:
     """What a contact's row shows (sync.dashboard.rows): `links_of` is the organisation whose

@@ -72,14 +72,23 @@ def contacts_upload(
     job = UploadJob.objects.create(
         connection=connection, created_by=user if user and user.is_authenticated else None
     )
-    for contact in contacts:
-        _queue(job, contact)
+    contacts = list(contacts)
+    for start in range(0, len(contacts), QUEUE_CHUNK):
+        chunk = contacts[start : start + QUEUE_CHUNK]
+        links = {
+            link.contact_id: link
+            for link in ContactLink.objects.filter(connection=connection, contact__in=chunk)
+        }
+        for contact in chunk:
+            _queue(job, contact, links.get(contact.pk))
     upload_job_run(job=job, batches=1)
     return job
 
 
-def _queue(job: UploadJob, contact: Contact) -> None:
-    link = ContactLink.objects.filter(contact=contact, connection=job.connection).first()
+QUEUE_CHUNK = 500  # contacts whose links are read in one query when an upload is queued
+
+
+def _queue(job: UploadJob, contact: Contact, link: ContactLink | None) -> None:
     kind = UploadRow.Kind.UPDATE if link else UploadRow.Kind.CREATE
     row = UploadRow(job=job, connection=job.connection, contact=contact, kind=kind)
     if link is not None and not link.is_valid:

@@ -68,6 +68,35 @@ def upload_selected(
         messages.error(request, f"The upload stopped: {job.detail}")
 
 
+@login_required
+@act
+@require_POST
+def upload_one(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpResponse:
+    """A row's own Upload: the contact created in Xero (or its changes sent), its outcome
+    said in its row."""
+    contact = tabs.contact_in_tab(tab, pk)
+    connection = tabs.current_connection(request)
+    tag = tabs.row_tag(contact)
+    if connection is None:
+        messages.error(request, tabs.NOT_CONNECTED_REASON, extra_tags=tag)
+        return redirect(tabs.row_return(request, tab, contact))
+    job = uploads.contacts_upload(connection=connection, contacts=[contact], user=request.user)
+    row = job.rows.get()
+    if row.state == UploadRow.State.DONE:
+        created = row.kind == UploadRow.Kind.CREATE
+        said = "Created in Xero and linked." if created else "Its changes were sent to Xero."
+        messages.success(request, said, extra_tags=tag)
+    elif row.state in (UploadRow.State.FAILED, UploadRow.State.DUPLICATE):
+        messages.warning(request, "Not uploaded: its row says why.", extra_tags=tag)
+    elif row.state == UploadRow.State.SKIPPED:
+        messages.info(request, row.message, extra_tags=tag)
+    else:
+        messages.info(request, "It is being uploaded in the background.", extra_tags=tag)
+    if job.state == UploadJob.State.STOPPED:
+        messages.error(request, f"The upload stopped: {job.detail}", extra_tags=tag)
+    return redirect(tabs.row_return(request, tab, contact))
+
+
 def n_contacts(n: int) -> str:
     return f"{n} contact" if n == 1 else f"{n} contacts"
 
@@ -80,8 +109,8 @@ def create_anyway(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRe
     contact = tabs.contact_in_tab(tab, pk)
     connection = tabs.current_connection(request)
     if connection is None:
-        messages.error(request, "Connect to Xero first.")
-        return redirect(tabs.return_url(request, tab))
+        messages.error(request, "Connect to Xero first.", extra_tags=tabs.row_tag(contact))
+        return redirect(tabs.row_return(request, tab, contact))
     try:
         job = uploads.contact_create_anyway(
             connection=connection, contact=contact, user=request.user
@@ -94,7 +123,7 @@ def create_anyway(request: "tabs.DashboardRequest", tab: str, pk: int) -> HttpRe
             messages.success(
                 request, "Created in Xero and linked.", extra_tags=tabs.row_tag(contact)
             )
-    return redirect(tabs.return_url(request, tab))
+    return redirect(tabs.row_return(request, tab, contact))
 
 
 @login_required

@@ -2,8 +2,10 @@
 
 import os
 import shutil
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from playwright.sync_api import Page, expect
 
 from sync.links import mirror
@@ -56,6 +58,43 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = {"serious", "critical"}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    if not AXE.exists():
+        pytest.skip(
+            f"axe-core is not installed ({AXE} is missing): `make setup` installs it with npm "
+            "(apt-get install -y npm first)"
+        )
+    return AXE.read_text()
+
+
+@pytest.fixture
+def axe(page, axe_source):
+    """Run axe-core (package-lock.json's version) on the page as it is now: its violations,
+    each with its rule, impact, help and the first elements it found."""
+
+    def run() -> list[dict]:
+        if not page.evaluate("typeof window.axe !== 'undefined'"):
+            page.add_script_tag(content=axe_source)
+        return page.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations
+                .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                            nodes: v.nodes.length,
+                            targets: v.nodes.slice(0, 3).map(n => n.target.join(" ") + "  "
+                                                             + n.html.slice(0, 120))}))"""
+        )
+
+    return run
+
+
+def serious(violations: list[dict]) -> list[dict]:
+    return [v for v in violations if v["impact"] in SERIOUS]
 
 
 @pytest.fixture

@@ -106,6 +106,29 @@ def test_accountant_unlinks_several_after_confirming_in_the_dialog(
     assert page.evaluate("window.stayed") is True  # the table was swapped in place
 
 
+def test_a_rows_own_unlink_confirms_in_the_dialog_and_swaps_only_that_row(
+    sign_in, accountant, books
+):
+    page = sign_in(accountant)
+    page.evaluate("window.stayed = true")  # gone if the page is loaded again
+    tui = page.locator(f"#contact-{books['tui'].contact.pk}")
+    tui.get_by_role("link", name="Unlink Tui Books").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("heading")).to_have_text("Unlink Tui Books?")
+    dialog.get_by_role("button", name="Unlink Tui Books").click()
+    expect(dialog).to_be_hidden()
+    expect(tui).to_contain_text("No linked contact")
+    expect(tui.locator(".row-note")).to_have_text("Unlinked from Tui Books Limited.")
+    expect(tui.locator(".row-note")).to_be_focused()
+    expect(page.locator("#row-announcer")).to_have_text(
+        "Tui Books: Unlinked from Tui Books Limited."
+    )
+    harbour = page.locator(f"#contact-{books['harbour'].contact.pk}")
+    expect(harbour).to_contain_text("Harbour Cafe Ltd")
+    assert page.evaluate("window.stayed") is True
+    assert LinkEvent.objects.get().contact_name == "Tui Books"
+
+
 def test_cancelling_the_dialog_by_button_or_escape_changes_nothing(sign_in, accountant, books):
     page = sign_in(accountant)
     tick(page, books["tui"])
@@ -245,3 +268,21 @@ def test_screenshots_of_each_subtab(sign_in, accountant, books, screenshot):
     page.get_by_role("link", name="Invoices").click()
     expect(page.locator("#transactions")).to_contain_text("Tui Books")
     screenshot("dashboard-sales-invoices")
+
+
+def test_a_plain_form_shows_it_is_working_and_is_sent_once(sign_in, accountant, books):
+    page = sign_in(accountant)
+    sent = []
+
+    def answer(route):  # held, then "No Content": the browser stays on the page
+        sent.append(route.request.method)
+        route.fulfill(status=204)
+
+    page.route("**/refresh-contacts/", answer)
+    refresh = page.get_by_role("button", name="Refresh Xero contacts")
+    refresh.click()
+    expect(refresh).to_be_disabled()
+    expect(refresh).to_have_class(re.compile("is-busy"))
+    page.evaluate("document.querySelector('form[action$=\"/refresh-contacts/\"]').requestSubmit()")
+    page.wait_for_timeout(300)
+    assert sent == ["POST"]

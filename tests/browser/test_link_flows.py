@@ -204,3 +204,34 @@ def test_restoring_in_xero_makes_the_link_valid_again(connected, sandbox, live_s
     page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
     expect(row(page, kauri)).not_to_contain_text("Archived in Xero")
     assert ContactLink.objects.get(contact=kauri).is_valid
+
+
+def test_linking_a_row_swaps_only_that_row_and_keeps_the_page(
+    connected, sandbox, live_server, screenshot
+):
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Zealandia Cycles Ltd"}])
+    refreshed()
+    for n in range(25):  # a page to scroll, the contact in the middle of it
+        ready(f"Aroha Shop {n:02d}")
+        ready(f"Zoo Shop {n:02d}")
+    zealandia = ready("Zealandia Cycles")
+    page = connected
+    page.goto(f"{live_server.url}/accounting/xero/sales/customers/")
+    page.evaluate("window.stayed = true")  # gone if the page is loaded again
+    box = row(page, zealandia).get_by_role("searchbox")
+    box.scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0
+    box.fill("zealandia")
+    link = row(page, zealandia).locator(".suggestions").get_by_role("button", name="Link")
+    link.click()
+    expect(row(page, zealandia).locator(".badge")).to_have_text("Linked")
+    expect(row(page, zealandia)).to_contain_text("Linked to Zealandia Cycles Ltd in Xero.")
+    expect(row(page, zealandia).locator(".row-note")).to_be_focused()
+    expect(page.locator("#row-announcer")).to_have_text(
+        "Zealandia Cycles: Linked to Zealandia Cycles Ltd in Xero."
+    )
+    screenshot("link-row-swapped")
+    assert page.evaluate("window.stayed") is True  # no reload
+    assert page.evaluate("window.scrollY") == scrolled
+    assert ContactLink.objects.get(contact=zealandia).xero_name == "Zealandia Cycles Ltd"

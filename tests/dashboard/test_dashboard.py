@@ -154,7 +154,7 @@ def test_a_row_shows_the_contact_its_ready_count_and_no_linked_contact(viewer_cl
     assert f'name="contact" value="{contact.pk}"' in html
     assert f'href="{detail_url(contact)}"' in html
     assert "<bdi>Mere</bdi> <bdi>Ngata</bdi>" in html and "C1001" in html and contact.email in html
-    assert '<td class="num">3</td>' in html
+    assert '<td class="num" data-label="Ready to sync">3</td>' in html
     assert '<span class="muted">No linked contact</span>' in html
     assert "Not connected to Xero yet" in viewer_client.get(CUSTOMERS).content.decode()
 
@@ -329,8 +329,8 @@ def test_contacts_tab_query_count_does_not_grow_with_page_size(
     # shown, 6 the organisations for the switcher, 7 its mirrored Xero contacts count,
     # 8 contacts count, 9 the page of contacts with ready counts, 10 their links with the
     # merged ones' survivor names, 11 their recent uploads, 12 the uploads under way,
-    # 13 the Errors link's count.
-    with django_assert_num_queries(13):
+    # 13 the Errors link's count, 14 the filter kept for the user's next visit.
+    with django_assert_num_queries(14):
         response = viewer_client.get(CUSTOMERS, {"sort": "linked"})
     assert response.content.decode().count('name="contact"') == page_size
 

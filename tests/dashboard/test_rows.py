@@ -299,3 +299,70 @@ def test_each_transaction_row_says_whether_its_contact_can_go(viewer_client):
     merged = row(page, "transaction", rows[invalid].pk)
     assert "Contact&#x27;s link invalid</span>" in merged
     assert "Merged into another Xero contact: fix the link" in merged
+
+
+@pytest.mark.parametrize(
+    ("kind", "buttons", "line"),
+    [
+        ("merged", ("relink", "unlink"), "Tui Books Ltd was merged into Tui Group in Xero."),
+        ("archived", ("restore", "unlink"), "Tui Books Ltd is archived in Xero: restore it"),
+        ("deleted", ("unlink",), "Tui Books Ltd no longer exists in Xero: unlink it"),
+        ("gdpr", ("unlink",), "Tui Books Ltd is under a GDPR request in Xero"),
+    ],
+)
+def test_an_invalid_row_says_what_happened_in_one_line_and_offers_its_ways_out(kind, buttons, line):
+    state = contact_row(
+        link=link_of(kind), connection=Connection.ACTIVE, upload=None, changed=False
+    )
+    assert state.reason.startswith(line) and "\n" not in state.reason
+    assert state.buttons == buttons
+    assert state.survivor == ("Tui Group" if kind == "merged" else "")
+    # Until the connection works again, only unlinking and opening Xero are offered.
+    waiting = contact_row(
+        link=link_of(kind), connection=Connection.NEEDS_RECONNECT, upload=None, changed=False
+    )
+    assert waiting.buttons == tuple(b for b in buttons if b in ("restore", "unlink"))
+
+
+def test_a_merged_row_whose_survivor_is_not_mirrored_yet_offers_no_relink_to_it():
+    link = link_of("merged")
+    link.survivor_name = None  # type: ignore[attr-defined]
+    state = contact_row(link=link, connection=Connection.ACTIVE, upload=None, changed=False)
+    assert shown(state.badge) == "Merged into another Xero contact"
+    assert "has not fetched yet: Check links fetches it" in state.reason
+    assert state.buttons == ("unlink",) and "relink" in state.actions  # the bar says why not
+
+
+@pytest.mark.parametrize(
+    ("kind", "upload", "buttons"),
+    [
+        ("none", None, ("upload",)),
+        ("none", UploadRow.State.FAILED, ("upload",)),
+        ("none", UploadRow.State.QUEUED, ()),
+        ("changed", None, ("upload", "unlink")),
+        ("valid", None, ("unlink",)),  # nothing to send: no Upload of its own
+        ("valid", UploadRow.State.SENDING, ("unlink",)),
+    ],
+)
+def test_a_row_offers_its_own_upload_only_when_it_has_something_to_send(kind, upload, buttons):
+    state = contact_row(
+        link=link_of(kind), connection=Connection.ACTIVE, upload=upload, changed=kind == "changed"
+    )
+    assert state.buttons == buttons
+
+
+@pytest.mark.django_db
+def test_an_archived_row_links_to_its_contact_in_xero_to_restore_it(accountant_client):
+    connection = XeroConnectionFactory()
+    contact = ContactFactory(name="Kauri Coast")
+    TransactionFactory(contact=contact)
+    link = ContactLinkFactory(
+        contact=contact,
+        connection=connection,
+        status=LinkStatus.INVALID,
+        invalid_reason=InvalidReason.ARCHIVED,
+    )
+    html = row(accountant_client.get(CUSTOMERS).content.decode(), "contact", contact.pk)
+    restore = f'href="https://go.xero.com/Contacts/View/{link.xero_contact_id}" target="_blank"'
+    assert restore in html and ">Restore in Xero</a>" in html
+    assert 'aria-label="Unlink Kauri Coast"' in html and "Relink" not in html

@@ -144,6 +144,35 @@ def test_a_candidate_linked_elsewhere_says_so_and_is_not_unambiguous(connection)
     )
     (found,) = suggest(connection, ContactFactory(name="Summit Cycles"))
     assert found.linked_to == ("Summit Old",) and not found.unambiguous
+    assert found.blocked  # one Xero contact, one Omni contact
+
+
+def test_a_candidate_linked_elsewhere_offers_no_accept_but_may_be_dismissed(
+    accountant_client, connection
+):
+    xero = XeroContactFactory(connection=connection, name="Summit Cycles")
+    ContactLinkFactory(
+        connection=connection, xero_contact_id=xero.contact_id, contact__name="Summit Old"
+    )
+    contact = ContactFactory(name="Summit Cycles")
+    page = subtab(accountant_client)
+    only_one = "a Xero contact is linked to one Omni contact only"
+    assert f"linked to <bdi>Summit Old</bdi>: {only_one}" in page
+    assert f'aria-label="Accept Summit Cycles for {contact.name}"' not in page
+    assert f'aria-label="Dismiss Summit Cycles for {contact.name}"' in page
+
+
+def test_a_customer_may_accept_the_xero_contact_of_its_own_supplier_record(connection):
+    xero = XeroContactFactory(connection=connection, name="Summit Cycles")
+    ContactLinkFactory(
+        connection=connection,
+        xero_contact_id=xero.contact_id,
+        contact__name="Summit Cycles",
+        contact__is_customer=False,
+        contact__is_supplier=True,
+    )
+    (found,) = suggest(connection, ContactFactory(name="Summit Cycles", is_customer=True))
+    assert found.linked_to == ("Summit Cycles",) and not found.blocked
 
 
 def test_suggestions_for_a_page_take_three_queries(connection, django_assert_num_queries):
@@ -249,7 +278,8 @@ def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
     # 1 session, 2 user, 3-4 the user's permissions, 5 the organisation shown, 6 the
     # organisations for the switcher, 7 its mirrored count, 8 contacts count, 9 the page of
     # contacts, 10 their links, 11 their recent uploads, 12-14 the suggestions (candidates,
-    # dismissals, the candidates' links), 15 the uploads under way, 16 the Errors count.
-    with django_assert_num_queries(16):
+    # dismissals, the candidates' links), 15 the uploads under way, 16 the Errors count,
+    # 17 the filter kept for the user's next visit.
+    with django_assert_num_queries(17):
         page = subtab(viewer_client)
     assert page.count('class="match-suggestion unambiguous"') == unlinked

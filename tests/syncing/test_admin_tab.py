@@ -240,7 +240,7 @@ def test_the_log_lists_each_run_with_its_counts(viewer_client, connection):
     html = viewer_client.get(LOG).content.decode()
 
     row = re.search(rf'<tr id="run-{run.pk}">.*?</tr>', html, re.S).group(0)
-    cells = re.findall(r'<td class="num">(\d+)</td>', row)
+    cells = re.findall(r'<td class="num" data-label="[^"]+">(\d+)</td>', row)
     assert cells == ["2", "1", "1", "0", "7", "1"]  # synced refused failed skipped calls 429s
     assert "Ada Lovelace" in row and "Dashboard" in row and "Finished" in row
     assert "per-minute call limit" in row

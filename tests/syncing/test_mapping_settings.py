@@ -70,7 +70,7 @@ def test_every_mapping_input_has_a_label(organisation, admin_client):
     assert len(inputs) == 2 * len(TransactionType.values)
     for input_id in inputs:
         assert re.search(rf'<label for="{input_id}"[^>]*>[^<]+</label>', mapping), input_id
-    assert "Tax type for Sales invoice</label>" in mapping
+    assert "Tax type for sales invoice</label>" in mapping
 
 
 def test_an_input_tax_on_sales_and_an_output_tax_on_purchases_are_warned_of(

@@ -300,7 +300,7 @@ def test_a_contact_already_being_uploaded_is_not_queued_twice(connection):
         job=first, connection=connection, contact=contact, kind=UploadRow.Kind.CREATE
     )
     second = UploadJob.objects.create(connection=connection)
-    uploads._queue(second, contact)
+    uploads._queue(second, contact, None)
     assert second.rows.get().message == "Already being uploaded."
 
 
