@@ -79,7 +79,10 @@ urlpatterns = [
     path("log/<id:pk>/", sync_views.run_detail, name="sync_run"),
     path("errors/", sync_views.errors, name="errors"),
     path("errors/<id:contact>/resync/", sync_views.errors_resync, name="errors_resync"),
+    path("errors/fix/", sync_views.errors_fix, name="errors_fix"),
     path("discrepancies/", sync_views.discrepancies_view, name="discrepancies"),
     path("discrepancies/refresh/", sync_views.discrepancies_refresh, name="discrepancies_refresh"),
+    path("discrepancies/resolve/", sync_views.discrepancy_resolve, name="discrepancy_resolve"),
+    path("discrepancies/reset/", sync_views.discrepancy_reset, name="discrepancy_reset"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

@@ -142,7 +142,8 @@ class BranchOrganisationAdmin(admin.ModelAdmin[BranchOrganisation]):
 
 @admin.register(TransactionEvent)
 class TransactionEventAdmin(ReadOnlyAdmin[TransactionEvent]):
-    """Who skipped, reset or moved which transaction: readable by admins, never changed."""
+    """Who skipped, reset, moved or marked resolved which transaction: readable by admins,
+    never changed."""
 
     list_display = ["at", "action", "transaction_label", "organisation_name", "actor", "detail"]
     list_filter = ["action", "organisation_name", ("actor", admin.RelatedOnlyFieldListFilter)]

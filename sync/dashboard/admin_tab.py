@@ -14,21 +14,31 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from contacts.models import Contact
 from sync import filters
 from sync.dashboard import tabs
 from sync.dashboard.tabs import DashboardRequest, current_connection
 from sync.exceptions import UserFacingError
-from sync.models import ChartAccount, SyncItem, SyncRun, SyncSettings, TaxRate, XeroConnection
+from sync.models import (
+    ChartAccount,
+    SyncContact,
+    SyncItem,
+    SyncRun,
+    SyncSettings,
+    TaxRate,
+    XeroConnection,
+)
 from sync.syncing import discrepancies, runs
 from sync.syncing import errors as problems
 from sync.syncing import log as sync_log
 from sync.syncing import mapping as sync_settings
 from sync.syncing import refusals as documents
-from sync.syncing.organisations import for_organisation
-from transactions.models import SyncState, Transaction
+from sync.syncing.organisations import for_organisation, transactions_reset
+from transactions.models import Transaction
 
 PAGE_SIZE = 50
 see = permission_required("contacts.view_contact", raise_exception=True)
@@ -98,6 +108,7 @@ def _settings_page(
             "settings_form": settings_form,
             "mappings": mappings,
             "mapping_problems": sync_settings.mapping_problems(connection=connection),
+            "mapping_warnings": sync_settings.mapping_warnings(connection=connection),
             "accounts": ChartAccount.objects.filter(connection=connection),
             "tax_rates": TaxRate.objects.filter(connection=connection),
             "sync_settings": SyncSettings.for_connection(connection),
@@ -292,40 +303,114 @@ def log_prune(request: DashboardRequest) -> HttpResponse:
 @require_GET
 def errors(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:errors")
-    context["groups"] = problems.problems_by_contact(context["connection"])
-    context["unmirrored"] = problems.unmirrored_contacts(context["connection"])
+    connection = context["connection"]
+    page = Paginator(problems.contacts_with_problems(connection), problems.CONTACTS_PER_PAGE)
+    page_ = page.get_page(filters.Filters.read(request.GET)["page"])
+    groups = problems.problems_by_contact(connection, list(page_))
+    rows, other_messages = tabs.messages_by_row(request, [group.contact for group in groups])
+    context |= {
+        "page": page_,
+        "groups": [(group, notes) for group, (_, notes) in zip(groups, rows, strict=True)],
+        "other_messages": other_messages,
+        "unmirrored": problems.unmirrored_contacts(connection),
+    }
     return render(request, "sync/errors.html", context)
+
+
+class FixForm(forms.Form):
+    action = forms.ChoiceField(choices=[(a.value, a.value) for a in problems.FixAction])
+
+
+@login_required
+@act
+@require_POST
+def errors_fix(request: DashboardRequest) -> HttpResponse:
+    """Relink, Upload or Unlink (after a confirmation) the contacts checked on the Errors view;
+    each row then says what was done, or why it was skipped."""
+    back = tabs.next_url(request, reverse("sync:errors"))
+    connection = _connection_or_back(request)
+    form = FixForm(request.POST)
+    contacts = list(
+        Contact.objects.filter(pk__in=filters.ids_posted(request.POST, "contact")).order_by(
+            "name", "pk"
+        )
+    )
+    if connection is None:
+        return redirect(back)
+    if filters.one(filters.ObjectId(label="Organisation"), request.POST, "connection") not in (
+        None,
+        connection.pk,
+    ):
+        # The page was another organisation's (switched in another tab): its rows are not
+        # the ones shown now.
+        messages.error(
+            request,
+            f"The organisation shown is now {connection.organisation_name}; nothing was done. "
+            "Check the list and try again.",
+        )
+        return redirect(back)
+    if not form.is_valid():
+        messages.error(request, "Choose Relink, Upload or Unlink.")
+        return redirect(back)
+    action = problems.FixAction(form.cleaned_data["action"])
+    if not contacts:
+        messages.error(request, "Select at least one contact.")
+        return redirect(back)
+    if action == problems.FixAction.UNLINK and request.POST.get("confirmed") != "yes":
+        linked = SyncContact.objects.filter(pk__in=[c.pk for c in contacts]).with_link(connection)
+        context = _context(request, "sync:errors") | {
+            "contacts": list(linked.order_by("name", "pk")),
+            "next": back,
+        }
+        return render(request, "sync/errors_unlink_confirm.html", context)
+    for outcome in problems.errors_fix(
+        connection=connection, contacts=contacts, action=action, user=request.user
+    ):
+        said = f"{outcome.contact.name}: {'done' if outcome.done else 'skipped'}. {outcome.message}"
+        level = messages.SUCCESS if outcome.done else messages.WARNING
+        messages.add_message(request, level, said, extra_tags=tabs.row_tag(outcome.contact))
+    return redirect(back)
 
 
 @login_required
 @act
 @require_POST
 def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
-    """Sync again a contact's refused transactions (once what stopped them is fixed)."""
+    """Sync again a contact's refused transactions whose cause is gone; say what still stops
+    the others."""
+    back = tabs.next_url(request, reverse("sync:errors"))
     connection = _connection_or_back(request)
-    if connection is not None:
-        refused = for_organisation(
-            Transaction.objects.filter(contact_id=contact, sync_state=SyncState.REFUSED),
-            connection,
+    if connection is None:
+        return redirect(back)
+    ready, blocked = problems.resync_ready(connection=connection, contact_id=contact)
+    if blocked:
+        messages.warning(
+            request,
+            f"{_plural(len(blocked))} would be refused again, so not sent: {blocked[0].message}",
         )
-        if not refused.exists():
+    if not ready:
+        if not blocked:
             messages.info(request, "That contact has no refused transactions any more.")
-        else:
-            run = runs.sync_start(connection=connection, transactions=refused, user=request.user)
-            if run is None:
-                messages.info(
-                    request,
-                    "Nothing to send: that contact's refused transactions are in a sync "
-                    "already. Follow it in the sync log.",
-                )
-                return redirect("sync:errors")
-            count = run.items.count()
-            messages.success(
-                request,
-                f"Syncing {count} transaction{'s' if count != 1 else ''} again: follow it in "
-                "the sync log.",
-            )
-    return redirect("sync:errors")
+        return redirect(back)
+    run = runs.sync_start(
+        connection=connection,
+        transactions=Transaction.objects.filter(pk__in=ready),
+        user=request.user,
+    )
+    if run is None:
+        messages.info(
+            request,
+            "Nothing to send: that contact's refused transactions are in a sync already. "
+            "Follow it in the sync log.",
+        )
+        return redirect(back)
+    count = run.items.count()
+    messages.success(request, f"Syncing {_plural(count)} again: follow it in the sync log.")
+    return redirect(back)
+
+
+def _plural(n: int) -> str:
+    return f"{n} transaction" if n == 1 else f"{n} transactions"
 
 
 # --- Discrepancies -----------------------------------------------------------------------------
@@ -337,12 +422,72 @@ def errors_resync(request: DashboardRequest, contact: int) -> HttpResponse:
 def discrepancies_view(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:discrepancies")
     connection = context["connection"]
+    show_resolved = DiscrepancyFilter.read(request.GET)["resolved"] == "1"
     if connection is not None:
         context |= {
-            "discrepancies": discrepancies.discrepancies_list(connection=connection),
+            "discrepancies": discrepancies.discrepancies_list(
+                connection=connection, show_resolved=show_resolved
+            ),
             "sync_settings": SyncSettings.for_connection(connection),
+            "show_resolved": show_resolved,
         }
     return render(request, "sync/discrepancies.html", context)
+
+
+class DiscrepancyFilter(filters.Filters):
+    resolved = filters.choice(["1"], "Show resolved")
+
+
+def _transaction_posted(request: DashboardRequest, connection: XeroConnection) -> Transaction:
+    """The organisation's transaction posted (404 for another organisation's)."""
+    pk = filters.one(filters.ObjectId(label="Transaction"), request.POST, "transaction")
+    return get_object_or_404(for_organisation(Transaction.objects.all(), connection), pk=pk)
+
+
+@login_required
+@act
+@require_POST
+def discrepancy_resolve(request: DashboardRequest) -> HttpResponse:
+    """Mark a transaction's discrepancy with Xero resolved (audited): it is hidden from then."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        txn = _transaction_posted(request, connection)
+        try:
+            found = discrepancies.discrepancy_resolve(
+                connection=connection, transaction=txn, user=request.user
+            )
+        except UserFacingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                f"Marked {txn} resolved ({found.problem.label}). “Show resolved” lists it.",
+            )
+    return redirect(tabs.next_url(request, reverse("sync:discrepancies")))
+
+
+@login_required
+@act
+@require_POST
+def discrepancy_reset(request: DashboardRequest) -> HttpResponse:
+    """Make a transaction whose document differs ready to sync again (the subtabs' Reset)."""
+    connection = _connection_or_back(request)
+    if connection is not None:
+        txn = _transaction_posted(request, connection)
+        count = transactions_reset(
+            connection=connection,
+            transactions=Transaction.objects.filter(pk=txn.pk),
+            user=request.user,
+        )
+        if count:
+            messages.success(
+                request,
+                f"Reset {txn} to ready: uploading it updates its document in Xero, it is not "
+                "created again.",
+            )
+        else:
+            messages.info(request, f"{txn} was not reset: it is ready, or in a sync now.")
+    return redirect(tabs.next_url(request, reverse("sync:discrepancies")))
 
 
 @login_required

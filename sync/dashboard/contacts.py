@@ -1,7 +1,6 @@
 """The Accounting → Xero integration dashboard: Sales and Purchases tabs and their subtabs."""
 
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -27,7 +26,7 @@ from sync.dashboard.tabs import (
     contacts_subtab,
     current_connection,
     list_url,
-    message_row,
+    messages_by_row,
     next_url,
     return_url,
     row_return,
@@ -119,17 +118,6 @@ class ContactList:
         return links
 
 
-def _split_messages(
-    request: HttpRequest, contacts: list[SyncContact]
-) -> tuple[list[tuple[SyncContact, list[Message]]], list[Message]]:
-    """Each row with its own messages, and the rest (general, or for rows not on this page)."""
-    by_tag: dict[str, list[Message]] = defaultdict(list)
-    for message in messages.get_messages(request):
-        by_tag[message_row(message)].append(message)
-    rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
-    return rows, [message for group in by_tag.values() for message in group]
-
-
 def _links_of(connection: XeroConnection | None) -> XeroConnection | None:
     """The organisation whose links a row shows: the one shown, or else the one disconnected
     last, whose links are kept for when it is connected again (shown as kept)."""
@@ -152,7 +140,7 @@ def _contacts_page(
         .sorted_by(sort, connection)
     )
     page = Paginator(contacts, PAGE_SIZE).get_page(wanted["page"])
-    rows, other_messages = _split_messages(request, list(page))
+    rows, other_messages = messages_by_row(request, list(page))
     return ContactList(
         base=list_url(tab),
         show=show,
@@ -302,7 +290,7 @@ def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
         found = suggestions_for(connection=connection, contacts=[contact])
         contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
     # Every message now is this action's: the row's own, and any other it gave.
-    [(_, notes)], others = _split_messages(request, [contact])
+    [(_, notes)], others = messages_by_row(request, [contact])
     notes += others
     context = {
         "tab": tab,

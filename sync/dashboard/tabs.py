@@ -1,10 +1,12 @@
 """The dashboard's shell: its tabs and subtabs, the organisation shown, where an action
 returns to. A leaf: every page's view imports it; it imports no view."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+from django.contrib import messages
 from django.contrib.messages.storage.base import Message
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -195,3 +197,14 @@ def message_undo(message: Message) -> list[int]:
     """The link events a message offers to undo (undo_tag), by pk."""
     tags = (message.extra_tags or "").split()
     return [int(tag[5:]) for tag in tags if tag.startswith("undo-") and tag[5:].isdigit()]
+
+
+def messages_by_row[C: Contact](
+    request: HttpRequest, contacts: list[C]
+) -> tuple[list[tuple[C, list[Message]]], list[Message]]:
+    """Each row with its own messages, and the rest (general, or for rows not on this page)."""
+    by_tag: dict[str, list[Message]] = defaultdict(list)
+    for message in messages.get_messages(request):
+        by_tag[message_row(message)].append(message)
+    rows = [(contact, by_tag.pop(row_tag(contact), [])) for contact in contacts]
+    return rows, [message for group in by_tag.values() for message in group]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0017_notifications"),
+        ("sync", "0018_discrepancy_resolved"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

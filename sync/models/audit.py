@@ -118,14 +118,19 @@ class ConnectionEvent(AuditEvent):
 
 
 class TransactionEvent(AuditEvent):
-    """An append-only audit row: who skipped, reset or moved which transaction, and where."""
+    """An append-only audit row: who skipped, reset or moved which transaction, and where, and
+    who marked which of its discrepancies with Xero resolved."""
 
     class Action(models.TextChoices):
         SKIP = "skip", "Skipped"
         RESET = "reset", "Reset to ready"
         MOVE = "move", "Moved to another organisation"
+        RESOLVE = "resolve", "Discrepancy marked resolved"
 
     action = models.CharField(max_length=16, choices=Action)
+    # For RESOLVE: which discrepancy (sync.syncing.discrepancies.Problem) was resolved; one of
+    # another kind found later (edited, then voided) is listed again.
+    discrepancy = models.CharField(max_length=16, blank=True)
     # The row outlives the transaction: what it was is kept as text.
     transaction = models.ForeignKey(
         Transaction, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -142,6 +142,10 @@ class TaxRate(models.Model):
     name = models.CharField(max_length=100)
     status = models.CharField(max_length=16)
     rate = models.DecimalField("rate (%)", max_digits=7, decimal_places=4)
+    # Xero's CanApplyToRevenue and CanApplyToExpenses: whether the rate suits sales and
+    # purchases. Empty until the tax rates are fetched again (unknown).
+    can_apply_to_revenue = models.BooleanField("applies to sales", null=True, blank=True)
+    can_apply_to_expenses = models.BooleanField("applies to purchases", null=True, blank=True)
 
     class Meta:
         ordering = ["connection", "name"]

@@ -2,7 +2,7 @@
 deleted, edited (another total) or paid since. Compared against a local copy of the
 organisation's documents, refreshed incrementally (If-Modified-Since)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -13,9 +13,17 @@ from django.utils import timezone
 
 from sync import xero
 from sync.connections import services as connections
-from sync.models import MirroredDocument, SyncSettings, XeroConnection, fitted
-from sync.syncing.organisations import for_organisation
-from transactions.models import SyncState, Transaction
+from sync.exceptions import UserFacingError
+from sync.models import (
+    Actor,
+    MirroredDocument,
+    SyncSettings,
+    TransactionEvent,
+    XeroConnection,
+    fitted,
+)
+from sync.syncing.organisations import for_organisation, transactions_audit
+from transactions.models import SyncState, Transaction, TransactionQuerySet
 
 
 class Problem(models.TextChoices):
@@ -78,6 +86,7 @@ class Discrepancy:
     document: MirroredDocument
     omni_total: Decimal
     problem: Problem
+    resolved: TransactionEvent | None = None  # who marked it resolved, and when
 
 
 def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
@@ -90,12 +99,22 @@ def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
     return None
 
 
-def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
+def discrepancies_list(
+    *, connection: XeroConnection, show_resolved: bool = False
+) -> list[Discrepancy]:
     """Every transaction synced to the organisation whose Xero document, as last fetched,
-    differs from Omni."""
+    differs from Omni; those marked resolved only with `show_resolved`."""
+    found = _differing(connection, Transaction.objects.all())
+    resolutions = _resolutions(connection, [d.transaction.pk for d in found])
+    marked = [replace(d, resolved=resolutions.get((d.transaction.pk, d.problem))) for d in found]
+    return [d for d in marked if show_resolved or d.resolved is None]
+
+
+def _differing(connection: XeroConnection, transactions: TransactionQuerySet) -> list[Discrepancy]:
+    """Those of the transactions synced to the organisation whose document differs."""
     synced = (
         for_organisation(
-            Transaction.objects.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False),
+            transactions.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False),
             connection,
         )
         .select_related("contact")
@@ -120,3 +139,40 @@ def discrepancies_list(*, connection: XeroConnection) -> list[Discrepancy]:
             if problem is not None:
                 found.append(Discrepancy(txn, document, total, problem))
     return found
+
+
+def _resolutions(
+    connection: XeroConnection, transaction_ids: list[int]
+) -> dict[tuple[int, str], TransactionEvent]:
+    """The latest time each of these transactions' discrepancies was marked resolved, by
+    transaction and kind: a discrepancy of another kind found later is not resolved."""
+    events = TransactionEvent.objects.filter(
+        action=TransactionEvent.Action.RESOLVE,
+        connection=connection,
+        transaction_id__in=transaction_ids,
+    ).select_related("actor")
+    return {(e.transaction_id, e.discrepancy): e for e in events.order_by("at", "pk")}  # type: ignore[misc]
+
+
+class NothingToResolve(UserFacingError):
+    """The transaction has no discrepancy with Xero (any more) to mark resolved."""
+
+
+def discrepancy_resolve(
+    *, connection: XeroConnection, transaction: Transaction, user: Actor | None
+) -> Discrepancy:
+    """Mark the transaction's discrepancy with Xero, as last fetched, resolved: it is listed
+    no more (but with "show resolved", saying who and when) until Xero's document differs in
+    another way. Audited."""
+    found = _differing(connection, Transaction.objects.filter(pk=transaction.pk))
+    if not found:
+        raise NothingToResolve(f"{transaction} agrees with Xero now: nothing to resolve.")
+    (event,) = transactions_audit(
+        TransactionEvent.Action.RESOLVE,
+        [transaction],
+        connection,
+        user,
+        discrepancy=found[0].problem,
+        detail=found[0].problem.label,
+    )
+    return replace(found[0], resolved=event)

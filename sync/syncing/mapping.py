@@ -9,7 +9,9 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from sync.models import AccountMapping, ChartAccount, SyncSettings, TaxRate, XeroConnection
-from transactions.models import TransactionType
+from transactions.models import SALES_TYPES, TransactionType
+
+DASH = "\N{EM DASH}"
 
 
 def mapping_errors(
@@ -61,6 +63,31 @@ def mapping_problems(*, connection: XeroConnection) -> dict[str, str]:
     return problems
 
 
+def tax_type_warning(*, transaction_type: str, rate: TaxRate) -> str:
+    """Why a tax rate does not suit a transaction type's documents, from what Xero says the
+    rate applies to (CanApplyToRevenue, CanApplyToExpenses): a tax on purchases (an input
+    tax) on sales, or a tax on sales (an output tax) on purchases. Empty when it suits, or
+    when Xero has not said (rates fetched before omni-xero kept it: fetch them again)."""
+    if transaction_type in SALES_TYPES:
+        if rate.can_apply_to_revenue is False:
+            return f"{rate} is a tax on purchases, not sales: Xero refuses it on sales lines."
+    elif rate.can_apply_to_expenses is False:
+        return f"{rate} is a tax on sales, not purchases: Xero refuses it on purchase lines."
+    return ""
+
+
+def mapping_warnings(*, connection: XeroConnection) -> dict[str, str]:
+    """For each transaction type whose mapped tax rate does not suit its documents, why."""
+    rates = {rate.tax_type: rate for rate in TaxRate.objects.filter(connection=connection)}
+    warnings = {}
+    for mapping in AccountMapping.objects.filter(connection=connection).exclude(tax_type=""):
+        rate = rates.get(mapping.tax_type)
+        warning = rate and tax_type_warning(transaction_type=mapping.transaction_type, rate=rate)
+        if warning:
+            warnings[mapping.transaction_type] = warning
+    return warnings
+
+
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
     class Meta:
         model = SyncSettings
@@ -73,15 +100,49 @@ class AccountMappingForm(forms.ModelForm[AccountMapping]):
     class Meta:
         model = AccountMapping
         fields = ["account_code", "tax_type"]
-        # Suggestions from the fetched accounts and tax rates (datalists on the page).
-        widgets = {
-            "account_code": forms.TextInput(attrs={"list": "account-codes"}),
-            "tax_type": forms.TextInput(attrs={"list": "tax-types"}),
-        }
+        # Choices from the fetched accounts and tax rates, set per form (see __init__); the
+        # fields stay text, so that a value not offered gets mapping_errors' reason.
+        widgets = {"account_code": forms.Select(), "tax_type": forms.Select()}
 
-    def __init__(self, *args: Any, connection: XeroConnection, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        connection: XeroConnection,
+        accounts: list[ChartAccount] | None = None,
+        tax_rates: list[TaxRate] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.connection = connection
+        if accounts is None:
+            accounts = list(ChartAccount.objects.filter(connection=connection))
+        if tax_rates is None:
+            tax_rates = list(TaxRate.objects.filter(connection=connection))
+        of_type = self.instance.transaction_type
+        account_choices = [
+            (a.code, f"{a.code} {DASH} {a.name}") for a in accounts if a.is_active and a.code
+        ]
+        tax_choices = []
+        for rate in tax_rates:
+            if rate.is_active:
+                unsuitable = tax_type_warning(transaction_type=of_type, rate=rate)
+                note = " (not for these documents)" if unsuitable else ""
+                tax_choices.append((rate.tax_type, f"{rate.tax_type} {DASH} {rate.name}{note}"))
+        self._offer("account_code", account_choices, {a.code: a for a in accounts})
+        self._offer("tax_type", tax_choices, {t.tax_type: t for t in tax_rates})
+
+    def _offer(self, name: str, choices: list[tuple[str, str]], known: dict[str, Any]) -> None:
+        """The field's options: blank (each line's own code), the active ones, and the value
+        saved or posted when it is not among them, said as it is (archived, unknown)."""
+        current = str(self[name].value() or "").strip()
+        if current and current not in dict(choices):
+            row = known.get(current)
+            said = (
+                f"{current} {DASH} {row.name} (not active)" if row else f"{current} (not in Xero)"
+            )
+            choices = [(current, said), *choices]
+        blank = "Each line's own account" if name == "account_code" else "Each line's own tax type"
+        self.fields[name].widget.choices = [("", blank), *choices]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -100,6 +161,8 @@ def settings_forms(
     """The settings form and one mapping form per transaction type (label, form)."""
     settings_form = SyncSettingsForm(data, instance=SyncSettings.for_connection(connection))
     existing = {m.transaction_type: m for m in AccountMapping.objects.filter(connection=connection)}
+    accounts = list(ChartAccount.objects.filter(connection=connection))
+    tax_rates = list(TaxRate.objects.filter(connection=connection))
     mappings = [
         (
             label,
@@ -107,6 +170,8 @@ def settings_forms(
                 data,
                 prefix=value,
                 connection=connection,
+                accounts=accounts,
+                tax_rates=tax_rates,
                 instance=existing.get(value)
                 or AccountMapping(connection=connection, transaction_type=value),
             ),

@@ -208,11 +208,16 @@ def _not_pending(transactions: QuerySet[Transaction]) -> QuerySet[Transaction]:
     return transactions.exclude(Exists(pending))
 
 
-def _audit(
-    action: str, transactions: list[Transaction], connection: XeroConnection, user: Actor | None
-) -> None:
+def transactions_audit(
+    action: str,
+    transactions: list[Transaction],
+    connection: XeroConnection,
+    user: Actor | None,
+    **fields: str,
+) -> list[TransactionEvent]:
+    """Record who did what to these transactions, in the caller's database transaction."""
     actor = user if user is not None and user.is_authenticated else None
-    TransactionEvent.objects.bulk_create(
+    return TransactionEvent.objects.bulk_create(
         [
             TransactionEvent(
                 action=action,
@@ -221,6 +226,7 @@ def _audit(
                 transaction=txn,
                 transaction_label=str(txn)[:300],
                 connection=connection,
+                **fields,
             )
             for txn in transactions
         ]
@@ -245,7 +251,7 @@ def transactions_skip(
         Transaction.objects.filter(pk__in=[t.pk for t in chosen]).update(
             sync_state=SyncState.SKIPPED
         )
-        _audit(TransactionEvent.Action.SKIP, chosen, connection, user)
+        transactions_audit(TransactionEvent.Action.SKIP, chosen, connection, user)
     return len(chosen)
 
 
@@ -264,7 +270,7 @@ def transactions_reset(
         Transaction.objects.filter(pk__in=[t.pk for t in chosen]).update(
             sync_state=SyncState.READY, last_error=""
         )
-        _audit(TransactionEvent.Action.RESET, chosen, connection, user)
+        transactions_audit(TransactionEvent.Action.RESET, chosen, connection, user)
     return len(chosen)
 
 

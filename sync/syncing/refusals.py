@@ -7,6 +7,7 @@ the reason and the way out, when its contact has no valid link, or when a line's
 archived or missing or its tax type does not exist in the organisation.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction as db_transaction
@@ -114,6 +115,12 @@ class Rules:
                 contact_id=transaction.contact_id, connection=self.connection
             ).first()
         return self._links[transaction.contact_id]
+
+    def links_load(self, contact_ids: Iterable[int]) -> None:
+        """Read these contacts' links in one query (for a page of them)."""
+        wanted = set(contact_ids) - set(self._links)
+        found = ContactLink.objects.filter(contact_id__in=wanted, connection=self.connection)
+        self._links |= dict.fromkeys(wanted) | {link.contact_id: link for link in found}
 
     def forget(self, contact_id: int) -> None:
         self._links.pop(contact_id, None)
@@ -256,7 +263,14 @@ def settings_refresh(
                 connection=connection,
                 tax_type=rate.tax_type,
                 defaults=fitted(
-                    TaxRate, {"name": rate.name, "status": rate.status, "rate": rate.rate}
+                    TaxRate,
+                    {
+                        "name": rate.name,
+                        "status": rate.status,
+                        "rate": rate.rate,
+                        "can_apply_to_revenue": rate.can_apply_to_revenue,
+                        "can_apply_to_expenses": rate.can_apply_to_expenses,
+                    },
                 )[0],
             )
             seen_rates.append(rate.tax_type)

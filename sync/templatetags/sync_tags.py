@@ -205,3 +205,12 @@ def undo_offer(context: template.Context, message: Message) -> UndoOffer | None:
         contact = offered[pks[0]].contact
         tab = "sales" if contact is not None and contact.is_customer else "purchases"
     return UndoOffer(tab=tab, event=pks[0], others=pks[1:])
+
+
+@register.inclusion_tag("sync/_open_in_xero.html")
+def open_in_xero(thing: Any, icon: bool = False) -> dict[str, Any]:
+    """An "Open in Xero" link (a new tab) to a linked contact, a synced transaction or a sync
+    log line, named by its object for screen readers; nothing when it has no Xero object."""
+    from sync.dashboard.presenters import open_in_xero
+
+    return {"link": open_in_xero(thing) if thing is not None else None, "icon": icon}

@@ -192,3 +192,7 @@ class XeroTaxRate:
     name: str
     status: str
     rate: Decimal
+    # Whether Xero lets the rate go on revenue (sales) and on expenses (purchases) accounts;
+    # None when Xero did not say.
+    can_apply_to_revenue: bool | None = None
+    can_apply_to_expenses: bool | None = None

@@ -308,6 +308,8 @@ def tax_rates_list(session: Session) -> list[XeroTaxRate]:
                 name=rate.name or "",
                 status=_enum(rate.status) or "ACTIVE",
                 rate=_decimal(rate.effective_rate),
+                can_apply_to_revenue=rate.can_apply_to_revenue,
+                can_apply_to_expenses=rate.can_apply_to_expenses,
             )
         )
         for rate in found or []

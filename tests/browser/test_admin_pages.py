@@ -167,7 +167,7 @@ def test_an_accountant_sees_the_settings_but_cannot_change_them(
 
     expect(page.locator("#admins-only")).to_contain_text("Only admins can change these settings")
     expect(page.get_by_label("Create documents as")).to_be_disabled()
-    expect(page.locator("#mapping-sales_invoice input").first).to_be_disabled()
+    expect(page.get_by_label("Account code for sales invoice")).to_be_disabled()
     expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
     expect(page.get_by_role("button", name="Fetch from Xero")).to_be_visible()
     screenshot("admin-settings-read-only")

@@ -507,9 +507,10 @@ def test_with_nothing_to_fix_errors_says_so(viewer_client, connection):
 
 
 def test_resync_queues_a_run_of_the_contacts_refused_transactions(
-    accountant_client, accountant, connection
+    accountant_client, accountant, connection, chart
 ):
     kea = ContactFactory(name="Kea Outfitters")
+    ContactLinkFactory(contact=kea, connection=connection)  # linked since they were refused
     first = refused(
         kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked"
     )
@@ -694,8 +695,11 @@ def test_an_account_mapping_emptied_in_django_admin_is_removed_as_on_the_admin_t
     assert not AccountMapping.objects.exists()
 
 
-def test_a_resync_with_nothing_to_send_writes_no_run_and_says_so(accountant_client, connection):
+def test_a_resync_with_nothing_to_send_writes_no_run_and_says_so(
+    accountant_client, connection, chart
+):
     kea = ContactFactory(name="Kea Outfitters")
+    ContactLinkFactory(contact=kea, connection=connection)
     txn = refused(
         kea, SyncRunFactory(connection=connection), SyncItem.Refusal.UNLINKED, "not linked"
     )
