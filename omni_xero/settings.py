@@ -163,6 +163,8 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER to the header it sets
 # (e.g. HTTP_X_FORWARDED_PROTO,https), or Django sees plain HTTP and redirects forever.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Xero follows no redirect: its webhook deliveries are answered where they arrive.
+SECURE_REDIRECT_EXEMPT = [r"^webhooks/xero$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 # One year: browsers that saw it refuse plain HTTP to this host for that long.
@@ -227,6 +229,9 @@ XERO_CONNECTION_KIND = env.str("XERO_CONNECTION_KIND", default="oauth")
 # Tokens are encrypted at rest with this key (any long random string). Without one, a key
 # derived from SECRET_KEY is used, so rotating SECRET_KEY then means reconnecting to Xero.
 XERO_TOKEN_KEY = env.str("XERO_TOKEN_KEY", default="")
+# The webhook key of the Xero app (its developer portal, Webhooks): deliveries to
+# /webhooks/xero are verified with it; without one, every delivery is refused (401).
+XERO_WEBHOOK_KEY = env.str("XERO_WEBHOOK_KEY", default="")
 # Seconds before a call to Xero gives up; how many times a transient failure is retried.
 XERO_TIMEOUT = env.float("XERO_TIMEOUT", default=30.0)
 XERO_MAX_RETRIES = env.int("XERO_MAX_RETRIES", default=3)

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from sync.webhooks import views as webhook_views
+
 admin.site.site_header = "omni-xero administration"
 admin.site.site_title = "omni-xero admin"
 
@@ -16,5 +18,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounting/xero/", include("sync.urls")),
+    # Xero's webhooks: no slash to append, no login; signed (sync/webhooks/).
+    path("webhooks/xero", webhook_views.xero_webhook, name="xero_webhook"),
     path("admin/", admin.site.urls),
 ]

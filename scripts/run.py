@@ -19,6 +19,7 @@ Environment, all optional:
 import json
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -79,6 +80,16 @@ def sandbox_redirect_uris() -> str:
     local = ("127.0.0.1", "localhost", "0.0.0.0")
     hosts = [HOST] + (["127.0.0.1", "localhost"] if HOST in local else [])
     return " ".join(dict.fromkeys(f"http://{h}:{PORT}/accounting/xero/callback/" for h in hosts))
+
+
+def webhook_key() -> str:
+    """The sandbox's webhook key for this folder (made once, kept in VAR_DIR)."""
+    path = VAR_DIR / "xero-webhook-key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def saved_logins() -> dict[str, str]:
@@ -144,6 +155,9 @@ def main() -> None:
     if use_sandbox:
         os.environ.setdefault("XERO_SANDBOX_URL", f"http://{HOST}:{SANDBOX_PORT}")
         os.environ["XERO_SANDBOX_REDIRECT_URIS"] = sandbox_redirect_uris()
+        # The sandbox delivers its webhooks to omni-xero, signed with a key kept in VAR_DIR.
+        os.environ["XERO_WEBHOOK_KEY"] = env_value("XERO_WEBHOOK_KEY") or webhook_key()
+        os.environ["XERO_SANDBOX_WEBHOOK_URL"] = f"http://{HOST}:{PORT}/webhooks/xero"
     manage("migrate", "--no-input", "-v", "0")
     manage("load_demo_data")
     print_banner(use_sandbox=use_sandbox)

@@ -35,3 +35,12 @@ def sync_continue(run_id: int) -> dict[str, str | int]:
     from sync.syncing.runs import sync_run_continue
 
     return sync_run_continue(run_id=run_id)
+
+
+@jobs.register("webhook_events")
+@task()
+def webhook_events(connection_id: int) -> dict[str, int | str]:
+    """Act on the webhook events of one organisation not processed yet."""
+    from sync.webhooks.services import webhook_events_process
+
+    return webhook_events_process(connection_id=connection_id)

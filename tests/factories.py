@@ -7,6 +7,7 @@ from decimal import Decimal
 import factory
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from contacts.models import Contact
 from sync.models import (
@@ -30,6 +31,8 @@ from sync.models import (
     UnmirroredContact,
     UploadJob,
     UploadRow,
+    WebhookDelivery,
+    WebhookEvent,
     XeroApiCall,
     XeroConnection,
     XeroContact,
@@ -345,3 +348,22 @@ class TransactionEventFactory(factory.django.DjangoModelFactory):
     transaction_label = factory.LazyAttribute(lambda event: str(event.transaction))
     connection = factory.SubFactory(XeroConnectionFactory)
     organisation_name = factory.LazyAttribute(lambda event: event.connection.organisation_name)
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    events = 1
+    signed = True
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    category = "CONTACT"
+    event_type = "UPDATE"
+    resource_id = factory.LazyFunction(uuid.uuid4)
+    event_date = factory.LazyFunction(timezone.now)

@@ -13,6 +13,7 @@ from xero_sandbox import demo
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.server import DEFAULT_READ_TIMEOUT, build
 from xero_sandbox.store import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_NAME, DEFAULT_CLIENT_SECRET
+from xero_sandbox.webhooks import Hook
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,9 +45,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds a connection may stay silent before it is closed",
     )
     parser.add_argument("--quiet", action="store_true", help="no request log")
+    parser.add_argument("--webhook-url", default="", help="deliver that app's webhooks here")
+    parser.add_argument("--webhook-key", default="", help="the key they are signed with")
     args = parser.parse_args(argv)
     if args.read_timeout <= 0:
         parser.error("--read-timeout must be positive")
+    if bool(args.webhook_url) != bool(args.webhook_key):
+        parser.error("--webhook-url and --webhook-key go together")
     return args
 
 
@@ -82,6 +87,12 @@ def main(argv: list[str] | None = None) -> None:
         quiet=args.quiet,
         read_timeout=args.read_timeout,
     )
+    if args.webhook_url:
+        # No intent-to-receive check here: the receiver may not be listening yet.
+        sandbox.webhooks.configure(
+            Hook(client_id=args.client_id, url=args.webhook_url, key=args.webhook_key),
+            intent=False,
+        )
     # SIGTERM (make run's supervisor, test teardown) must still save the state.
     signal.signal(signal.SIGTERM, _interrupt)
     host, port = server.socket.getsockname()[:2]

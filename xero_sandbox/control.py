@@ -21,6 +21,7 @@ from xero_sandbox.faults import KINDS, Faults
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
 from xero_sandbox.web import Handler, Request, RequestLog, Response, Router
+from xero_sandbox.webhooks import Hook, Webhooks
 
 TABLES = {
     "invoices": "invoices",
@@ -37,6 +38,17 @@ CLOCK_LIMIT = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
 UI_PAGE_SIZE = 50
 CLIENT_FIELDS = ("client_id", "client_secret", "name", "scopes", "redirect_uris", "tenantId")
 FAULT_FIELDS = ("kind", "status", "count", "share", "seconds", "path", "method", "retry_after")
+WEBHOOK_FIELDS = (
+    "client_id",
+    "url",
+    "key",
+    "intent",
+    "round_seconds",
+    "retry_seconds",
+    "retry_window",
+    "duplicates",
+    "reorder",
+)
 LIMIT_FIELDS = ("enabled", "minute", "day", "concurrent", "app_minute", "scale", "reset_counters")
 
 
@@ -129,9 +141,15 @@ def _tenant(value: Any, name: str = "tenantId") -> str:
 
 class Control:
     def __init__(
-        self, store: Store, limiter: RateLimiter, faults: Faults, requests: RequestLog | None = None
+        self,
+        store: Store,
+        limiter: RateLimiter,
+        faults: Faults,
+        requests: RequestLog | None = None,
+        webhooks: Webhooks | None = None,
     ):
         self.store, self.limiter, self.faults = store, limiter, faults
+        self.webhooks = webhooks or Webhooks(store)
         self.requests = requests or RequestLog()
         self.csrf_token = store.form_token
         self.router = Router[Handler]()
@@ -159,6 +177,10 @@ class Control:
         add("GET", "/_sandbox/clock", lambda req: _json({"now": self.store.now()}))
         add("POST", "/_sandbox/tokens/expire", self.expire_tokens)
         add("POST", "/_sandbox/save", self.save)
+        add("GET", "/_sandbox/webhooks", lambda req: _json({"webhooks": self.webhooks.describe()}))
+        add("POST", "/_sandbox/webhooks", self.configure_webhook)
+        add("POST", "/_sandbox/webhooks/flush", self.flush_webhooks)
+        add("DELETE", "/_sandbox/webhooks/{client}", self.remove_webhook)
         # The web UI: plain forms posting here and redirecting back to /.
         add("GET", "/", self.home)
         add("GET", "/ui/requests", self.requests_page)
@@ -186,6 +208,7 @@ class Control:
         self.limiter.clear()
         self.faults.clear()
         self.requests.clear()
+        self.webhooks.reset()
         return self.summary(req)
 
     def summary(self, req: Request) -> Response:
@@ -409,6 +432,38 @@ class Control:
         else:
             spec["count"] = _number(body, "count", 1, BIG, default=1)
         return _json(self.faults.add(spec).describe(), 201)
+
+    # Webhooks ------------------------------------------------------------------------------
+    def configure_webhook(self, req: Request) -> Response:
+        body = _body(req, *WEBHOOK_FIELDS)
+        url = _text(body, "url", longest=2000)
+        if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+            raise BadValue(f"url must be an http(s) URL, not {_shown(url)}")
+        key = _text(body, "key", longest=500)
+        if not key:
+            raise BadValue("key must be the webhook key to sign with")
+        hook = Hook(
+            client_id=_text(body, "client_id", longest=200)
+            or next(iter(self.store.state["clients"]), ""),
+            url=url,
+            key=key,
+            round_seconds=_number(body, "round_seconds", 0.05, 3600, whole=False, default=1.0),
+            retry_seconds=_number(body, "retry_seconds", 0.01, 3600, whole=False, default=1.0),
+            retry_window=_number(body, "retry_window", 0.1, 86_400, whole=False, default=86_400),
+            duplicates=_number(body, "duplicates", 0, 1, whole=False, default=0),
+            reorder=_flag(body, "reorder"),
+        )
+        configured = self.webhooks.configure(hook, intent=_flag(body, "intent"))
+        return _json(configured.describe(), 201)
+
+    def flush_webhooks(self, req: Request) -> Response:
+        self.webhooks.flush()
+        return _json({"webhooks": self.webhooks.describe()})
+
+    def remove_webhook(self, req: Request) -> Response:
+        if not self.webhooks.remove(req.params["client"]):
+            return _error("no webhook for that app", 404)
+        return _json({"removed": req.params["client"]})
 
     def clear_faults(self, req: Request) -> Response:
         self.faults.clear()

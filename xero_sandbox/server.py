@@ -26,6 +26,7 @@ from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
 from xero_sandbox.web import Handler as Endpoint
 from xero_sandbox.web import Request, RequestLog, Response, Router
+from xero_sandbox.webhooks import Webhooks
 
 # "A single POST is limited to 3.5 MB" (https://developer.xero.com/documentation/auth-and-limits/xero-api-limits)
 XERO_MAX_BODY = 3_500_000
@@ -42,7 +43,8 @@ class Sandbox:
         self.store, self.limiter, self.faults = store, limiter, faults
         self.gateway = Gateway(store, limiter)
         self.requests = RequestLog()
-        self.control = Control(store, limiter, faults, self.requests)
+        self.webhooks = Webhooks(store)
+        self.control = Control(store, limiter, faults, self.requests, self.webhooks)
         self.identity = Router[Endpoint]()
         add = self.identity.add
         add("GET", "/identity/connect/authorize", lambda r: identity.authorize_page(store, r))

@@ -14,4 +14,5 @@ from . import (
     syncing,  # noqa: F401
     transactions,  # noqa: F401
     uploads,  # noqa: F401
+    webhooks,  # noqa: F401
 )

@@ -7,7 +7,7 @@ included, so checking every link costs no call beyond that refresh.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -58,26 +58,29 @@ def link_verdict(row: XeroContact | None) -> tuple[InvalidReason | None, uuid.UU
     return None, None
 
 
-def links_check(*, connection: XeroConnection) -> CheckResult:
+def links_check(
+    *, connection: XeroConnection, xero_contact_ids: Collection[uuid.UUID] | None = None
+) -> CheckResult:
     """Judge every link of the organisation against the mirror; mark what changed.
 
     A link whose Xero contact is archived, merged, under a GDPR request, or no longer there
     at all (deleted) becomes invalid with that reason; one whose contact is usable again
     (restored in Xero) becomes valid. Each change is audited; unchanged links are not
-    touched but for their check time.
+    touched but for their check time. With `xero_contact_ids`, only the links to those Xero
+    contacts are judged (the ones a webhook says changed).
     """
     connection.refresh_from_db(fields=["contacts_refreshed_at"])
     if connection.contacts_refreshed_at is None:
         # An empty mirror would make every link look deleted.
         return CheckResult(0, 0, 0, 0, skipped=True)
-    links = list(ContactLink.objects.filter(connection=connection).select_related("contact"))
+    judged = ContactLink.objects.filter(connection=connection)
+    if xero_contact_ids is not None:
+        judged = judged.filter(xero_contact_id__in=list(xero_contact_ids))
+    links = list(judged.select_related("contact"))
     rows = {
         row.contact_id: row
         for row in XeroContact.objects.filter(
-            connection=connection,
-            contact_id__in=ContactLink.objects.filter(connection=connection).values(
-                "xero_contact_id"
-            ),
+            connection=connection, contact_id__in=judged.values("xero_contact_id")
         )
     }
     invalidated = revalidated = renamed = 0
@@ -98,7 +101,7 @@ def links_check(*, connection: XeroConnection) -> CheckResult:
                 renamed += 1
         except LinkChanged:
             continue  # unlinked or relinked by someone meanwhile: judged next time
-    ContactLink.objects.filter(connection=connection).update(status_checked_at=timezone.now())
+    judged.update(status_checked_at=timezone.now())
     return CheckResult(len(links), invalidated, revalidated, renamed)
 
 

@@ -6,6 +6,7 @@ change already seen (If-Modified-Since).
 """
 
 import logging
+import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
 
@@ -112,6 +113,37 @@ def xero_contacts_refresh(
             contacts_refresh_failed_at=timezone.now(), contacts_refresh_error=reason[:500]
         )
         raise
+    finally:
+        lease.release()
+
+
+def xero_contacts_refresh_some(
+    *,
+    connection: XeroConnection,
+    xero_contact_ids: list[uuid.UUID],
+    session: xero.Session | None = None,
+) -> RefreshResult:
+    """Bring these contacts of the mirror up to date (the ones a webhook says changed), in
+    as few calls as Xero allows (IDs lists, archived ones included), and judge the links to
+    them again. Raises RefreshRunning while a refresh of the connection runs (it holds the
+    mirror); a contact Xero no longer returns is left as the mirror has it."""
+    if not xero_contact_ids:
+        return RefreshResult(api_calls=0, received=0, full=False)
+    lease = _claim(connection)
+    try:
+        session = session or connections.session(connection)
+        calls = received = 0
+        for start in range(0, len(xero_contact_ids), xero.IDS_PER_CALL):
+            chunk = xero_contact_ids[start : start + xero.IDS_PER_CALL]
+            found = xero.contacts_by_ids(session, contact_ids=chunk)
+            calls += 1
+            received += len(found)
+            contacts_mirrored(connection=connection, contacts=found)
+            lease.renew()
+        links.links_check(connection=connection, xero_contact_ids=xero_contact_ids)
+        return RefreshResult(api_calls=calls, received=received, full=False)
+    except jobs.LeaseLost:
+        raise RefreshRunning(f"A refresh of the Xero contacts of {connection} took over.") from None
     finally:
         lease.release()
 

@@ -44,6 +44,7 @@ from .syncing import (
     TransactionOrganisation,
 )
 from .uploads import RECENT_UPLOAD, UploadJob, UploadRow
+from .webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
     "AUTOSYNC_INTERVALS",
@@ -85,6 +86,8 @@ __all__ = [
     "UnmirroredContact",
     "UploadJob",
     "UploadRow",
+    "WebhookDelivery",
+    "WebhookEvent",
     "XeroApiCall",
     "XeroConnection",
     "XeroConnectionQuerySet",

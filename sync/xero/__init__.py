@@ -13,8 +13,10 @@ request.
 """
 
 from .accounting import (
+    IDS_PER_CALL,
     contact_get,
     contact_pages,
+    contacts_by_ids,
     contacts_create,
     contacts_create_each,
     contacts_page,
@@ -68,6 +70,7 @@ from .text import from_xero, storable
 from .transport import CallRecord, Quota, Session, TokenSession, interactive
 
 __all__ = [
+    "IDS_PER_CALL",
     "Address",
     "Authorization",
     "CallRecord",
@@ -105,6 +108,7 @@ __all__ = [
     "code_exchange",
     "contact_get",
     "contact_pages",
+    "contacts_by_ids",
     "contacts_create",
     "contacts_create_each",
     "contacts_page",

@@ -30,6 +30,8 @@ from tests.factories import (
     TransactionOrganisationFactory,
     UnmirroredContactFactory,
     UploadRowFactory,
+    WebhookDeliveryFactory,
+    WebhookEventFactory,
     XeroApiCallFactory,
     XeroConnectionFactory,
     XeroContactFactory,
@@ -59,6 +61,8 @@ def one_of_everything():
     BranchOrganisationFactory()
     TransactionOrganisationFactory()
     TransactionEventFactory()
+    WebhookDeliveryFactory()
+    WebhookEventFactory()
     refresh_xero_contacts.enqueue(XeroConnection.objects.first().pk)  # a task result
     AccessAttemptFactory()
     AccessLogFactory()

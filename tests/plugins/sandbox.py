@@ -165,6 +165,18 @@ class SandboxControl:
     def expire_tokens(self, **body: Any) -> None:
         self.call("POST", "/_sandbox/tokens/expire", body)
 
+    def webhook(self, **body: Any) -> dict:
+        """Configure the app's webhook: `url`, `key`, and `intent`, `round_seconds`,
+        `retry_seconds`, `retry_window`, `duplicates`, `reorder` (xero_sandbox/webhooks.py)."""
+        return self.call("POST", "/_sandbox/webhooks", {"client_id": self.client_id, **body})
+
+    def webhooks(self) -> list[dict]:
+        return self.call("GET", "/_sandbox/webhooks")["webhooks"]
+
+    def flush_webhooks(self) -> list[dict]:
+        """One round of webhook deliveries now; the webhooks' state after it."""
+        return self.call("POST", "/_sandbox/webhooks/flush")["webhooks"]
+
     def create_client(self, **body: Any) -> dict:
         return self.call("POST", "/_sandbox/clients", body)
 

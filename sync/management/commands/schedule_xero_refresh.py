@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from sync.jobs import jobs_resume
 from sync.links.mirror import contact_refreshes_enqueue
 from sync.syncing.runs import autosyncs_start
+from sync.webhooks.services import webhook_events_resume
 
 # Between rounds that resume stalled work and start the automatic syncs that are due.
 TICK_SECONDS = 60
@@ -48,6 +49,7 @@ class Command(BaseCommand):
                 if talk and queued:
                     self.stdout.write(f"Resumed {queued} stalled refresh(es).")
             resumed = jobs_resume()
+            resumed["webhook event batches"] = webhook_events_resume()
             started = autosyncs_start()
             if talk:
                 for kind, count in resumed.items():

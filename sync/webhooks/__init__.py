@@ -1,0 +1,1 @@
+"""Xero's webhooks: the signed endpoint that stores the events, and their processing."""

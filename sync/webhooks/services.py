@@ -1,0 +1,221 @@
+"""Receiving Xero's webhooks and acting on their events.
+
+Xero POSTs `{"events": [...], "firstEventSequence", "lastEventSequence", "entropy"}` with
+the header `x-xero-signature`: base64(HMAC-SHA256(the webhook key, the raw body)). A
+correctly signed request is answered 200 with an empty body, any other 401, within 5
+seconds; before enabling a webhook Xero sends "intent to receive" requests (no events, some
+wrongly signed) and enables it only if every answer is right. Delivery is at least once, in
+no promised order; events carry IDs, not data.
+https://developer.xero.com/documentation/guides/webhooks/overview/
+
+Receiving only verifies, stores (each event once) and queues the processing, on commit.
+Processing folds the events per organisation and resource, fetches the changed contacts in
+as few calls as Xero allows, and judges the links to them again with the refresh's own
+code (sync.links.mirror, sync.links.health).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from sync import jobs
+from sync.links import mirror
+from sync.models import (
+    ConnectionStatus,
+    WebhookDelivery,
+    WebhookEvent,
+    XeroConnection,
+    XeroContact,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENTS = 10_000  # in one delivery; Xero batches far fewer, a larger body is not Xero's
+RETRY_WHILE_REFRESHING = timedelta(seconds=30)
+CATEGORIES = set(WebhookEvent.Category.values)
+
+
+def signature_valid(body: bytes, signature: str, key: str) -> bool:
+    """Whether `signature` is base64(HMAC-SHA256(key as UTF-8, body)), compared in constant
+    time. No key configured: nothing is valid."""
+    if not key or not signature:
+        return False
+    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest())
+    try:
+        given = signature.strip().encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return hmac.compare_digest(expected, given)
+
+
+@dataclass(frozen=True)
+class Received:
+    signed: bool
+    events: int = 0  # readable events for connected organisations, stored once each
+    ignored: int = 0  # for an organisation not connected, or not readable
+
+
+def webhook_receive(*, body: bytes, signature: str) -> Received:
+    """A delivery from Xero: record it; if it is signed right, store its events (each once:
+    a redelivery adds nothing) and queue their processing per organisation on commit."""
+    if not signature_valid(body, signature, settings.XERO_WEBHOOK_KEY):
+        WebhookDelivery.objects.create(events=0, signed=False)
+        return Received(signed=False)
+    events, unreadable = _events(body)
+    tenants = {event["tenant_id"] for event in events}
+    connections = {
+        c.tenant_id: c
+        for c in XeroConnection.objects.filter(tenant_id__in=tenants).exclude(
+            status=ConnectionStatus.DISCONNECTED
+        )
+    }
+    rows = [
+        WebhookEvent(connection=connections[tenant], **event)
+        for event in events
+        if (tenant := event.pop("tenant_id")) in connections
+    ]
+    unknown = len(events) - len(rows)
+    if unknown:
+        logger.info("Xero webhook: %s events for organisations not connected, ignored", unknown)
+    with transaction.atomic():
+        WebhookDelivery.objects.create(events=len(events) + unreadable, signed=True)
+        WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        for connection_id in sorted({row.connection_id for row in rows}):
+            jobs.enqueue("webhook_events", connection_id)
+    return Received(signed=True, events=len(rows), ignored=unknown + unreadable)
+
+
+def _events(body: bytes) -> tuple[list[dict[str, Any]], int]:
+    """The readable events of a signed body, as WebhookEvent fields with their tenant, and
+    how many were not readable (a field missing, an ID that is no UUID: logged, left out)."""
+    try:
+        payload = json.loads(body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        logger.warning("Xero webhook: a signed body that is not JSON was left alone")
+        return [], 0
+    raw_events = payload.get("events") if isinstance(payload, dict) else None
+    if not isinstance(raw_events, list):
+        return [], 0
+    events = []
+    unreadable = 0
+    for raw in raw_events[:MAX_EVENTS]:
+        event = _event(raw)
+        if event is None:
+            unreadable += 1
+            logger.warning("Xero webhook: an event omni-xero cannot read was left out: %.300r", raw)
+        else:
+            events.append(event)
+    return events, unreadable
+
+
+def _event(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, dict):
+        return None
+    try:
+        tenant_id = uuid.UUID(str(raw["tenantId"]))
+        resource_id = uuid.UUID(str(raw["resourceId"]))
+        category = str(raw["eventCategory"]).upper()
+        event_type = str(raw["eventType"]).upper()[:16]
+        event_date = parse_datetime(str(raw["eventDateUtc"]))
+    except (KeyError, ValueError):
+        return None
+    if category not in CATEGORIES or event_date is None:
+        return None
+    if timezone.is_naive(event_date):
+        event_date = event_date.replace(tzinfo=UTC)
+    return {
+        "tenant_id": tenant_id,
+        "resource_id": resource_id,
+        "category": category,
+        "event_type": event_type,
+        "event_date": event_date,
+    }
+
+
+# --- Processing --------------------------------------------------------------------------------
+
+
+def contacts_to_fetch(
+    connection: XeroConnection, events: Iterable[WebhookEvent]
+) -> list[uuid.UUID]:
+    """The contacts these events say changed that the mirror does not already have as they
+    are since: a redelivered or older event costs no call (UpdatedDateUTC is compared)."""
+    latest: dict[uuid.UUID, datetime] = {}
+    for event in events:
+        if event.resource_id not in latest or event.event_date > latest[event.resource_id]:
+            latest[event.resource_id] = event.event_date
+    mirrored = dict(
+        XeroContact.objects.filter(connection=connection, contact_id__in=list(latest)).values_list(
+            "contact_id", "updated_in_xero"
+        )
+    )
+    stale = []
+    for contact_id, changed in latest.items():
+        known = mirrored.get(contact_id)
+        if known is None or known < changed:
+            stale.append(contact_id)
+    return sorted(stale, key=str)
+
+
+def webhook_events_process(*, connection_id: int) -> dict[str, int | str]:
+    """Act on the organisation's events not yet processed: fetch the changed contacts, judge
+    their links again, and mark the events processed. While a mirror refresh runs, try again
+    shortly (it holds the mirror); a failure of Xero leaves the events to the next try."""
+    connection = XeroConnection.objects.filter(
+        pk=connection_id, status=ConnectionStatus.ACTIVE
+    ).first()
+    if connection is None:
+        return {"skipped": "not connected"}
+    pending = WebhookEvent.objects.filter(connection=connection, processed_at__isnull=True)
+    upto = pending.aggregate(last=Max("pk"))["last"]
+    if upto is None:
+        return {"events": 0}
+    batch = pending.filter(pk__lte=upto)
+    contacts = list(batch.filter(category=WebhookEvent.Category.CONTACT))
+    wanted = contacts_to_fetch(connection, contacts)
+    try:
+        result = mirror.xero_contacts_refresh_some(connection=connection, xero_contact_ids=wanted)
+    except mirror.RefreshRunning:
+        jobs.enqueue("webhook_events", connection_id, at=timezone.now() + RETRY_WHILE_REFRESHING)
+        return {"retry": "a refresh of the mirror is running"}
+    now = timezone.now()
+    batch.filter(category=WebhookEvent.Category.CONTACT).update(
+        processed_at=now, outcome="Contact checked"
+    )
+    batch.exclude(category=WebhookEvent.Category.CONTACT).update(
+        processed_at=now, outcome="Not acted on (only contact events are)"
+    )
+    return {"events": len(contacts), "fetched": len(wanted), "api_calls": result.api_calls}
+
+
+# Events still unprocessed this long after they arrived lost their task (a killed worker).
+STALLED_AFTER = timedelta(minutes=2)
+
+
+def webhook_events_resume() -> int:
+    """Queue the processing again for each organisation whose events wait longer than
+    STALLED_AFTER (the scheduler's sweep): a worker killed mid-way loses no event."""
+    stalled = (
+        WebhookEvent.objects.filter(
+            processed_at__isnull=True, received_at__lt=timezone.now() - STALLED_AFTER
+        )
+        .values_list("connection_id", flat=True)
+        .distinct()
+    )
+    connection_ids = sorted(set(stalled))
+    for connection_id in connection_ids:
+        jobs.enqueue("webhook_events", connection_id)
+    return len(connection_ids)
