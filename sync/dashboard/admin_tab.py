@@ -18,9 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from contacts.models import Contact
 from sync import filters
-from sync.dashboard import tabs
+from sync.dashboard import selection, tabs
 from sync.dashboard.tabs import DashboardRequest, current_connection
 from sync.exceptions import UserFacingError
 from sync.models import (
@@ -317,6 +316,9 @@ def errors(request: DashboardRequest) -> HttpResponse:
     return render(request, "sync/errors.html", context)
 
 
+CONFIRM_SHOWN = 20  # contacts the Unlink confirmation names; the rest are counted
+
+
 class FixForm(forms.Form):
     action = forms.ChoiceField(choices=[(a.value, a.value) for a in problems.FixAction])
 
@@ -330,13 +332,11 @@ def errors_fix(request: DashboardRequest) -> HttpResponse:
     back = tabs.next_url(request, reverse("sync:errors"))
     connection = _connection_or_back(request)
     form = FixForm(request.POST)
-    contacts = list(
-        Contact.objects.filter(pk__in=filters.ids_posted(request.POST, "contact")).order_by(
-            "name", "pk"
-        )
-    )
     if connection is None:
         return redirect(back)
+    contacts = list(
+        selection.selected_problem_contacts(request.POST, connection).order_by("name", "pk")
+    )
     if filters.one(filters.ObjectId(label="Organisation"), request.POST, "connection") not in (
         None,
         connection.pk,
@@ -358,8 +358,12 @@ def errors_fix(request: DashboardRequest) -> HttpResponse:
         return redirect(back)
     if action == problems.FixAction.UNLINK and request.POST.get("confirmed") != "yes":
         linked = SyncContact.objects.filter(pk__in=[c.pk for c in contacts]).with_link(connection)
+        listed = list(linked.order_by("name", "pk"))
         context = _context(request, "sync:errors") | {
-            "contacts": list(linked.order_by("name", "pk")),
+            "contacts": listed,
+            "shown": listed[:CONFIRM_SHOWN],
+            "more": max(0, len(listed) - CONFIRM_SHOWN),
+            "matching": selection.wants_all_matching(request.POST),
             "next": back,
         }
         return render(request, "sync/errors_unlink_confirm.html", context)

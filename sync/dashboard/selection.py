@@ -9,9 +9,11 @@ from urllib.parse import urlencode
 from django.db.models import QuerySet
 from django.http import QueryDict
 
+from contacts.models import Contact
 from sync import filters
 from sync.models import Actor, KeptFilter, SyncContact, SyncContactQuerySet, XeroConnection
 from sync.models.preferences import KEPT_QUERY_LENGTH
+from sync.syncing import errors as problems
 from sync.syncing.organisations import for_organisation, without_organisation
 from transactions.models import SyncState, Transaction, TransactionQuerySet
 
@@ -94,6 +96,16 @@ def selected_transactions(
         return transactions_matching(transaction_type, connection, wanted)
     of_type = for_organisation(Transaction.objects.of_type(transaction_type), connection)
     return of_type.filter(pk__in=filters.ids_posted(posted, "transaction"))
+
+
+def selected_problem_contacts(
+    posted: QueryDict, connection: XeroConnection | None
+) -> QuerySet[Contact]:
+    """The contacts a fix on the Errors view takes: every contact the view lists (on every
+    page), or the ticked ones."""
+    if wants_all_matching(posted):
+        return problems.contacts_with_problems(connection)
+    return Contact.objects.filter(pk__in=filters.ids_posted(posted, "contact"))
 
 
 def matching_fields(kind: type[filters.Filters], wanted: dict[str, Any]) -> list[tuple[str, str]]:

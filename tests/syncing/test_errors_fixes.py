@@ -251,6 +251,31 @@ def test_errors_is_paged_by_contact_and_shows_a_bounded_number_of_each(connectio
     assert f'id="problems-{others[-1].pk}"' in second and "Page 2 of 2" in second
 
 
+def test_a_fix_on_all_contacts_with_errors_reaches_every_page(connection, accountant_client):
+    count = errors.CONTACTS_PER_PAGE + 3
+    archived = []
+    for n in range(count):
+        contact = ContactFactory(name=f"Moa {n:02d}")
+        ContactLinkFactory(
+            contact=contact,
+            connection=connection,
+            xero_name=f"Moa {n:02d} Ltd",
+            status=LinkStatus.INVALID,
+            invalid_reason=InvalidReason.ARCHIVED,
+        )
+        archived.append(contact)
+    page = accountant_client.get(ERRORS).content.decode()
+    assert f"Select all {count} matching contacts with errors (every page)" in page
+
+    everything = {"action": "unlink", "scope": "matching"}
+    confirm = accountant_client.post(FIX, everything).content.decode()
+    assert f"Unlink {count} contacts?" in confirm and f"and {count - 20} more" in confirm
+    assert 'name="scope" value="matching"' in confirm and 'name="contact"' not in confirm
+
+    accountant_client.post(FIX, everything | {"confirmed": "yes"})
+    assert not ContactLink.objects.filter(contact__in=archived).exists()
+
+
 # --- Discrepancies -----------------------------------------------------------------------------
 
 
