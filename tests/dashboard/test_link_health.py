@@ -128,3 +128,10 @@ def test_the_chart_shows_30_days_to_today_with_empty_days_and_a_table(viewer_cli
     heights = [float(h) for h in re.findall(r'height="([\d.]+)"><title>', todays)]
     assert sum(heights) == pytest.approx(100.0)  # the busiest day fills the chart
     assert dict(bars)[(today - timedelta(days=15)).isoformat()] == ""
+
+
+def test_with_no_syncs_in_30_days_the_chart_says_so_instead_of_an_empty_box(viewer_client):
+    XeroConnectionFactory()
+    page = text(viewer_client.get(CUSTOMERS))
+    assert "No transactions synced, refused or failed in the last 30 days." in page
+    assert "<svg" not in page
