@@ -43,6 +43,10 @@ def login(page, live_server):
         page.get_by_label("Username").fill(user.username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
+        # The click starts a navigation; wait until it has left the login page, or the
+        # test's next step (a reload, a goto) races it ("Not attached to an active page").
+        page.wait_for_url(lambda url: "/login/" not in url)
+        page.wait_for_load_state()
         return page
 
     return login_as
