@@ -62,6 +62,8 @@ UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
 # How long a run whose day's calls are used up waits before it looks again (seconds).
 DAY_RETRY = 3600.0
+# Xero's rolling day (seconds).
+DAY_WINDOW = 86_400.0
 # A run that waits longer than this (seconds) checks links and accounts again when it goes on.
 RECHECK_AFTER = 300.0
 # Document types whose numbers Xero does not keep unique (the supplier's own numbers).
@@ -138,6 +140,38 @@ class PacedSession:
         if call.quota.seen:
             self.quota = call.quota
         self._times.append(time.monotonic())
+
+    @classmethod
+    def for_connection(
+        cls,
+        connection: XeroConnection,
+        *,
+        window: float | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> "PacedSession":
+        """A paced session that starts from the quota the organisation's latest recorded
+        call reported (kept on the connection by every process's calls): a burst right
+        after another process used up the minute waits instead of meeting a 429.
+
+        A minute's count older than the window says nothing any more; the day's is kept
+        for a day (Xero's windows roll). A minute used up is taken as freeing a call one
+        window after that latest call: later than Xero would, never sooner.
+        """
+        session = cls(connections.session(connection), window=window, heartbeat=heartbeat)
+        seen, minute, day = (
+            XeroConnection.objects.filter(pk=connection.pk)
+            .values_list("quota_seen_at", "minute_remaining", "day_remaining")
+            .get()
+        )
+        if seen is None:
+            return session
+        age = max(0.0, (timezone.now() - seen).total_seconds())
+        minute = minute if age < session.window else None
+        day = day if age < DAY_WINDOW else None
+        session.quota = xero.Quota(minute_remaining=minute, day_remaining=day)
+        if minute is not None:
+            session._times.append(time.monotonic() - age)
+        return session
 
     def _pace(self) -> None:
         if self.quota.day_remaining is not None and self.quota.day_remaining <= 0:
@@ -226,7 +260,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         run.refresh_from_db()
         return run
     run.refresh_from_db()
-    session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
+    session = PacedSession.for_connection(run.connection, heartbeat=lease.beat)
     try:
         if not run.prepared:
             _prepare(run, session)

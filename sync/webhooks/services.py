@@ -9,9 +9,12 @@ no promised order; events carry IDs, not data.
 https://developer.xero.com/documentation/guides/webhooks/overview/
 
 Receiving only verifies, stores (each event once) and queues the processing, on commit.
-Processing folds the events per organisation and resource, fetches the changed contacts in
-as few calls as Xero allows, and judges the links to them again with the refresh's own
-code (sync.links.mirror, sync.links.health).
+Processing folds the events per organisation and resource, fetches the changed contacts
+and documents in as few calls as Xero allows (what the local copies already hold as it is
+since costs no call), judges the links to the contacts again with the refresh's own code
+(sync.links.mirror, sync.links.health), and keeps the documents with the Discrepancies
+refresh's own code (sync.syncing.discrepancies), paced by the organisation's shared quota
+(sync.syncing.runs.PacedSession).
 """
 
 import base64
@@ -27,19 +30,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from sync import jobs
+from sync import jobs, xero
 from sync.links import mirror
 from sync.models import (
     ConnectionStatus,
+    MirroredDocument,
     WebhookDelivery,
     WebhookEvent,
     XeroConnection,
     XeroContact,
 )
+from sync.syncing import discrepancies, runs
 
 logger = logging.getLogger(__name__)
 
@@ -148,32 +153,105 @@ def _event(raw: Any) -> dict[str, Any] | None:
 # --- Processing --------------------------------------------------------------------------------
 
 
+def _latest(events: Iterable[WebhookEvent]) -> dict[uuid.UUID, datetime]:
+    """The events folded per resource: the latest change each says happened."""
+    latest: dict[uuid.UUID, datetime] = {}
+    for event in events:
+        if event.resource_id not in latest or event.event_date > latest[event.resource_id]:
+            latest[event.resource_id] = event.event_date
+    return latest
+
+
+def _stale(latest: dict[uuid.UUID, datetime], kept: dict[uuid.UUID, datetime | None]) -> list[uuid.UUID]:
+    """The resources whose local copy is older than the latest event about them (or absent)."""
+    stale = []
+    for resource_id, changed in latest.items():
+        known = kept.get(resource_id)
+        if known is None or known < changed:
+            stale.append(resource_id)
+    return sorted(stale, key=str)
+
+
 def contacts_to_fetch(
     connection: XeroConnection, events: Iterable[WebhookEvent]
 ) -> list[uuid.UUID]:
     """The contacts these events say changed that the mirror does not already have as they
     are since: a redelivered or older event costs no call (UpdatedDateUTC is compared)."""
-    latest: dict[uuid.UUID, datetime] = {}
-    for event in events:
-        if event.resource_id not in latest or event.event_date > latest[event.resource_id]:
-            latest[event.resource_id] = event.event_date
+    latest = _latest(events)
     mirrored = dict(
         XeroContact.objects.filter(connection=connection, contact_id__in=list(latest)).values_list(
             "contact_id", "updated_in_xero"
         )
     )
-    stale = []
-    for contact_id, changed in latest.items():
-        known = mirrored.get(contact_id)
-        if known is None or known < changed:
-            stale.append(contact_id)
-    return sorted(stale, key=str)
+    return _stale(latest, mirrored)
+
+
+def documents_to_fetch(
+    connection: XeroConnection, events: Iterable[WebhookEvent]
+) -> list[uuid.UUID]:
+    """The documents these events say changed that the local copy (Discrepancies, the
+    payment state) does not already have as they are since: the same comparison."""
+    latest = _latest(events)
+    kept = dict(
+        MirroredDocument.objects.filter(
+            connection=connection, document_id__in=list(latest)
+        ).values_list("document_id", "updated_in_xero")
+    )
+    return _stale(latest, kept)
+
+
+# The event categories that name documents, and the kind each is.
+DOCUMENT_CATEGORIES = {
+    WebhookEvent.Category.INVOICE: xero.DocumentKind.INVOICE,
+    WebhookEvent.Category.CREDITNOTE: xero.DocumentKind.CREDIT_NOTE,
+}
+REFRESHED = "Document refreshed"
+UP_TO_DATE = "Up to date: no call"
+NOT_RETURNED = "Not returned by Xero (deleted, or not this organisation's)"
+
+
+def _documents_process(
+    connection: XeroConnection, batch: QuerySet[WebhookEvent], session: xero.Session
+) -> tuple[int, int]:
+    """Refresh the documents the batch's invoice and credit-note events name, in as few
+    calls as Xero allows, and mark each event with what came of it. Returns the documents
+    fetched and the calls made. Each call's documents are kept, and their events marked,
+    before the next call: a failure of Xero leaves only the rest for the next try."""
+    fetched = calls = 0
+    for category, kind in DOCUMENT_CATEGORIES.items():
+        events = batch.filter(category=category)
+        wanted = documents_to_fetch(connection, events)
+        per_call = xero.DOCUMENT_IDS_PER_CALL[kind]
+        for start in range(0, len(wanted), per_call):
+            chunk = wanted[start : start + per_call]
+            found = xero.documents_by_ids(session, kind=kind, document_ids=chunk)
+            calls += 1
+            fetched += len(found)
+            returned = {document.document_id for document in found}
+            with transaction.atomic():
+                discrepancies.documents_keep(connection=connection, documents=found)
+                now = timezone.now()
+                events.filter(resource_id__in=returned).update(processed_at=now, outcome=REFRESHED)
+                events.filter(resource_id__in=set(chunk) - returned).update(
+                    processed_at=now, outcome=NOT_RETURNED
+                )
+        # What is left was up to date already: its events cost no call.
+        events.filter(processed_at__isnull=True).update(
+            processed_at=timezone.now(), outcome=UP_TO_DATE
+        )
+    return fetched, calls
 
 
 def webhook_events_process(*, connection_id: int) -> dict[str, int | str]:
-    """Act on the organisation's events not yet processed: fetch the changed contacts, judge
-    their links again, and mark the events processed. While a mirror refresh runs, try again
-    shortly (it holds the mirror); a failure of Xero leaves the events to the next try."""
+    """Act on the organisation's events not yet processed: refresh the documents they name
+    (Discrepancies and the payment state), fetch the changed contacts and judge their links
+    again, and mark each event with its outcome. Every call goes through a session paced by
+    the organisation's shared quota, starting from what its latest recorded call reported.
+
+    While a mirror refresh runs, contacts are tried again shortly (it holds the mirror);
+    while Xero's quota is used up (the minute beyond a wait worth making, or the day), the
+    events wait and are tried again when it frees; any other failure of Xero leaves them to
+    the next try."""
     connection = XeroConnection.objects.filter(
         pk=connection_id, status=ConnectionStatus.ACTIVE
     ).first()
@@ -184,21 +262,34 @@ def webhook_events_process(*, connection_id: int) -> dict[str, int | str]:
     if upto is None:
         return {"events": 0}
     batch = pending.filter(pk__lte=upto)
+    session = runs.PacedSession.for_connection(connection)
     contacts = list(batch.filter(category=WebhookEvent.Category.CONTACT))
     wanted = contacts_to_fetch(connection, contacts)
     try:
-        result = mirror.xero_contacts_refresh_some(connection=connection, xero_contact_ids=wanted)
+        documents, document_calls = _documents_process(connection, batch, session)
+        result = mirror.xero_contacts_refresh_some(
+            connection=connection, xero_contact_ids=wanted, session=session
+        )
     except mirror.RefreshRunning:
         jobs.enqueue("webhook_events", connection_id, at=timezone.now() + RETRY_WHILE_REFRESHING)
-        return {"retry": "a refresh of the mirror is running"}
+        return {"retry": "a refresh of the mirror is running", "api_calls": session.calls}
+    except xero.RateLimited as limited:
+        at = timezone.now() + timedelta(seconds=max(1.0, limited.wait_seconds))
+        jobs.enqueue("webhook_events", connection_id, at=at)
+        return {"retry": f"Xero's {limited.problem or 'rate'} limit", "api_calls": session.calls}
     now = timezone.now()
     batch.filter(category=WebhookEvent.Category.CONTACT).update(
         processed_at=now, outcome="Contact checked"
     )
-    batch.exclude(category=WebhookEvent.Category.CONTACT).update(
-        processed_at=now, outcome="Not acted on (only contact events are)"
+    batch.filter(processed_at__isnull=True).update(
+        processed_at=now, outcome="Not acted on (only contact and document events are)"
     )
-    return {"events": len(contacts), "fetched": len(wanted), "api_calls": result.api_calls}
+    return {
+        "events": len(contacts),
+        "fetched": len(wanted),
+        "documents": documents,
+        "api_calls": result.api_calls + document_calls,
+    }
 
 
 # Events still unprocessed this long after they arrived lost their task (a killed worker).

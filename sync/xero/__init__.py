@@ -41,7 +41,14 @@ from .data import (
     XeroDocument,
     XeroTaxRate,
 )
-from .documents import accounts_list, documents_pages, documents_save, tax_rates_list
+from .documents import (
+    DOCUMENT_IDS_PER_CALL,
+    accounts_list,
+    documents_by_ids,
+    documents_pages,
+    documents_save,
+    tax_rates_list,
+)
 from .errors import (
     ElementError,
     GrantRefused,
@@ -70,6 +77,7 @@ from .text import from_xero, storable
 from .transport import CallRecord, Quota, Session, TokenSession, interactive
 
 __all__ = [
+    "DOCUMENT_IDS_PER_CALL",
     "IDS_PER_CALL",
     "Address",
     "Authorization",
@@ -113,6 +121,7 @@ __all__ = [
     "contacts_create_each",
     "contacts_page",
     "contacts_save",
+    "documents_by_ids",
     "documents_pages",
     "documents_save",
     "from_xero",
