@@ -41,21 +41,8 @@ CHUNK = 500
 
 
 def _newest(connection: XeroConnection, kind: xero.DocumentKind) -> datetime | None:
-    """Where the next refresh of a kind starts: the newest document the refreshes have kept.
-
-    A document a webhook event brought in since the last refresh is newer than that refresh
-    and is left out: starting after it would skip the documents changed in between that no
-    event was received for. Never refreshed: everything (None).
-    """
-    checked = (
-        SyncSettings.objects.filter(connection=connection)
-        .values_list("documents_checked_at", flat=True)
-        .first()
-    )
-    if checked is None:
-        return None
     found: datetime | None = MirroredDocument.objects.filter(
-        connection=connection, kind=kind.value, updated_in_xero__lte=checked
+        connection=connection, kind=kind.value
     ).aggregate(newest=Max("updated_in_xero"))["newest"]
     return found
 

@@ -169,7 +169,8 @@ class PacedSession:
         minute = minute if age < session.window else None
         day = day if age < DAY_WINDOW else None
         session.quota = xero.Quota(minute_remaining=minute, day_remaining=day)
-        if minute is not None:
+        if minute is not None and minute <= 0:
+            # No call of its own in the window yet: wait for the other process's latest.
             session._times.append(time.monotonic() - age)
         return session
 
@@ -260,7 +261,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         run.refresh_from_db()
         return run
     run.refresh_from_db()
-    session = PacedSession.for_connection(run.connection, heartbeat=lease.beat)
+    session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
     try:
         if not run.prepared:
             _prepare(run, session)
