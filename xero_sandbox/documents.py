@@ -50,6 +50,10 @@ MSG_UNKNOWN_CONTACT = (
     "[sandbox placeholder] The contact with the specified ContactID was not found."
 )
 MSG_NO_LINES = "One or more line items must be specified"
+# Seen in the wild (XERO.md §3, "More validation messages"): a part-paid document is frozen.
+MSG_PAYMENT_ALLOCATED = (
+    "This document cannot be edited as it has a payment or credit note allocated to it."
+)
 CONTACT_KEYS = ("ContactNumber", "Name")  # with ContactID, what may identify a contact
 
 
@@ -406,6 +410,8 @@ def _check(
         previous["Status"] in FINAL_STATUSES or doc["Status"] not in kind.statuses
     ):
         errors.append(kind.msg_status_modify)
+    elif previous is not None and previous.get("AmountPaid"):
+        errors.append(MSG_PAYMENT_ALLOCATED)
     if doc["LineAmountTypes"] not in LINE_AMOUNT_TYPES:
         errors.append("[sandbox] LineAmountTypes must be Exclusive, Inclusive or NoTax")
         doc["LineAmountTypes"] = "Exclusive"
@@ -574,13 +580,20 @@ def _document(kind: Kind, doc: dict, embedded: dict, *, with_lines: bool) -> dic
     if with_lines:
         out["LineItems"] = doc["LineItems"]
     if kind is not PURCHASE_ORDERS:
-        paid = doc.get("Status") == "PAID"
-        # Nothing is owed on a paid, voided or deleted document.
-        open_amount = 0.0 if doc.get("Status") in FINAL_STATUSES else doc["Total"]
-        out.update(HasErrors=False, Payments=[])
+        paid = Decimal(str(doc.get("AmountPaid") or 0))
+        # Nothing is owed on a paid, voided or deleted document; else its total less payments.
+        open_amount = (
+            0.0
+            if doc.get("Status") in FINAL_STATUSES
+            else _money(Decimal(str(doc["Total"])) - paid)
+        )
+        payments = [{"PaymentID": p} for p in doc.get("PaymentIDs", [])]
+        out.update(HasErrors=False, Payments=payments)
         if kind is INVOICES:
+            if doc.get("FullyPaidOnDate"):
+                out["FullyPaidOnDate"] = wire.ms_date(doc["FullyPaidOnDate"])
             out.update(
-                AmountPaid=doc["Total"] if paid else 0.0,
+                AmountPaid=_money(paid),
                 AmountDue=open_amount,
                 AmountCredited=0.0,
                 IsDiscounted=False,

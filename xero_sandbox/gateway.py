@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from xero_sandbox import contacts, documents, identity, wire, xml_format
+from xero_sandbox import contacts, documents, identity, payments, wire, xml_format
 from xero_sandbox.common import CORRELATION_HEADER, Ctx, query_list
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
@@ -32,10 +32,13 @@ CONTACTS_READ = CONTACTS_WRITE | {"accounting.contacts.read"}
 # does not list yet (https://www.apideck.com/blog/xero-scopes, summarising Xero's change).
 DOCS_WRITE = {"accounting.transactions", "accounting.invoices"}
 DOCS_READ = DOCS_WRITE | {"accounting.transactions.read", "accounting.invoices.read"}
+# Payments: the broad scope, or the 2026 granular `accounting.payments` (same source).
+PAYMENTS_WRITE = {"accounting.transactions", "accounting.payments"}
+PAYMENTS_READ = PAYMENTS_WRITE | {"accounting.transactions.read", "accounting.payments.read"}
 
 Endpoint = Callable[[Ctx], Response]
 _NAMES = ("Organisation", "Accounts", "TaxRates", "Contacts", "Invoices", "CreditNotes")
-COLLECTIONS = {name.lower(): name for name in (*_NAMES, "PurchaseOrders")}
+COLLECTIONS = {name.lower(): name for name in (*_NAMES, "PurchaseOrders", "Payments")}
 
 
 def organisation(ctx: Ctx) -> Response:
@@ -95,6 +98,10 @@ def routes() -> "Router[_Scoped]":
             ("GET", f"/{collection}/{{key}}", documents.get_document, DOCS_READ),
             ("POST", f"/{collection}/{{key}}", documents.post_document, DOCS_WRITE),
         ]
+    table += [
+        ("GET", "/Payments", payments.list_payments, PAYMENTS_READ),
+        ("PUT", "/Payments", payments.put_payments, PAYMENTS_WRITE),
+    ]
     for method, path, endpoint, scopes in table:
         router.add(method, PREFIX + path, _Scoped(endpoint, scopes, path.split("/")[1]))
     return router

@@ -55,6 +55,15 @@ PROPERTIES: dict[str, frozenset[str]] = {
         StatusAttributeString ValidationErrors Warnings Attachments
         """
     ),
+    "Payment": _names(
+        """
+        Invoice CreditNote Prepayment Overpayment InvoiceNumber CreditNoteNumber BatchPayment
+        Account Code Date CurrencyRate Amount BankAmount Reference IsReconciled Status
+        PaymentType UpdatedDateUTC UpdatedDateUTCString PaymentID BatchPaymentID
+        BankAccountNumber Particulars Details HasAccount HasValidationErrors
+        StatusAttributeString ValidationErrors Warnings
+        """
+    ),
     "Account": _names(
         """
         Code Name AccountID Type BankAccountNumber Status Description BankAccountType

@@ -90,6 +90,7 @@ def add_org(
         "invoices": {},
         "credit_notes": {},
         "purchase_orders": {},
+        "payments": {},
         "sequences": {"invoices": 0, "credit_notes": 0, "purchase_orders": 0},
     }
     state["orgs"][tenant_id] = org
