@@ -93,6 +93,27 @@ def test_the_raw_bytes_are_verified_not_the_json_read_back(client):
     assert deliver(client, INTENT, INTENT_SIGNATURE).status_code == 200
 
 
+def test_a_signature_computed_here_independently_is_the_one_accepted(client, settings):
+    # A fixed key and body, signed here with hashlib, hmac and base64 (and by openssl:
+    #   printf '%s' "$BODY" | openssl dgst -sha256 -hmac vector-key-2026 -binary | base64
+    # gives the same literal), not with omni-xero's own code.
+    key = "vector-key-2026"
+    body = b'{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"K3yV3ct0r"}'
+    computed = base64.b64encode(hmac.new(key.encode("utf-8"), body, hashlib.sha256).digest())
+    assert computed == b"OWPz6oCIj8TMOwCyfQI51h3+aOkcexB6yQC1u+jFP40="
+    settings.XERO_WEBHOOK_KEY = key
+    assert deliver(client, body, computed.decode()).status_code == 200
+    assert deliver(client, body, signed(body, key="vector-key-2025")).status_code == 401
+
+
+def test_an_empty_body_is_answered_by_its_signature_alone(client):
+    assert deliver(client, b"", signed(b"")).status_code == 200
+    assert deliver(client, b"", "").status_code == 401
+    assert not WebhookEvent.objects.exists()
+    signed_list = WebhookDelivery.objects.order_by("pk").values_list("signed", flat=True)
+    assert list(signed_list) == [True, False]
+
+
 def test_without_a_webhook_key_every_delivery_is_refused(client, settings):
     settings.XERO_WEBHOOK_KEY = ""
     assert deliver(client, INTENT, signed(INTENT, key="")).status_code == 401
