@@ -62,6 +62,10 @@ class SyncSettings(models.Model):
     documents_checked_at = models.DateTimeField(
         "Xero documents last compared", null=True, blank=True
     )
+    # Per document kind, the newest UpdatedDateUTC a refresh has fetched (ISO 8601): where
+    # the next refresh starts. Kept apart from the documents themselves, which webhook
+    # events also bring in: starting after one of those would skip what changed before it.
+    documents_modified_since = models.JSONField(default=dict, blank=True)
 
     class Meta:
         verbose_name = "sync settings"

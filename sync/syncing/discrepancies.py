@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from django.db import models
 from django.db import transaction as db_transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from sync import xero
@@ -41,10 +40,16 @@ CHUNK = 500
 
 
 def _newest(connection: XeroConnection, kind: xero.DocumentKind) -> datetime | None:
-    found: datetime | None = MirroredDocument.objects.filter(
-        connection=connection, kind=kind.value
-    ).aggregate(newest=Max("updated_in_xero"))["newest"]
-    return found
+    """Where the next refresh of a kind starts: the newest document a refresh fetched (not
+    one a webhook event brought in since, which may be newer than changes no event told
+    of). Never fetched: everything (None)."""
+    marks = (
+        SyncSettings.objects.filter(connection=connection)
+        .values_list("documents_modified_since", flat=True)
+        .first()
+    )
+    mark = (marks or {}).get(kind.value)
+    return datetime.fromisoformat(mark) if isinstance(mark, str) else None
 
 
 def documents_keep(*, connection: XeroConnection, documents: Sequence[xero.XeroDocument]) -> None:
@@ -72,17 +77,26 @@ def documents_keep(*, connection: XeroConnection, documents: Sequence[xero.XeroD
 
 
 def documents_refresh(*, connection: XeroConnection, session: xero.Session | None = None) -> int:
-    """Fetch the documents changed in Xero since the newest one kept of each kind (all of them
-    the first time) and keep them. Returns how many were fetched."""
+    """Fetch the documents changed in Xero since the newest one the last refresh fetched of
+    each kind (all of them the first time) and keep them. Returns how many were fetched."""
     session = session or connections.session(connection)
     fetched = 0
+    marks: dict[str, str] = {}
     for kind in xero.DocumentKind:
-        pages = xero.documents_pages(session, kind=kind, modified_since=_newest(connection, kind))
+        newest = _newest(connection, kind)
+        pages = xero.documents_pages(session, kind=kind, modified_since=newest)
         for page in pages:  # each page is kept before the next is asked for
             documents_keep(connection=connection, documents=page)
             fetched += len(page)
+            for document in page:
+                changed = document.updated_in_xero
+                if changed is not None and (newest is None or changed > newest):
+                    newest = changed
+        if newest is not None:
+            marks[kind.value] = newest.isoformat()
     SyncSettings.objects.update_or_create(
-        connection=connection, defaults={"documents_checked_at": timezone.now()}
+        connection=connection,
+        defaults={"documents_checked_at": timezone.now(), "documents_modified_since": marks},
     )
     return fetched
 

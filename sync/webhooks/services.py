@@ -162,7 +162,9 @@ def _latest(events: Iterable[WebhookEvent]) -> dict[uuid.UUID, datetime]:
     return latest
 
 
-def _stale(latest: dict[uuid.UUID, datetime], kept: dict[uuid.UUID, datetime | None]) -> list[uuid.UUID]:
+def _stale(
+    latest: dict[uuid.UUID, datetime], kept: dict[uuid.UUID, datetime | None]
+) -> list[uuid.UUID]:
     """The resources whose local copy is older than the latest event about them (or absent)."""
     stale = []
     for resource_id, changed in latest.items():

@@ -86,9 +86,7 @@ def test_more_than_is_due_is_refused_with_xeros_message(sandbox_sdk, authorised)
     assert _invoice_now(sandbox_sdk, authorised.invoice_id).amount_due == Decimal("46")
 
 
-def test_only_a_bank_account_or_one_enabled_for_payments_can_be_paid_into(
-    sandbox_sdk, authorised
-):
+def test_only_a_bank_account_or_one_enabled_for_payments_can_be_paid_into(sandbox_sdk, authorised):
     refused = _pay(sandbox_sdk, authorised.invoice_id, 5, account=Account(code=SALES))
     assert any("BANK" in message for message in _errors(refused))
     accounts = sandbox_sdk.accounting.get_accounts(sandbox_sdk.tenant_id).accounts
@@ -105,9 +103,7 @@ def test_summarised_errors_are_a_400_like_other_batches(sandbox_sdk, authorised)
         date=date(2026, 12, 1),
     )
     with pytest.raises(AccountingBadRequestException) as raised:
-        sandbox_sdk.accounting.create_payments(
-            sandbox_sdk.tenant_id, Payments(payments=[payment])
-        )
+        sandbox_sdk.accounting.create_payments(sandbox_sdk.tenant_id, Payments(payments=[payment]))
     assert "exceeds the amount outstanding" in raised.value.reason
 
 
@@ -130,9 +126,7 @@ def test_a_paid_invoice_can_no_longer_be_edited(sandbox_sdk, authorised):
     _pay(sandbox_sdk, authorised.invoice_id, 1)
     change = Invoices(invoices=[Invoice(line_items=[_line(30, 1)])])
     with pytest.raises(AccountingBadRequestException) as raised:
-        sandbox_sdk.accounting.update_invoice(
-            sandbox_sdk.tenant_id, authorised.invoice_id, change
-        )
+        sandbox_sdk.accounting.update_invoice(sandbox_sdk.tenant_id, authorised.invoice_id, change)
     assert "payment or credit note allocated" in raised.value.reason
 
 

@@ -65,9 +65,7 @@ def test_a_delivery_refused_is_retried_by_xero_and_then_stored_once(
     xero_settings.XERO_WEBHOOK_KEY = KEY  # the right key is configured
     (state,) = sandbox.flush_webhooks()  # Xero's next retry
     assert state["delivered"] == 1 and state["failures"] == 1 and state["pending"] == 0
-    assert list(WebhookEvent.objects.values_list("resource_id", flat=True)) == [
-        uuid.UUID(xero_id)
-    ]
+    assert list(WebhookEvent.objects.values_list("resource_id", flat=True)) == [uuid.UUID(xero_id)]
     assert WebhookEvent.objects.get().connection == connection
 
 

@@ -2,7 +2,6 @@
 state; every event's processing is paced by the organisation's shared quota."""
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -227,3 +226,26 @@ def test_a_burst_of_1000_contact_and_500_invoice_events_is_paced_without_a_429(
     assert result["documents"] == 500 and result["fetched"] == 1000
     assert not WebhookEvent.objects.filter(processed_at__isnull=True).exists()
     assert MirroredDocument.objects.filter(document_id__in=invoice_ids).count() == 500
+
+
+def test_a_document_an_event_brought_in_does_not_make_the_next_refresh_skip_others(
+    client, connection, sandbox, sandbox_sdk, accountant_client
+):
+    missed = synced(connection, sandbox, "Quiet Customer", number="INV-9101")
+    told = transaction_of(linked(connection, sandbox, name="Loud Customer"), number="INV-9102")
+    sync(connection, [told])
+    told.refresh_from_db()
+    discrepancies.documents_refresh(connection=connection)
+    sandbox.advance_clock(10)
+    pay_in_xero(sandbox_sdk, missed.xero_id, missed.totals.total)  # its event never came
+    sandbox.advance_clock(10)
+    pay_in_xero(sandbox_sdk, told.xero_id, told.totals.total)
+    at = datetime.now(UTC) + LATER
+    process(
+        client, connection, event(connection.tenant_id, told.xero_id, category="INVOICE", at=at)
+    )
+    assert MirroredDocument.objects.get(document_id=missed.xero_id).status == "AUTHORISED"
+
+    discrepancies.documents_refresh(connection=connection)  # Refresh from Xero, the safety net
+
+    assert MirroredDocument.objects.get(document_id=missed.xero_id).status == "PAID"
