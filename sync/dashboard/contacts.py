@@ -155,15 +155,29 @@ def _contacts_page(
     )
 
 
+def _link_counts(tab: str, connection: XeroConnection | None) -> list[Any]:
+    """The subtab's link counts (one query), each a link to the list filtered to them."""
+    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
+    return presenters.link_health_counts(list_url(tab), counts)
+
+
+def link_counts_out_of_band(request: DashboardRequest, tab: str) -> str:
+    """The subtab's link counts as its page shows them, marked for htmx to swap in place of
+    the page's (sync.dashboard.live: a link changed by itself changes them)."""
+    health = {"counts": _link_counts(tab, current_connection(request))}
+    return render_to_string(
+        "sync/_link_health.html#counts", {"health": health, "oob": True}, request=request
+    )
+
+
 def _link_health(tab: str, connection: XeroConnection | None) -> dict[str, Any]:
     """The subtab's link counts (one query), each a link to the list filtered to them, and
     the organisation's last 30 days of syncs as a chart and a table (one query)."""
-    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
     days = sync_log.daily_outcomes(connection)
     bars = presenters.sync_chart(days)
     width = len(bars) * (presenters.BAR_WIDTH + presenters.BAR_GAP)
     return {
-        "counts": presenters.link_health_counts(list_url(tab), counts),
+        "counts": _link_counts(tab, connection),
         "days": days,
         "bars": bars,
         "width": width,

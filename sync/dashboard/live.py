@@ -18,19 +18,21 @@ keeps a change under the 5 s target (bench/webhooks.py).
 """
 
 from datetime import UTC, datetime
+from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django_htmx.http import trigger_client_event
 
 from sync import filters
 from sync.dashboard import rows, tabs
-from sync.dashboard.contacts import rows_out_of_band
-from sync.dashboard.transactions import transaction_rows_out_of_band
-from sync.models import LinkEvent, XeroConnection
+from sync.dashboard.contacts import link_counts_out_of_band, rows_out_of_band
+from sync.dashboard.transactions import active_runs, transaction_rows_out_of_band
+from sync.models import LinkEvent, SyncRun, UploadJob, XeroConnection
 from sync.notifications.services import notifications_new
 
 # Link events read by one poll; a larger burst (a webhook's 1,000 contacts) takes the next
@@ -51,6 +53,35 @@ def _events_after(connection: XeroConnection | None, after: int) -> list[tuple[i
         return []
     found = LinkEvent.objects.filter(connection=connection, pk__gt=after).order_by("pk")
     return list(found.values_list("pk", "contact_id")[:EVENTS_AT_ONCE])
+
+
+def _job_elsewhere(
+    sub: tabs.Subtab, connection: XeroConnection | None, watched: dict[str, list[int]]
+) -> bool:
+    """Whether an upload (on a contacts subtab) or a sync (on a transaction subtab) of the
+    organisation is under way that the page shows no progress of: started in another tab,
+    by a colleague or by the automatic sync. One query."""
+    if connection is None:
+        return False
+    if sub.transaction_type is None:
+        shown = [UploadJob.State.RUNNING, UploadJob.State.WAITING]  # as its progress shows
+        uploads = UploadJob.objects.filter(connection=connection, state__in=shown)
+        return uploads.exclude(pk__in=watched["upload"]).exists()
+    syncs = SyncRun.objects.filter(connection=connection, state__in=SyncRun.ACTIVE)
+    return syncs.exclude(pk__in=watched["sync"]).exists()
+
+
+def _progress_out_of_band(
+    request: tabs.DashboardRequest, sub: tabs.Subtab, connection: XeroConnection | None
+) -> str:
+    """The page's progress bars as they are now, marked for htmx to swap in place of the
+    page's: they poll their own progress from then on, and give way to their summary."""
+    context: dict[str, Any] = {"next_page": tabs.next_url(request, ""), "ended": [], "oob": True}
+    if sub.transaction_type is None:
+        context["connection"] = connection
+        return render_to_string("sync/_upload_progress.html", context, request=request)
+    context["syncs"] = active_runs(connection)
+    return render_to_string("sync/_sync_progress.html", context, request=request)
 
 
 def _made_at(since: int | None) -> datetime:
@@ -80,7 +111,8 @@ def _said(badge: rows.Badge) -> str:
 def changes(request: tabs.DashboardRequest, tab: str, subtab: str) -> HttpResponse:
     """What changed since the page's cursor: 204 when nothing did; otherwise the rows shown
     (`row`) whose contact's link changed, out of band, the new notifications (but those of
-    the jobs whose progress the page shows, `upload` and `sync`), and the poller again."""
+    the jobs whose progress the page shows, `upload` and `sync`), the progress of a job the
+    page does not show, and the poller again."""
     sub = tabs.subtab_of(tab, subtab)
     wanted = LiveFilters.read(request.GET)
     shown = filters.ids_posted(request.GET, "row")
@@ -92,13 +124,16 @@ def changes(request: tabs.DashboardRequest, tab: str, subtab: str) -> HttpRespon
     events = _events_after(connection, wanted["event"] or 0)
     watched = {kind: filters.ids_posted(request.GET, kind) for kind in ("upload", "sync")}
     notices = notifications_new(user=request.user, after=_made_at(wanted["since"]), watched=watched)
-    if not events and not notices:
+    elsewhere = _job_elsewhere(sub, connection, watched)
+    if not events and not notices and not elsewhere:
         return HttpResponse(status=204)
     changed = {contact for _, contact in events if contact is not None}
     if sub.transaction_type is None:
         back = tabs.return_url(request, tab)
         contacts = rows_out_of_band(request, tab, [pk for pk in shown if pk in changed], back)
         html = [row for _, row in contacts]
+        if changed:  # the links the counts are made of changed
+            html.append(link_counts_out_of_band(request, tab))
         said = [
             f"{contact.name}: {_said(rows.contact_row_of(contact, connection).badge)}"
             for contact, _ in contacts
@@ -112,6 +147,8 @@ def changes(request: tabs.DashboardRequest, tab: str, subtab: str) -> HttpRespon
             f"{txn.number}: {_said(rows.transaction_row_of(txn, connection).contact)}"
             for txn, _ in found
         ]
+    if elsewhere:
+        html.append(_progress_out_of_band(request, sub, connection))
     made = notices[0].created if notices else _made_at(wanted["since"])
     cursor = tabs.LiveCursor(
         event=events[-1][0] if events else wanted["event"] or 0,

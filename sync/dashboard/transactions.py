@@ -22,7 +22,7 @@ from sync.syncing.organisations import (
     with_xero_status,
 )
 from sync.syncing.refusals import contact_can_go, with_contact_link
-from transactions.models import SyncState, Transaction, TransactionType
+from transactions.models import SyncState, Transaction, TransactionQuerySet, TransactionType
 
 
 def _plural(n: int, noun: str = "transaction") -> str:
@@ -40,7 +40,7 @@ def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
 
 
 def transaction_rows(
-    transactions: QuerySet[Transaction], connection: XeroConnection | None
+    transactions: TransactionQuerySet, connection: XeroConnection | None
 ) -> QuerySet[Transaction]:
     """The transactions as their subtab's rows show them, in one query: their lines, their
     latest refusal, and, connected, their contact's link and their document in Xero."""

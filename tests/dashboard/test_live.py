@@ -12,11 +12,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sync.links.services import link_mark_invalid
-from sync.models import InvalidReason, LinkEvent, Notification
+from sync.models import InvalidReason, LinkEvent, Notification, SyncRun
 from tests.factories import (
     ContactFactory,
     ContactLinkFactory,
     LinkEventFactory,
+    SyncRunFactory,
     TransactionFactory,
     XeroConnectionFactory,
     XeroContactFactory,
@@ -68,8 +69,8 @@ def test_nothing_changed_is_a_204_whose_cost_does_not_grow_with_the_history(
     url = poller(page(viewer_client))
     # 1 session, 2 user, 3-4 the user's permissions (own and group's), 5 the organisation
     # shown, 6 its link events after the cursor (none), 7 the user's notifications made
-    # since the page (none).
-    with django_assert_num_queries(7):
+    # since the page (none), 8 an upload under way that the page does not show (none).
+    with django_assert_num_queries(8):
         response = poll(viewer_client, url, tui.contact)
     assert response.status_code == 204 and response.content == b""
 
@@ -94,6 +95,10 @@ def test_a_link_archived_after_the_page_was_made_comes_back_as_its_row_with_the_
     assert "Tui Books Ltd is archived in Xero: restore it there, or unlink it." in row.group(0)
     assert "Restore in Xero" in row.group(0) and ">Unlink<" in row.group(0)
     assert f"contact-{kauri.contact.pk}" not in body  # unchanged: left as it is
+    counts = re.search(
+        r'<ul class="health-counts" id="link-counts" hx-swap-oob="true">.*?</ul>', body, re.S
+    )
+    assert counts and "<strong>1</strong> Invalid: archived" in counts.group(0)
     assert "Tui Books: Archived in Xero." in response.headers["HX-Trigger-After-Settle"]
     # The poller comes back past the change: the next poll finds nothing.
     assert poll(accountant_client, poller(body), tui.contact).status_code == 204
@@ -195,6 +200,20 @@ def test_the_summary_of_a_job_whose_progress_the_page_shows_is_left_to_its_bar(
 
     assert response.status_code == 204
     assert Notification.objects.filter(read_at__isnull=True).exists()
+
+
+def test_a_sync_started_elsewhere_shows_its_progress_on_the_open_page(accountant_client):
+    connection = XeroConnectionFactory()
+    invoice = TransactionFactory(type=TransactionType.SALES_INVOICE, number="INV-7")
+    url = poller(page(accountant_client, INVOICES))
+    run = SyncRunFactory(connection=connection, state=SyncRun.State.RUNNING)
+
+    body = poll(accountant_client, url, invoice).content.decode()
+
+    assert '<div id="sync-progress" hx-swap-oob="true"' in body
+    assert f'data-sync="{run.pk}"' in body
+    # Once the page shows it (its bar polls itself), the poller leaves it to the bar.
+    assert poll(accountant_client, poller(body), invoice, sync=[run.pk]).status_code == 204
 
 
 def test_polling_needs_a_login_and_the_permission_to_see_the_dashboard(client, outsider):
