@@ -6,15 +6,21 @@ page was made, and when that was) and the rows it shows. Nothing new is a 204, w
 leaves alone. Otherwise the answer is the rows whose contact's link changed since (a
 webhook's archive, merge or restore, a colleague's link or unlink), each rendered by its
 one row template and swapped out of band in place of the row of the same id; the person's
-new job summaries for the page's notices; and the poller again with its new cursor.
+new job summaries for the page's notices; the progress of a job started elsewhere; and the
+poller again with its new cursor.
+
+Polls are made by htmx (`every 2s`); contacts.js adds the rows shown and skips a poll while
+the browser tab is hidden, so no trigger filter needs eval (safe under a CSP without
+'unsafe-eval').
 
 Why polling rather than server-sent events: a stream holds a connection open for as long as
 a tab is open, which under gunicorn's sync workers is a whole worker per open tab (a few
 tabs would starve the site), and proxies buffer or cut long-lived answers. A poll is a
-short request any worker and proxy serve; one that finds nothing costs two indexed queries
-(the organisation's link events after the cursor, the person's unread notifications made
-since the page), however long the history. Every 2 s, after the webhook's second or so,
-keeps a change under the 5 s target (bench/webhooks.py).
+short request any worker and proxy serve; one that finds nothing costs three small indexed
+queries (the organisation's link events after the cursor, the person's unread notifications
+made since the page, a job under way the page does not show), however long the history.
+Every 2 s, after the webhook's second or so, keeps a change under the 5 s target
+(bench/webhooks.py).
 """
 
 from datetime import UTC, datetime
