@@ -3,7 +3,7 @@ from django.urls import path
 from sync.connections import views as connection_views
 from sync.dashboard import admin_tab as sync_views
 from sync.dashboard import contacts as views
-from sync.dashboard import notifications, transactions
+from sync.dashboard import live, notifications, transactions
 from sync.imports import views as import_views
 from sync.links import views as link_views
 from sync.uploads import views as upload_views
@@ -84,5 +84,6 @@ urlpatterns = [
     path("discrepancies/refresh/", sync_views.discrepancies_refresh, name="discrepancies_refresh"),
     path("discrepancies/resolve/", sync_views.discrepancy_resolve, name="discrepancy_resolve"),
     path("discrepancies/reset/", sync_views.discrepancy_reset, name="discrepancy_reset"),
+    path("<slug:tab>/<slug:subtab>/changes/", live.changes, name="live_changes"),
     path("<slug:tab>/<slug:subtab>/", views.subtab_view, name="subtab"),
 ]

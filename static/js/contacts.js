@@ -6,6 +6,12 @@
 
   var opener = null;
 
+  // The page's poller (sync/_live.html): its requests and swaps are not the person's, so
+  // they never move focus, nor change where it goes back to.
+  function isPoller(elt) {
+    return Boolean(elt && elt.id === "live-updates");
+  }
+
   function region() {
     return document.getElementById("contacts-region") || document.getElementById("transactions-region");
   }
@@ -59,6 +65,7 @@
   });
 
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isPoller(event.detail.elt)) return;
     var dialog = document.getElementById("confirm-dialog");
     if (dialog && !dialog.contains(event.detail.elt)) opener = document.activeElement;
   });
@@ -114,10 +121,12 @@
   }
 
   document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isPoller(event.detail.elt)) return;
     requested = keyWithin(event.detail.target);
   });
 
   document.addEventListener("htmx:beforeSwap", function (event) {
+    if (isPoller(event.detail.elt)) return;
     var target = event.detail.target;
     var before = requested;
     requested = null;
@@ -127,6 +136,7 @@
   });
 
   document.addEventListener("htmx:afterSettle", function (event) {
+    if (isPoller(event.detail.elt)) return;
     var key = focused;
     focused = null;
     if (!key || (document.activeElement && document.activeElement !== document.body)) return;
@@ -179,6 +189,53 @@
       event.preventDefault();
       next.focus();
     }
+  });
+
+  // Each poll names the rows the page shows (only those come back), the jobs whose progress
+  // it shows (their own bar tells their end), and the list it is (for the rows' actions);
+  // none is sent while the tab is hidden.
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (!isPoller(event.detail.elt)) return;
+    if (document.visibilityState === "hidden") {
+      event.preventDefault();
+      return;
+    }
+    var ids = function (selector, attribute) {
+      return Array.from(document.querySelectorAll(selector)).map(function (el) {
+        return attribute ? el.getAttribute(attribute) : el.id.replace(/^\D+-/, "");
+      });
+    };
+    var params = event.detail.parameters;
+    params.row = ids('#contacts > tbody > tr[id^="contact-"], #transactions > tbody > tr[id^="transaction-"]');
+    params.upload = ids("[data-upload]", "data-upload");
+    params.sync = ids("[data-sync]", "data-sync");
+    params.next = location.pathname + location.search;
+  });
+
+  // A row that changed by itself is swapped in place; if it held focus, focus goes to the
+  // same control in the new row, without scrolling.
+  var refocus = null;
+
+  document.addEventListener("htmx:oobBeforeSwap", function (event) {
+    var active = document.activeElement;
+    refocus = active && event.detail.target.contains(active) ? focusKey(active) : null;
+    if (refocus) refocus.row = event.detail.target.id;
+  });
+
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    var key = refocus;
+    refocus = null;
+    var row = key && key.selector && document.getElementById(key.row);
+    var same = row && row.querySelector(key.selector);
+    if (same) same.focus({ preventScroll: true });
+  });
+
+  // What changed by itself, said in the page's live region.
+  document.addEventListener("live-rows", function (event) {
+    var announcer = document.getElementById("row-announcer");
+    if (!announcer) return;
+    announcer.textContent = "";
+    setTimeout(function () { announcer.textContent = event.detail.message || ""; }, 50);
   });
 
   document.addEventListener("DOMContentLoaded", showCount);

@@ -9,9 +9,9 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,6 +26,7 @@ from sync.dashboard.tabs import (
     contacts_subtab,
     current_connection,
     list_url,
+    live_cursor,
     messages_by_row,
     next_url,
     return_url,
@@ -45,10 +46,9 @@ from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnect
 from sync.syncing import log as sync_log
 from sync.syncing.organisations import (
     for_organisation,
-    with_xero_status,
     without_organisation,
 )
-from sync.syncing.refusals import ready_count, with_contact_link
+from sync.syncing.refusals import ready_count
 from sync.uploads import views as upload_views
 from transactions.models import SyncState, Transaction
 
@@ -155,15 +155,29 @@ def _contacts_page(
     )
 
 
+def _link_counts(tab: str, connection: XeroConnection | None) -> list[Any]:
+    """The subtab's link counts (one query), each a link to the list filtered to them."""
+    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
+    return presenters.link_health_counts(list_url(tab), counts)
+
+
+def link_counts_out_of_band(request: DashboardRequest, tab: str) -> str:
+    """The subtab's link counts as its page shows them, marked for htmx to swap in place of
+    the page's (sync.dashboard.live: a link changed by itself changes them)."""
+    health = {"counts": _link_counts(tab, current_connection(request))}
+    return render_to_string(
+        "sync/_link_health.html#counts", {"health": health, "oob": True}, request=request
+    )
+
+
 def _link_health(tab: str, connection: XeroConnection | None) -> dict[str, Any]:
     """The subtab's link counts (one query), each a link to the list filtered to them, and
     the organisation's last 30 days of syncs as a chart and a table (one query)."""
-    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
     days = sync_log.daily_outcomes(connection)
     bars = presenters.sync_chart(days)
     width = len(bars) * (presenters.BAR_WIDTH + presenters.BAR_GAP)
     return {
-        "counts": presenters.link_health_counts(list_url(tab), counts),
+        "counts": _link_counts(tab, connection),
         "days": days,
         "bars": bars,
         "width": width,
@@ -193,6 +207,8 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         if kept:
             return redirect(f"{request.path}?{kept}")
     context = shell_context(request, tab, sub)
+    if not request.htmx:  # a fragment swapped in keeps the page's poller
+        context["live"] = live_cursor()
     if sub.transaction_type is None:
         contact_list = _contacts_page(request, tab, context["connection"])
         context |= {
@@ -209,22 +225,17 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         wanted = selection.TransactionFilters.read(request.GET)
         selection.filter_keep(request.user, list_key, kind, wanted)
         state = wanted["state"]
-        from sync.models import SyncItem
+        from sync.dashboard.transactions import (  # they import this module
+            active_runs,
+            resync_offer,
+            transaction_rows,
+        )
 
         connection = context["connection"]
-        # A transaction's latest item is its own organisation's (a move makes it ready, so a
-        # refusal shown is from a sync there); by the transaction alone, the index serves it.
-        latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
         of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
-        transactions = (
-            selection.transactions_matching(sub.transaction_type, connection, wanted)
-            .with_lines()
-            .annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
+        transactions = transaction_rows(
+            selection.transactions_matching(sub.transaction_type, connection, wanted), connection
         )
-        if connection is not None:
-            # What each row shows of its contact and of its document in Xero, in this query.
-            transactions = with_xero_status(with_contact_link(transactions, connection), connection)
-        from sync.dashboard.transactions import active_runs, resync_offer  # they import this module
 
         page = Paginator(transactions, PAGE_SIZE).get_page(wanted["page"])
         here = request.get_full_path()
@@ -258,11 +269,15 @@ def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:
     return names.get(xero_id, "") if xero_id is not None else ""
 
 
-def _contact_shown(tab: str, pk: int, connection: XeroConnection | None) -> SyncContact:
-    """One contact of the tab as its row and its page show it: its ready count and its link
-    (in the organisation shown, or else the one disconnected last)."""
+def _contacts_shown(tab: str, connection: XeroConnection | None) -> SyncContactQuerySet:
+    """The tab's contacts as their rows and their pages show them: their ready count and
+    their link (in the organisation shown, or else the one disconnected last)."""
     contacts = SyncContact.objects.for_tab(tab).with_ready_count(selection.to_sync(connection))
-    return get_object_or_404(contacts.with_link(_links_of(connection)), pk=pk)
+    return contacts.with_link(_links_of(connection))
+
+
+def _contact_shown(tab: str, pk: int, connection: XeroConnection | None) -> SyncContact:
+    return get_object_or_404(_contacts_shown(tab, connection), pk=pk)
 
 
 @dataclass(frozen=True)
@@ -271,6 +286,62 @@ class RowPlace:
 
     here: str
     links_of: XeroConnection | None
+
+
+def _row_context(
+    request: DashboardRequest,
+    tab: str,
+    contact: SyncContact,
+    notes: list[Message],
+    back: str,
+    *,
+    oob: bool = False,
+) -> dict[str, Any]:
+    """What the row template (contacts_tab.html#row) needs to render one row alone; `oob`
+    marks it to be swapped out of band, in place of the row of the same id."""
+    connection = current_connection(request)
+    return {
+        "tab": tab,
+        "contact": contact,
+        "notes": notes,
+        "list": RowPlace(here=back, links_of=_links_of(connection)),
+        "connection": connection,
+        "can_act": request.user.has_perm("sync.use_dashboard"),
+        "why_disabled": why_disabled(request, connection),
+        "oob": oob,
+    }
+
+
+def _with_suggestions(connection: XeroConnection | None, contacts: list[SyncContact]) -> None:
+    """The match suggestions an unlinked row shows, in place on the contacts (one lookup)."""
+    unlinked = [contact for contact in contacts if contact.link is None]
+    if not unlinked:
+        return
+    found = suggestions_for(connection=connection, contacts=unlinked)
+    for contact in unlinked:
+        contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
+
+
+def rows_out_of_band(
+    request: DashboardRequest, tab: str, pks: list[int], back: str
+) -> list[tuple[SyncContact, str]]:
+    """These contacts of the tab (those that are), each with its row rendered by the one row
+    template, marked for htmx to swap in place of the row of the same id (sync.dashboard.live);
+    `back` is the list the rows are on. The user's messages are left for their next page."""
+    connection = current_connection(request)
+    contacts = list(_contacts_shown(tab, connection).filter(pk__in=pks).order_by("pk"))
+    _with_suggestions(connection, contacts)
+    return [
+        (
+            contact,
+            render_to_string(
+                "sync/contacts_tab.html#row",
+                _row_context(request, tab, contact, [], back, oob=True),
+                request=request,
+            ),
+        )
+        for contact in contacts
+    ]
 
 
 @login_required
@@ -283,25 +354,14 @@ def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
     back = return_url(request, tab)
     if not request.htmx:
         return redirect(back)
-    connection = current_connection(request)
-    links_of = _links_of(connection)
-    contact = _contact_shown(tab, pk, connection)
-    if contact.link is None:
-        found = suggestions_for(connection=connection, contacts=[contact])
-        contact.suggested = found.get(contact.pk, [])  # type: ignore[attr-defined]
+    contact = _contact_shown(tab, pk, current_connection(request))
+    _with_suggestions(current_connection(request), [contact])
     # Every message now is this action's: the row's own, and any other it gave.
     [(_, notes)], others = messages_by_row(request, [contact])
     notes += others
-    context = {
-        "tab": tab,
-        "contact": contact,
-        "notes": notes,
-        "list": RowPlace(here=back, links_of=links_of),
-        "connection": connection,
-        "can_act": request.user.has_perm("sync.use_dashboard"),
-        "why_disabled": why_disabled(request, connection),
-    }
-    response = render(request, "sync/contacts_tab.html#row", context)
+    response = render(
+        request, "sync/contacts_tab.html#row", _row_context(request, tab, contact, notes, back)
+    )
     said = " ".join(str(note) for note in notes)
     return trigger_client_event(
         response,

@@ -4,6 +4,7 @@ its last upload or sync; every page that shows a row's state asks them, none dec
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from sync.models import ConnectionStatus, ContactLink, InvalidReason, UploadRow, XeroConnection
 from sync.syncing.organisations import VOID_IN_XERO
@@ -177,6 +178,19 @@ def contact_row(
     return row(Badge(label, Tone.OK), "", {"upload", "unlink"}, ("unlink",))
 
 
+def contact_row_of(contact: Any, links_of: XeroConnection | None) -> RowState:
+    """contact_row for a contact as the lists read it (SyncContact with_link and its upload
+    result): `links_of` is the organisation whose link it shows."""
+    result = contact.upload_result
+    return contact_row(
+        link=contact.link,
+        connection=connection_state(links_of),
+        upload=result.state if result else None,
+        changed=contact.is_changed,
+        organisation=links_of.organisation_name if links_of else "",
+    )
+
+
 @dataclass(frozen=True)
 class TransactionRowState(RowState):
     contact: Badge  # whether its contact can go
@@ -224,4 +238,16 @@ def transaction_row(
         actions = {"upload", "skip"} if state in (*TO_SYNC, SyncState.FAILED) else {"reset"}
     return TransactionRowState(
         badge, reason, frozenset(actions) if active else frozenset(), contact, contact_reason
+    )
+
+
+def transaction_row_of(transaction: Any, connection: XeroConnection | None) -> TransactionRowState:
+    """transaction_row for a transaction as the subtab's list annotates it (its contact's link
+    and its document's status in the organisation shown)."""
+    return transaction_row(
+        sync_state=transaction.sync_state,
+        link_status=getattr(transaction, "link_status", None),
+        invalid_reason=getattr(transaction, "link_invalid_reason", None) or "",
+        connection=connection_state(connection),
+        xero_status=getattr(transaction, "xero_status", None),
     )

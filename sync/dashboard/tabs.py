@@ -8,15 +8,17 @@ from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.messages.storage.base import Message
+from django.db.models import Max
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.middleware import HtmxDetails
 
 from contacts.models import Contact
 from sync import filters
-from sync.models import SyncContact, XeroConnection
+from sync.models import LinkEvent, SyncContact, XeroConnection
 from sync.notifications.services import notifications_shown
 from sync.syncing.organisations import (
     other_organisations_known,
@@ -172,6 +174,21 @@ def shell_context(
         "query": filters.one(filters.Search(label="Search"), request.GET, "q"),
         "notices": notifications_shown(user=request.user) if notices and not request.htmx else None,
     }
+
+
+@dataclass(frozen=True)
+class LiveCursor:
+    """Where an open page's poller (sync.dashboard.live) starts from: what it has seen."""
+
+    event: int  # the highest LinkEvent id of all: the page shows every link change up to it
+    since: int  # when the page was made, in ms since the epoch: later notifications are news
+
+
+def live_cursor() -> LiveCursor:
+    """The cursor of a page made now (one query on the primary key), read before its rows
+    are: a link that changes while they are read is sent again by the first poll."""
+    last = LinkEvent.objects.aggregate(last=Max("pk"))["last"] or 0
+    return LiveCursor(event=last, since=int(timezone.now().timestamp() * 1000))
 
 
 def row_tag(contact: Contact, *undo: int | None) -> str:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -14,9 +15,14 @@ from sync.dashboard import selection, tabs
 from sync.models import SyncItem, SyncRun, XeroConnection
 from sync.notifications.services import notifications_of_jobs
 from sync.syncing import runs
-from sync.syncing.organisations import for_organisation, transactions_reset, transactions_skip
-from sync.syncing.refusals import contact_can_go
-from transactions.models import SyncState, Transaction, TransactionType
+from sync.syncing.organisations import (
+    for_organisation,
+    transactions_reset,
+    transactions_skip,
+    with_xero_status,
+)
+from sync.syncing.refusals import contact_can_go, with_contact_link
+from transactions.models import SyncState, Transaction, TransactionQuerySet, TransactionType
 
 
 def _plural(n: int, noun: str = "transaction") -> str:
@@ -31,6 +37,43 @@ def active_runs(connection: XeroConnection | None) -> list[runs.Progress]:
         "created_at", "pk"
     )
     return [runs.run_progress(run) for run in found]
+
+
+def transaction_rows(
+    transactions: TransactionQuerySet, connection: XeroConnection | None
+) -> QuerySet[Transaction]:
+    """The transactions as their subtab's rows show them, in one query: their lines, their
+    latest refusal, and, connected, their contact's link and their document in Xero."""
+    # A transaction's latest item is its own organisation's (a move makes it ready, so a
+    # refusal shown is from a sync there); by the transaction alone, the index serves it.
+    latest_item = SyncItem.objects.filter(transaction=OuterRef("pk")).order_by("-pk")
+    rows = transactions.with_lines().annotate(refusal=Subquery(latest_item.values("refusal")[:1]))
+    if connection is None:
+        return rows
+    return with_xero_status(with_contact_link(rows, connection), connection)
+
+
+def transaction_rows_out_of_band(
+    request: "tabs.DashboardRequest", sub: tabs.Subtab, pks: list[int], contact_ids: list[int]
+) -> list[tuple[Transaction, str]]:
+    """The subtab's transactions among `pks` whose contact is one of `contact_ids`, each with
+    its row rendered by the one row template (transactions_tab.html#row), marked for htmx to
+    swap in place of the row of the same id (sync.dashboard.live)."""
+    connection = tabs.current_connection(request)
+    of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type or ""), connection)
+    found = transaction_rows(
+        of_type.filter(pk__in=pks, contact_id__in=contact_ids).select_related("contact"),
+        connection,
+    ).order_by("pk")
+    context = {
+        "connection": connection,
+        "why_disabled": tabs.why_disabled(request, connection),
+        "oob": True,
+    }
+    return [
+        (txn, render_to_string("sync/transactions_tab.html#row", context | {"txn": txn}, request))
+        for txn in found
+    ]
 
 
 def resync_offer(

@@ -7,8 +7,9 @@ one place every job ends. A job records who started it in `created_by`; one nobo
 already emails the admins.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -63,6 +64,25 @@ def notifications_shown(*, user: Any, limit: int = SHOWN_AT_TOP) -> Unread:
     more = unread.count() - len(shown) if len(shown) == limit else 0
     _mark_read(user, (n.pk for n in shown))
     return Unread(shown=shown, more=more)
+
+
+def notifications_new(
+    *,
+    user: Any,
+    after: datetime,
+    watched: Mapping[str, Iterable[int]] | None = None,
+    limit: int = SHOWN_AT_TOP,
+) -> list[Notification]:
+    """The person's unread notifications made after `after` (news to a page open since
+    then), newest first, `limit` at most, marked read as they are shown. Those of the jobs
+    in `watched` (kind: ids) are left unread: the page shows their progress, which gives way
+    to their summary itself. One query when there are none."""
+    found = Notification.objects.for_user(user).unread().filter(created__gt=after)
+    for kind, job_ids in (watched or {}).items():
+        found = found.exclude(kind=kind, job_id__in=list(job_ids))
+    shown = list(found[:limit])
+    _mark_read(user, (n.pk for n in shown))
+    return shown
 
 
 def notifications_page(*, user: Any, number: int) -> Page[Notification]:

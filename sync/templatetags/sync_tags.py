@@ -134,14 +134,7 @@ def contact_state(contact: Any, links_of: XeroConnection | None) -> Any:
     link it shows, the one shown or else the one disconnected last."""
     from sync.dashboard import rows
 
-    result = contact.upload_result
-    return rows.contact_row(
-        link=contact.link,
-        connection=rows.connection_state(links_of),
-        upload=result.state if result else None,
-        changed=contact.is_changed,
-        organisation=links_of.organisation_name if links_of else "",
-    )
+    return rows.contact_row_of(contact, links_of)
 
 
 @register.simple_tag
@@ -149,13 +142,7 @@ def transaction_state(transaction: Any, connection: XeroConnection | None) -> An
     """What a transaction's row shows (sync.dashboard.rows), from what the list annotated."""
     from sync.dashboard import rows
 
-    return rows.transaction_row(
-        sync_state=transaction.sync_state,
-        link_status=getattr(transaction, "link_status", None),
-        invalid_reason=getattr(transaction, "link_invalid_reason", None) or "",
-        connection=rows.connection_state(connection),
-        xero_status=getattr(transaction, "xero_status", None),
-    )
+    return rows.transaction_row_of(transaction, connection)
 
 
 @register.filter

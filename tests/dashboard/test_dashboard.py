@@ -327,11 +327,12 @@ def test_contacts_tab_query_count_does_not_grow_with_page_size(
             )
     # 1 session, 2 user, 3-4 the user's permissions (own and group's), 5 the organisation
     # shown, 6 the organisations for the switcher, 7 its mirrored Xero contacts count,
-    # 8 the user's unread notifications (none), 9 the link counts, 10 the 30 days of syncs,
-    # 11 contacts count, 12 the page of contacts with ready counts, 13 their links with the
-    # merged ones' survivor names, 14 their recent uploads, 15 the uploads under way,
-    # 16 the Errors link's count, 17 the filter kept for the user's next visit.
-    with django_assert_num_queries(17):
+    # 8 the user's unread notifications (none), 9 the live poller's cursor (the last link
+    # event), 10 the link counts, 11 the 30 days of syncs, 12 contacts count, 13 the page of
+    # contacts with ready counts, 14 their links with the merged ones' survivor names,
+    # 15 their recent uploads, 16 the uploads under way, 17 the Errors link's count, 18 the
+    # filter kept for the user's next visit.
+    with django_assert_num_queries(18):
         response = viewer_client.get(CUSTOMERS, {"sort": "linked"})
     assert response.content.decode().count('name="contact"') == page_size
 

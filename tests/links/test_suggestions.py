@@ -277,10 +277,10 @@ def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
         XeroContactFactory(connection=connection, name=f"Kauri {n:02} Limited", tax_number=f"T{n}")
     # 1 session, 2 user, 3-4 the user's permissions, 5 the organisation shown, 6 the
     # organisations for the switcher, 7 its mirrored count, 8 the unread notifications,
-    # 9 the link counts, 10 the 30 days of syncs, 11 contacts count, 12 the page of
-    # contacts, 13 their links, 14 their recent uploads, 15-17 the suggestions (candidates,
-    # dismissals, the candidates' links), 18 the uploads under way, 19 the Errors count,
-    # 20 the filter kept for the user's next visit.
-    with django_assert_num_queries(20):
+    # 9 the live poller's cursor, 10 the link counts, 11 the 30 days of syncs, 12 contacts
+    # count, 13 the page of contacts, 14 their links, 15 their recent uploads, 16-18 the
+    # suggestions (candidates, dismissals, the candidates' links), 19 the uploads under way,
+    # 20 the Errors count, 21 the filter kept for the user's next visit.
+    with django_assert_num_queries(21):
         page = subtab(viewer_client)
     assert page.count('class="match-suggestion unambiguous"') == unlinked
