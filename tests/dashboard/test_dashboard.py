@@ -20,6 +20,7 @@ from sync.models import (
     SyncContact,
 )
 from sync.uploads import views as upload_views
+from sync.webhooks import views as webhook_views
 from tests.factories import (
     ContactFactory,
     ContactLinkFactory,
@@ -444,7 +445,7 @@ def test_actions_dispatch_the_tabs_selected_contacts_in_the_organisation_shown(
             ),
         )
     monkeypatch.setattr(
-        link_views,
+        webhook_views,
         "check_links",
         lambda request, *, connection: calls.append(("check", connection)),
     )
