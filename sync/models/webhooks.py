@@ -12,6 +12,9 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     events = models.PositiveIntegerField(default=0)
     signed = models.BooleanField()
+    # The Admin tab's Test sent it (sync.webhooks.sample), not Xero: it proves the endpoint
+    # answers, not that Xero delivers, so the webhooks' health does not count it.
+    sample = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.events} events"

@@ -77,6 +77,10 @@ class WebhookHealth:
     def live(self) -> bool:
         return self.mode == Mode.LIVE
 
+    @property
+    def interval_minutes(self) -> int:
+        return int(self.interval.total_seconds() // 60)
+
 
 def refresh_interval(mode: Mode) -> timedelta:
     minutes = (
@@ -89,8 +93,9 @@ def refresh_interval(mode: Mode) -> timedelta:
 
 def last_signed_delivery() -> datetime | None:
     """When the last correctly signed delivery arrived (Xero's webhooks are per app, so any
-    organisation's, or an intent-to-receive request with no events)."""
-    last: datetime | None = WebhookDelivery.objects.filter(signed=True).aggregate(
+    organisation's, or an intent-to-receive request with no events); not the Admin tab's
+    Test samples, which show only that the endpoint answers."""
+    last: datetime | None = WebhookDelivery.objects.filter(signed=True, sample=False).aggregate(
         last=Max("received_at")
     )["last"]
     return last
@@ -318,7 +323,7 @@ def webhook_panel(*, connection: XeroConnection, now: datetime | None = None) ->
         configured=bool(settings.XERO_WEBHOOK_KEY),
         health=webhook_health(connection, now=now),
         refused_24h=WebhookDelivery.objects.filter(
-            signed=False, received_at__gte=now - timedelta(hours=24)
+            signed=False, sample=False, received_at__gte=now - timedelta(hours=24)
         ).count(),
         waiting=WebhookEvent.objects.filter(
             connection=connection, processed_at__isnull=True
