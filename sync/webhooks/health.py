@@ -10,7 +10,7 @@ fetches what changed before it judges (`links_check_fresh`).
 import enum
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db.models import Count, Exists, Max, OuterRef
@@ -303,21 +303,23 @@ class WebhookPanel:
     health: WebhookHealth
     refused_24h: int  # deliveries wrongly signed in the last 24 hours
     waiting: int  # the organisation's events not processed yet
-    per_day: list[tuple[datetime, int]]  # events received per day, the last WEEK days
+    per_day: list[tuple[date, int]]  # events received per day (local), the last WEEK days
 
 
 def webhook_panel(*, connection: XeroConnection, now: datetime | None = None) -> WebhookPanel:
     """What the Admin tab shows of the webhooks: their state and the last week's events."""
     now = now or timezone.now()
-    today = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = timezone.localdate(now)
     first = today - timedelta(days=WEEK - 1)
-    counted = dict(
-        WebhookEvent.objects.filter(connection=connection, received_at__gte=first)
-        .annotate(day=TruncDate("received_at"))
+    start = timezone.make_aware(datetime.combine(first, time.min))
+    found = (
+        WebhookEvent.objects.filter(connection=connection, received_at__gte=start)
+        .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
+        .order_by()
         .values_list("day")
         .annotate(n=Count("pk"))
-        .values_list("day", "n")
     )
+    counted: dict[date, int] = {day: n for day, n in found}
     days = [first + timedelta(days=i) for i in range(WEEK)]
     return WebhookPanel(
         configured=bool(settings.XERO_WEBHOOK_KEY),
@@ -328,5 +330,5 @@ def webhook_panel(*, connection: XeroConnection, now: datetime | None = None) ->
         waiting=WebhookEvent.objects.filter(
             connection=connection, processed_at__isnull=True
         ).count(),
-        per_day=[(day, counted.get(day.date(), 0)) for day in days],
+        per_day=[(day, counted.get(day, 0)) for day in days],
     )
