@@ -14,7 +14,7 @@ class WebhookDelivery(models.Model):
     signed = models.BooleanField()
     # The Admin tab's Test sent it (sync.webhooks.sample), not Xero: it proves the endpoint
     # answers, not that Xero delivers, so the webhooks' health does not count it.
-    sample = models.BooleanField(default=False)
+    sample = models.BooleanField("test sample", default=False)
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.events} events"

@@ -279,8 +279,9 @@ def test_suggestions_add_three_queries_to_the_subtab_however_many_rows(
     # organisations for the switcher, 7 its mirrored count, 8 the unread notifications,
     # 9 the link counts, 10 the 30 days of syncs, 11 contacts count, 12 the page of
     # contacts, 13 their links, 14 their recent uploads, 15-17 the suggestions (candidates,
-    # dismissals, the candidates' links), 18 the uploads under way, 19 the Errors count,
-    # 20 the filter kept for the user's next visit.
-    with django_assert_num_queries(20):
+    # dismissals, the candidates' links), 18 the uploads under way, 19-20 the webhook mode
+    # (the last signed delivery, the events waiting), 21 the Errors count, 22 the filter
+    # kept for the user's next visit.
+    with django_assert_num_queries(22):
         page = subtab(viewer_client)
     assert page.count('class="match-suggestion unambiguous"') == unlinked
