@@ -40,7 +40,7 @@ class Command(BaseCommand):
             talk = options["verbosity"] > 1 or not loop
             # Each organisation's refresh when it is due by its own mode's interval.
             queued = safety_net_refreshes_enqueue()
-            if talk and (queued or not loop):
+            if talk:
                 self.stdout.write(f"Queued {queued} refresh(es).")
             # ... and at once, any refresh a killed worker left.
             resumed_refreshes = contact_refreshes_enqueue(stalled_only=True)
