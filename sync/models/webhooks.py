@@ -49,7 +49,8 @@ class WebhookEvent(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["connection", "processed_at"], name="webhook_event_pending")
+            models.Index(fields=["connection", "processed_at"], name="webhook_event_pending"),
+            models.Index(fields=["connection", "received_at"], name="webhook_event_received"),
         ]
 
     def __str__(self) -> str:

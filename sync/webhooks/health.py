@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from sync import xero
@@ -309,18 +308,22 @@ class WebhookPanel:
 def webhook_panel(*, connection: XeroConnection, now: datetime | None = None) -> WebhookPanel:
     """What the Admin tab shows of the webhooks: their state and the last week's events."""
     now = now or timezone.now()
-    today = timezone.localdate(now)
-    first = today - timedelta(days=WEEK - 1)
-    start = timezone.make_aware(datetime.combine(first, time.min))
-    found = (
-        WebhookEvent.objects.filter(connection=connection, received_at__gte=start)
-        .annotate(day=TruncDate("received_at", tzinfo=timezone.get_current_timezone()))
-        .order_by()
-        .values_list("day")
-        .annotate(n=Count("pk"))
-    )
-    counted: dict[date, int] = {day: n for day, n in found}
+    # One aggregate over the week's events (index: connection, received_at), a count per
+    # local day by plain comparisons: no time-zone conversion per row.
+    first = timezone.localdate(now) - timedelta(days=WEEK - 1)
     days = [first + timedelta(days=i) for i in range(WEEK)]
+    bounds = [*days, days[-1] + timedelta(days=1)]
+    starts = [timezone.make_aware(datetime.combine(d, time.min)) for d in bounds]
+    counted = WebhookEvent.objects.filter(
+        connection=connection, received_at__gte=starts[0], received_at__lt=starts[-1]
+    ).aggregate(
+        **{
+            f"d{i}": Count(
+                "pk", filter=Q(received_at__gte=starts[i], received_at__lt=starts[i + 1])
+            )
+            for i in range(WEEK)
+        }
+    )
     return WebhookPanel(
         configured=bool(settings.XERO_WEBHOOK_KEY),
         health=webhook_health(connection, now=now),
@@ -330,5 +333,5 @@ def webhook_panel(*, connection: XeroConnection, now: datetime | None = None) ->
         waiting=WebhookEvent.objects.filter(
             connection=connection, processed_at__isnull=True
         ).count(),
-        per_day=[(day, counted.get(day, 0)) for day in days],
+        per_day=[(day, counted[f"d{i}"]) for i, day in enumerate(days)],
     )
