@@ -255,9 +255,13 @@ def links_check_fresh(*, connection: XeroConnection) -> FreshCheck:
     except xero.XeroError as error:
         failed = str(error)
     if not running and not failed:
-        processed = webhooks.webhook_events_process(connection_id=connection.pk)
-        calls += int(processed.get("api_calls", 0))
-        events = int(processed.get("events", 0))
+        try:
+            processed = webhooks.webhook_events_process(connection_id=connection.pk)
+        except xero.XeroError as error:  # the events wait for the worker's next try
+            failed = str(error)
+        else:
+            calls += int(processed.get("api_calls", 0))
+            events = int(processed.get("events", 0))
     result = links.links_check(connection=connection)
     after = _link_states(connection)
     went_bad = sum(
