@@ -243,7 +243,13 @@ class FreshCheck:
 def links_check_fresh(*, connection: XeroConnection) -> FreshCheck:
     """Check links as an accountant means it: fetch what changed in Xero since the last
     refresh (a delta refresh, usually one call) and take up the organisation's waiting
-    webhook events, then judge every link. Counts what changed in the whole of it."""
+    webhook events, then judge every link. Counts what changed in the whole of it. A mirror
+    never filled is not filled here (a full pull can take many calls): its first refresh is
+    queued for the worker, and the links are judged when it ends."""
+    connection.refresh_from_db(fields=["contacts_refreshed_at"])
+    if connection.contacts_refreshed_at is None:
+        mirror.contacts_refresh_queue(connection=connection)
+        return FreshCheck(0, 0, 0, api_calls=0, events=0, never_fetched=True)
     before = _link_states(connection)
     running = False
     failed = ""

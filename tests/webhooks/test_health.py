@@ -16,6 +16,7 @@ from sync.models import (
     LinkStatus,
     WebhookDelivery,
     WebhookEvent,
+    XeroApiCall,
     XeroConnection,
     XeroContact,
 )
@@ -316,3 +317,14 @@ def test_a_missed_change_is_named_on_the_dashboard(accountant_client):
     page = accountant_client.get(CUSTOMERS).content.decode()
     assert "the last check found 2 changes in Xero that no webhook reported." in page
     assert XeroContact.objects.count() == 0
+
+
+def test_check_links_before_the_first_refresh_queues_it_and_fetches_nothing(
+    accountant_client, django_capture_on_commit_callbacks
+):
+    XeroConnectionFactory()
+    with django_capture_on_commit_callbacks() as queued:
+        (said,) = check_links(accountant_client)
+    assert said.startswith("Xero's contacts have not been fetched yet")
+    assert len(queued) == 1  # the first refresh, for the worker
+    assert not XeroApiCall.objects.exists()
