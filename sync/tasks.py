@@ -13,10 +13,11 @@ from sync import jobs
 @jobs.register("contacts_refresh")
 @task()
 def refresh_xero_contacts(connection_id: int, full: bool = False) -> dict[str, str | int | bool]:
-    """Refresh one connection's mirror of Xero contacts."""
-    from sync.links.mirror import queued_refresh_run
+    """Refresh one connection's mirror of Xero contacts (noting changes Xero did not
+    announce by webhook)."""
+    from sync.webhooks.health import safety_net_refresh_run
 
-    return queued_refresh_run(connection_id=connection_id, full=full)
+    return safety_net_refresh_run(connection_id=connection_id, full=full)
 
 
 @jobs.register("upload")

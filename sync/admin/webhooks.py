@@ -12,8 +12,8 @@ from .base import ReadOnlyAdmin
 class WebhookDeliveryAdmin(ReadOnlyAdmin[WebhookDelivery]):
     """Each POST Xero made to the webhook URL, and whether its signature was right."""
 
-    list_display = ["received_at", "signed", "events"]
-    list_filter = ["signed"]
+    list_display = ["received_at", "signed", "events", "sample"]
+    list_filter = ["signed", "sample"]
     date_hierarchy = "received_at"
 
     def has_delete_permission(

@@ -1,5 +1,6 @@
 """The Admin tab of the dashboard: the organisation's sync settings and account mapping, the
-sync log (runs, their items, CSV export, prune), the Errors view and the Discrepancies view.
+sync log (runs, their items, CSV export, prune), the Errors view, the Discrepancies view and
+the state of Xero's webhooks (with a Test of the endpoint).
 """
 
 from collections.abc import Callable
@@ -37,6 +38,8 @@ from sync.syncing import log as sync_log
 from sync.syncing import mapping as sync_settings
 from sync.syncing import refusals as documents
 from sync.syncing.organisations import for_organisation, transactions_reset
+from sync.webhooks import health as webhook_health
+from sync.webhooks import sample as webhook_sample
 from transactions.models import Transaction
 
 PAGE_SIZE = 50
@@ -51,6 +54,7 @@ ADMIN_PAGES = [
     ("sync:sync_log", "Sync log"),
     ("sync:errors", "Errors"),
     ("sync:discrepancies", "Discrepancies"),
+    ("sync:admin_webhooks", "Webhooks"),
 ]
 
 
@@ -505,3 +509,65 @@ def discrepancies_refresh(request: DashboardRequest) -> HttpResponse:
     return _xero_action(
         request, refresh, "Xero's documents were not refreshed", "sync:discrepancies"
     )
+
+
+# --- Webhooks ----------------------------------------------------------------------------------
+
+
+def _webhook_url(request: HttpRequest) -> str:
+    """The address to register in Xero's developer portal: the endpoint, as this request
+    reached omni-xero (host, scheme behind a proxy that says so)."""
+    return request.build_absolute_uri(reverse("xero_webhook"))
+
+
+@login_required
+@see
+@require_GET
+def admin_webhooks(request: DashboardRequest) -> HttpResponse:
+    context = _context(request, "sync:admin_webhooks")
+    connection = context["connection"]
+    if connection is not None:
+        context |= {
+            "panel": webhook_health.webhook_panel(connection=connection),
+            "webhook_url": _webhook_url(request),
+            "can_test": request.user.is_superuser,
+        }
+    return render(request, "sync/admin_webhooks.html", context)
+
+
+# What is wrong with an answer to the Test, by webhook_sample.Problem.
+TEST_PROBLEMS = {
+    webhook_sample.Problem.REFUSED: "could not connect ({detail})",
+    webhook_sample.Problem.TIMEOUT: "no answer within 5 s",
+    webhook_sample.Problem.REDIRECT: "a redirect to {detail}, which Xero does not follow",
+    webhook_sample.Problem.BODY: "200 but with a body; Xero wants it empty",
+    webhook_sample.Problem.STATUS: "{status}, expected {expected}",
+}
+
+
+@login_required
+@admins_only
+@require_POST
+def admin_webhooks_test(request: DashboardRequest) -> HttpResponse:
+    """Replay Xero's intent-to-receive pair through the real endpoint, over HTTP."""
+    try:
+        attempts = webhook_sample.webhook_test(url=_webhook_url(request))
+    except UserFacingError as error:
+        messages.error(request, str(error))
+        return redirect("sync:admin_webhooks")
+    said = []
+    for attempt in attempts:
+        name = "Signed sample" if attempt.signed else "wrongly signed"
+        if attempt.ok:
+            said.append(f"{name}: {attempt.status} in {attempt.ms} ms ✓")
+        else:
+            wrong = TEST_PROBLEMS[attempt.problem].format(
+                detail=attempt.detail, status=attempt.status, expected=attempt.expected
+            )
+            said.append(f"{name}: {wrong} ✗")
+    text = "; ".join(said) + "."
+    if all(attempt.ok for attempt in attempts):
+        messages.success(request, f"{text} Xero would enable this endpoint.")
+    else:
+        messages.error(request, f"{text} Xero would not enable this endpoint.")
+    return redirect("sync:admin_webhooks")

@@ -50,6 +50,7 @@ from sync.syncing.organisations import (
 )
 from sync.syncing.refusals import ready_count
 from sync.uploads import views as upload_views
+from sync.webhooks import views as webhook_views
 from transactions.models import SyncState, Transaction
 
 PAGE_SIZE = 50
@@ -457,7 +458,7 @@ def contacts_action(request: DashboardRequest, tab: str) -> HttpResponse:
             "Check the list and try again.",
         )
     elif action == "check_links":
-        link_views.check_links(request, connection=connection)
+        webhook_views.check_links(request, connection=connection)
     elif action not in ACTIONS_ON_SELECTION:
         messages.error(request, "Choose Upload, Unlink, Check links or Relink to survivor.")
     elif not selected.exists():

@@ -157,9 +157,12 @@ def contacts_refresh_queue(*, connection: XeroConnection, full: bool = False) ->
     jobs.enqueue("contacts_refresh", connection.pk, full)
 
 
-def contact_refreshes_enqueue(*, stalled_only: bool = False) -> int:
-    """Queue a refresh for every connected organisation with none running or queued;
-    with stalled_only, only where a refresh's lease ran out (its worker was killed).
+def contact_refreshes_enqueue(
+    *, stalled_only: bool = False, connection_ids: list[int] | None = None
+) -> int:
+    """Queue a refresh for every connected organisation with none running or queued (or
+    only for `connection_ids`: those whose refresh is due); with stalled_only, only where a
+    refresh's lease ran out (its worker was killed).
 
     The connection rows say it, not the task table: a refresh runs while it holds its
     lease (renewed after every page), and one is queued from when it is queued until it
@@ -179,6 +182,8 @@ def contact_refreshes_enqueue(*, stalled_only: bool = False) -> int:
     )
     if stalled_only:
         idle = idle.filter(contacts_refresh_lease_until__lt=now)
+    if connection_ids is not None:
+        idle = idle.filter(pk__in=connection_ids)
     queued = 0
     for pk in idle.values_list("pk", flat=True):
         # A conditional UPDATE: two schedulers at once queue one refresh, not two.
@@ -186,23 +191,6 @@ def contact_refreshes_enqueue(*, stalled_only: bool = False) -> int:
             jobs.enqueue("contacts_refresh", pk, False)
             queued += 1
     return queued
-
-
-def queued_refresh_run(*, connection_id: int, full: bool = False) -> dict[str, str | int | bool]:
-    """What the worker's refresh task does: refresh, unless the organisation was
-    disconnected meanwhile or another refresh runs (which brings the mirror up to date)."""
-    connection = XeroConnection.objects.filter(
-        pk=connection_id, status=ConnectionStatus.ACTIVE
-    ).first()
-    if connection is None:
-        return {"skipped": "not connected"}
-    try:
-        result = xero_contacts_refresh(connection=connection, full=full)
-    except RefreshRunning as running:
-        # Not a failure: the refresh already running brings the mirror up to date.
-        XeroConnection.objects.filter(pk=connection_id).update(contacts_refresh_queued_at=None)
-        return {"skipped": str(running)}
-    return {"api_calls": result.api_calls, "received": result.received, "full": result.full}
 
 
 def _refresh(

@@ -1,6 +1,6 @@
-"""The dashboard's link actions: Upload, Check links and Relink to survivor on the selected
-contacts (the contacts tab dispatches its action bar here), the Search column's suggestions
-from the Xero contact mirror, Link to an existing contact, an upload's progress, and Undo.
+"""The dashboard's link actions: Relink to survivor on the selected contacts (the contacts
+tab dispatches its action bar here; Check links is in sync.webhooks.views), the Search
+column's suggestions from the Xero contact mirror, Link to an existing contact, and Undo.
 """
 
 from collections.abc import Iterable
@@ -17,7 +17,7 @@ from sync import filters
 from sync.dashboard import tabs
 from sync.exceptions import UserFacingError
 from sync.links import health as links
-from sync.links import mirror, undo
+from sync.links import undo
 from sync.models import ContactLink, LinkEvent, SyncContact, XeroConnection
 
 act = permission_required("sync.use_dashboard", raise_exception=True)
@@ -25,31 +25,6 @@ see = permission_required("contacts.view_contact", raise_exception=True)
 
 
 # --- The action bar ----------------------------------------------------------------------------
-
-
-def check_links(request: HttpRequest, *, connection: XeroConnection) -> None:
-    """Check every link of the organisation against the mirror now, and again after a
-    refresh of the mirror from Xero (queued in the background)."""
-    result = links.links_check(connection=connection)
-    mirror.contacts_refresh_queue(connection=connection)
-    if result.skipped:
-        messages.info(
-            request,
-            "Xero's contacts have not been fetched yet: the links will be checked once they "
-            "are (in the background).",
-        )
-        return
-    changed = result.invalidated + result.revalidated
-    messages.success(
-        request,
-        f"Checked {result.checked} link{'s' if result.checked != 1 else ''}: "
-        + (
-            f"{result.invalidated} went bad in Xero, {result.revalidated} are usable again."
-            if changed
-            else "none changed."
-        )
-        + " They are checked again when the Xero contacts now being refreshed arrive.",
-    )
 
 
 def relink_selected(

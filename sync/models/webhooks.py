@@ -12,6 +12,9 @@ class WebhookDelivery(models.Model):
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     events = models.PositiveIntegerField(default=0)
     signed = models.BooleanField()
+    # The Admin tab's Test sent it (sync.webhooks.sample), not Xero: it proves the endpoint
+    # answers, not that Xero delivers, so the webhooks' health does not count it.
+    sample = models.BooleanField("test sample", default=False)
 
     def __str__(self) -> str:
         return f"{self.received_at:%Y-%m-%d %H:%M:%S} {self.events} events"
@@ -46,7 +49,8 @@ class WebhookEvent(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["connection", "processed_at"], name="webhook_event_pending")
+            models.Index(fields=["connection", "processed_at"], name="webhook_event_pending"),
+            models.Index(fields=["connection", "received_at"], name="webhook_event_received"),
         ]
 
     def __str__(self) -> str:

@@ -4,6 +4,7 @@ from django import template
 
 from sync.models import XeroConnection
 from sync.syncing.errors import problems_count
+from sync.webhooks.health import WebhookHealth, webhook_health
 
 register = template.Library()
 
@@ -12,3 +13,9 @@ register = template.Library()
 def errors_count(connection: XeroConnection | None) -> int:
     """How many problems the Errors view lists: the badge on its link."""
     return problems_count(connection)
+
+
+@register.simple_tag
+def webhook_mode(connection: XeroConnection | None) -> WebhookHealth | None:
+    """Whether Xero's webhooks report the organisation's changes, or omni-xero polls."""
+    return webhook_health(connection) if connection is not None else None

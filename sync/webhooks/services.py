@@ -51,14 +51,22 @@ logger = logging.getLogger(__name__)
 MAX_EVENTS = 10_000  # in one delivery; Xero batches far fewer, a larger body is not Xero's
 RETRY_WHILE_REFRESHING = timedelta(seconds=30)
 CATEGORIES = set(WebhookEvent.Category.values)
+# The entropy of the Admin tab's Test samples (sync.webhooks.sample): recorded as samples.
+SAMPLE_ENTROPY = "omni-xero-test-"
+SAMPLE_MARK = f'"entropy":"{SAMPLE_ENTROPY}'.encode()
+
+
+def body_signature(body: bytes, key: str) -> str:
+    """Xero's x-xero-signature of a body: base64(HMAC-SHA256(key as UTF-8, body))."""
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
 
 
 def signature_valid(body: bytes, signature: str, key: str) -> bool:
-    """Whether `signature` is base64(HMAC-SHA256(key as UTF-8, body)), compared in constant
-    time. No key configured: nothing is valid."""
+    """Whether `signature` is the body's (`body_signature`), compared in constant time. No
+    key configured: nothing is valid."""
     if not key or not signature:
         return False
-    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest())
+    expected = body_signature(body, key).encode()
     try:
         given = signature.strip().encode("ascii")
     except UnicodeEncodeError:
@@ -76,8 +84,9 @@ class Received:
 def webhook_receive(*, body: bytes, signature: str) -> Received:
     """A delivery from Xero: record it; if it is signed right, store its events (each once:
     a redelivery adds nothing) and queue their processing per organisation on commit."""
+    sample = SAMPLE_MARK in body
     if not signature_valid(body, signature, settings.XERO_WEBHOOK_KEY):
-        WebhookDelivery.objects.create(events=0, signed=False)
+        WebhookDelivery.objects.create(events=0, signed=False, sample=sample)
         return Received(signed=False)
     events, unreadable = _events(body)
     tenants = {event["tenant_id"] for event in events}
@@ -96,7 +105,7 @@ def webhook_receive(*, body: bytes, signature: str) -> Received:
     if unknown:
         logger.info("Xero webhook: %s events for organisations not connected, ignored", unknown)
     with transaction.atomic():
-        WebhookDelivery.objects.create(events=len(events) + unreadable, signed=True)
+        WebhookDelivery.objects.create(events=len(events) + unreadable, signed=True, sample=sample)
         WebhookEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
         for connection_id in sorted({row.connection_id for row in rows}):
             jobs.enqueue("webhook_events", connection_id)

@@ -162,6 +162,7 @@ def stops(page: Page, live_server_url: str, data) -> list[Stop]:
         Stop("sync-run", f"{XERO}/log/{run.pk}/", "#items"),
         Stop("errors", f"{XERO}/errors/"),
         Stop("discrepancies", f"{XERO}/discrepancies/", "#discrepancies"),
+        Stop("admin-webhooks", f"{XERO}/admin/webhooks/"),
         Stop("400", f"{XERO}/sales/customers/?linked=nonsense"),
         Stop("404", f"{XERO}/sales/contacts/999999999/"),
     ]

@@ -20,6 +20,7 @@ from sync.models import (
     SyncContact,
 )
 from sync.uploads import views as upload_views
+from sync.webhooks import views as webhook_views
 from tests.factories import (
     ContactFactory,
     ContactLinkFactory,
@@ -330,9 +331,10 @@ def test_contacts_tab_query_count_does_not_grow_with_page_size(
     # 8 the user's unread notifications (none), 9 the live poller's cursor (the last link
     # event), 10 the link counts, 11 the 30 days of syncs, 12 contacts count, 13 the page of
     # contacts with ready counts, 14 their links with the merged ones' survivor names,
-    # 15 their recent uploads, 16 the uploads under way, 17 the Errors link's count, 18 the
-    # filter kept for the user's next visit.
-    with django_assert_num_queries(18):
+    # 15 their recent uploads, 16 the uploads under way, 17-18 the webhook mode (the last
+    # signed delivery, the events waiting), 19 the Errors link's count, 20 the filter kept
+    # for the user's next visit.
+    with django_assert_num_queries(20):
         response = viewer_client.get(CUSTOMERS, {"sort": "linked"})
     assert response.content.decode().count('name="contact"') == page_size
 
@@ -445,7 +447,7 @@ def test_actions_dispatch_the_tabs_selected_contacts_in_the_organisation_shown(
             ),
         )
     monkeypatch.setattr(
-        link_views,
+        webhook_views,
         "check_links",
         lambda request, *, connection: calls.append(("check", connection)),
     )
