@@ -50,7 +50,8 @@ MSG_UNKNOWN_CONTACT = (
     "[sandbox placeholder] The contact with the specified ContactID was not found."
 )
 MSG_NO_LINES = "One or more line items must be specified"
-# Seen in the wild (XERO.md §3, "More validation messages"): a part-paid document is frozen.
+# Xero's message as integrators report it (third-party sources, not Xero's own docs): a
+# part-paid document is frozen.
 MSG_PAYMENT_ALLOCATED = (
     "This document cannot be edited as it has a payment or credit note allocated to it."
 )
