@@ -167,6 +167,9 @@ def changes(request: tabs.DashboardRequest, tab: str, subtab: str) -> HttpRespon
         "connection": connection,
         "rows": html,
         "new_notices": notices,
+        # Links changed: a webhook's events may just have arrived, and the line saying how
+        # omni-xero learns of changes (webhooks or polling) is shown again as it now is.
+        "links_changed": bool(events),
     }
     response = render(request, "sync/_live.html#poller", context)
     if said:

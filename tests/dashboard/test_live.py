@@ -19,6 +19,7 @@ from tests.factories import (
     LinkEventFactory,
     SyncRunFactory,
     TransactionFactory,
+    WebhookDeliveryFactory,
     XeroConnectionFactory,
     XeroContactFactory,
 )
@@ -227,3 +228,23 @@ def test_an_htmx_fragment_of_the_list_keeps_the_page_s_poller(viewer_client):
     XeroConnectionFactory()
     fragment = viewer_client.get(CUSTOMERS, {"show": "all"}, headers=HTMX).content.decode()
     assert 'id="live-updates"' not in fragment
+
+
+def test_when_a_webhook_changes_a_link_the_line_saying_how_changes_arrive_turns_live(
+    accountant_client, settings
+):
+    settings.XERO_WEBHOOK_KEY = "a-key"
+    connection = XeroConnectionFactory()
+    tui = linked("Tui Books", connection)
+    first = page(accountant_client)
+    assert "no webhook delivery has arrived yet" in first
+    WebhookDeliveryFactory(signed=True)  # the archive's delivery, after the page was made
+    link_mark_invalid(link=tui, reason=InvalidReason.ARCHIVED)
+
+    body = poll(accountant_client, poller(first), tui.contact).content.decode()
+
+    line = re.search(
+        r'<p class="webhook-mode[^"]*" id="webhook-mode" hx-swap-oob="true".*?</p>', body, re.S
+    )
+    assert line, body
+    assert "Xero reports changes as they happen (webhooks)" in line.group(0)
