@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 MAX_EVENTS = 10_000  # in one delivery; Xero batches far fewer, a larger body is not Xero's
 RETRY_WHILE_REFRESHING = timedelta(seconds=30)
 CATEGORIES = set(WebhookEvent.Category.values)
+REFUSED_KEPT_PER_MINUTE = 60  # wrongly signed deliveries kept a minute (anyone can POST)
+KEPT_FOR = timedelta(days=30)  # deliveries and processed events, for the Admin panel
 # The entropy of the Admin tab's Test samples (sync.webhooks.sample): recorded as samples.
 SAMPLE_ENTROPY = "omni-xero-test-"
 SAMPLE_MARK = f'"entropy":"{SAMPLE_ENTROPY}'.encode()
@@ -86,7 +88,7 @@ def webhook_receive(*, body: bytes, signature: str) -> Received:
     a redelivery adds nothing) and queue their processing per organisation on commit."""
     sample = SAMPLE_MARK in body
     if not signature_valid(body, signature, settings.XERO_WEBHOOK_KEY):
-        WebhookDelivery.objects.create(events=0, signed=False, sample=sample)
+        _refused_record(sample=sample)
         return Received(signed=False)
     events, unreadable = _events(body)
     tenants = {event["tenant_id"] for event in events}
@@ -110,6 +112,31 @@ def webhook_receive(*, body: bytes, signature: str) -> Received:
         for connection_id in sorted({row.connection_id for row in rows}):
             jobs.enqueue("webhook_events", connection_id)
     return Received(signed=True, events=len(rows), ignored=unknown + unreadable)
+
+
+def _refused_record(*, sample: bool) -> None:
+    """Keep a wrongly signed delivery for the Admin panel's count, up to
+    REFUSED_KEPT_PER_MINUTE a minute: anyone can POST to the endpoint, and a flood of them
+    must not fill the database (beyond the cap they are only logged)."""
+    recent = WebhookDelivery.objects.filter(
+        signed=False, received_at__gte=timezone.now() - timedelta(minutes=1)
+    )
+    if recent.count() < REFUSED_KEPT_PER_MINUTE:
+        WebhookDelivery.objects.create(events=0, signed=False, sample=sample)
+    else:
+        logger.warning("Xero webhook: a wrongly signed delivery refused (not kept: too many)")
+
+
+def webhook_history_prune(*, now: datetime | None = None) -> int:
+    """Delete the deliveries, and the events processed, received more than KEPT_FOR ago (the
+    scheduler's sweep): Xero redelivers for 24 hours at most, and what arrives later is
+    judged by UpdatedDateUTC anyway. Events not processed are kept whatever their age."""
+    cutoff = (now or timezone.now()) - KEPT_FOR
+    events, _ = WebhookEvent.objects.filter(
+        received_at__lt=cutoff, processed_at__isnull=False
+    ).delete()
+    deliveries, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return events + deliveries
 
 
 def _events(body: bytes) -> tuple[list[dict[str, Any]], int]:

@@ -258,3 +258,38 @@ def test_events_a_killed_worker_left_are_queued_again_by_the_sweep(
     with django_capture_on_commit_callbacks() as queued:
         assert webhooks.webhook_events_resume() == 1
     assert len(queued) == 1
+
+
+def test_a_flood_of_wrongly_signed_deliveries_is_refused_without_filling_the_database(client):
+    for _ in range(webhooks.REFUSED_KEPT_PER_MINUTE + 40):
+        assert deliver(client, INTENT, signature="not-it").status_code == 401
+    assert WebhookDelivery.objects.filter(signed=False).count() == webhooks.REFUSED_KEPT_PER_MINUTE
+    # A correctly signed one is still kept and answered as ever.
+    assert deliver(client, INTENT, signature=INTENT_SIGNATURE).status_code == 200
+    assert WebhookDelivery.objects.filter(signed=True).count() == 1
+
+
+def test_deliveries_and_processed_events_older_than_30_days_are_pruned_but_waiting_ones_kept():
+    connection = XeroConnectionFactory()
+    old = datetime.now(UTC) - timedelta(days=31)
+
+    def stored(*, processed: bool) -> WebhookEvent:
+        row = WebhookEvent.objects.create(
+            connection=connection,
+            category="CONTACT",
+            event_type="UPDATE",
+            resource_id=uuid.uuid4(),
+            event_date=old,
+            processed_at=old if processed else None,
+        )
+        return row
+
+    done, waiting, recent = stored(processed=True), stored(processed=False), stored(processed=True)
+    WebhookDelivery.objects.create(events=2, signed=True)
+    WebhookEvent.objects.filter(pk__in=[done.pk, waiting.pk]).update(received_at=old)
+    WebhookDelivery.objects.update(received_at=old)
+    WebhookDelivery.objects.create(events=1, signed=True)  # today's
+
+    assert webhooks.webhook_history_prune() == 2
+    assert set(WebhookEvent.objects.values_list("pk", flat=True)) == {waiting.pk, recent.pk}
+    assert WebhookDelivery.objects.count() == 1

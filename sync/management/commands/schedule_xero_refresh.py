@@ -9,7 +9,7 @@ from sync.jobs import jobs_resume
 from sync.links.mirror import contact_refreshes_enqueue
 from sync.syncing.runs import autosyncs_start
 from sync.webhooks.health import safety_net_refreshes_enqueue
-from sync.webhooks.services import webhook_events_resume
+from sync.webhooks.services import webhook_events_resume, webhook_history_prune
 
 # Between rounds that resume stalled work and start the automatic syncs that are due.
 TICK_SECONDS = 60
@@ -48,6 +48,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Resumed {resumed_refreshes} stalled refresh(es).")
             resumed = jobs_resume()
             resumed["webhook event batches"] = webhook_events_resume()
+            webhook_history_prune()
             started = autosyncs_start()
             if talk:
                 for kind, count in resumed.items():
