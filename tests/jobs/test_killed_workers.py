@@ -195,7 +195,13 @@ def test_a_token_refresh_whose_worker_was_killed_is_done_by_the_next_worker(
         tasks.refresh_xero_contacts.call(connection.pk)
     monkeypatch.undo()
     assert XeroConnection.objects.get().token_version == version  # not saved
-    left_for_dead("refresh_xero_contacts", (XeroConnection.objects, "refresh_lease_until"))
+    # Killed, the refresh holds both its leases until they run out (the raised exception
+    # let them go, as a kill does not).
+    left_for_dead(
+        "refresh_xero_contacts",
+        (XeroConnection.objects, "refresh_lease_until"),
+        (XeroConnection.objects, "contacts_refresh_lease_until"),
+    )
     XeroConnection.objects.update(contacts_refresh_queued_at=None)
     refreshes = XeroApiCall.objects.filter(endpoint="/connect/token").count()
 
