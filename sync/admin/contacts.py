@@ -23,6 +23,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import views as import_views
 from sync.imports.export_format import XeroContactsExport
 from sync.imports.resource import XeroExportResource
+from sync.imports.tmp_storage import DatabaseStorage
 from sync.imports.xero_export import ImportFileError, upload_size_validator
 from sync.links.services import (
     contact_delete,
@@ -106,6 +107,7 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
     import_formats = [XeroContactsExport]
     import_form_class = XeroImportForm
     confirm_form_class = XeroConfirmForm
+    tmp_storage_class = DatabaseStorage
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
