@@ -27,12 +27,12 @@ from psycopg import sql
 from tests.processes import alive, descendants, free_port, group_gone, honcho_started, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "postgres"}
+POSTGRES = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"  # the server's own database
 
 
 def postgres_answers() -> bool:
     try:
-        psycopg.connect(connect_timeout=3, **POSTGRES).close()
+        psycopg.connect(POSTGRES, connect_timeout=3).close()
     except psycopg.OperationalError:
         return False
     return True
@@ -51,7 +51,7 @@ def database():
         pytest.skip("PostgreSQL is not answering at 127.0.0.1:5432")
     name = f"serve_test_{secrets.token_hex(4)}"
     yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(autocommit=True, **POSTGRES) as db:
+    with psycopg.connect(POSTGRES, autocommit=True) as db:
         db.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
