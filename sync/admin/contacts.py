@@ -23,6 +23,7 @@ from sync.exceptions import UserFacingError
 from sync.imports import views as import_views
 from sync.imports.export_format import XeroContactsExport
 from sync.imports.resource import XeroExportResource
+from sync.imports.services import ImportRefused
 from sync.imports.tmp_storage import DatabaseStorage
 from sync.imports.xero_export import ImportFileError, upload_size_validator
 from sync.links.services import (
@@ -150,6 +151,14 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
+
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        try:
+            response: HttpResponse = super().process_import(request, **kwargs)
+        except ImportRefused as refused:  # its file expired (a day) or was imported already
+            self.message_user(request, str(refused), messages.ERROR)
+            return redirect("admin:contacts_contact_import")
+        return response
 
     def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
         if getattr(result, "contact_import", None) is None:

@@ -187,6 +187,15 @@ def test_a_file_never_confirmed_goes_after_a_day(admin_client):
     assert ImportFile.objects.count() == 1
 
 
+def test_confirming_a_file_gone_meanwhile_says_so(admin_client):
+    preview = upload(admin_client, xero_csv([BAYVIEW]))
+    ImportFile.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    done_page = confirm(admin_client, preview)
+    assert done_page.redirect_chain[-1][0] == IMPORT
+    assert shown(done_page) == ["That import was not found: it has expired. Choose the file again."]
+    assert not Contact.objects.exists()
+
+
 def test_confirming_writes_nothing_when_any_part_fails(admin_client, monkeypatch):
     connection = XeroConnectionFactory()
     XeroContactFactory(connection=connection, name="Bayview Cafe Ltd")
