@@ -12,6 +12,12 @@ LOCK := requirements/dev.lock
 run: setup
 	$(PY) scripts/run.py
 
+# The production shape on this machine: PostgreSQL, DEBUG off, gunicorn, WORKERS task workers,
+# the scheduler, under honcho with Procfile.production (README.md, "Production").
+.PHONY: serve
+serve: setup
+	$(PY) scripts/serve.py
+
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; fi; exit $$rc

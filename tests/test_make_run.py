@@ -8,7 +8,6 @@ started. The database is migrated once for the module; each run then takes a few
 import fcntl
 import http.client
 import os
-import re
 import select
 import signal
 import socket
@@ -16,7 +15,6 @@ import subprocess
 import sys
 import termios
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -24,53 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import alive, descendants, free_port, group_gone, honcho_started, wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
-STARTED = re.compile(r"(\w+)\.1 started \(pid=(\d+)\)")
 
 pytestmark = [
     pytest.mark.processes,
     pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def alive(pid: int) -> bool:
-    """Running (a zombie has stopped; only its parent has yet to notice)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rpartition(")")[2].split()[0] != "Z"
-
-
-def descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rpartition(")")[2].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.add(child)
-            todo.append(child)
-    return found
-
-
-def wait_until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up after {seconds} s waiting for {what}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +58,10 @@ class Run:
     read_output: Callable[[], str]
 
     def started(self) -> dict[str, int]:
-        """What honcho reported starting: process name → pid (each leads its own group)."""
-        return {name: int(pid) for name, pid in STARTED.findall(self.read_output())}
+        """What honcho reported starting: process name → pid (make run starts one of each)."""
+        return {
+            name.partition(".")[0]: pid for name, pid in honcho_started(self.read_output()).items()
+        }
 
 
 @contextmanager
@@ -147,14 +108,6 @@ def wait_until_running(run: Run) -> set[int]:
     pids = descendants(run.process.pid)
     assert set(run.started().values()) <= pids
     return pids | {run.process.pid}
-
-
-def group_gone(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return True
-    return False  # running, or stopped but not yet reaped
 
 
 def assert_all_stopped(run: Run, pids: set[int]) -> None:

@@ -47,6 +47,25 @@ def test_demo_data_loads_once(tmp_path, settings, monkeypatch):
     assert (Contact.objects.count(), Transaction.objects.count()) == counts
 
 
+@pytest.mark.django_db
+def test_make_serve_never_loads_the_demo_superuser_into_a_database_in_use(tmp_path, monkeypatch):
+    monkeypatch.setattr("sync.demo.LOGINS_FILE", tmp_path / "logins.json")
+    get_user_model().objects.create_user("someone-real")
+    out = StringIO()
+    call_command("load_demo_data", "--if-empty", stdout=out)
+    assert "no demo data" in out.getvalue()
+    assert not get_user_model().objects.filter(username="admin").exists()
+    assert not Contact.objects.exists()
+
+
+@pytest.mark.django_db
+def test_make_serve_loads_the_demo_data_into_an_empty_database(tmp_path, monkeypatch):
+    monkeypatch.setattr("sync.demo.LOGINS_FILE", tmp_path / "logins.json")
+    call_command("load_demo_data", "--if-empty", stdout=StringIO())
+    assert get_user_model().objects.filter(username="admin").exists()
+    assert (tmp_path / "logins.json").exists()
+
+
 def test_find_python_reports_a_missing_python_in_one_sentence():
     env = {**os.environ, "PYTHON": "/nonexistent/python3"}
     result = subprocess.run(

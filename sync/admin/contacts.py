@@ -23,6 +23,8 @@ from sync.exceptions import UserFacingError
 from sync.imports import views as import_views
 from sync.imports.export_format import XeroContactsExport
 from sync.imports.resource import XeroExportResource
+from sync.imports.services import ImportRefused
+from sync.imports.tmp_storage import DatabaseStorage
 from sync.imports.xero_export import ImportFileError, upload_size_validator
 from sync.links.services import (
     contact_delete,
@@ -106,6 +108,7 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
     import_formats = [XeroContactsExport]
     import_form_class = XeroImportForm
     confirm_form_class = XeroConfirmForm
+    tmp_storage_class = DatabaseStorage
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         return self.has_add_permission(request)
@@ -148,6 +151,14 @@ class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
             form.add_error("import_file", str(e))
         else:
             super().add_data_read_fail_error_to_form(form, e)
+
+    def process_import(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        try:
+            response: HttpResponse = super().process_import(request, **kwargs)
+        except ImportRefused as refused:  # its file expired (a day) or was imported already
+            self.message_user(request, str(refused), messages.ERROR)
+            return redirect("admin:contacts_contact_import")
+        return response
 
     def process_result(self, result: Result, request: HttpRequest) -> HttpResponse:
         if getattr(result, "contact_import", None) is None:

@@ -40,6 +40,7 @@ from sync.models import (
     ContactImport,
     ContactLink,
     ImportedContact,
+    ImportFile,
     LinkMethod,
     XeroConnection,
 )
@@ -351,3 +352,26 @@ def import_review(contact_import: ContactImport) -> list[ImportedContact]:
     if contact_import.connection is not None:
         rows = rows.exclude(contact__links__connection=contact_import.connection)
     return list(rows)
+
+
+# --- The Contact admin's kept file (django-import-export) --------------------------------------
+
+
+def import_file_keep(*, data: bytes) -> str:
+    """Keep a file between the admin's preview and its confirmation; its random name. Files
+    never confirmed go once they are older than IMPORT_TTL, as an upload's do."""
+    ImportFile.objects.filter(created_at__lt=timezone.now() - IMPORT_TTL).delete()
+    return ImportFile.objects.create(name=secrets.token_urlsafe(32), data=data).name
+
+
+def import_file_read(*, name: str) -> bytes:
+    found = ImportFile.objects.filter(
+        name=name, created_at__gte=timezone.now() - IMPORT_TTL
+    ).first()
+    if found is None:
+        raise ImportRefused("That import was not found: it has expired. Choose the file again.")
+    return bytes(found.data)
+
+
+def import_file_remove(*, name: str) -> None:
+    ImportFile.objects.filter(name=name).delete()

@@ -15,7 +15,7 @@ from .connections import (
     XeroConnection,
     XeroConnectionQuerySet,
 )
-from .imports import ContactImport, DismissedSuggestion, ImportedContact
+from .imports import ContactImport, DismissedSuggestion, ImportedContact, ImportFile
 from .links import (
     ContactLink,
     ContactLinkQuerySet,
@@ -65,6 +65,7 @@ __all__ = [
     "ContactLinkQuerySet",
     "DismissedSuggestion",
     "DocumentStatus",
+    "ImportFile",
     "ImportedContact",
     "InvalidReason",
     "KeptFilter",

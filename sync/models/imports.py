@@ -8,6 +8,20 @@ from contacts.models import Contact
 from .connections import XeroConnection
 
 
+class ImportFile(models.Model):
+    """A spreadsheet the Contact admin's Import (django-import-export) keeps between its
+    preview and its confirmation: here, not on the disk of the web node that took it, so
+    that any node can confirm it. Found by its random name; removed once imported, or a day
+    later."""
+
+    name = models.CharField(max_length=64, unique=True, editable=False)
+    data = models.BinaryField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ContactImport(models.Model):
     """A contacts spreadsheet an accountant uploaded: kept here between its preview and its
     confirmation, found again only by its random token and only by the person who uploaded

@@ -2,14 +2,20 @@
 sync.imports.xero_export, a dry-run preview, a confirmation in one transaction that links on
 import as the dashboard does."""
 
+import shutil
+import tempfile
+from datetime import timedelta
+
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from contacts.models import Contact
 from sync.imports import services as imports
-from sync.models import ContactImport, ContactLink, LinkEvent
+from sync.models import ContactImport, ContactLink, ImportFile, LinkEvent
 from tests.factories import ContactFactory, UserFactory, XeroConnectionFactory, XeroContactFactory
 from tests.xero_export import BAYVIEW, xero_csv, xero_xlsx
 
@@ -148,6 +154,46 @@ def test_confirming_imports_and_links_the_exact_matches_audited_as_the_admin(
         admin_user,
     )
     assert [row.contact_name for row in imports.import_review(done)] == ["Kauri Coast Outfitters"]
+
+
+def test_a_preview_on_one_web_node_is_confirmed_on_another(
+    admin_client, settings, tmp_path, monkeypatch
+):
+    """The file waits in the database, not in the temporary folder of the node that took
+    it: another node, with a disk of its own, confirms it."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir(), second.mkdir()
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # the upload itself is written to the disk
+    settings.FILE_UPLOAD_TEMP_DIR = str(first)
+    monkeypatch.setattr(tempfile, "tempdir", str(first))
+    preview = upload(admin_client, xero_csv([BAYVIEW, KAURI]), name="export.csv")
+    assert "Confirm import" in preview.content.decode()
+    assert [path for path in first.rglob("*") if path.is_file()] == []
+    shutil.rmtree(first)
+
+    settings.FILE_UPLOAD_TEMP_DIR = str(second)
+    monkeypatch.setattr(tempfile, "tempdir", str(second))
+    browser = Client()
+    browser.cookies = admin_client.cookies  # the same browser, sent to the other node
+    done_page = confirm(browser, preview)
+    assert "Imported export.csv: 2 new" in shown(done_page)[0]
+    assert not ImportFile.objects.exists()  # gone once imported
+
+
+def test_a_file_never_confirmed_goes_after_a_day(admin_client):
+    upload(admin_client, xero_csv([BAYVIEW]))
+    ImportFile.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    upload(admin_client, xero_csv([KAURI]))
+    assert ImportFile.objects.count() == 1
+
+
+def test_confirming_a_file_gone_meanwhile_says_so(admin_client):
+    preview = upload(admin_client, xero_csv([BAYVIEW]))
+    ImportFile.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    done_page = confirm(admin_client, preview)
+    assert done_page.redirect_chain[-1][0] == IMPORT
+    assert shown(done_page) == ["That import was not found: it has expired. Choose the file again."]
+    assert not Contact.objects.exists()
 
 
 def test_confirming_writes_nothing_when_any_part_fails(admin_client, monkeypatch):

@@ -1,8 +1,13 @@
 """Import from a Xero export: preview, confirm in one transaction, link on import, review,
 and the pages an accountant goes through."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact
@@ -223,6 +228,37 @@ def test_upload_preview_confirm_and_review_pages(accountant_client, connection):
     assert "Imported contacts.csv: 4 new, 0 updated, 1 linked to Xero, 3 to review." in result
     assert result.count('id="review-row-') == 3
     assert Contact.objects.filter(is_customer=True, is_supplier=True).count() == 4
+
+
+def test_a_preview_on_one_web_node_and_the_import_on_another(
+    accountant_client, connection, settings, tmp_path, monkeypatch
+):
+    """Web nodes behind a load balancer share the database alone: the node that takes the
+    upload keeps nothing on its disk, and another, with a disk of its own, previews and
+    imports the file."""
+
+    def node(name: str) -> Path:
+        disk = tmp_path / name
+        disk.mkdir()
+        settings.VAR_DIR, settings.MEDIA_ROOT = disk, disk / "media"
+        settings.FILE_UPLOAD_TEMP_DIR = str(disk)
+        monkeypatch.setattr(tempfile, "tempdir", str(disk))
+        return disk
+
+    first = node("first")
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # the upload itself is written to the disk
+    preview_url = upload(accountant_client, xero_csv(ROWS), role="both").url
+    assert [path for path in first.rglob("*") if path.is_file()] == []
+    shutil.rmtree(first)
+
+    node("second")
+    browser = Client()
+    browser.cookies = accountant_client.cookies  # the same browser, sent to the other node
+    assert "<strong>4</strong> new contacts" in browser.get(preview_url).content.decode()
+    token = ContactImport.objects.get().token
+    response = browser.post(reverse("sync:import_confirm", kwargs={"token": token}))
+    result = browser.get(response.url).content.decode()
+    assert "Imported contacts.csv: 4 new, 0 updated, 1 linked to Xero, 3 to review." in result
 
 
 def test_a_bad_file_is_shown_on_the_form_and_nothing_kept(accountant_client, connection):
