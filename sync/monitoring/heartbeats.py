@@ -54,7 +54,14 @@ def scheduler_tick() -> None:
     DBTaskResult.objects.filter(task_path=TASK_PATH, finished_at__lt=now - RESULTS_KEPT).delete()
 
 
+def ages() -> dict[str, timedelta]:
+    """How long ago the freshest process of each kind beat, for the kinds that ever did (one
+    query)."""
+    now = timezone.now()
+    found = Heartbeat.objects.order_by().values_list("kind").annotate(latest=Max("at"))
+    return {kind: now - at for kind, at in found}
+
+
 def latest(kind: str) -> timedelta | None:
     """How long ago the freshest process of this kind beat; None if none ever did."""
-    at = Heartbeat.objects.filter(kind=kind).aggregate(latest=Max("at"))["latest"]
-    return None if at is None else timezone.now() - at
+    return ages().get(kind)

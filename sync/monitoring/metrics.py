@@ -19,7 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Met
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync import jobs
-from sync.models import Heartbeat, XeroApiCall, XeroConnection
+from sync.models import XeroApiCall, XeroConnection
 from sync.monitoring import heartbeats
 
 WINDOW = timedelta(hours=1)
@@ -56,18 +56,18 @@ def _jobs(since: datetime) -> Iterator[Metric]:
     )
     took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
     for kind, model in sorted(jobs.registered_models().items()):
-        finished = model._default_manager.filter(
-            finished_at__gte=since, started_at__isnull=False
-        ).alias(took=took)
+        finished = model._default_manager.filter(finished_at__gte=since, started_at__isnull=False)
         counts = finished.order_by().aggregate(
             n=Count("pk"),
-            total=Sum("took"),
+            total=Sum(took),
             **{
-                f"le{i}": Count("pk", filter=Q(took__lte=timedelta(seconds=bound)))
+                f"le{i}": Count(
+                    "pk", filter=Q(finished_at__lte=F("started_at") + timedelta(seconds=bound))
+                )
                 for i, bound in enumerate(DURATION_BUCKETS)
             },
         )
-        buckets = [(str(b), counts[f"le{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
+        buckets = [(str(float(b)), counts[f"le{i}"]) for i, b in enumerate(DURATION_BUCKETS)]
         total = counts["total"] or timedelta()
         durations.add_metric([kind], [*buckets, ("+Inf", counts["n"])], total.total_seconds())
         active.add_metric([kind], model._default_manager.filter(state__in=jobs.ACTIVE).count())
@@ -135,10 +135,8 @@ def _heartbeats() -> Metric:
         "Seconds since the freshest process of a kind last beat (worker, scheduler).",
         labels=["process"],
     )
-    for kind in Heartbeat.Kind.values:
-        age = heartbeats.latest(kind)
-        if age is not None:
-            ages.add_metric([kind], age.total_seconds())
+    for kind, age in sorted(heartbeats.ages().items()):
+        ages.add_metric([kind], age.total_seconds())
     return ages
 
 
