@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 from sync import request_id
@@ -44,14 +45,18 @@ class JsonFormatter(logging.Formatter):
 class RequestIdMiddleware:
     """Gives every request an ID: the caller's X-Request-ID when it is sane (a proxy's or a
     load balancer's, to follow one request across them), else a new one. It is in force
-    while the request runs and goes back in the response's X-Request-ID."""
+    until the request is finished, and goes back in the response's X-Request-ID."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         value = request_id.from_header(request.headers.get(HEADER))
-        with request_id.bound(value):
-            response = self.get_response(request)
+        request_id.begin(value)
+        response = self.get_response(request)
         response[HEADER] = value
         return response
+
+
+# Until the response is closed, so that Django's own line for a 404 or a 500 carries it.
+request_finished.connect(request_id.end, dispatch_uid="request_id_end")

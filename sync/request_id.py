@@ -31,6 +31,17 @@ def bound(value: str) -> Iterator[None]:
         _current.reset(token)
 
 
+def begin(value: str) -> None:
+    """Make `value` the request ID from now on: for a request, from its first middleware
+    until it is finished (Django logs a 4xx or 5xx after the middleware returned)."""
+    _current.set(value)
+
+
+def end(**kwargs: object) -> None:
+    """No request ID in force any more (connected to `request_finished`)."""
+    _current.set("")
+
+
 def from_header(value: str | None) -> str:
     """The caller's request ID if it is sane, else a new uuid4."""
     if value and SANE.fullmatch(value):
