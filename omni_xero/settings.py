@@ -274,9 +274,33 @@ if _email_backend.endswith("smtp.EmailBackend"):
         "use_tls": env.bool("EMAIL_USE_TLS", default=False),
     }
 
+# --- Health, metrics and logs (README, "Health and metrics") ---------------------------------
+# Every request gets an ID (X-Request-ID), first, so that every later middleware's log
+# lines carry it.
+MIDDLEWARE.insert(0, "omni_xero.logs.RequestIdMiddleware")
+# Load balancers and Prometheus probe the node itself, over plain HTTP.
+SECURE_REDIRECT_EXEMPT += [r"^health/", r"^metrics$"]
+# /metrics answers a bearer token when one is set; without one, internal addresses only.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# "json": one JSON object a line (time, level, logger, message, request_id, exc_info);
+# "text": for people reading a terminal.
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is {LOG_FORMAT!r}: it is json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "omni_xero.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "omni_xero.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

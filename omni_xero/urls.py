@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from sync.monitoring import views as monitoring_views
 from sync.webhooks import views as webhook_views
 
 admin.site.site_header = "omni-xero administration"
@@ -21,4 +22,8 @@ urlpatterns = [
     # Xero's webhooks: no slash to append, no login; signed (sync/webhooks/).
     path("webhooks/xero", webhook_views.xero_webhook, name="xero_webhook"),
     path("admin/", admin.site.urls),
+    # For load balancers, orchestrators and Prometheus: no login (sync/monitoring/).
+    path("health/live", monitoring_views.live, name="health_live"),
+    path("health/", monitoring_views.health, name="health"),
+    path("metrics", monitoring_views.metrics_view, name="metrics"),
 ]

@@ -27,6 +27,8 @@ from django.db.models.functions import Coalesce
 from django.tasks import Task
 from django.utils import timezone
 
+from sync import request_id
+
 QUEUED, RUNNING, WAITING, DONE, STOPPED = "queued", "running", "waiting", "done", "stopped"
 ACTIVE = [QUEUED, RUNNING, WAITING]
 FINISHED = [DONE, STOPPED]
@@ -110,7 +112,8 @@ _FINISH_LISTENERS: list[Callable[["Job"], object]] = []
 
 
 def register(kind: str) -> Callable[[_TaskT], _TaskT]:
-    """Make a task the one that carries on jobs of `kind` (sync.tasks registers them)."""
+    """Make a task the one that carries on jobs of `kind` (sync.tasks registers them). It
+    takes a `request_id` keyword, which `enqueue` fills in and the task binds."""
 
     def add(task: _TaskT) -> _TaskT:
         _TASKS[kind] = task
@@ -124,7 +127,14 @@ def enqueue(kind: str, *args: Any, at: datetime | None = None) -> None:
     a worker quicker than the commit would find nothing to do, or rows not yet there."""
     task = _TASKS[kind]
     planned = task.using(run_after=at) if at is not None else task
-    transaction.on_commit(lambda: planned.enqueue(*args))
+    # The request (or job) asking for the work: the worker's log lines for it carry its ID.
+    asked_by = request_id.current()
+    transaction.on_commit(lambda: planned.enqueue(*args, request_id=asked_by))
+
+
+def registered_models() -> dict[str, type["Job"]]:
+    """Every kind of job, and its model."""
+    return dict(_JOB_MODELS)
 
 
 def on_finish(listener: Callable[["Job"], object]) -> Callable[["Job"], object]:
@@ -169,6 +179,13 @@ class Job(models.Model):
         default=0, help_text="How many times a worker took it on."
     )
     detail = models.CharField(max_length=500, blank=True, help_text="Why it waits or stopped.")
+    request_id = models.CharField(
+        max_length=request_id.MAX_LENGTH,
+        blank=True,
+        default=request_id.current,
+        editable=False,
+        help_text="The request that started it (X-Request-ID): its log lines carry it.",
+    )
 
     class Meta:
         abstract = True
@@ -303,9 +320,11 @@ def jobs_resume() -> dict[str, int]:
     for kind, model in _JOB_MODELS.items():
         stalled = model._default_manager.filter(_stalled(now, model.LEASE))
         count = 0
-        for pk in stalled.order_by("created_at", "pk").values_list("pk", flat=True):
+        for pk, started_by in stalled.order_by("created_at", "pk").values_list("pk", "request_id"):
             if stalled.filter(pk=pk).update(resume_at=now):
-                enqueue(kind, pk)
+                # Its continuation's log lines carry the ID of the request that started it.
+                with request_id.bound(started_by):
+                    enqueue(kind, pk)
                 count += 1
         resumed[str(model._meta.verbose_name_plural)] = count
     return resumed

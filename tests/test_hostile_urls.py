@@ -23,7 +23,8 @@ from django.urls.resolvers import RoutePattern
 from django.utils import timezone
 
 from sync.dashboard.tabs import TABS
-from sync.models import ContactImport, SyncItem
+from sync.models import ContactImport, Heartbeat, SyncItem
+from sync.monitoring.heartbeats import heartbeat_record
 from tests.factories import (
     ContactImportFactory,
     ContactLinkFactory,
@@ -166,6 +167,9 @@ def world(connection, admin_user, accountant, viewer):
     done = ContactImportFactory(connection=connection, confirmed_at=timezone.now())
     ImportedContactFactory(contact_import=done, contact=customer)
     pending: ContactImport = ContactImportFactory(connection=connection, created_by=accountant)
+    # A worker and the scheduler alive: /health/ answers 200, its 503 is not a server error.
+    heartbeat_record(kind=Heartbeat.Kind.WORKER)
+    heartbeat_record(kind=Heartbeat.Kind.SCHEDULER)
     return {
         "connection": connection,
         "ids": {

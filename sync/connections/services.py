@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from sync import jobs, xero
+from sync import jobs, request_id, xero
 from sync.connections import crypto
 from sync.models import (
     Actor,
@@ -59,6 +59,7 @@ def call_record(connection_id: int | None, call: xero.CallRecord) -> None:
         correlation_id=call.correlation_id,
         idempotency_key=call.idempotency_key,
         error=call.error,
+        request_id=request_id.current(),
     )
     if connection_id is not None and call.quota.seen:
         XeroConnection.objects.filter(pk=connection_id).update(

@@ -15,6 +15,7 @@ from .connections import (
     XeroConnection,
     XeroConnectionQuerySet,
 )
+from .heartbeats import Heartbeat
 from .imports import ContactImport, DismissedSuggestion, ImportedContact, ImportFile
 from .links import (
     ContactLink,
@@ -65,6 +66,7 @@ __all__ = [
     "ContactLinkQuerySet",
     "DismissedSuggestion",
     "DocumentStatus",
+    "Heartbeat",
     "ImportFile",
     "ImportedContact",
     "InvalidReason",

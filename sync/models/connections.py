@@ -129,6 +129,11 @@ class XeroApiCall(models.Model):
     correlation_id = models.CharField(max_length=64, blank=True)
     idempotency_key = models.CharField(max_length=128, blank=True)
     error = models.CharField(max_length=500, blank=True)
+    request_id = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The request, or the job it started, that made the call (X-Request-ID).",
+    )
 
     class Meta:
         ordering = ["-at", "-pk"]

@@ -7,12 +7,15 @@ from django.core.management.base import BaseCommand
 
 from sync.jobs import jobs_resume
 from sync.links.mirror import contact_refreshes_enqueue
+from sync.monitoring.heartbeats import (
+    TICK_SECONDS,
+    WORKER_BEAT_SECONDS,
+    scheduler_tick,
+    worker_beat_request,
+)
 from sync.syncing.runs import autosyncs_start
 from sync.webhooks.health import safety_net_refreshes_enqueue
 from sync.webhooks.services import webhook_events_resume, webhook_history_prune
-
-# Between rounds that resume stalled work and start the automatic syncs that are due.
-TICK_SECONDS = 60
 
 
 class Command(BaseCommand):
@@ -38,6 +41,9 @@ class Command(BaseCommand):
                 signal.signal(signum, lambda signum, frame: stop.set())
         while not stop.is_set():
             talk = options["verbosity"] > 1 or not loop
+            # /health/ reads this round's time, and the beat of the worker that runs the
+            # task it queues.
+            scheduler_tick()
             # Each organisation's refresh when it is due by its own mode's interval.
             queued = safety_net_refreshes_enqueue()
             if talk:
@@ -58,4 +64,9 @@ class Command(BaseCommand):
                     self.stdout.write(f"Started {started} automatic sync(s).")
             if not loop:
                 return
-            stop.wait(TICK_SECONDS)
+            # Between rounds, a worker's beat is asked for every WORKER_BEAT_SECONDS.
+            for _ in range(TICK_SECONDS // WORKER_BEAT_SECONDS - 1):
+                if stop.wait(WORKER_BEAT_SECONDS):
+                    return
+                worker_beat_request()
+            stop.wait(WORKER_BEAT_SECONDS)
