@@ -23,6 +23,19 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+HEARTBEAT_TASK = "path=sync.tasks.heartbeat "
+
+
+class HeartbeatQuiet(logging.Filter):
+    """Leaves out the task worker's lines about the heartbeat task (the scheduler queues one
+    every 20 seconds for /health/): they would bury the lines about real work."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.name.startswith("django.tasks") and HEARTBEAT_TASK in record.getMessage()
+        )
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, on one line: time (UTC, ISO 8601), level, logger,
     message, request_id, and exc_info as the formatted traceback when there is one."""

@@ -290,7 +290,10 @@ if LOG_FORMAT not in ("json", "text"):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "omni_xero.logs.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "omni_xero.logs.RequestIdFilter"},
+        "heartbeat_quiet": {"()": "omni_xero.logs.HeartbeatQuiet"},
+    },
     "formatters": {
         "json": {"()": "omni_xero.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -299,8 +302,11 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["request_id"],
+            "filters": ["request_id", "heartbeat_quiet"],
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # Django's own loggers go to this handler alone: Django's default console handler (with
+    # DEBUG on) would print each of their lines a second time, unformatted.
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }

@@ -102,3 +102,16 @@ def test_the_sync_a_request_starts_and_its_worker_carry_the_requests_id(
     assert set(XeroApiCall.objects.values_list("request_id", flat=True)) == {"sync-req-9"}
     logging.getLogger("sync.syncing").info("worker says")
     assert {"request_id": "", "message": "worker says"}.items() <= log_lines()[-1].items()
+
+
+def test_the_worker_log_leaves_out_the_heartbeat_but_keeps_real_tasks_each_once(log_lines):
+    tasks = logging.getLogger("django.tasks")
+    tasks.info("Task id=%s path=%s state=%s", "1", "sync.tasks.heartbeat", "SUCCESSFUL")
+    tasks.info("Task id=%s path=%s state=%s", "2", "sync.tasks.upload_continue", "SUCCESSFUL")
+
+    lines = [line["message"] for line in log_lines()]
+    assert lines == ["Task id=2 path=sync.tasks.upload_continue state=SUCCESSFUL"]
+    # Once each: Django's loggers write through this handler alone (Django's own console
+    # handler, with DEBUG on, would print every line again, unformatted).
+    django = logging.getLogger("django")
+    assert [h.name for h in django.handlers] == ["console"] and not django.propagate
