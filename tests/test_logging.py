@@ -104,8 +104,14 @@ def test_the_sync_a_request_starts_and_its_worker_carry_the_requests_id(
     assert {"request_id": "", "message": "worker says"}.items() <= log_lines()[-1].items()
 
 
-def test_the_worker_log_leaves_out_the_heartbeat_but_keeps_real_tasks_each_once(log_lines):
+def test_the_worker_log_leaves_out_the_heartbeat_but_keeps_real_tasks_each_once(
+    log_lines, monkeypatch
+):
     tasks = logging.getLogger("django.tasks")
+    # As a worker run at its default verbosity sets it (a quiet one, earlier in the suite,
+    # may have left it at CRITICAL).
+    monkeypatch.setattr(tasks, "level", tasks.level)  # put back afterwards
+    tasks.setLevel(logging.INFO)  # (setLevel also clears the logger's cache)
     tasks.info("Task id=%s path=%s state=%s", "1", "sync.tasks.heartbeat", "SUCCESSFUL")
     tasks.info("Task id=%s path=%s state=%s", "2", "sync.tasks.upload_continue", "SUCCESSFUL")
 

@@ -368,12 +368,13 @@ def test_redirect_uris_registered_through_the_control_api(sandbox):
 
 
 def test_make_run_registers_omni_xeros_callback(monkeypatch):
-    """scripts/run.py gives the sandbox the callback Django builds (sync/urls.py)."""
+    """scripts/run.py (through supervise.py, which make serve shares) gives the sandbox the
+    callback Django builds (sync/urls.py)."""
     import importlib.util
 
     from django.urls import reverse
 
-    spec = importlib.util.spec_from_file_location("run_script", ROOT / "scripts" / "run.py")
+    spec = importlib.util.spec_from_file_location("supervise", ROOT / "scripts" / "supervise.py")
     assert spec and spec.loader
     run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(run)
