@@ -5,14 +5,12 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from sync.links import mirror
-from sync.links.services import contact_link
-from sync.models import InvalidReason, LinkMethod, SyncSettings, WebhookDelivery, WebhookEvent
+from sync.models import InvalidReason, SyncSettings, WebhookDelivery, WebhookEvent
 from sync.syncing import discrepancies
 from sync.webhooks import services as webhooks
-from tests.factories import ContactFactory
 from tests.plugins.xero import connect_with
 from tests.syncing.test_sync import linked, sync, transaction_of
+from tests.webhooks.sandbox_links import linked_in_sandbox
 from tests.webhooks.test_document_events import pay_in_xero
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,16 +23,7 @@ def test_xero_enables_the_endpoint_and_an_archive_invalidates_the_link(
 ):
     xero_settings.XERO_WEBHOOK_KEY = KEY
     connection = connect_with(client, accountant, sandbox)
-    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Tui Books Ltd"}])
-    mirror.xero_contacts_refresh(connection=connection)
-    link = contact_link(
-        contact=ContactFactory(name="Tui Books"),
-        connection=connection,
-        xero_contact_id=xero_id,
-        xero_name="Tui Books Ltd",
-        method=LinkMethod.EXISTING,
-        user=None,
-    )
+    xero_id, link = linked_in_sandbox(sandbox, connection, "Tui Books Ltd", omni_name="Tui Books")
     hook = sandbox.webhook(
         url=f"{live_server.url}/webhooks/xero", key=KEY, intent=True, round_seconds=3600
     )

@@ -9,10 +9,8 @@ from django.utils import timezone
 
 from sync import jobs
 from sync.links import mirror
-from sync.links.services import contact_link
 from sync.models import (
     InvalidReason,
-    LinkMethod,
     LinkStatus,
     WebhookDelivery,
     WebhookEvent,
@@ -23,12 +21,12 @@ from sync.models import (
 from sync.webhooks import health
 from sync.webhooks.health import Mode, Reason, safety_net_refreshes_enqueue, webhook_health
 from tests.factories import (
-    ContactFactory,
     WebhookDeliveryFactory,
     WebhookEventFactory,
     XeroConnectionFactory,
     XeroContactFactory,
 )
+from tests.webhooks.sandbox_links import linked_in_sandbox
 from tests.webhooks.test_webhooks import body_of, deliver, event
 
 pytestmark = pytest.mark.django_db
@@ -218,20 +216,6 @@ def test_a_queued_or_running_refresh_is_not_queued_twice(django_capture_on_commi
 
 
 # --- Check links -------------------------------------------------------------------------------
-
-
-def linked_in_sandbox(sandbox, connection, name):
-    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": name}])
-    mirror.xero_contacts_refresh(connection=connection)
-    link = contact_link(
-        contact=ContactFactory(name=name),
-        connection=connection,
-        xero_contact_id=xero_id,
-        xero_name=name,
-        method=LinkMethod.EXISTING,
-        user=None,
-    )
-    return xero_id, link
 
 
 def check_links(client):

@@ -11,10 +11,8 @@ import pytest
 from django.urls import reverse
 
 from sync.links import mirror
-from sync.links.services import contact_link
 from sync.models import (
     InvalidReason,
-    LinkMethod,
     LinkStatus,
     WebhookDelivery,
     WebhookEvent,
@@ -22,7 +20,8 @@ from sync.models import (
     XeroContact,
 )
 from sync.webhooks import services as webhooks
-from tests.factories import ContactFactory, XeroConnectionFactory
+from tests.factories import XeroConnectionFactory
+from tests.webhooks.sandbox_links import linked_in_sandbox
 
 pytestmark = pytest.mark.django_db
 
@@ -165,20 +164,6 @@ def test_an_unreadable_event_is_left_out_and_the_others_kept(client):
 
 
 # --- Processing, against the sandbox -----------------------------------------------------------
-
-
-def linked_in_sandbox(sandbox, connection, name):
-    (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": name}])
-    mirror.xero_contacts_refresh(connection=connection)
-    link = contact_link(
-        contact=ContactFactory(name=name),
-        connection=connection,
-        xero_contact_id=xero_id,
-        xero_name=name,
-        method=LinkMethod.EXISTING,
-        user=None,
-    )
-    return xero_id, link
 
 
 def process(client, connection, *events):
