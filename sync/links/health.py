@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -172,26 +173,29 @@ def _judged(connection: XeroConnection, links: list[ContactLink]) -> CheckResult
         )
     }
     invalidated = revalidated = renamed = 0
-    for link in links:
-        row = rows.get(link.xero_contact_id)
-        reason, survivor = link_verdict(row)
-        try:
-            if reason is not None:
-                current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
-                if current != (LinkStatus.INVALID, reason, survivor):
-                    link_mark_invalid(link=link, reason=reason, merged_into=survivor)
-                    invalidated += 1
-            elif not link.is_valid:
-                link_mark_valid(link=link)
-                revalidated += 1
-            if row is not None and row.name and row.name != link.xero_name:
-                link_rename(link=link, xero_name=row.name, user=None)
-                renamed += 1
-        except LinkChanged:
-            continue  # unlinked or relinked by someone meanwhile: judged next time
-    ContactLink.objects.filter(pk__in=[link.pk for link in links]).update(
-        status_checked_at=timezone.now()
-    )
+    # One transaction for the chunk (no Xero call in it): one commit, not one per verdict
+    # changed; each verdict keeps its own savepoint, lock and audit row.
+    with transaction.atomic():
+        for link in links:
+            row = rows.get(link.xero_contact_id)
+            reason, survivor = link_verdict(row)
+            try:
+                if reason is not None:
+                    current = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+                    if current != (LinkStatus.INVALID, reason, survivor):
+                        link_mark_invalid(link=link, reason=reason, merged_into=survivor)
+                        invalidated += 1
+                elif not link.is_valid:
+                    link_mark_valid(link=link)
+                    revalidated += 1
+                if row is not None and row.name and row.name != link.xero_name:
+                    link_rename(link=link, xero_name=row.name, user=None)
+                    renamed += 1
+            except LinkChanged:
+                continue  # unlinked or relinked by someone meanwhile: judged next time
+        ContactLink.objects.filter(pk__in=[link.pk for link in links]).update(
+            status_checked_at=timezone.now()
+        )
     return CheckResult(len(links), invalidated, revalidated, renamed)
 
 
