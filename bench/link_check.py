@@ -169,9 +169,9 @@ def main() -> None:
         f"{'ok' if percentile(timings, 0.95) < 50 else 'MISSED'}"
     )
     print(
-        f"verdicts changed per run: {min(changes)}–{max(changes)} (each changed contact's "
+        f"verdicts changed per run: {min(changes)} to {max(changes)} (each changed contact's "
         f"link: archived → invalid, restored → valid); queries per run "
-        f"{min(queries)}–{max(queries)}; load average now {os.getloadavg()[0]:.1f}"
+        f"{min(queries)} to {max(queries)}; load average now {os.getloadavg()[0]:.1f}"
     )
 
 

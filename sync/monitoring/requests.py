@@ -54,7 +54,7 @@ def requests_collector() -> Collector | CollectorRegistry:
     if not folder:
         return PROCESS
     combined = CollectorRegistry(auto_describe=False)
-    MultiProcessCollector(combined, path=folder)
+    MultiProcessCollector(combined, path=folder)  # type: ignore[no-untyped-call]
     return combined
 
 

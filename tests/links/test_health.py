@@ -248,7 +248,7 @@ def seeded_many(sandbox, connection, n: int) -> list[str]:
     return ids
 
 
-def links_to(connection, xero_ids: list[str]) -> list[ContactLink]:
+def links_to(connection, xero_ids: list[str]) -> list:
     made = [
         ContactLinkFactory(connection=connection, xero_contact_id=x, xero_name=f"Shop {i}")
         for i, x in enumerate(xero_ids)
