@@ -278,6 +278,8 @@ if _email_backend.endswith("smtp.EmailBackend"):
 # Every request gets an ID (X-Request-ID), first, so that every later middleware's log
 # lines carry it.
 MIDDLEWARE.insert(0, "omni_xero.logs.RequestIdMiddleware")
+# First of all (before the request ID): it times every other middleware and the view.
+MIDDLEWARE.insert(0, "sync.monitoring.requests.RequestMetricsMiddleware")
 # Load balancers and Prometheus probe the node itself, over plain HTTP.
 SECURE_REDIRECT_EXEMPT += [r"^health/", r"^metrics$"]
 # /metrics answers a bearer token when one is set; without one, internal addresses only.

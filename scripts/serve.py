@@ -14,6 +14,8 @@ Environment, all optional (and those of supervise.py: HOST, PORT, XERO_SANDBOX_P
   WORKERS (2)                     task workers (`manage.py db_worker`)
   VAR_DIR (var/serve/)            the kept keys, the demo logins, collected static files and
                                   the sandbox's state: apart from `make run`'s
+  PROMETHEUS_MULTIPROC_DIR        where the web processes keep their request counts for
+                                  /metrics (VAR_DIR/prometheus/), emptied at each start
 """
 
 import os
@@ -101,6 +103,19 @@ def default(name: str, value: str) -> None:
         os.environ[name] = value
 
 
+def metrics_folder() -> None:
+    """prometheus_client's multiprocess mode: every gunicorn worker keeps its request counts
+    in a file of PROMETHEUS_MULTIPROC_DIR (VAR_DIR/prometheus unless set), and /metrics adds
+    them up. Its files are removed at each start: those of the workers of a run before
+    would be added to this run's counts (only prometheus_client's *.db files: the folder may
+    be one of the operator's choosing)."""
+    folder = Path(supervise.env_value("PROMETHEUS_MULTIPROC_DIR") or VAR_DIR / "prometheus")
+    folder.mkdir(parents=True, exist_ok=True)
+    for kept in folder.glob("*.db"):
+        kept.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
 def main() -> None:
     os.chdir(supervise.ROOT)
     use_sandbox = not supervise.real_xero_configured()
@@ -121,6 +136,7 @@ def main() -> None:
     )
     for name, value in PLAIN_HTTP.items():
         default(name, value)
+    metrics_folder()
     default("ALLOWED_HOSTS", ",".join(dict.fromkeys([supervise.HOST, "127.0.0.1", "localhost"])))
     default("SITE_URL", f"http://{supervise.HOST}:{supervise.PORT}")
     if not supervise.env_value("EMAIL_HOST"):

@@ -1,6 +1,10 @@
 """/metrics: Prometheus's text format, read from the database at scrape time."""
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -101,3 +105,57 @@ def test_behind_a_proxy_the_callers_address_decides(client, settings):
     settings.TRUSTED_PROXY_COUNT = 1
     outside = client.get("/metrics", REMOTE_ADDR="10.0.0.1", headers={"X-Forwarded-For": "8.8.8.8"})
     assert outside.status_code == 403
+
+
+# --- HTTP requests -----------------------------------------------------------------------------
+
+
+def requests_of(found, view: str, method: str = "GET", status: str = "2xx") -> float:
+    labels = (("method", method), ("status", status), ("view", view))
+    return found.get(("omni_xero_http_requests_total", labels), 0)
+
+
+def test_requests_are_counted_by_view_method_and_status_class(client, accountant_client):
+    before = scrape(client)
+    accountant_client.get("/health/live")
+    accountant_client.get("/health/live")
+    client.get("/no/such/page/")
+    found = scrape(client)
+    assert requests_of(found, "health_live") - requests_of(before, "health_live") == 2
+    unresolved = requests_of(found, "<unresolved>", status="4xx")
+    assert unresolved - requests_of(before, "<unresolved>", status="4xx") == 1
+    timed = (
+        "omni_xero_http_request_duration_seconds_count",
+        (("method", "GET"), ("view", "health_live")),
+    )
+    assert found[timed] - before.get(timed, 0) == 2
+
+
+def test_a_view_with_an_id_in_its_path_is_one_series_not_one_per_id(client, admin_client):
+    from tests.factories import ContactFactory
+
+    first, second = ContactFactory(), ContactFactory()
+    for contact in (first, second):
+        admin_client.get(f"/admin/contacts/contact/{contact.pk}/change/")
+    page = client.get("/metrics").content.decode()
+    assert f"/{first.pk}/" not in page and f"/{second.pk}/" not in page
+    found = scrape(client)
+    assert requests_of(found, "admin:contacts_contact_change") >= 2
+
+
+def test_with_a_multiprocess_folder_every_process_s_requests_are_added_up(
+    client, tmp_path, monkeypatch
+):
+    count = (
+        "from sync.monitoring.requests import REQUESTS; "
+        "REQUESTS.labels('dashboard', 'GET', '2xx').inc(3)"
+    )
+    for _ in range(2):  # two gunicorn workers, each its own process and file
+        subprocess.run(
+            [sys.executable, "-c", count],
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+            check=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert requests_of(scrape(client), "dashboard") == 6

@@ -87,7 +87,8 @@ def xero_contacts_refresh(
     """Bring the mirror up to date with Xero; full=True pulls everything again.
 
     One refresh of a connection at a time: raises RefreshRunning while another holds it.
-    The links are checked against the refreshed mirror (sync.links.health.links_check). `session`
+    The links to the contacts that changed are judged against the refreshed mirror, every
+    link after a full pull (sync.links.health.links_check). `session`
     (the connection's, by default) lets a caller pace and count the calls.
     A failure is kept on the connection (when and why), for the dashboard to show with a
     Retry button, and raised; the next refresh that works clears it.
@@ -97,8 +98,9 @@ def xero_contacts_refresh(
         result = _refresh(
             connection, full=full, lease=lease, session=session or connections.session(connection)
         )
-        # Every contact that changed is in the mirror now: judge the links against it.
-        links.links_check(connection=connection)
+        # Every contact that changed is in the mirror now: judge the links to them (all of
+        # them after a full pull).
+        links.links_check(connection=connection, full=full)
         return result
     except RefreshRunning:
         raise  # another refresh took over: not a failure

@@ -88,6 +88,9 @@ class XeroConnection(models.Model):
     # When a refresh was queued and has not started yet: the scheduler queues none beside it
     # (for a lease's length: a task never started by then was lost).
     contacts_refresh_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the last check of the links against the mirror began (sync.links.health): the
+    # next one judges only the links to contacts mirrored since.
+    links_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     # How many of the changes the last incremental refresh found no webhook event announced
     # (sync.webhooks.health): any, and the organisation falls back to polling.
     webhook_missed = models.PositiveIntegerField(default=0, editable=False)

@@ -103,7 +103,11 @@ class ContactLink(models.Model):
                 violation_error_message="Only a merged link has a surviving Xero contact.",
             ),
         ]
-        indexes = [models.Index(fields=["connection", "xero_contact_id"])]
+        indexes = [
+            models.Index(fields=["connection", "xero_contact_id"]),
+            # The link check's "never judged" (status_checked_at empty; sync.links.health).
+            models.Index(fields=["connection", "status_checked_at"], name="link_checked"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} → {self.xero_name}"

@@ -146,6 +146,8 @@ class XeroContact(models.Model):
             models.Index(fields=["connection", "tax_key"], name="xero_contact_tax_key"),
             models.Index(fields=["connection", "account_key"], name="xero_contact_account_key"),
             models.Index(fields=["connection", "number_key"], name="xero_contact_number_key"),
+            # The link check's "mirrored since the last check" (sync.links.health).
+            models.Index(fields=["connection", "mirrored_at"], name="xero_contact_mirrored"),
         ]
 
     def __str__(self) -> str:

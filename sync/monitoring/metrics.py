@@ -1,5 +1,6 @@
 """What /metrics tells Prometheus, read from the database at scrape time: every gunicorn
-worker and every machine answers the same, and nothing is counted in a process.
+worker and every machine answers the same. Only the HTTP request counts are kept in the web
+processes (sync.monitoring.requests), and added here.
 
 Each family is one aggregate query (a GROUP BY), or one per kind of job, whatever the number
 of rows or organisations. Organisations are labelled by their connection's ID, never by name.
@@ -20,7 +21,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from sync import jobs
 from sync.models import XeroApiCall, XeroConnection
-from sync.monitoring import heartbeats
+from sync.monitoring import heartbeats, requests
 
 WINDOW = timedelta(hours=1)
 # Job durations, in seconds: a batch or two, a sync of hundreds, a job waiting out Xero's limit.
@@ -153,7 +154,9 @@ class DatabaseCollector(Collector):
 
 
 def registry() -> CollectorRegistry:
-    """A registry of the database's metrics alone (no process's own counters)."""
+    """A registry of the database's metrics, and of the HTTP requests served (by every web
+    process when they share PROMETHEUS_MULTIPROC_DIR, else by this one: requests.py)."""
     found = CollectorRegistry(auto_describe=False)
     found.register(DatabaseCollector())
+    found.register(requests.requests_collector())
     return found

@@ -22,7 +22,7 @@ from sync.links import mirror
 from sync.models import (
     ConnectionStatus,
     ContactLink,
-    LinkStatus,
+    LinkEvent,
     WebhookDelivery,
     WebhookEvent,
     XeroConnection,
@@ -230,7 +230,7 @@ def safety_net_refresh_run(
 
 @dataclass(frozen=True)
 class FreshCheck:
-    checked: int
+    checked: int  # the organisation's links: those not judged kept a verdict nothing changed
     went_bad: int  # valid before (or invalid for another reason), invalid now
     usable_again: int  # invalid before, valid now
     api_calls: int
@@ -243,14 +243,16 @@ class FreshCheck:
 def links_check_fresh(*, connection: XeroConnection) -> FreshCheck:
     """Check links as an accountant means it: fetch what changed in Xero since the last
     refresh (a delta refresh, usually one call) and take up the organisation's waiting
-    webhook events, then judge every link. Counts what changed in the whole of it. A mirror
-    never filled is not filled here (a full pull can take many calls): its first refresh is
-    queued for the worker, and the links are judged when it ends."""
+    webhook events, then judge the links whose Xero contact changed (links_check: every
+    other link's verdict stands). Counts what changed in the whole of it, from the audit
+    rows it wrote, so it costs the same with 50 links or 50,000. A mirror never filled is
+    not filled here (a full pull can take many calls): its first refresh is queued for the
+    worker, and the links are judged when it ends."""
     connection.refresh_from_db(fields=["contacts_refreshed_at"])
     if connection.contacts_refreshed_at is None:
         mirror.contacts_refresh_queue(connection=connection)
         return FreshCheck(0, 0, 0, api_calls=0, events=0, never_fetched=True)
-    before = _link_states(connection)
+    started = timezone.now()
     running = False
     failed = ""
     calls = events = 0
@@ -269,19 +271,9 @@ def links_check_fresh(*, connection: XeroConnection) -> FreshCheck:
             calls += int(processed.get("api_calls", 0))
             events = int(processed.get("events", 0))
     result = links.links_check(connection=connection)
-    after = _link_states(connection)
-    went_bad = sum(
-        1
-        for pk, state in after.items()
-        if state[0] == LinkStatus.INVALID and before.get(pk, (LinkStatus.VALID, "")) != state
-    )
-    usable_again = sum(
-        1
-        for pk, state in after.items()
-        if state[0] == LinkStatus.VALID and before.get(pk, state)[0] == LinkStatus.INVALID
-    )
+    went_bad, usable_again = _link_changes(connection, since=started)
     return FreshCheck(
-        checked=result.checked,
+        checked=ContactLink.objects.filter(connection=connection).count(),
         went_bad=went_bad,
         usable_again=usable_again,
         api_calls=calls,
@@ -292,13 +284,17 @@ def links_check_fresh(*, connection: XeroConnection) -> FreshCheck:
     )
 
 
-def _link_states(connection: XeroConnection) -> dict[int, tuple[str, str]]:
-    return {
-        pk: (status, reason or "")
-        for pk, status, reason in ContactLink.objects.filter(connection=connection).values_list(
-            "pk", "status", "invalid_reason"
-        )
-    }
+def _link_changes(connection: XeroConnection, *, since: datetime) -> tuple[int, int]:
+    """How many links went bad (marked invalid, or invalid for another reason) and how many
+    became usable again since then, by each link's last verdict in the audit."""
+    verdicts = LinkEvent.objects.filter(
+        connection=connection,
+        at__gte=since,
+        action__in=[LinkEvent.Action.INVALIDATE, LinkEvent.Action.REVALIDATE],
+    )
+    last = dict(verdicts.order_by("pk").values_list("contact_id", "action"))
+    went_bad = sum(1 for action in last.values() if action == LinkEvent.Action.INVALIDATE)
+    return went_bad, len(last) - went_bad
 
 
 # --- The Admin tab's panel ---------------------------------------------------------------------

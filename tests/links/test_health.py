@@ -2,8 +2,12 @@
 contacts from the mirror: against the sandbox, through the real SDK."""
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from sync import xero
 from sync.connections.services import session
@@ -11,8 +15,15 @@ from sync.exceptions import LinkError
 from sync.links import health as links
 from sync.links import mirror
 from sync.links.services import contact_link
-from sync.models import ContactLink, InvalidReason, LinkEvent, LinkMethod, LinkStatus
-from tests.factories import ContactFactory, SupplierFactory
+from sync.models import (
+    ContactLink,
+    InvalidReason,
+    LinkEvent,
+    LinkMethod,
+    LinkStatus,
+    XeroContact,
+)
+from tests.factories import ContactFactory, ContactLinkFactory, SupplierFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -222,3 +233,96 @@ def test_a_customer_and_a_supplier_of_different_businesses_may_not_share(
             contact=SupplierFactory(name="Ocean Freight", email="x@ocean.nz"),
             connection=connection, xero_contact_id=xero_id, user=accountant,
         )  # fmt: skip
+
+
+# --- Only the links whose Xero contact changed are judged ------------------------------------
+
+
+def seeded_many(sandbox, connection, n: int) -> list[str]:
+    """n Xero contacts mirrored, then one a moment later: Xero's If-Modified-Since includes
+    its mark, so the newest contact (alone in its second) is all an unchanged pull brings."""
+    ids = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": f"Shop {i}"} for i in range(n)])
+    sandbox.advance_clock(2)
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Newest Shop"}])
+    mirror.xero_contacts_refresh(connection=connection)
+    return ids
+
+
+def links_to(connection, xero_ids: list[str]) -> list:
+    made = [
+        ContactLinkFactory(connection=connection, xero_contact_id=x, xero_name=f"Shop {i}")
+        for i, x in enumerate(xero_ids)
+    ]
+    links.links_check(connection=connection)  # their first verdict: they were never judged
+    # As an hour later: the contacts were mirrored well before that check began.
+    XeroContact.objects.update(mirrored_at=timezone.now() - timedelta(hours=1))
+    return made
+
+
+def queries_of_a_refresh_archiving(sandbox, connection, xero_ids: list[str]) -> int:
+    sandbox.advance_clock(2)
+    for xero_id in xero_ids:
+        sandbox.archive(xero_id)
+    with CaptureQueriesContext(db_connection) as queries:
+        mirror.xero_contacts_refresh(connection=connection)
+    return len(queries)
+
+
+def test_a_refresh_that_finds_5_changed_contacts_costs_the_same_queries_with_10_times_the_links(
+    connection, sandbox
+):
+    ids = seeded_many(sandbox, connection, 210)
+    links_to(connection, ids[:20])
+    with_20 = queries_of_a_refresh_archiving(sandbox, connection, ids[:5])
+    links_to(connection, ids[20:200])
+    before = timezone.now()
+    with_200 = queries_of_a_refresh_archiving(sandbox, connection, ids[5:10])
+    assert with_200 == with_20
+    # Judged: the 5 links to contacts changed now, and those whose change made the mark
+    # (Xero's If-Modified-Since includes it, so the refresh brought them again); no other.
+    judged = ContactLink.objects.filter(status_checked_at__gte=before)
+    judged_ids = set(map(str, judged.values_list("xero_contact_id", flat=True)))
+    assert set(ids[5:10]) <= judged_ids <= set(ids[:10])
+    archived = ContactLink.objects.filter(invalid_reason=InvalidReason.ARCHIVED)
+    assert set(map(str, archived.values_list("xero_contact_id", flat=True))) == set(ids[:10])
+
+
+def test_a_changed_contacts_link_is_judged_and_an_unchanged_one_is_not_touched(connection, sandbox):
+    changed_id, unchanged_id = seeded_many(sandbox, connection, 2)
+    changed, unchanged = links_to(connection, [changed_id, unchanged_id])
+    unchanged.refresh_from_db()
+    checked_before = unchanged.status_checked_at
+    queries_of_a_refresh_archiving(sandbox, connection, [changed_id])
+    changed.refresh_from_db()
+    assert (changed.status, changed.invalid_reason) == (LinkStatus.INVALID, InvalidReason.ARCHIVED)
+    assert "archived in Xero" in changed.invalid_message
+    unchanged.refresh_from_db()
+    assert unchanged.is_valid
+    assert unchanged.status_checked_at == checked_before  # not judged again: nothing changed
+
+
+def test_a_link_made_since_the_last_check_is_judged_though_its_contact_did_not_change(
+    connection, sandbox
+):
+    (old,) = seeded_many(sandbox, connection, 1)
+    sandbox.archive(old)
+    mirror.xero_contacts_refresh(connection=connection)  # archived before anyone linked it
+    sandbox.advance_clock(2)
+    sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Another Shop"}])
+    mirror.xero_contacts_refresh(connection=connection)  # the archive is behind the mark now
+    XeroContact.objects.update(mirrored_at=timezone.now() - timedelta(hours=1))  # an hour on
+    made = ContactLinkFactory(connection=connection, xero_contact_id=old, xero_name="Shop 0")
+    mirror.xero_contacts_refresh(connection=connection)
+    made.refresh_from_db()
+    assert made.invalid_reason == InvalidReason.ARCHIVED
+
+
+def test_a_full_refresh_judges_every_link_in_chunks(connection, sandbox, monkeypatch):
+    monkeypatch.setattr(links, "CHUNK", 3)
+    ids = seeded_many(sandbox, connection, 8)
+    made = links_to(connection, ids)
+    ContactLink.objects.filter(pk__in=[m.pk for m in made]).update(
+        status=LinkStatus.INVALID, invalid_reason=InvalidReason.DELETED
+    )  # a verdict a full refresh must undo, though no contact changed
+    mirror.xero_contacts_refresh(connection=connection, full=True)
+    assert ContactLink.objects.valid().count() == 8
