@@ -119,7 +119,11 @@ class Contact(models.Model):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="contact_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["account_number"])]
+        indexes = [
+            models.Index(fields=["account_number"]),
+            # The dashboard's lists in name order, a page at a time (either way).
+            models.Index(fields=["name", "id"], name="contact_name_page_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name
