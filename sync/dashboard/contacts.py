@@ -146,7 +146,7 @@ def _contacts_page(
     shown = list(page)
     ready = SyncContact.objects.filter(pk__in=[c.pk for c in shown]).ready_counts(to_sync)
     for contact in shown:
-        contact.ready = ready.get(contact.pk, 0)  # type: ignore[attr-defined]
+        contact.ready = ready.get(contact.pk, 0)
     rows, other_messages = messages_by_row(request, shown)
     return ContactList(
         base=list_url(tab),

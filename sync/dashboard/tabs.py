@@ -194,7 +194,7 @@ class PagePaginator(Paginator[Any]):
 
     @cached_property
     def count(self) -> int:
-        rows = self.object_list
+        rows: Any = self.object_list
         if hasattr(rows, "query"):  # a queryset: COUNT(*) over at most `bound` rows
             return int(rows[: self.bound].count())
         return min(len(rows), self.bound)
