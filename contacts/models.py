@@ -7,6 +7,7 @@ from typing import Any, Self
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 # The fields that make up a contact's details as another system would hold them: what a
 # fingerprint covers, so that a change to any of them shows as a change.
@@ -119,7 +120,13 @@ class Contact(models.Model):
             ),
             models.CheckConstraint(condition=~Q(name=""), name="contact_name_not_empty"),
         ]
-        indexes = [models.Index(fields=["account_number"])]
+        indexes = [
+            models.Index(fields=["account_number"]),
+            # The dashboard's lists in name order, a page at a time (either way).
+            models.Index(fields=["name", "id"], name="contact_name_page_idx"),
+            # ... and the Errors view's, which ignores case.
+            models.Index(Lower("name"), "id", name="contact_lower_name_page_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -307,8 +307,11 @@ def log_prune(request: DashboardRequest) -> HttpResponse:
 def errors(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:errors")
     connection = context["connection"]
-    page = Paginator(problems.contacts_with_problems(connection), problems.CONTACTS_PER_PAGE)
-    page_ = page.get_page(filters.Filters.read(request.GET)["page"])
+    page_ = tabs.page_of(
+        problems.contacts_with_problems(connection),
+        problems.CONTACTS_PER_PAGE,
+        filters.Filters.read(request.GET)["page"],
+    )
     groups = problems.problems_by_contact(connection, list(page_))
     rows, other_messages = tabs.messages_by_row(request, [group.contact for group in groups])
     context |= {
@@ -430,11 +433,17 @@ def _plural(n: int) -> str:
 def discrepancies_view(request: DashboardRequest) -> HttpResponse:
     context = _context(request, "sync:discrepancies")
     connection = context["connection"]
-    show_resolved = DiscrepancyFilter.read(request.GET)["resolved"] == "1"
+    wanted = DiscrepancyFilter.read(request.GET)
+    show_resolved = wanted["resolved"] == "1"
     if connection is not None:
+        found = discrepancies.discrepancies_found(
+            connection=connection, show_resolved=show_resolved
+        )
+        page = tabs.page_of(found, PAGE_SIZE, wanted["page"])
         context |= {
-            "discrepancies": discrepancies.discrepancies_list(
-                connection=connection, show_resolved=show_resolved
+            "page": page,
+            "discrepancies": discrepancies.discrepancies_of(
+                connection=connection, transactions=list(page)
             ),
             "sync_settings": SyncSettings.for_connection(connection),
             "show_resolved": show_resolved,

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.messages.storage.base import Message
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Page
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,6 +29,7 @@ from sync.dashboard.tabs import (
     live_cursor,
     messages_by_row,
     next_url,
+    page_of,
     return_url,
     row_return,
     row_tag,
@@ -134,14 +135,19 @@ def _contacts_page(
     show, link_filter, sort, q = (wanted[k] for k in ("show", "linked", "sort", "q"))
     selection.filter_keep(request.user, f"{tab}/contacts", selection.ContactFilters, wanted)
     links_of = _links_of(connection)
+    to_sync = selection.to_sync(connection)
     contacts = (
         selection.contacts_matching(tab, connection, wanted)
-        .with_ready_count(selection.to_sync(connection))
         .with_link(links_of)
-        .sorted_by(sort, connection)
+        .sorted_by(sort, connection, to_sync)
     )
-    page = Paginator(contacts, PAGE_SIZE).get_page(wanted["page"])
-    rows, other_messages = messages_by_row(request, list(page))
+    # The page first; then what its rows show, counted for its contacts alone.
+    page = page_of(contacts, PAGE_SIZE, wanted["page"])
+    shown = list(page)
+    ready = SyncContact.objects.filter(pk__in=[c.pk for c in shown]).ready_counts(to_sync)
+    for contact in shown:
+        contact.ready = ready.get(contact.pk, 0)
+    rows, other_messages = messages_by_row(request, shown)
     return ContactList(
         base=list_url(tab),
         show=show,
@@ -238,7 +244,7 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             selection.transactions_matching(sub.transaction_type, connection, wanted), connection
         )
 
-        page = Paginator(transactions, PAGE_SIZE).get_page(wanted["page"])
+        page = page_of(transactions, PAGE_SIZE, wanted["page"])
         here = request.get_full_path()
         context |= {
             "page": page,

@@ -3,11 +3,13 @@ returns to. A leaf: every page's view imports it; it imports no view."""
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.messages.storage.base import Message
+from django.core.paginator import Page, Paginator
 from django.db.models import Max
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
@@ -174,6 +176,45 @@ def shell_context(
         "query": filters.one(filters.Search(label="Search"), request.GET, "q"),
         "notices": notifications_shown(user=request.user) if notices and not request.htmx else None,
     }
+
+
+class PagePaginator(Paginator[Any]):
+    """The pager of every list: its count reads no further than a few pages past the page
+    asked for, so that a page costs what it shows however long the history (a count is as
+    dear as the rows it counts). Below that bound it is exact; at it, `exact` is False and
+    the pages say "more than" (`count` rows at least exist)."""
+
+    LOOKAHEAD = 2  # pages counted beyond the one shown
+
+    def __init__(self, object_list: Any, per_page: int, number: Any) -> None:
+        super().__init__(object_list, per_page)
+        asked = number if isinstance(number, int) and number > 0 else 1
+        self.bound = (asked + self.LOOKAHEAD) * per_page + 1
+        self.number_asked = number
+
+    @cached_property
+    def count(self) -> int:
+        rows: Any = self.object_list
+        if hasattr(rows, "query"):  # a queryset: COUNT(*) over at most `bound` rows
+            return int(rows[: self.bound].count())
+        return min(len(rows), self.bound)
+
+    @property
+    def exact(self) -> bool:
+        return self.count < self.bound
+
+    @property
+    def known(self) -> int:
+        """How many rows there are at least: all of them when exact."""
+        return self.count if self.exact else self.count - 1
+
+    def page_asked(self) -> Page[Any]:
+        return self.get_page(self.number_asked)
+
+
+def page_of(rows: Any, per_page: int, number: Any) -> Page[Any]:
+    """The page asked for of `rows` (a queryset, in its order), by the one pager."""
+    return PagePaginator(rows, per_page, number).page_asked()
 
 
 @dataclass(frozen=True)

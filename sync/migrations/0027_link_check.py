@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sync", "0024_heartbeats"),
+        ("sync", "0026_page_indexes"),
     ]
 
     operations = [

@@ -107,6 +107,10 @@ class ContactLink(models.Model):
             models.Index(fields=["connection", "xero_contact_id"]),
             # The link check's "never judged" (status_checked_at empty; sync.links.health).
             models.Index(fields=["connection", "status_checked_at"], name="link_checked"),
+            # The contacts lists sorted by the linked Xero contact's name.
+            models.Index(
+                fields=["connection", "xero_name", "contact"], name="link_xero_name_page_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -277,27 +281,46 @@ class SyncContactQuerySet(ContactQuerySet["SyncContact"]):
 
     SORTS = ("name", "ready", "linked")
 
-    def sorted_by(self, sort: str, connection: "XeroConnection | None") -> Self:
-        """Order by one of SORTS ("-" first for descending; name when unknown). "ready" needs
-        with_ready_count(); "linked" is the linked Xero contact's name, unlinked ones last. The
-        pk breaks ties, so that no contact shows on two pages or on none."""
+    def sorted_by(
+        self, sort: str, connection: "XeroConnection | None", to_sync: "QuerySet[Transaction]"
+    ) -> Self:
+        """Order by one of SORTS ("-" first for descending; name when unknown): the name
+        (the contacts' (name, id) index), the ready count (`to_sync`'s, annotated as `ready`:
+        the only order that counts every contact's transactions, read through the partial
+        index of those waiting to sync), or the linked Xero contact's name (one LEFT JOIN to
+        the link there), unlinked ones last. The pk breaks ties, so that no contact shows on
+        two pages or on none."""
         descending = sort.startswith("-")
         key = sort.removeprefix("-")
         contacts = self
         if key == "linked":
             contacts = self.annotate(
-                linked_name=models.Subquery(
-                    ContactLink.objects.filter(
-                        contact=models.OuterRef("pk"), connection=connection
-                    ).values("xero_name")[:1]
-                )
+                own=models.FilteredRelation("links", condition=Q(links__connection=connection)),
+                linked_name=models.F("own__xero_name"),
             )
-        elif key != "ready":
+        elif key == "ready":
+            contacts = self.with_ready_count(to_sync)
+        else:
             key = "name"
         field = models.F({"name": "name", "ready": "ready", "linked": "linked_name"}[key])
-        first = field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
+        if key == "name":  # never null: in the index's own order, either way
+            first = field.desc() if descending else field.asc()
+        else:
+            first = field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
         then_name = [] if key == "name" else ["name"]
         return contacts.order_by(first, *then_name, "pk")
+
+    def ready_counts(self, to_sync: "QuerySet[Transaction]") -> dict[int, int]:
+        """How many of `to_sync` are each of these contacts' (a page of them: one grouped
+        query over their transactions alone); a contact with none is left out."""
+        counted = (
+            to_sync.filter(contact__in=self.values("pk"))
+            .order_by()
+            .values("contact")
+            .annotate(n=models.Count("pk"))
+            .values_list("contact", "n")
+        )
+        return dict(counted)
 
     def link_filter(self, name: str, connection: "XeroConnection | None") -> Self:
         """One of LINK_FILTERS by its key; every contact for "" or an unknown key."""

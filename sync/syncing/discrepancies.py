@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db import transaction as db_transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from sync import xero
@@ -36,7 +37,6 @@ class Problem(models.TextChoices):
 
 
 GONE = {"VOIDED": Problem.VOIDED, "DELETED": Problem.DELETED}
-CHUNK = 500
 
 
 def _newest(connection: XeroConnection, kind: xero.DocumentKind) -> datetime | None:
@@ -110,56 +110,94 @@ class Discrepancy:
     resolved: TransactionEvent | None = None  # who marked it resolved, and when
 
 
-def _problem(omni_total: Decimal, document: MirroredDocument) -> Problem | None:
-    if document.status in GONE:
-        return GONE[document.status]
-    if document.status == "PAID" or document.amount_paid > 0:
-        return Problem.PAID
-    if document.total != omni_total:
-        return Problem.EDITED
-    return None
+def _problem_of_document() -> models.Case:
+    """How a document (in a subquery on MirroredDocument) differs from its transaction
+    (the outer query, annotated with_total): a Problem's value, or None where they agree."""
+    return models.Case(
+        *(models.When(status=status, then=models.Value(p.value)) for status, p in GONE.items()),
+        models.When(
+            models.Q(status="PAID") | models.Q(amount_paid__gt=0),
+            then=models.Value(Problem.PAID.value),
+        ),
+        models.When(
+            ~models.Q(total=models.OuterRef("omni_total")), then=models.Value(Problem.EDITED.value)
+        ),
+        default=models.Value(None),
+        output_field=models.CharField(),
+    )
 
 
-def discrepancies_list(
-    *, connection: XeroConnection, show_resolved: bool = False
-) -> list[Discrepancy]:
-    """Every transaction synced to the organisation whose Xero document, as last fetched,
-    differs from Omni; those marked resolved only with `show_resolved`."""
-    found = _differing(connection, Transaction.objects.all())
-    resolutions = _resolutions(connection, [d.transaction.pk for d in found])
-    marked = [replace(d, resolved=resolutions.get((d.transaction.pk, d.problem))) for d in found]
-    return [d for d in marked if show_resolved or d.resolved is None]
-
-
-def _differing(connection: XeroConnection, transactions: TransactionQuerySet) -> list[Discrepancy]:
-    """Those of the transactions synced to the organisation whose document differs."""
-    synced = (
-        for_organisation(
-            transactions.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False),
-            connection,
-        )
-        .select_related("contact")
+def _differing(
+    connection: XeroConnection, transactions: TransactionQuerySet
+) -> QuerySet[Transaction]:
+    """Those of the transactions synced to the organisation whose document, as last fetched,
+    differs, annotated `problem` (a Problem's value), in date order: compared in SQL, so
+    that a page reads its own rows only."""
+    documents = MirroredDocument.objects.filter(
+        connection=connection, document_id=models.OuterRef("xero_id")
+    )
+    synced = for_organisation(
+        transactions.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False), connection
+    ).with_total()
+    problem = documents.annotate(problem=_problem_of_document()).values("problem")[:1]
+    return (
+        synced.annotate(problem=models.Subquery(problem, output_field=models.CharField()))
+        .filter(problem__isnull=False)
         .order_by("date", "number", "pk")
     )
-    found = []
-    ids = list(synced.values_list("pk", flat=True))
-    for start in range(0, len(ids), CHUNK):
-        chunk = list(synced.filter(pk__in=ids[start : start + CHUNK]).with_lines())
-        documents = {
-            d.document_id: d
-            for d in MirroredDocument.objects.filter(
-                connection=connection, document_id__in=[t.xero_id for t in chunk]
+
+
+def discrepancies_found(
+    *, connection: XeroConnection, show_resolved: bool = False
+) -> QuerySet[Transaction]:
+    """Every transaction synced to the organisation whose Xero document, as last fetched,
+    differs from Omni (those marked resolved only with `show_resolved`), annotated
+    `problem`: the list to page; discrepancies_of makes a page's rows."""
+    found = _differing(connection, Transaction.objects.all())
+    if show_resolved:
+        return found
+    resolved = TransactionEvent.objects.filter(
+        action=TransactionEvent.Action.RESOLVE,
+        connection=connection,
+        transaction=models.OuterRef("pk"),
+        discrepancy=models.OuterRef("problem"),
+    )
+    return found.exclude(models.Exists(resolved))
+
+
+def discrepancies_of(
+    *, connection: XeroConnection, transactions: Sequence[Transaction]
+) -> list[Discrepancy]:
+    """The rows of these transactions (a page of discrepancies_found): each with its
+    document, its Omni total and who marked it resolved, in three queries whatever the
+    page holds."""
+    chosen = list(
+        Transaction.objects.filter(pk__in=[t.pk for t in transactions])
+        .select_related("contact")
+        .prefetch_related("lines")
+    )
+    by_pk = {t.pk: t for t in chosen}
+    documents = {
+        d.document_id: d
+        for d in MirroredDocument.objects.filter(
+            connection=connection, document_id__in=[t.xero_id for t in chosen]
+        )
+    }
+    resolutions = _resolutions(connection, list(by_pk))
+    rows = []
+    for found in transactions:
+        txn = by_pk[found.pk]
+        problem = Problem(found.problem)  # type: ignore[attr-defined]
+        rows.append(
+            Discrepancy(
+                txn,
+                documents[txn.xero_id],  # type: ignore[index]
+                txn.totals.total,
+                problem,
+                resolutions.get((txn.pk, problem)),
             )
-        }
-        for txn in chunk:
-            document = documents.get(txn.xero_id)  # type: ignore[arg-type]
-            if document is None:
-                continue
-            total = txn.totals.total
-            problem = _problem(total, document)
-            if problem is not None:
-                found.append(Discrepancy(txn, document, total, problem))
-    return found
+        )
+    return rows
 
 
 def _resolutions(
@@ -185,15 +223,16 @@ def discrepancy_resolve(
     """Mark the transaction's discrepancy with Xero, as last fetched, resolved: it is listed
     no more (but with "show resolved", saying who and when) until Xero's document differs in
     another way. Audited."""
-    found = _differing(connection, Transaction.objects.filter(pk=transaction.pk))
+    found = list(_differing(connection, Transaction.objects.filter(pk=transaction.pk)))
     if not found:
         raise NothingToResolve(f"{transaction} agrees with Xero now: nothing to resolve.")
+    (row,) = discrepancies_of(connection=connection, transactions=found)
     (event,) = transactions_audit(
         TransactionEvent.Action.RESOLVE,
         [transaction],
         connection,
         user,
-        discrepancy=found[0].problem,
-        detail=found[0].problem.label,
+        discrepancy=row.problem,
+        detail=row.problem.label,
     )
-    return replace(found[0], resolved=event)
+    return replace(row, resolved=event)
