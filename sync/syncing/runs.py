@@ -217,7 +217,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
-            if time.monotonic() >= turn_ends and jobs.others_waiting():
+            if time.monotonic() >= turn_ends and _more(run) and jobs.others_waiting():
                 # Its turn is over: the rest goes on in a task queued behind the others.
                 jobs.job_continue(lease, at=None, **_counts(run, session))
                 run.refresh_from_db()
@@ -246,6 +246,11 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         return _finished(run)
     jobs.job_finish(lease, state=SyncRun.State.DONE, **_counts(run, session))
     return _finished(run)
+
+
+def _more(run: SyncRun) -> bool:
+    """Whether the run has transactions left to send."""
+    return SyncItem.objects.filter(run=run, state=SyncItem.State.QUEUED).exists()
 
 
 def sync_run_continue(*, run_id: int) -> dict[str, str | int]:
