@@ -246,6 +246,10 @@ XERO_MAX_RETRY_WAIT = env.float("XERO_MAX_RETRY_WAIT", default=60.0)
 # itself on them (the window is shorter only against a sandbox with scaled limits).
 XERO_MINUTE_LIMIT = env.int("XERO_MINUTE_LIMIT", default=60)
 XERO_RATE_WINDOW_SECONDS = env.float("XERO_RATE_WINDOW_SECONDS", default=60.0)
+# Xero's other limits: calls in flight at once per organisation, and the app's calls a
+# minute across all organisations (counted in the same window).
+XERO_CONCURRENT_LIMIT = env.int("XERO_CONCURRENT_LIMIT", default=5)
+XERO_APP_MINUTE_LIMIT = env.int("XERO_APP_MINUTE_LIMIT", default=10_000)
 # How often the local mirror of Xero contacts is refreshed while the app runs; while Xero's
 # webhooks are healthy (sync.webhooks.health), only this often, as a safety net: 60 minutes
 # is 24 calls a day, 2.4% of a Starter plan's 1,000 (every 5 minutes is 288, 29%).

@@ -285,6 +285,16 @@ def job_continue(lease: Lease, *, at: datetime | None = None, **changes: Any) ->
         enqueue(model.KIND, lease.pk, at=at)
 
 
+def others_waiting() -> bool:
+    """Whether tasks are queued and due, waiting for a worker: a long job hands itself back
+    (`job_continue`) to take turns with them. django-tasks-db gives its workers the due task
+    of highest priority, then the earliest `run_after`, then the first queued: a job handed
+    back now goes behind those already waiting."""
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.ready().exists()
+
+
 def job_finish(lease: Lease, *, state: str, **changes: Any) -> bool:
     """End the job (done or stopped) and let its lease go: the one place every job ends.
     The `on_finish` listeners hear of it, in the same transaction, only if this worker still

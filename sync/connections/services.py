@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from sync import jobs, request_id, xero
-from sync.connections import crypto
+from sync.connections import crypto, quota
 from sync.models import (
     Actor,
     ConnectionEvent,
@@ -72,9 +72,12 @@ def call_record(connection_id: int | None, call: xero.CallRecord) -> None:
 
 @dataclass
 class ConnectionSession:
-    """A connection as the Xero boundary sees it: a fresh token, its tenant, its call log."""
+    """A connection as the Xero boundary sees it: a fresh token, its tenant, its call log,
+    and the organisation's shared quota (sync.connections.quota): every attempt of every
+    call takes a slot before it goes and gives it back with its answer."""
 
     connection: XeroConnection
+    slot: quota.Slot | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -84,8 +87,13 @@ class ConnectionSession:
         return str(self.connection.tenant_id)
 
     def access_token(self) -> str:
+        # Called before every attempt, just before it goes: the one place a call to Xero
+        # for an organisation takes its slot.
         self.connection = connection_fresh(self.connection)
-        return crypto.decrypt(self.connection.access_token_encrypted)
+        token = crypto.decrypt(self.connection.access_token_encrypted)
+        self._slot_return(xero.Quota())  # an attempt that never went
+        self.slot = quota.slot_take(self.connection.pk)
+        return token
 
     def token_rejected(self) -> bool:
         # Expire the token, unless another process already renewed it: the next
@@ -105,6 +113,12 @@ class ConnectionSession:
 
     def record(self, call: xero.CallRecord) -> None:
         call_record(self.connection.pk, call)
+        self._slot_return(call.quota)
+
+    def _slot_return(self, seen: xero.Quota) -> None:
+        if self.slot is not None:
+            slot, self.slot = self.slot, None
+            quota.slot_release(slot, seen)
 
 
 def session(connection: XeroConnection | None) -> ConnectionSession:

@@ -30,6 +30,7 @@ from .links import (
 from .mirror import MATCH_KEYS, UnmirroredContact, XeroContact, XeroContactQuerySet, fitted
 from .notifications import Notification, NotificationQuerySet
 from .preferences import KeptFilter
+from .quota import XeroAppQuota, XeroQuota
 from .syncing import (
     AUTOSYNC_INTERVALS,
     AccountMapping,
@@ -92,9 +93,11 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "XeroApiCall",
+    "XeroAppQuota",
     "XeroConnection",
     "XeroConnectionQuerySet",
     "XeroContact",
     "XeroContactQuerySet",
+    "XeroQuota",
     "fitted",
 ]

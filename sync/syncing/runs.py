@@ -20,9 +20,8 @@ import hashlib
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -48,7 +47,6 @@ from sync.models import (
 )
 from sync.syncing import organisations
 from sync.syncing.refusals import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
-from sync.xero import transport
 from transactions.models import SyncState, Transaction
 
 logger = logging.getLogger(__name__)
@@ -60,12 +58,11 @@ MAX_ATTEMPTS = 3
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
-# How long a run whose day's calls are used up waits before it looks again (seconds).
-DAY_RETRY = 3600.0
-# Xero's rolling day (seconds).
-DAY_WINDOW = 86_400.0
 # A run that waits longer than this (seconds) checks links and accounts again when it goes on.
 RECHECK_AFTER = 300.0
+# After this long (seconds), a run hands itself back between batches when other jobs wait
+# for a worker, so that one organisation's 5,000 transactions never keep another's 20 waiting.
+TIME_SLICE = 2.0
 # Document types whose numbers Xero does not keep unique (the supplier's own numbers).
 NON_UNIQUE_NUMBERS = {"ACCPAY", "ACCPAYCREDIT"}
 # Documents that no longer count: a lookup that finds only these finds nothing.
@@ -75,54 +72,43 @@ GONE = {"DELETED", "VOIDED"}
 # --- Pacing ------------------------------------------------------------------------------------
 
 
-class DayQuotaUsed(xero.RateLimited):
-    """The last answer said no call is left today: stop before making one Xero would refuse
-    (Xero does not say when its rolling day frees a call; look again in an hour)."""
-
-    def __init__(self) -> None:
-        super().__init__(wait_seconds=DAY_RETRY, problem="day")
-
-
 class RunTakenOver(jobs.LeaseLost):
     """Another worker took this run over (its lease had run out): this one lets it be."""
 
 
 class PacedSession:
-    """A connection's session that keeps to the limits Xero reports in every answer.
+    """A connection's session that counts the run's calls (and its 429s) for its progress,
+    and tells other workers before each call that the run is alive.
 
-    Before each request it waits, when the last answer said no call is left this minute,
-    until the oldest of its own calls in the window has left it; it stops the run when the
-    day's calls are used up. It counts the calls (and the 429s) for the run's progress.
+    The pace itself is the organisation's shared quota, which the connection session takes
+    a slot of before every call (sync.connections.quota): a wait of a second or two is
+    slept out there, a longer one raised as RateLimited, for the run to wait without
+    holding a worker.
     """
 
     def __init__(
         self,
         inner: connections.ConnectionSession,
         *,
-        window: float | None = None,
         heartbeat: Callable[[], None] | None = None,
     ):
         self.inner = inner
         self.heartbeat = heartbeat
         self.statuses: list[int | None] = []
-        self.window = settings.XERO_RATE_WINDOW_SECONDS if window is None else window
         self.quota = xero.Quota()
         self.calls = 0
         self.writes = 0
         self.rate_limited = 0
-        self._times: deque[float] = deque()
 
     @property
     def tenant_id(self) -> str:
         return self.inner.tenant_id
 
     def access_token(self) -> str:
-        # Called once before every request (every attempt): the place to pace, and to tell
-        # other workers this run is alive (a paced refresh or a long wait between batches
-        # must not let its lease run out).
+        # Called once before every request (every attempt): a long wait between batches
+        # must not let the run's lease run out.
         if self.heartbeat is not None:
             self.heartbeat()
-        self._pace()
         return self.inner.access_token()
 
     def token_rejected(self) -> bool:
@@ -139,55 +125,13 @@ class PacedSession:
         self.statuses.append(call.status)
         if call.quota.seen:
             self.quota = call.quota
-        self._times.append(time.monotonic())
 
     @classmethod
     def for_connection(
-        cls,
-        connection: XeroConnection,
-        *,
-        window: float | None = None,
-        heartbeat: Callable[[], None] | None = None,
+        cls, connection: XeroConnection, *, heartbeat: Callable[[], None] | None = None
     ) -> "PacedSession":
-        """A paced session that starts from the quota the organisation's latest recorded
-        call reported (kept on the connection by every process's calls): a burst right
-        after another process used up the minute waits instead of meeting a 429.
-
-        A minute's count older than the window says nothing any more; the day's is kept
-        for a day (Xero's windows roll). A minute used up is taken as freeing a call one
-        window after that latest call: later than Xero would, never sooner.
-        """
-        session = cls(connections.session(connection), window=window, heartbeat=heartbeat)
-        seen, minute, day = (
-            XeroConnection.objects.filter(pk=connection.pk)
-            .values_list("quota_seen_at", "minute_remaining", "day_remaining")
-            .get()
-        )
-        if seen is None:
-            return session
-        age = max(0.0, (timezone.now() - seen).total_seconds())
-        minute = minute if age < session.window else None
-        day = day if age < DAY_WINDOW else None
-        session.quota = xero.Quota(minute_remaining=minute, day_remaining=day)
-        if minute is not None and minute <= 0:
-            # No call of its own in the window yet: wait for the other process's latest.
-            session._times.append(time.monotonic() - age)
-        return session
-
-    def _pace(self) -> None:
-        if self.quota.day_remaining is not None and self.quota.day_remaining <= 0:
-            raise DayQuotaUsed()
-        if self.quota.minute_remaining is None or self.quota.minute_remaining > 0:
-            return
-        now = time.monotonic()
-        while self._times and self._times[0] <= now - self.window:
-            self._times.popleft()
-        if self._times:
-            wait = self._times.popleft() + self.window - now
-            if wait > 0:
-                transport.sleep(wait)
-        # One call has left the window: one may go.
-        self.quota = replace(self.quota, minute_remaining=1)
+        """A counting session on the connection's own."""
+        return cls(connections.session(connection), heartbeat=heartbeat)
 
 
 # --- Starting a sync ---------------------------------------------------------------------------
@@ -262,6 +206,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         return run
     run.refresh_from_db()
     session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
+    turn_ends = time.monotonic() + TIME_SLICE
     try:
         if not run.prepared:
             _prepare(run, session)
@@ -272,6 +217,11 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
+            if time.monotonic() >= turn_ends and _more(run) and jobs.others_waiting():
+                # Its turn is over: the rest goes on in a task queued behind the others.
+                jobs.job_continue(lease, at=None, **_counts(run, session))
+                run.refresh_from_db()
+                return run
     except jobs.LeaseLost:  # RunTakenOver among them
         run.refresh_from_db()
         return run
@@ -296,6 +246,11 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         return _finished(run)
     jobs.job_finish(lease, state=SyncRun.State.DONE, **_counts(run, session))
     return _finished(run)
+
+
+def _more(run: SyncRun) -> bool:
+    """Whether the run has transactions left to send."""
+    return SyncItem.objects.filter(run=run, state=SyncItem.State.QUEUED).exists()
 
 
 def sync_run_continue(*, run_id: int) -> dict[str, str | int]:

@@ -64,6 +64,12 @@ def interactive() -> Iterator[None]:
         _interactive.reset(token)
 
 
+def waiting_allowed() -> bool:
+    """Whether a call made now may sit out a rate limit (False while someone waits for a
+    page: inside `interactive()`)."""
+    return not _interactive.get()
+
+
 @dataclass(frozen=True)
 class Quota:
     """The calls Xero says are left, from its X-*Limit-Remaining headers (None: not sent)."""
@@ -295,7 +301,7 @@ def _classify(failure: Exception, *, attempt: int, identity: bool) -> _Verdict |
         problem = getattr(failure, "rate_limit", None) or header(
             failure.headers, "X-Rate-Limit-Problem"
         )
-        longest = 0.0 if _interactive.get() else settings.XERO_MAX_RETRY_WAIT
+        longest = settings.XERO_MAX_RETRY_WAIT if waiting_allowed() else 0.0
         return _Verdict(
             RateLimited(wait_seconds=wait, problem=problem),
             retry_after=wait if wait <= longest else None,

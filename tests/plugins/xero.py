@@ -1,5 +1,6 @@
 """Connecting through omni-xero's own views to the sandbox, as an accountant would."""
 
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,12 +28,44 @@ def back_to_app(location: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
+class Waits(list[float]):
+    """The waits recorded instead of slept through; time passes for the shared quota as if
+    they had been slept (`pass_time` moves it on without a wait)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def sleep(self, seconds: float) -> None:
+        self.append(seconds)
+        self.pass_time(seconds)
+
+    def pass_time(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 @pytest.fixture(autouse=True)
-def waits(monkeypatch) -> list[float]:
-    """The waits between retries, recorded instead of slept through."""
-    recorded: list[float] = []
-    monkeypatch.setattr("sync.xero.transport.sleep", recorded.append)
+def waits(monkeypatch) -> Waits:
+    """The waits between retries and for a slot of Xero's quota, recorded instead of slept
+    through (the quota's clock moves on by each)."""
+    recorded = Waits()
+    monkeypatch.setattr("sync.xero.transport.sleep", recorded.sleep)
+    monkeypatch.setattr("sync.connections.quota.clock", recorded.now)
     return recorded
+
+
+@pytest.fixture
+def later(waits, sandbox):
+    """Move time on by `seconds` for the sandbox and the shared quota alike."""
+
+    def move(seconds: float) -> None:
+        sandbox.advance_clock(seconds)
+        waits.pass_time(seconds)
+
+    return move
 
 
 @pytest.fixture
