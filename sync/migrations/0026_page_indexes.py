@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("contacts", "0003_page_indexes"),
-        ("sync", "0024_heartbeats"),
+        ("sync", "0025_quota"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
