@@ -41,6 +41,7 @@ Usage:
 import argparse
 import html
 import itertools
+import logging
 import math
 import os
 import random
@@ -529,6 +530,7 @@ def profile(built: Built, browsers: list[Any]) -> None:
 
     from bench.dashboard import measure
 
+    logging.disable(logging.INFO)  # django-axes says so on every force_login
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     client = Client()
     client.force_login(get_user_model().objects.get(username=built.logins[0]))
