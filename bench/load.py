@@ -97,19 +97,16 @@ class Built:
 
 def build(production: Production, accountants: int, transactions: int) -> Built:
     """The sync's organisation and the accountants' users, contacts and Xero contacts."""
-    from datetime import date, timedelta
-    from decimal import Decimal
 
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
     from django.contrib.auth.models import Group
 
-    from bench.harness import sandbox_connect
+    from bench.harness import sales_invoices, sandbox_connect
     from contacts.models import Contact
     from sync.models import ContactLink, LinkMethod, XeroContact
     from sync.roles import ACCOUNTANTS
     from tests.plugins.sandbox import DEMO_TENANT_ID, SandboxControl
-    from transactions.models import LineItem, Transaction, TransactionType
 
     started = time.monotonic()
     control = SandboxControl(production.sandbox_url)
@@ -141,30 +138,9 @@ def build(production: Production, accountants: int, transactions: int) -> Built:
         Contact(omni_id=500_000 + n, name=f"Load Shop {n:02d}", is_customer=True)
         for n in range(1, accountants + 1)
     )
-    today = date.today()
     rows = [(omni[n % LINKED], f"LOAD-{n + 1:05d}") for n in range(transactions)]
     rows += [(shop, f"SHOP-{n + 1:02d}") for n, shop in enumerate(shops)]
-    txns = Transaction.objects.bulk_create(
-        Transaction(
-            contact=contact,
-            type=TransactionType.SALES_INVOICE,
-            number=number,
-            date=today - timedelta(days=n % 30),
-            due_date=today + timedelta(days=20),
-        )
-        for n, (contact, number) in enumerate(rows)
-    )
-    LineItem.objects.bulk_create(
-        LineItem(
-            transaction=t,
-            description="Manuka honey 500g",
-            quantity=Decimal(1 + n % 5),
-            unit_price=Decimal("24.50"),
-            account_code="200",
-            tax_type="OUTPUT2",
-        )
-        for n, t in enumerate(txns)
-    )
+    sales_invoices(rows)
     User = get_user_model()
     hashed = make_password(PASSWORD)
     names = [f"load{n:02d}" for n in range(1, accountants + 1)]

@@ -37,8 +37,6 @@ import argparse
 import sys
 import time
 from collections import Counter
-from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -91,31 +89,14 @@ def build(production: Production) -> tuple[Any, Any, list[Any]]:
 
 
 def new_transactions(customers: list[Any], round_: int) -> list[Any]:
-    from transactions.models import LineItem, Transaction, TransactionType
+    from bench.harness import sales_invoices
 
-    today = date.today()
-    txns = Transaction.objects.bulk_create(
-        Transaction(
-            contact=customers[(round_ * SYNC_SIZE + n) % len(customers)],
-            type=TransactionType.SALES_INVOICE,
-            number=f"SOAK-{round_:03d}-{n:03d}",
-            date=today - timedelta(days=n % 30),
-            due_date=today + timedelta(days=20),
-        )
-        for n in range(SYNC_SIZE)
+    return sales_invoices(
+        [
+            (customers[(round_ * SYNC_SIZE + n) % len(customers)], f"SOAK-{round_:03d}-{n:03d}")
+            for n in range(SYNC_SIZE)
+        ]
     )
-    LineItem.objects.bulk_create(
-        LineItem(
-            transaction=t,
-            description="Manuka honey 500g",
-            quantity=Decimal(1 + n % 5),
-            unit_price=Decimal("24.50"),
-            account_code="200",
-            tax_type="OUTPUT2",
-        )
-        for n, t in enumerate(txns)
-    )
-    return txns
 
 
 def busy_worker(production: Production) -> str:
