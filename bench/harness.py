@@ -51,3 +51,35 @@ def sandbox_connect(url: str) -> tuple[Any, Any]:
     granted = consent_complete(code=code, redirect_uri=REDIRECT_URI, code_verifier=verifier)
     connection = connection_connect(tokens=granted.tokens, tenant=granted.tenants[0], user=None)
     return control, connection
+
+
+def sales_invoices(rows: list[tuple[Any, str]]) -> list[Any]:
+    """Sales invoices ready to sync, one line each: (Omni contact, number) per invoice."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from transactions.models import LineItem, Transaction, TransactionType
+
+    today = date.today()
+    txns = Transaction.objects.bulk_create(
+        Transaction(
+            contact=contact,
+            type=TransactionType.SALES_INVOICE,
+            number=number,
+            date=today - timedelta(days=n % 30),
+            due_date=today + timedelta(days=20),
+        )
+        for n, (contact, number) in enumerate(rows)
+    )
+    LineItem.objects.bulk_create(
+        LineItem(
+            transaction=t,
+            description="Manuka honey 500g",
+            quantity=Decimal(1 + n % 5),
+            unit_price=Decimal("24.50"),
+            account_code="200",
+            tax_type="OUTPUT2",
+        )
+        for n, t in enumerate(txns)
+    )
+    return txns

@@ -36,7 +36,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import django_setup, sandbox_connect  # noqa: E402
+from bench.harness import django_setup, sales_invoices, sandbox_connect  # noqa: E402
 
 BATCH = 50
 MINUTE_LIMIT = 60
@@ -58,12 +58,9 @@ DOCUMENT_PATHS = (
 def omni_data(control: Any, connection: Any, contacts: int, transactions: int, tag: str) -> int:
     """Omni contacts linked to new Xero contacts, and their transactions with one line each
     (reusing the contacts when they exist). Returns how many Xero contacts were made."""
-    from datetime import date, timedelta
-    from decimal import Decimal
 
     from contacts.models import Contact
     from sync.models import ContactLink, LinkMethod
-    from transactions.models import LineItem, Transaction, TransactionType
 
     made = 0
     omni = list(Contact.objects.order_by("pk"))
@@ -84,28 +81,7 @@ def omni_data(control: Any, connection: Any, contacts: int, transactions: int, t
             for c, xero_id in zip(omni, ids, strict=True)
         )
         made = len(ids)
-    today = date.today()
-    txns = Transaction.objects.bulk_create(
-        Transaction(
-            contact=omni[i % len(omni)],
-            type=TransactionType.SALES_INVOICE,
-            number=f"{tag}-{i + 1:05d}",
-            date=today - timedelta(days=i % 30),
-            due_date=today + timedelta(days=20),
-        )
-        for i in range(transactions)
-    )
-    LineItem.objects.bulk_create(
-        LineItem(
-            transaction=t,
-            description="Manuka honey 500g",
-            quantity=Decimal(1 + i % 5),
-            unit_price=Decimal("24.50"),
-            account_code="200",
-            tax_type="OUTPUT2",
-        )
-        for i, t in enumerate(txns)
-    )
+    sales_invoices([(omni[i % len(omni)], f"{tag}-{i + 1:05d}") for i in range(transactions)])
     return made
 
 

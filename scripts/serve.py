@@ -116,7 +116,11 @@ def metrics_folder() -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
-def main() -> None:
+def prepare() -> tuple[bool, str, list[str]]:
+    """Everything before the processes start: the database, the settings every process
+    reads (set in this process's environment), migrate, collectstatic, the demo data.
+    Returns whether the sandbox is used, the number of task workers, and the banner's lines
+    (bench/production.py starts the same processes itself, to stop and kill them one by one)."""
     os.chdir(supervise.ROOT)
     use_sandbox = not supervise.real_xero_configured()
     supervise.require_free_ports("make serve", use_sandbox=use_sandbox)
@@ -153,6 +157,11 @@ def main() -> None:
         f"workers and the scheduler; the {database}",
         f"SECRET_KEY and XERO_TOKEN_KEY kept in {VAR_DIR} unless set",
     ]
+    return use_sandbox, workers, about
+
+
+def main() -> None:
+    use_sandbox, workers, about = prepare()
     supervise.print_banner(use_sandbox=use_sandbox, var_dir=VAR_DIR, about=about)
     supervise.start(
         ["web", "worker", "scheduler"] + (["sandbox"] if use_sandbox else []),

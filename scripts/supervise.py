@@ -154,15 +154,19 @@ def hang_up(signum: int, frame: object) -> None:
     signal.raise_signal(signal.SIGTERM)
 
 
-def start(processes: list[str], *, procfile: str = "Procfile", concurrency: str = "") -> None:
-    """Hand over to honcho in this process: it starts the processes (web first), and stops
-    them all when it is stopped (Ctrl-C, SIGTERM, or a closed terminal), then exits."""
-    # What the Procfile's lines read; `python` there is this virtualenv's.
+def procfile_environment() -> None:
+    """What the Procfile's lines read; `python` there is this virtualenv's."""
     os.environ.update(
         HOST=HOST,
         XERO_SANDBOX_PORT=str(SANDBOX_PORT),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     )
+
+
+def start(processes: list[str], *, procfile: str = "Procfile", concurrency: str = "") -> None:
+    """Hand over to honcho in this process: it starts the processes (web first), and stops
+    them all when it is stopped (Ctrl-C, SIGTERM, or a closed terminal), then exits."""
+    procfile_environment()
     signal.signal(signal.SIGHUP, hang_up)
     # honcho's helpers must inherit hang_up: fork them (Python 3.14 would start them afresh).
     multiprocessing.set_start_method("fork")

@@ -5,6 +5,10 @@ never import this module: each task registers here under its kind's name (`sync.
 a service that needs follow-up work asks `sync.jobs.enqueue` for it by that name.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import DatabaseError, connections
 from django.tasks import task
 from django.tasks.base import TASK_MAX_PRIORITY
 
@@ -12,7 +16,22 @@ from sync import jobs
 from sync.request_id import bound
 
 # Each task takes the `request_id` of the request (or job) that queued it (sync.jobs.enqueue),
-# and binds it while it runs: the worker's log lines and Xero call records carry it.
+# and runs in `running`: the worker's log lines and Xero call records carry it.
+
+
+@contextmanager
+def running(request_id: str = "") -> Iterator[None]:
+    """What every task runs in: the request ID that queued it bound, and, when the database
+    went away under it (restarted, its connections cut), its connections closed before the
+    error goes on to the worker. django-tasks-db records the failure on the same connection,
+    and a dead one would end the worker (under honcho, every process with it); the job's
+    lease runs out and the scheduler's sweep resumes it."""
+    with bound(request_id):
+        try:
+            yield
+        except DatabaseError:
+            connections.close_all()
+            raise
 
 
 @jobs.register("contacts_refresh")
@@ -24,7 +43,7 @@ def refresh_xero_contacts(
     announce by webhook)."""
     from sync.webhooks.health import safety_net_refresh_run
 
-    with bound(request_id):
+    with running(request_id):
         return safety_net_refresh_run(connection_id=connection_id, full=full)
 
 
@@ -34,7 +53,7 @@ def upload_continue(job_id: int, request_id: str = "") -> dict[str, str | int]:
     """Go on with an upload: the batches after the first, or after Xero's rate limit."""
     from sync.uploads.services import upload_job_continue
 
-    with bound(request_id):
+    with running(request_id):
         return upload_job_continue(job_id=job_id)
 
 
@@ -44,7 +63,7 @@ def sync_continue(run_id: int, request_id: str = "") -> dict[str, str | int]:
     """Run (or go on with) a sync of transactions to Xero."""
     from sync.syncing.runs import sync_run_continue
 
-    with bound(request_id):
+    with running(request_id):
         return sync_run_continue(run_id=run_id)
 
 
@@ -54,7 +73,7 @@ def webhook_events(connection_id: int, request_id: str = "") -> dict[str, int | 
     """Act on the webhook events of one organisation not processed yet."""
     from sync.webhooks.services import webhook_events_process
 
-    with bound(request_id):
+    with running(request_id):
         return webhook_events_process(connection_id=connection_id)
 
 
@@ -65,4 +84,5 @@ def heartbeat(request_id: str = "") -> None:
     from sync.models import Heartbeat
     from sync.monitoring.heartbeats import heartbeat_record
 
-    heartbeat_record(kind=Heartbeat.Kind.WORKER)
+    with running():
+        heartbeat_record(kind=Heartbeat.Kind.WORKER)
