@@ -22,9 +22,9 @@ queued for the workers (`sync_start`, as the dashboard's Sync does); the bench w
 end after the load.
 
 It prints per kind of request its count, requests per second, p50/p95/p99 and errors (a
-status of 400 or more, or no answer), the sync's time against its floor (C calls at 60 a
-minute, each call's own time counted: bench/sync_throughput.py's `floors`; 5,000
-transactions need ceil(5000/50) = 100 writes), and the load average. Targets: p95 under 300
+status of 400 or more, or no answer), the sync's time against its floor (the fewest calls
+the job needs at 60 a minute: bench/sync_throughput.py's `fewest_calls` and `floor_of`;
+5,000 transactions need ceil(5000/50) = 100 writes), and the load average. Targets: p95 under 300
 ms, no errors, the sync within 1.15x its floor.
 
 --readers N --no-think: instead, N readers who each fetch the dashboard (the Customers tab)
@@ -363,14 +363,14 @@ def report(stats: Stats, seconds: float, *, rps_target: float | None) -> bool:
 def sync_report(run: Any, started_pk: int) -> None:
     from datetime import timedelta
 
-    from bench.sync_throughput import DOCUMENT_PATHS, calls_since, floors
+    from bench.sync_throughput import DOCUMENT_PATHS, calls_since, fewest_calls, floor_of
     from sync.models import XeroApiCall
     from sync.syncing.runs import run_progress
 
     run.refresh_from_db()
     calls = calls_since(started_pk)
     writes = sum(1 for m, e, *_ in calls if m == "POST" and e.startswith(DOCUMENT_PATHS))
-    limit_only, floor = floors(calls, 60.0)
+    floor = floor_of(fewest_calls(run.items.count()), 60.0)
     timed = list(
         XeroApiCall.objects.filter(pk__gt=started_pk)
         .order_by("pk")
@@ -394,8 +394,8 @@ def sync_report(run: Any, started_pk: int) -> None:
     print(
         f"\nsync {run.pk} ({run.state}): {progress.synced} synced, {progress.failed} failed, "
         f"{progress.refused} refused in {seconds:.1f} s; {len(calls)} Xero calls "
-        f"({writes} writes); floor at 60 calls a minute with each call's own time "
-        f"{floor:.1f} s ({limit_only:.0f} s from the window alone): {multiple:.2f}x  "
+        f"({writes} writes); the floor Xero's 60 calls a minute force on the fewest calls "
+        f"the job needs {floor:.1f} s: {multiple:.2f}x  "
         f"{'ok' if multiple <= 1.15 and progress.synced == run.items.count() else 'MISSED'}"
     )
     print(
@@ -523,14 +523,14 @@ def profile(built: Built, browsers: list[Any]) -> None:
         *(("poll", url, HTMX) for url in polls),
     ]
     print()
-    print("the pages alone, after the load (in this process; median of 5 after 2 warm-ups)")
+    print("the pages alone, after the load (in this process; p50 of 5 after 2 warm-ups)")
     print(f"{'request':<14}{'view':<42}{'status':>6}{'queries':>8}{'median':>9}  slowest query")
     for label, url, headers in pages:
         view = resolve(url.split("?")[0]).func
         result = measure(client, label, url, P95_TARGET_MS, 5, **headers)
         print(
             f"{label:<14}{view.__module__ + '.' + view.__name__:<42}{result.status:>6}"
-            f"{result.queries:>8}{result.median_ms:>7.0f}ms  {result.slowest_ms:.0f} ms: "
+            f"{result.queries:>8}{result.p50_ms:>7.0f}ms  {result.slowest_ms:.0f} ms: "
             f"{result.slowest_sql[:70]}"
         )
 

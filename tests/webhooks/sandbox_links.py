@@ -2,13 +2,11 @@
 
 from sync.links import mirror
 from sync.links.services import contact_link
-from sync.models import ContactLink, LinkMethod, XeroConnection
+from sync.models import LinkMethod
 from tests.factories import ContactFactory
 
 
-def linked_in_sandbox(
-    sandbox, connection: XeroConnection, name: str, *, omni_name: str | None = None
-) -> tuple[str, ContactLink]:
+def linked_in_sandbox(sandbox, connection, name, *, omni_name=None):
     """Make `name` in the sandbox, mirror it, and link a new Omni contact to it."""
     (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": name}])
     mirror.xero_contacts_refresh(connection=connection)
