@@ -53,8 +53,9 @@ def sandbox_connect(url: str) -> tuple[Any, Any]:
     return control, connection
 
 
-def sales_invoices(rows: list[tuple[Any, str]]) -> list[Any]:
-    """Sales invoices ready to sync, one line each: (Omni contact, number) per invoice."""
+def sales_invoices(rows: list[tuple[Any, str]], *, branch: str = "") -> list[Any]:
+    """Sales invoices ready to sync, one line each: (Omni contact, number) per invoice, all
+    of one Omni branch."""
     from datetime import date, timedelta
     from decimal import Decimal
 
@@ -66,6 +67,7 @@ def sales_invoices(rows: list[tuple[Any, str]]) -> list[Any]:
             contact=contact,
             type=TransactionType.SALES_INVOICE,
             number=number,
+            branch=branch,
             date=today - timedelta(days=n % 30),
             due_date=today + timedelta(days=20),
         )

@@ -112,35 +112,12 @@ def customers_link(control: Any, connections: list[Any]) -> list[Any]:
 
 
 def transactions_add(customers: list[Any], counts: list[int], tag: str) -> None:
-    from datetime import date, timedelta
-    from decimal import Decimal
+    """Each organisation's ready invoices, on the Omni branch mapped to it."""
+    from bench.harness import sales_invoices
 
-    from transactions.models import LineItem, Transaction, TransactionType
-
-    today = date.today()
     for i, (customer, count) in enumerate(zip(customers, counts, strict=True)):
-        txns = Transaction.objects.bulk_create(
-            Transaction(
-                contact=customer,
-                type=TransactionType.SALES_INVOICE,
-                number=f"{tag}-{i + 1:03d}-{k + 1:04d}",
-                branch=f"B{i + 1:03d}",
-                date=today - timedelta(days=k % 30),
-                due_date=today + timedelta(days=20),
-            )
-            for k in range(count)
-        )
-        LineItem.objects.bulk_create(
-            LineItem(
-                transaction=t,
-                description="Manuka honey 500g",
-                quantity=Decimal(1 + k % 5),
-                unit_price=Decimal("24.50"),
-                account_code="200",
-                tax_type="OUTPUT2",
-            )
-            for k, t in enumerate(txns)
-        )
+        numbers = [f"{tag}-{i + 1:03d}-{k + 1:04d}" for k in range(count)]
+        sales_invoices([(customer, number) for number in numbers], branch=f"B{i + 1:03d}")
 
 
 def workers_start(count: int, control_url: str, window: float) -> list[subprocess.Popen]:
