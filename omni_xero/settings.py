@@ -250,6 +250,10 @@ XERO_RATE_WINDOW_SECONDS = env.float("XERO_RATE_WINDOW_SECONDS", default=60.0)
 # minute across all organisations (counted in the same window).
 XERO_CONCURRENT_LIMIT = env.int("XERO_CONCURRENT_LIMIT", default=5)
 XERO_APP_MINUTE_LIMIT = env.int("XERO_APP_MINUTE_LIMIT", default=10_000)
+# The dashboard's whole-history counts (link counts, ready and blocked, the Errors badge) are
+# counted again at most this often while nothing is linked, unlinked, skipped or moved
+# (those count them again at once): a page reads them kept, in one query (sync.dashboard.counts).
+DASHBOARD_COUNTS_SECONDS = env.float("DASHBOARD_COUNTS_SECONDS", default=10.0)
 # How often the local mirror of Xero contacts is refreshed while the app runs; while Xero's
 # webhooks are healthy (sync.webhooks.health), only this often, as a safety net: 60 minutes
 # is 24 calls a day, 2.4% of a Starter plan's 1,000 (every 5 minutes is 288, 29%).

@@ -19,6 +19,7 @@ from django_htmx.http import reswap, retarget, trigger_client_event
 
 from sync import filters
 from sync.dashboard import presenters, selection
+from sync.dashboard.counts import kept_counts
 from sync.dashboard.tabs import (
     NOT_CONNECTED_REASON,
     ORGANISATION_CHOICE,
@@ -49,7 +50,7 @@ from sync.syncing.organisations import (
     for_organisation,
     without_organisation,
 )
-from sync.syncing.refusals import ready_count
+from sync.syncing.refusals import ReadyCount, ready_count
 from sync.uploads import views as upload_views
 from sync.webhooks import views as webhook_views
 from transactions.models import SyncState, Transaction
@@ -164,7 +165,13 @@ def _contacts_page(
 
 def _link_counts(tab: str, connection: XeroConnection | None) -> list[Any]:
     """The subtab's link counts (one query), each a link to the list filtered to them."""
-    counts = SyncContact.objects.for_tab(tab).link_counts(connection, selection.to_sync(connection))
+    counts = kept_counts(
+        connection,
+        f"links:{tab}",
+        lambda: SyncContact.objects.for_tab(tab).link_counts(
+            connection, selection.to_sync(connection)
+        ),
+    )
     return presenters.link_health_counts(list_url(tab), counts)
 
 
@@ -234,12 +241,10 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
         state = wanted["state"]
         from sync.dashboard.transactions import (  # they import this module
             active_runs,
-            resync_offer,
             transaction_rows,
         )
 
         connection = context["connection"]
-        of_type = for_organisation(Transaction.objects.of_type(sub.transaction_type), connection)
         transactions = transaction_rows(
             selection.transactions_matching(sub.transaction_type, connection, wanted), connection
         )
@@ -252,23 +257,43 @@ def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpRespons
             "states": SyncState.choices,
             "why_disabled": why_disabled(request, context["connection"]),
             "syncs": active_runs(context["connection"]),
-            "resync_count": resync_offer(context["connection"], sub.transaction_type).count(),
             "here": here,
             "matching": selection.matching_fields(selection.TransactionFilters, wanted),
             "next_page": here,  # where a finished sync's rows are fetched
-            "ready": ready_count(of_type, connection) if connection is not None else None,
             "blocked_url": f"{list_url(tab)}?{urlencode({'linked': 'blocked'})}",
-            "unassigned_count": without_organisation(
-                Transaction.objects.of_type(sub.transaction_type), connection
-            ).count()
-            if connection is not None
-            else 0,
         }
+        context |= _transaction_counts(connection, sub.transaction_type)
         template = "sync/transactions_tab.html"
         partial = "#rows"
     if request.htmx:
         template += partial
     return render(request, template, context)
+
+
+def _transaction_counts(connection: XeroConnection | None, transaction_type: str) -> dict[str, Any]:
+    """A transaction subtab's whole-history counts, kept (sync.dashboard.counts): ready that
+    can go and blocked, refused that can go again, and for no organisation."""
+    if connection is None:
+        return {"ready": None, "resync_count": 0, "unassigned_count": 0}
+
+    def count() -> dict[str, int]:
+        from sync.dashboard.transactions import resync_offer  # it imports this module
+
+        of_type = Transaction.objects.of_type(transaction_type)
+        ready = ready_count(for_organisation(of_type, connection), connection)
+        return {
+            "can_go": ready.can_go,
+            "blocked": ready.blocked,
+            "resync": resync_offer(connection, transaction_type).count(),
+            "unassigned": without_organisation(of_type, connection).count(),
+        }
+
+    counts = kept_counts(connection, f"transactions:{transaction_type}", count)
+    return {
+        "ready": ReadyCount(counts["can_go"], counts["blocked"]),
+        "resync_count": counts["resync"],
+        "unassigned_count": counts["unassigned"],
+    }
 
 
 def _name(names: dict[uuid.UUID, str], xero_id: uuid.UUID | None) -> str:

@@ -15,6 +15,7 @@ from .connections import (
     XeroConnection,
     XeroConnectionQuerySet,
 )
+from .dashboard import KeptCounts
 from .heartbeats import Heartbeat
 from .imports import ContactImport, DismissedSuggestion, ImportedContact, ImportFile
 from .links import (
@@ -71,6 +72,7 @@ __all__ = [
     "ImportFile",
     "ImportedContact",
     "InvalidReason",
+    "KeptCounts",
     "KeptFilter",
     "LinkEvent",
     "LinkMethod",

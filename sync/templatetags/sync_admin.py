@@ -2,6 +2,7 @@
 
 from django import template
 
+from sync.dashboard.counts import kept_counts
 from sync.models import XeroConnection
 from sync.syncing.errors import problems_count
 from sync.webhooks.health import WebhookHealth, webhook_health
@@ -12,7 +13,8 @@ register = template.Library()
 @register.simple_tag
 def errors_count(connection: XeroConnection | None) -> int:
     """How many problems the Errors view lists: the badge on its link."""
-    return problems_count(connection)
+    counted = kept_counts(connection, "errors", lambda: {"problems": problems_count(connection)})
+    return counted["problems"]
 
 
 @register.simple_tag

@@ -279,8 +279,9 @@ def test_upload_all_ready_sends_only_what_its_contact_lets_go(
 
 
 def test_the_ready_counts_are_one_query_however_many_transactions(
-    connection, sandbox, accountant_client
+    connection, sandbox, accountant_client, settings
 ):
+    settings.DASHBOARD_COUNTS_SECONDS = 0  # counted on every view (sync.dashboard.counts)
     supplier = linked(connection, sandbox, contact=SupplierFactory())
     transaction_of(supplier, TransactionType.SUPPLIER_INVOICE)
     with CaptureQueriesContext(connection_db) as few:
