@@ -195,8 +195,9 @@ class PagePaginator(Paginator[Any]):
     @cached_property
     def count(self) -> int:
         rows: Any = self.object_list
-        if hasattr(rows, "query"):  # a queryset: COUNT(*) over at most `bound` rows
-            return int(rows[: self.bound].count())
+        if hasattr(rows, "query"):  # a queryset: COUNT(*) over at most `bound` rows, in no
+            # order (sorting every row to count the first few would cost the whole history)
+            return int(rows.order_by()[: self.bound].count())
         return min(len(rows), self.bound)
 
     @property

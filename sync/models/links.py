@@ -106,6 +106,12 @@ class ContactLink(models.Model):
         indexes = [
             models.Index(fields=["connection", "xero_contact_id"]),
             # The link check's "never judged" (status_checked_at empty; sync.links.health).
+            # The invalid links of an organisation: the Errors view's contacts and its badge.
+            models.Index(
+                fields=["connection", "contact"],
+                condition=Q(status=LinkStatus.INVALID),
+                name="link_invalid_idx",
+            ),
             models.Index(fields=["connection", "status_checked_at"], name="link_checked"),
             # The contacts lists sorted by the linked Xero contact's name.
             models.Index(
