@@ -1,12 +1,16 @@
-"""Trigram indexes for the transactions' search on PostgreSQL (number and reference), where
-a search for a few letters anywhere in them otherwise reads every transaction of the type.
-Elsewhere (SQLite) nothing is made: the search scans, as before. Without the right to create
-the pg_trgm extension the indexes are left out too, and the search still works, on a scan."""
+"""Trigram indexes for the searches on PostgreSQL: the contacts' (name, email, account
+number, first and last name) and the transactions' (number, reference), where a search for
+a few letters anywhere in them otherwise reads every row. The contacts' are made here, the
+app that searches contacts through its transactions too. Elsewhere (SQLite) nothing is made:
+the searches scan, as before. Without the right to create the pg_trgm extension the indexes
+are left out too, and the searches still work, on a scan."""
 
 from django.db import DatabaseError, migrations, transaction
 
-SEARCHED = ["number", "reference"]
-TABLE = "transactions_transaction"
+SEARCHED = {
+    ("contacts_contact", "contact"): ["name", "email", "account_number", "first_name", "last_name"],
+    ("transactions_transaction", "transaction"): ["number", "reference"],
+}
 
 
 def create(apps, schema_editor):
@@ -19,23 +23,25 @@ def create(apps, schema_editor):
                 cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
         except DatabaseError:
             return
-        for column in SEARCHED:
-            # UPPER(column::text): what Django's icontains compares on PostgreSQL.
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS transaction_{column}_trgm ON {TABLE} "
-                f"USING gin (UPPER({column}::text) gin_trgm_ops)"
-            )
+        for (table, prefix), columns in SEARCHED.items():
+            for column in columns:
+                # UPPER(column::text): what Django's icontains compares on PostgreSQL.
+                cursor.execute(
+                    f"CREATE INDEX IF NOT EXISTS {prefix}_{column}_trgm ON {table} "
+                    f"USING gin (UPPER({column}::text) gin_trgm_ops)"
+                )
 
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
     with schema_editor.connection.cursor() as cursor:
-        for column in SEARCHED:
-            cursor.execute(f"DROP INDEX IF EXISTS transaction_{column}_trgm")
+        for (_, prefix), columns in SEARCHED.items():
+            for column in columns:
+                cursor.execute(f"DROP INDEX IF EXISTS {prefix}_{column}_trgm")
 
 
 class Migration(migrations.Migration):
-    dependencies = [("transactions", "0006_problem_index")]
+    dependencies = [("contacts", "0003_page_indexes"), ("transactions", "0006_problem_index")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]
