@@ -76,13 +76,27 @@ class OneOf(models.Func):
     def __init__(self, column: str, subquery: models.QuerySet[Any]) -> None:
         super().__init__(models.F(column), models.Subquery(subquery))
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        column, subquery = (compiler.compile(e) for e in self.get_source_expressions())
-        return f"{column[0]} IN {subquery[0]}", (*column[1], *subquery[1])
+    def as_sql(
+        self,
+        compiler: Any,
+        connection: Any,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra: Any,
+    ) -> Any:
+        column, subquery, params = self._compiled(compiler)
+        return f"{column} IN {subquery}", params
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        column, subquery = (compiler.compile(e) for e in self.get_source_expressions())
-        return f"{column[0]} = ANY(ARRAY{subquery[0]})", (*column[1], *subquery[1])
+        column, subquery, params = self._compiled(compiler)
+        return f"{column} = ANY(ARRAY{subquery})", params
+
+    def _compiled(self, compiler: Any) -> tuple[str, str, tuple[Any, ...]]:
+        (column, column_params), (subquery, params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return column, subquery, (*column_params, *params)
 
 
 class TransactionQuerySet(models.QuerySet["Transaction"]):

@@ -46,6 +46,7 @@ from sync.links.services import contact_unlink
 from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing import log as sync_log
+from sync.syncing.balances import balances_of
 from sync.syncing.organisations import (
     for_organisation,
     without_organisation,
@@ -148,6 +149,7 @@ def _contacts_page(
     ready = SyncContact.objects.filter(pk__in=[c.pk for c in shown]).ready_counts(to_sync)
     for contact in shown:
         contact.ready = ready.get(contact.pk, 0)
+    _with_balances(tab, connection, shown)
     rows, other_messages = messages_by_row(request, shown)
     return ContactList(
         base=list_url(tab),
@@ -344,6 +346,22 @@ def _row_context(
     }
 
 
+def _with_balances(
+    tab: str, connection: XeroConnection | None, contacts: list[SyncContact]
+) -> None:
+    """What each linked one owes, or is owed, in the organisation shown, in place on the
+    contacts as `balances` (one grouped query over Xero's documents kept)."""
+    shown = getattr(connection, "pk", None)
+    links = {c.pk: c.link for c in contacts}
+    linked = {pk: link for pk, link in links.items() if link and link.connection_id == shown}
+    found = balances_of(
+        connection, tab, [link.xero_contact_id for link in linked.values()], timezone.localdate()
+    )
+    for contact in contacts:
+        if contact.pk in linked:
+            contact.balances = found.get(linked[contact.pk].xero_contact_id, [])  # type: ignore[attr-defined]
+
+
 def _with_suggestions(connection: XeroConnection | None, contacts: list[SyncContact]) -> None:
     """The match suggestions an unlinked row shows, in place on the contacts (one lookup)."""
     unlinked = [contact for contact in contacts if contact.link is None]
@@ -363,6 +381,7 @@ def rows_out_of_band(
     connection = current_connection(request)
     contacts = list(_contacts_shown(tab, connection).filter(pk__in=pks).order_by("pk"))
     _with_suggestions(connection, contacts)
+    _with_balances(tab, connection, contacts)
     return [
         (
             contact,
@@ -388,6 +407,7 @@ def contact_row(request: DashboardRequest, tab: str, pk: int) -> HttpResponse:
         return redirect(back)
     contact = _contact_shown(tab, pk, current_connection(request))
     _with_suggestions(current_connection(request), [contact])
+    _with_balances(tab, current_connection(request), [contact])
     # Every message now is this action's: the row's own, and any other it gave.
     [(_, notes)], others = messages_by_row(request, [contact])
     notes += others
@@ -412,6 +432,7 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
     connection = context["connection"]
     links_of = _links_of(connection)
     contact = _contact_shown(tab, pk, connection)
+    _with_balances(tab, connection, [contact])
     events = list(
         LinkEvent.objects.filter(contact=contact, connection=connection).select_related(
             "actor", "contact", "connection"

@@ -338,8 +338,8 @@ class TransactionOrganisation(models.Model):
 
 
 class MirroredDocument(models.Model):
-    """A document omni-xero sent, as Xero holds it now (refreshed with If-Modified-Since):
-    what the discrepancies view compares with Omni."""
+    """A document of the organisation, as Xero holds it now (refreshed with If-Modified-Since):
+    what the discrepancies view compares with Omni, and what contacts' balances add up."""
 
     connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
     document_id = models.UUIDField("Xero ID")
@@ -351,11 +351,23 @@ class MirroredDocument(models.Model):
     amount_due = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     amount_paid = models.DecimalField(max_digits=16, decimal_places=2, default=0)
     updated_in_xero = models.DateTimeField(null=True, blank=True)
+    # Whose it is, and when an invoice's amount due becomes overdue: a linked contact's
+    # balance is added up from these (sync.syncing.balances), with no call of its own.
+    contact_id = models.UUIDField("Xero contact ID", null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)  # what its amounts are in
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "document_id"], name="one_row_per_xero_document"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["connection", "contact_id"],
+                condition=Q(status="AUTHORISED"),
+                name="document_owed_idx",
             )
         ]
 

@@ -71,6 +71,9 @@ def documents_keep(*, connection: XeroConnection, documents: Sequence[xero.XeroD
                         "amount_due": document.amount_due,
                         "amount_paid": document.amount_paid,
                         "updated_in_xero": document.updated_in_xero,
+                        "contact_id": document.contact_id,
+                        "due_date": document.due_date,
+                        "currency": document.currency,
                     },
                 )[0],
             )

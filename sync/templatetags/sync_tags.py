@@ -81,6 +81,12 @@ def search_reason(row: Any, query: str) -> SafeString:
 
 
 @register.filter
+def absolute(amount: Any) -> Any:
+    """The amount without its sign (the words beside it say which way it goes)."""
+    return abs(amount)
+
+
+@register.filter
 def seconds_in_words(seconds: float | None) -> str:
     """A time left in words: "a few seconds", "3 minutes"."""
     from sync.xero.errors import duration

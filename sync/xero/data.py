@@ -166,6 +166,8 @@ class XeroDocument:
     amount_due: Decimal
     amount_paid: Decimal
     updated_in_xero: datetime | None
+    due_date: dt.date | None = None  # an invoice's: when what is due becomes overdue
+    currency: str = ""  # what its amounts are in (Xero's CurrencyCode)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ def _document(kind: DocumentKind, element: Any) -> XeroDocument:
             amount_due=_decimal(amount_due),
             amount_paid=_decimal(amount_paid),
             updated_in_xero=element.updated_date_utc,
+            due_date=getattr(element, "due_date", None),
+            currency=_enum(getattr(element, "currency_code", None)),
         )
     )
 

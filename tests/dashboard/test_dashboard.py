@@ -332,10 +332,10 @@ def test_contacts_tab_query_count_does_not_grow_with_page_size(
     # count, 8 the user's unread notifications (none), 9 the live poller's cursor (the last
     # link event), 10 the link counts kept, 11 the 30 days of syncs, 12 contacts count (bounded),
     # 13 the page of contacts, 14 their links with the merged ones' survivor names, 15 their
-    # recent uploads, 16 the page's ready counts, 17 the uploads under way, 18-19 the
-    # webhook mode (the last signed delivery, the events waiting), 20 the Errors link's
-    # count kept, 21 the filter kept for the user's next visit.
-    with django_assert_num_queries(21):
+    # recent uploads, 16 the page's ready counts, 17 the linked ones' balances, 18 the
+    # uploads under way, 19-20 the webhook mode (the last signed delivery, the events
+    # waiting), 21 the Errors link's count kept, 22 the filter kept for the user's next visit.
+    with django_assert_num_queries(22):
         response = viewer_client.get(CUSTOMERS, {"sort": "linked"})
     assert response.content.decode().count('name="contact"') == page_size
 
