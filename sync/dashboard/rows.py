@@ -9,7 +9,7 @@ from typing import Any
 from sync.models import ConnectionStatus, ContactLink, InvalidReason, UploadRow, XeroConnection
 from sync.syncing.organisations import VOID_IN_XERO
 from sync.syncing.refusals import link_refusal
-from transactions.models import TO_SYNC, SyncState
+from transactions.models import TO_SYNC, PaymentState, SyncState, TransactionType
 
 
 class Connection(StrEnum):
@@ -30,6 +30,9 @@ def connection_state(connection: XeroConnection | None) -> Connection:
         ConnectionStatus.PENDING: Connection.PENDING,
         ConnectionStatus.NEEDS_RECONNECT: Connection.NEEDS_RECONNECT,
     }.get(ConnectionStatus(connection.status), Connection.ACTIVE)
+
+
+PAID_IN_XERO = "PAID"  # Xero's status of an invoice or bill with nothing left to pay
 
 
 class Tone(StrEnum):
@@ -229,6 +232,8 @@ def transaction_row(
         badge = Badge(f"{word} in Xero", Tone.BAD)
         reason = f"Synced, then {word.lower()} in Xero. Reset it to sync it again."
         actions = {"reset"}
+    elif state == SyncState.SYNCED and xero_status == PAID_IN_XERO:
+        badge, reason, actions = Badge("Paid in Xero", Tone.OK), "", {"reset"}
     elif state == SyncState.READY and blocked:  # a refused one says Refused, and why
         badge = Badge("Blocked by its contact", Tone.BAD)
         reason, actions = "", {"skip"}
@@ -251,3 +256,27 @@ def transaction_row_of(transaction: Any, connection: XeroConnection | None) -> T
         connection=connection_state(connection),
         xero_status=getattr(transaction, "xero_status", None),
     )
+
+
+# What each payable document is called on a payment's row.
+DOCUMENT_WORDS = {
+    TransactionType.SALES_INVOICE: "invoice",
+    TransactionType.SUPPLIER_INVOICE: "bill",
+    TransactionType.SALES_CREDIT_NOTE: "credit note",
+    TransactionType.SUPPLIER_CREDIT_NOTE: "credit note",
+}
+
+
+def payment_row(*, sync_state: str, transaction_type: str, last_error: str) -> RowState:
+    """A payment's row: its badge, the one line of why (Xero's reason for a refused one,
+    what it waits for), and whether Upload applies."""
+    state = PaymentState(sync_state)
+    if state == PaymentState.WAITING:
+        word = DOCUMENT_WORDS.get(TransactionType(transaction_type), "document")
+        badge = Badge(f"Waiting for its {word}", Tone.PENDING)
+        reason = last_error or f"It goes once its {word} is synced to Xero."
+    else:
+        badge = Badge(state.label, f"state-{state}")
+        reason = "" if state == PaymentState.SYNCED else last_error
+    actions = frozenset() if state == PaymentState.SYNCED else frozenset({"upload"})
+    return RowState(badge, reason, actions)
