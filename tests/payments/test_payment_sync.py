@@ -9,9 +9,9 @@ from xero_python.accounting import Invoice, Invoices
 from sync.models import PaymentItem, SyncRun, SyncSettings, XeroApiCall
 from sync.syncing import runs
 from sync.syncing.payments import payments_upload
-from tests.factories import PaymentFactory
+from tests.factories import PaymentFactory, SupplierFactory
 from tests.syncing.test_sync import in_xero, linked, sync, transaction_of
-from transactions.models import Payment, PaymentState, SyncState
+from transactions.models import Payment, PaymentState, SyncState, TransactionType
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +176,23 @@ def test_payments_go_fifty_to_a_call(paying, sandbox):
     assert Payment.objects.filter(sync_state=PaymentState.SYNCED).count() == 60
     invoice.refresh_from_db()
     assert invoice.sync_state == SyncState.SYNCED
+
+
+def test_a_bill_is_paid_and_a_credit_note_refunded(paying, sandbox):
+    bill = transaction_of(
+        linked(paying, sandbox, SupplierFactory()), TransactionType.SUPPLIER_INVOICE
+    )
+    note = transaction_of(linked(paying, sandbox), TransactionType.SALES_CREDIT_NOTE)
+    sync(paying, [bill, note])
+    paid = PaymentFactory(transaction=bill, amount=bill.totals.total)
+    refund = PaymentFactory(transaction=note, amount=Decimal("4.50"))
+
+    upload(paying, paid, refund)
+
+    assert [state(p).sync_state for p in (paid, refund)] == [PaymentState.SYNCED] * 2
+    assert refund.is_refund
+    made = {p["PaymentID"]: p for p in xero_payments(sandbox)}
+    assert made[str(paid.xero_id)]["PaymentType"] == "ACCPAYPAYMENT"
+    assert made[str(refund.xero_id)]["PaymentType"] == "ARCREDITPAYMENT"
+    (bill_in_xero,) = [d for d in in_xero(sandbox) if d["Type"] == "ACCPAY"]
+    assert bill_in_xero["Status"] == "PAID"
