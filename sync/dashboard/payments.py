@@ -11,7 +11,12 @@ from django.views.decorators.http import require_POST
 from sync import filters
 from sync.dashboard import tabs
 from sync.models import SyncSettings, XeroConnection
-from sync.syncing.payments import payment_account_problem, payments_of_organisation, payments_upload
+from sync.syncing.payments import (
+    NO_ACCOUNT,
+    payment_account_problem,
+    payments_of_organisation,
+    payments_upload,
+)
 from transactions.models import Payment, PaymentQuerySet, PaymentState
 
 PAGE_SIZE = 50
@@ -87,9 +92,8 @@ def payments_action(request: tabs.DashboardRequest, tab: str) -> HttpResponse:
     if connection is None:
         messages.error(request, tabs.NOT_CONNECTED_REASON)
         return redirect(back)
-    problem = payment_account_problem(
-        connection=connection, code=SyncSettings.for_connection(connection).payment_account_code
-    )
+    # The account itself is checked against the chart the run fetches first.
+    chosen_account = SyncSettings.for_connection(connection).payment_account_code
     if action == "upload_all":
         chosen = payment_rows(tab, connection).filter(sync_state=PaymentState.READY)
     elif action == "upload":
@@ -101,15 +105,16 @@ def payments_action(request: tabs.DashboardRequest, tab: str) -> HttpResponse:
     else:
         messages.error(request, "Choose Upload or Upload all ready.")
         return redirect(back)
-    if problem:
-        messages.error(request, problem)
+    if not chosen_account:
+        messages.error(request, NO_ACCOUNT)
         return redirect(back)
     run, waiting = payments_upload(connection=connection, payments=chosen, user=request.user)
     if waiting:
+        verb = "waits for its" if waiting == 1 else "wait for their"
         messages.info(
             request,
-            f"{_plural(waiting)} wait for their document to sync to Xero; each goes once its "
-            "document is there (Upload all ready takes it).",
+            f"{_plural(waiting)} {verb} document to sync to Xero; a payment is ready once its "
+            "document is there, and Upload all ready takes it.",
         )
     if run is not None:
         messages.success(
