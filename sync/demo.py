@@ -323,12 +323,13 @@ def _payments(txns: list[Transaction]) -> None:
     """A few payments Omni recorded: two invoices paid in full, one in part, a bill paid, a
     refund on a credit note. Each waits until its document is synced to Xero."""
     of_type = {t: [txn for txn in txns if txn.type == t] for t in PREFIXES}
-    wanted = [
-        (of_type[TransactionType.SALES_INVOICE][0], 1, PaymentMethod.BANK_TRANSFER),
-        (of_type[TransactionType.SALES_INVOICE][1], 1, PaymentMethod.CARD),
-        (of_type[TransactionType.SALES_INVOICE][2], Decimal("0.5"), PaymentMethod.CASH),
-        (of_type[TransactionType.SUPPLIER_INVOICE][0], 1, PaymentMethod.BANK_TRANSFER),
-        (of_type[TransactionType.SALES_CREDIT_NOTE][0], 1, PaymentMethod.BANK_TRANSFER),
+    full, half = Decimal("1"), Decimal("0.5")
+    wanted: list[tuple[Transaction, Decimal, str]] = [
+        (of_type[TransactionType.SALES_INVOICE][0], full, PaymentMethod.BANK_TRANSFER),
+        (of_type[TransactionType.SALES_INVOICE][1], full, PaymentMethod.CARD),
+        (of_type[TransactionType.SALES_INVOICE][2], half, PaymentMethod.CASH),
+        (of_type[TransactionType.SUPPLIER_INVOICE][0], full, PaymentMethod.BANK_TRANSFER),
+        (of_type[TransactionType.SALES_CREDIT_NOTE][0], full, PaymentMethod.BANK_TRANSFER),
     ]
     for n, (txn, share, method) in enumerate(wanted, start=1):
         amount = (txn.totals.total * share).quantize(Decimal("0.01"))

@@ -33,6 +33,7 @@ from .preferences import KeptFilter
 from .quota import XeroAppQuota, XeroQuota
 from .syncing import (
     AUTOSYNC_INTERVALS,
+    PAYMENTS,
     AccountMapping,
     Autosync,
     BranchOrganisation,
@@ -52,6 +53,7 @@ from .webhooks import WebhookDelivery, WebhookEvent
 __all__ = [
     "AUTOSYNC_INTERVALS",
     "MATCH_KEYS",
+    "PAYMENTS",
     "RECENT_UPLOAD",
     "AccountMapping",
     "Actor",

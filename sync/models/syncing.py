@@ -182,6 +182,10 @@ class TaxRate(models.Model):
         return self.status == "ACTIVE"
 
 
+# The key of a sync run's payments among its outcome counts (the others are transaction types).
+PAYMENTS = "payments"
+
+
 class SyncRun(Job):
     """One sync of transactions to one organisation: who asked, and how it went.
 
@@ -239,15 +243,17 @@ class SyncRun(Job):
     OUTCOMES = ("synced", "refused", "failed", "skipped")
 
     def outcome_counts(self) -> dict[str, Any]:
-        """Its items by transaction type and outcome (one query):
+        """Its items by transaction type and outcome, its payments' under PAYMENTS (two
+        queries):
         {"supplier_invoice": {"synced": 2, "refused": 15, "failed": 0, "skipped": 0}}."""
         found = (
             self.items.order_by()
             .values_list("transaction__type", "state")
             .annotate(n=models.Count("pk"))
         )
+        paid = self.payment_items.order_by().values_list("state").annotate(n=models.Count("pk"))
         counts: dict[str, Any] = {}
-        for transaction_type, state, n in found:
+        for transaction_type, state, n in [*found, *((PAYMENTS, s, n) for s, n in paid)]:
             per_type = counts.setdefault(transaction_type, dict.fromkeys(self.OUTCOMES, 0))
             if state in per_type:
                 per_type[state] = n

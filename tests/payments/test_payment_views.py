@@ -15,7 +15,7 @@ from tests.factories import ChartAccountFactory, PaymentFactory, SupplierFactory
 from tests.payments.test_payment_sync import BANK, xero_payments
 from tests.syncing.test_admin_tab import settings_data
 from tests.syncing.test_sync import linked, sync, transaction_of
-from transactions.models import Payment, PaymentState, TransactionType
+from transactions.models import Payment, TransactionType
 
 pytestmark = pytest.mark.django_db
 
