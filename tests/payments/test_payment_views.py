@@ -12,7 +12,7 @@ from django.urls import reverse
 from sync.models import SyncRun, SyncSettings
 from sync.syncing import runs
 from tests.factories import ChartAccountFactory, PaymentFactory, SupplierFactory
-from tests.payments.test_payment_sync import BANK, xero_payments
+from tests.payments.test_payment_sync import BANK, upload, xero_payments
 from tests.syncing.test_admin_tab import settings_data
 from tests.syncing.test_sync import linked, sync, transaction_of
 from transactions.models import Payment, TransactionType
@@ -160,3 +160,23 @@ def test_the_payment_account_must_accept_payments(connection, admin_client):
 
     admin_client.post(SAVE, settings_data(payment_account_code="880"))
     assert SyncSettings.for_connection(connection).payment_account_code == "880"
+
+
+def test_the_sync_log_shows_a_runs_payments_and_its_summary_counts_them(
+    paying, sandbox, admin_client
+):
+    invoice = transaction_of(linked(paying, sandbox))
+    sync(paying, [invoice])
+    good = PaymentFactory(transaction=invoice, amount=Decimal("4.50"), reference="Good one")
+    bad = PaymentFactory(transaction=invoice, amount=Decimal("99.00"), reference="Too much")
+    run = upload(paying, good, bad)
+
+    page = text(admin_client.get(reverse("sync:sync_run", kwargs={"pk": run.pk})))
+
+    assert "Good one" in page and "Too much" in page
+    assert "exceeds the amount outstanding" in page
+    assert "1 synced · 1 refused" in page
+    assert run.outcome_counts()["payments"] == {
+        "synced": 1, "refused": 1, "failed": 0, "skipped": 0
+    }  # fmt: skip
+
