@@ -143,7 +143,10 @@ def payments_upload(
             ignore_conflicts=True,  # in another run already: that one sends it
             batch_size=500,
         )
-        if not run.payment_items.exists():
+        lost = PaymentItem.objects.filter(connection=connection, state=SyncItem.State.SENDING)
+        if not run.payment_items.exists() and not lost.exists():
+            # Every one is in another run, and no lost answer is left to look up (a run
+            # does that first): this one would do nothing.
             run.delete()
             return None, waited
     jobs.job_queue(run)

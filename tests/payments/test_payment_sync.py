@@ -196,3 +196,20 @@ def test_a_bill_is_paid_and_a_credit_note_refunded(paying, sandbox):
     assert made[str(refund.xero_id)]["PaymentType"] == "ARCREDITPAYMENT"
     (bill_in_xero,) = [d for d in in_xero(sandbox) if d["Type"] == "ACCPAY"]
     assert bill_in_xero["Status"] == "PAID"
+
+
+def test_upload_all_again_looks_up_a_lost_answer_its_stopped_run_left(paying, sandbox):
+    invoice = transaction_of(linked(paying, sandbox))
+    sync(paying, [invoice])
+    payment = PaymentFactory(transaction=invoice, amount=Decimal("5.00"))
+    sandbox.fault(kind="drop_after_commit", path="/api.xro/2.0/Payments", method="PUT", count=9)
+    run = upload(paying, payment)
+    assert run is not None and run.state == SyncRun.State.WAITING
+    SyncRun.objects.filter(pk=run.pk).update(state=SyncRun.State.STOPPED, lease_until=None)
+    sandbox.clear_faults()
+
+    again = upload(paying, payment)  # the payment is in no queue; its answer is still lost
+
+    assert again is not None and again.state == SyncRun.State.DONE
+    assert state(payment).sync_state == PaymentState.SYNCED
+    assert len(xero_payments(sandbox)) == 1

@@ -179,4 +179,3 @@ def test_the_sync_log_shows_a_runs_payments_and_its_summary_counts_them(
     assert run.outcome_counts()["payments"] == {
         "synced": 1, "refused": 1, "failed": 0, "skipped": 0
     }  # fmt: skip
-
