@@ -3,6 +3,7 @@ actions it offers. One pure function each, from the row's link, the connection's
 its last upload or sync; every page that shows a row's state asks them, none decides alone."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -207,6 +208,8 @@ def transaction_row(
     invalid_reason: str,
     connection: Connection,
     xero_status: str | None,
+    xero_paid: Decimal | None = None,
+    xero_due: Decimal | None = None,
 ) -> TransactionRowState:
     """A transaction's row: `link_status` is its contact's link's status in the organisation
     shown (None: no link), `xero_status` its document's status in the local copy of Xero's
@@ -234,6 +237,10 @@ def transaction_row(
         actions = {"reset"}
     elif state == SyncState.SYNCED and xero_status == PAID_IN_XERO:
         badge, reason, actions = Badge("Paid in Xero", Tone.OK), "", {"reset"}
+    elif state == SyncState.SYNCED and xero_paid:
+        badge = Badge("Part paid in Xero", Tone.CHANGED)
+        reason = f"{xero_paid:,.2f} paid, {xero_due or 0:,.2f} due in Xero."
+        actions = {"reset"}
     elif state == SyncState.READY and blocked:  # a refused one says Refused, and why
         badge = Badge("Blocked by its contact", Tone.BAD)
         reason, actions = "", {"skip"}
@@ -255,6 +262,8 @@ def transaction_row_of(transaction: Any, connection: XeroConnection | None) -> T
         invalid_reason=getattr(transaction, "link_invalid_reason", None) or "",
         connection=connection_state(connection),
         xero_status=getattr(transaction, "xero_status", None),
+        xero_paid=getattr(transaction, "xero_paid", None),
+        xero_due=getattr(transaction, "xero_due", None),
     )
 
 

@@ -8,9 +8,12 @@ import pytest
 from django.db import connection as connection_db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from xero_python.accounting import Account, Invoice, Payments
+from xero_python.accounting import Payment as XeroPayment
 
 from sync.models import SyncRun, SyncSettings
 from sync.syncing import runs
+from sync.syncing.discrepancies import documents_refresh
 from tests.factories import ChartAccountFactory, PaymentFactory, SupplierFactory
 from tests.payments.test_payment_sync import BANK, upload, xero_payments
 from tests.syncing.test_admin_tab import settings_data
@@ -179,3 +182,43 @@ def test_the_sync_log_shows_a_runs_payments_and_its_summary_counts_them(
     assert run.outcome_counts()["payments"] == {
         "synced": 1, "refused": 1, "failed": 0, "skipped": 0
     }  # fmt: skip
+
+
+def test_a_part_paid_invoice_says_what_is_paid_and_due_in_xero(paying, sandbox, accountant_client):
+    invoice = transaction_of(linked(paying, sandbox), number="INV-8201")  # total 34.50
+    sync(paying, [invoice])
+    upload(paying, PaymentFactory(transaction=invoice, amount=Decimal("4.50")))
+
+    page = text(accountant_client.get("/accounting/xero/sales/invoices/"))
+
+    shown = re.search(rf'<tr id="transaction-{invoice.pk}".*?</tr>', page, re.S)
+    assert shown and "Part paid in Xero" in shown.group(0)
+    assert "4.50 paid, 30.00 due in Xero." in shown.group(0)
+
+
+def test_a_bill_paid_in_xero_shows_paid_after_a_refresh(
+    paying, sandbox, sandbox_sdk, accountant_client
+):
+    bill = transaction_of(
+        linked(paying, sandbox, SupplierFactory()), TransactionType.SUPPLIER_INVOICE
+    )
+    sync(paying, [bill])
+    bill.refresh_from_db()
+    sandbox_sdk.accounting.create_payments(
+        sandbox_sdk.tenant_id,
+        Payments(
+            payments=[
+                XeroPayment(
+                    invoice=Invoice(invoice_id=str(bill.xero_id)),
+                    account=Account(code=BANK),
+                    amount=float(bill.totals.total),
+                )
+            ]
+        ),
+    )
+
+    documents_refresh(connection=paying)  # what Refresh and the webhook's follow-up do
+
+    page = text(accountant_client.get("/accounting/xero/purchases/bills/"))
+    shown = re.search(rf'<tr id="transaction-{bill.pk}".*?</tr>', page, re.S)
+    assert shown and "Paid in Xero" in shown.group(0)
