@@ -91,10 +91,22 @@ def omni_data(control: Any, connection: Any, contacts: int, transactions: int, t
     return made
 
 
-def drive(connection: Any, tag: str) -> tuple[Any, float]:
-    """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
+def to_the_end(run: Any, started: float) -> tuple[Any, float]:
+    """Go on with a run until it ends, as the worker would (sleeping while it waits)."""
     from django.utils import timezone
 
+    from sync.syncing import runs
+
+    while True:
+        run = runs.sync_run(run=run)
+        if not run.is_active:
+            return run, time.monotonic() - started
+        resume = run.resume_at or timezone.now()
+        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+
+
+def drive(connection: Any, tag: str) -> tuple[Any, float]:
+    """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
     from sync.syncing import runs
     from transactions.models import Transaction
 
@@ -104,12 +116,7 @@ def drive(connection: Any, tag: str) -> tuple[Any, float]:
         transactions=Transaction.objects.ready_to_sync().filter(number__startswith=tag),
     )
     assert run is not None, "nothing to sync"
-    while True:
-        run = runs.sync_run(run=run)
-        if not run.is_active:
-            return run, time.monotonic() - started
-        resume = run.resume_at or timezone.now()
-        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+    return to_the_end(run, started)
 
 
 Call = tuple[str, str, int | None, int]  # method, endpoint, status, duration in ms
@@ -239,9 +246,6 @@ def omni_payments(connection: Any, invoices: int, payments: int) -> None:
 
 def drive_payments(connection: Any) -> tuple[Any, float]:
     """Upload every ready payment, to the end, as the worker would."""
-    from django.utils import timezone
-
-    from sync.syncing import runs
     from sync.syncing.payments import payments_upload
     from transactions.models import Payment
 
@@ -250,12 +254,7 @@ def drive_payments(connection: Any) -> tuple[Any, float]:
         connection=connection, payments=Payment.objects.filter(sync_state="ready")
     )
     assert run is not None, "nothing to upload"
-    while True:
-        run = runs.sync_run(run=run)
-        if not run.is_active:
-            return run, time.monotonic() - started
-        resume = run.resume_at or timezone.now()
-        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+    return to_the_end(run, started)
 
 
 def report_payments(

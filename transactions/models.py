@@ -34,6 +34,15 @@ PURCHASE_TYPES = (
 )
 
 
+def tab_types(tab: str) -> tuple[str, ...]:
+    """The transaction types of a dashboard tab: "sales" or "purchases"."""
+    if tab == "sales":
+        return SALES_TYPES
+    if tab == "purchases":
+        return PURCHASE_TYPES
+    raise ValueError(f"Unknown dashboard tab {tab!r}")
+
+
 class LineAmountType(models.TextChoices):
     """Whether line prices include tax; the values are Xero's LineAmountTypes."""
 
@@ -75,11 +84,7 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
 
     def for_tab(self, tab: str) -> Self:
         """The transactions of a dashboard tab: "sales" or "purchases"."""
-        if tab == "sales":
-            return self.filter(type__in=SALES_TYPES)
-        if tab == "purchases":
-            return self.filter(type__in=PURCHASE_TYPES)
-        raise ValueError(f"Unknown dashboard tab {tab!r}")
+        return self.filter(type__in=tab_types(tab))
 
     def with_lines(self) -> Self:
         return self.select_related("contact").prefetch_related("lines")
@@ -299,11 +304,7 @@ class PaymentState(models.TextChoices):
 class PaymentQuerySet(models.QuerySet["Payment"]):
     def for_tab(self, tab: str) -> Self:
         """The payments of a dashboard tab's transactions: "sales" or "purchases"."""
-        if tab == "sales":
-            return self.filter(transaction__type__in=SALES_TYPES)
-        if tab == "purchases":
-            return self.filter(transaction__type__in=PURCHASE_TYPES)
-        raise ValueError(f"Unknown dashboard tab {tab!r}")
+        return self.filter(transaction__type__in=tab_types(tab))
 
     def in_state(self, state: str) -> Self:
         """Payments in one state; every payment for an unknown or empty one."""

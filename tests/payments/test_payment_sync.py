@@ -15,18 +15,6 @@ from transactions.models import Payment, PaymentState, SyncState, TransactionTyp
 
 pytestmark = pytest.mark.django_db
 
-BANK = "090"  # the sandbox's Business Bank Account
-
-
-@pytest.fixture
-def paying(connection):
-    """The organisation creates approved documents and takes payments into its bank."""
-    SyncSettings.objects.update_or_create(
-        connection=connection,
-        defaults={"document_status": "AUTHORISED", "payment_account_code": BANK},
-    )
-    return connection
-
 
 def upload(connection, *payments: Payment) -> SyncRun | None:
     run, _ = payments_upload(

@@ -12,12 +12,13 @@ from xero_python.accounting import Account, Invoice, Payments
 from xero_python.accounting import Payment as XeroPayment
 
 from sync.models import SyncRun, SyncSettings
-from sync.syncing import runs
 from sync.syncing.discrepancies import documents_refresh
 from tests.factories import ChartAccountFactory, PaymentFactory, SupplierFactory
-from tests.payments.test_payment_sync import BANK, upload, xero_payments
+from tests.payments.conftest import BANK
+from tests.payments.test_payment_sync import upload, xero_payments
 from tests.syncing.test_admin_tab import settings_data
 from tests.syncing.test_sync import linked, sync, transaction_of
+from tests.syncing.test_transaction_views import text, work
 from transactions.models import Payment, TransactionType
 
 pytestmark = pytest.mark.django_db
@@ -35,28 +36,10 @@ def act(client, action: str, *payments: Payment, path: str = SALES_PAYMENTS):
     )
 
 
-def work() -> None:
-    for run in SyncRun.objects.filter(state__in=SyncRun.ACTIVE).order_by("pk"):
-        runs.sync_run(run=run)
-
-
-def text(response) -> str:
-    return response.content.decode()
-
-
 def row(html: str, payment: Payment) -> str:
     found = re.search(rf'<tr id="payment-{payment.pk}">.*?</tr>', html, re.S)
     assert found, payment
     return found.group(0)
-
-
-@pytest.fixture
-def paying(connection):
-    SyncSettings.objects.update_or_create(
-        connection=connection,
-        defaults={"document_status": "AUTHORISED", "payment_account_code": BANK},
-    )
-    return connection
 
 
 def test_each_tab_lists_its_own_payments_with_their_state(paying, sandbox, accountant_client):
