@@ -15,6 +15,11 @@ Targets: write calls at most 1.05 x ceil(transactions / 50); link-check calls (G
 Contacts) at most 1 + ceil(changed contacts / 1,000); run time within 1.15x the floor at
 Xero's minute, 1.5x with the minute scaled shorter; no duplicates.
 
+A payments run (unless --no-payments) uploads 5,000 payments of 2,000 synced invoices
+(--payments, --paid-invoices), after the invoices are synced (not measured): write calls
+(PUT Payments) at most 1.05 x ceil(payments / 50), no payment made twice in the sandbox,
+and its run time against the floor of its fewest calls, as above.
+
 A second run (unless --no-faults) syncs another 5,000 transactions with 10% of the calls
 failing: 500s, timeouts and connections dropped after Xero committed. It must end with every
 transaction synced exactly once, or failed with its message: nothing lost.
@@ -22,6 +27,7 @@ transaction synced exactly once, or failed with its message: nothing lost.
 Usage:
 
     .venv/bin/python bench/sync_throughput.py [--transactions 5000] [--contacts 500]
+        [--payments 5000] [--paid-invoices 2000] [--no-payments]
         [--scale 1] [--no-faults] [--database-url URL]
 """
 
@@ -85,10 +91,22 @@ def omni_data(control: Any, connection: Any, contacts: int, transactions: int, t
     return made
 
 
-def drive(connection: Any, tag: str) -> tuple[Any, float]:
-    """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
+def to_the_end(run: Any, started: float) -> tuple[Any, float]:
+    """Go on with a run until it ends, as the worker would (sleeping while it waits)."""
     from django.utils import timezone
 
+    from sync.syncing import runs
+
+    while True:
+        run = runs.sync_run(run=run)
+        if not run.is_active:
+            return run, time.monotonic() - started
+        resume = run.resume_at or timezone.now()
+        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+
+
+def drive(connection: Any, tag: str) -> tuple[Any, float]:
+    """Sync every ready transaction numbered with `tag`, to the end, as the worker would."""
     from sync.syncing import runs
     from transactions.models import Transaction
 
@@ -98,12 +116,7 @@ def drive(connection: Any, tag: str) -> tuple[Any, float]:
         transactions=Transaction.objects.ready_to_sync().filter(number__startswith=tag),
     )
     assert run is not None, "nothing to sync"
-    while True:
-        run = runs.sync_run(run=run)
-        if not run.is_active:
-            return run, time.monotonic() - started
-        resume = run.resume_at or timezone.now()
-        time.sleep(max(0.05, (resume - timezone.now()).total_seconds()))
+    return to_the_end(run, started)
 
 
 Call = tuple[str, str, int | None, int]  # method, endpoint, status, duration in ms
@@ -206,11 +219,91 @@ def report(
     )
 
 
+def omni_payments(connection: Any, invoices: int, payments: int) -> None:
+    """Synced invoices (numbered PAY-) and `payments` payments of 1.00 spread over them."""
+    from datetime import date
+    from decimal import Decimal
+
+    from contacts.models import Contact
+    from transactions.models import Payment, Transaction
+
+    omni = list(Contact.objects.order_by("pk"))
+    sales_invoices([(omni[i % len(omni)], f"PAY-{i + 1:05d}") for i in range(invoices)])
+    run, _ = drive(connection, "PAY")
+    assert run.state == "done", run.detail
+    paid = list(Transaction.objects.filter(number__startswith="PAY", sync_state="synced"))
+    Payment.objects.bulk_create(
+        Payment(
+            transaction=paid[i % len(paid)],
+            date=date.today(),
+            amount=Decimal("1.00"),
+            reference=f"Bench {i + 1}",
+            sync_state="ready",
+        )
+        for i in range(payments)
+    )
+
+
+def drive_payments(connection: Any) -> tuple[Any, float]:
+    """Upload every ready payment, to the end, as the worker would."""
+    from sync.syncing.payments import payments_upload
+    from transactions.models import Payment
+
+    started = time.monotonic()
+    run, _ = payments_upload(
+        connection=connection, payments=Payment.objects.filter(sync_state="ready")
+    )
+    assert run is not None, "nothing to upload"
+    return to_the_end(run, started)
+
+
+def report_payments(
+    run: Any, seconds: float, calls: list[Call], held: Counter[str], *, payments: int, window: float
+) -> None:
+    from sync.syncing import runs
+
+    progress = runs.run_progress(run)
+    writes = sum(1 for m, e, *_ in calls if m == "PUT" and e.startswith("/api.xro/2.0/Payments"))
+    duplicates = sum(n - 1 for n in held.values() if n > 1)
+    most_writes = 1.05 * math.ceil(payments / BATCH)
+    fewest = fewest_calls(payments)
+    floor = floor_of(fewest, window)
+    target = TARGET if window >= 60 else TARGET_SCALED
+    multiple = seconds / floor if floor else float("inf")
+
+    def verdict(ok: bool) -> str:
+        return "ok" if ok else "MISSED"
+
+    print(f"\npayments run (sync {run.pk}: {run.state})")
+    print(
+        f"  outcome          {progress.synced} synced, {progress.failed} failed, "
+        f"{progress.refused} refused, {progress.left} left  {verdict(progress.synced == payments)}"
+    )
+    print(f"  API calls        {len(calls)} ({writes} writes, {len(calls) - writes} other)")
+    print(
+        f"  writes           {writes}, target at most {most_writes:.0f}  "
+        f"{verdict(writes <= most_writes)}"
+    )
+    print(f"  429 responses    {sum(1 for _, _, status, _ in calls if status == 429)}")
+    print(
+        f"  duplicates       {duplicates} in the sandbox, {len(held)} payments held  "
+        f"{verdict(duplicates == 0 and len(held) == payments)}"
+    )
+    print(
+        f"  run time         {seconds:.1f} s; the floor for the {fewest} calls the job needs at "
+        f"{MINUTE_LIMIT} per {window:g} s: {floor:.1f} s; {multiple:.2f}x the floor, target "
+        f"{target:g}x  {verdict(multiple <= target)}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--transactions", type=int, default=5000)
     parser.add_argument("--contacts", type=int, default=500)
     parser.add_argument("--scale", type=float, default=1.0, help="the minute is 60/scale s")
+    parser.add_argument("--payments", type=int, default=5000)
+    parser.add_argument("--paid-invoices", type=int, default=2000)
+    parser.add_argument("--no-payments", action="store_true", help="skip the payments run")
     parser.add_argument("--no-faults", action="store_true", help="skip the run with faults")
     parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
     args = parser.parse_args()
@@ -252,6 +345,26 @@ def main() -> None:
             window=window,
             targets=True,
         )
+        if not args.no_payments:
+            from sync.models import SyncSettings
+
+            # Payments go on approved invoices, into the bank account.
+            SyncSettings.objects.filter(connection=connection).update(
+                document_status="AUTHORISED", payment_account_code="090"
+            )
+            omni_payments(connection, args.paid_invoices, args.payments)
+            time.sleep(window)
+            first = XeroApiCall.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            run, seconds = drive_payments(connection)
+            made = control.call("GET", f"/_sandbox/organisations/{tenant}/payments")
+            report_payments(
+                run,
+                seconds,
+                calls_since(first),
+                Counter(p["Reference"] for p in made if p["Reference"].startswith("Bench")),
+                payments=args.payments,
+                window=window,
+            )
         if args.no_faults:
             return
         omni_data(control, connection, args.contacts, args.transactions, "FAULT")

@@ -226,7 +226,10 @@ XERO_REDIRECT_URI = env.str("XERO_REDIRECT_URI", default="")
 # "offline_access accounting.contacts accounting.transactions accounting.settings.read".
 XERO_SCOPES = env.str(
     "XERO_SCOPES",
-    default="offline_access accounting.contacts accounting.invoices accounting.settings.read",
+    default=(
+        "offline_access accounting.contacts accounting.invoices accounting.payments "
+        "accounting.settings.read"
+    ),
 ).split()
 # "oauth" (authorization code, an accountant picks the organisation) or "custom"
 # (a Xero custom connection: client credentials, one organisation, no tenant header).

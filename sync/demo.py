@@ -15,7 +15,14 @@ from django.db import transaction
 
 from contacts.models import Contact
 from sync.roles import ACCOUNTANTS
-from transactions.models import LineAmountType, LineItem, Transaction, TransactionType
+from transactions.models import (
+    LineAmountType,
+    LineItem,
+    Payment,
+    PaymentMethod,
+    Transaction,
+    TransactionType,
+)
 from transactions.taxes import TaxType
 
 LOGINS_FILE = settings.VAR_DIR / "demo-logins.json"
@@ -307,8 +314,32 @@ def load_demo_data(*, seed: int = 7) -> dict[str, str]:
         for line in lines:
             line.transaction = txn
     LineItem.objects.bulk_create(line for lines in pending_lines for line in lines)
+    _payments(txns)
     save_logins(logins)
     return logins
+
+
+def _payments(txns: list[Transaction]) -> None:
+    """A few payments Omni recorded: two invoices paid in full, one in part, a bill paid, a
+    refund on a credit note. Each waits until its document is synced to Xero."""
+    of_type = {t: [txn for txn in txns if txn.type == t] for t in PREFIXES}
+    full, half = Decimal("1"), Decimal("0.5")
+    wanted: list[tuple[Transaction, Decimal, str]] = [
+        (of_type[TransactionType.SALES_INVOICE][0], full, PaymentMethod.BANK_TRANSFER),
+        (of_type[TransactionType.SALES_INVOICE][1], full, PaymentMethod.CARD),
+        (of_type[TransactionType.SALES_INVOICE][2], half, PaymentMethod.CASH),
+        (of_type[TransactionType.SUPPLIER_INVOICE][0], full, PaymentMethod.BANK_TRANSFER),
+        (of_type[TransactionType.SALES_CREDIT_NOTE][0], full, PaymentMethod.BANK_TRANSFER),
+    ]
+    for n, (txn, share, method) in enumerate(wanted, start=1):
+        amount = (txn.totals.total * share).quantize(Decimal("0.01"))
+        Payment.objects.create(
+            transaction=txn,
+            date=txn.date + timedelta(days=7),
+            amount=amount,
+            method=method,
+            reference=f"Omni payment {n:03d}",
+        )
 
 
 def save_logins(logins: dict[str, str]) -> None:

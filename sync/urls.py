@@ -3,7 +3,7 @@ from django.urls import path
 from sync.connections import views as connection_views
 from sync.dashboard import admin_tab as sync_views
 from sync.dashboard import contacts as views
-from sync.dashboard import live, notifications, transactions
+from sync.dashboard import live, notifications, payments, transactions
 from sync.imports import views as import_views
 from sync.links import views as link_views
 from sync.uploads import views as upload_views
@@ -59,6 +59,7 @@ urlpatterns = [
     path("export/links.csv", import_views.export_links, name="export_links"),
     path("export/link-events.csv", import_views.export_link_events, name="export_link_events"),
     path("<slug:tab>/contacts/action/", views.contacts_action, name="contacts_action"),
+    path("<slug:tab>/payments/action/", payments.payments_action, name="payments_action"),
     path("<slug:tab>/contacts/<id:pk>/", views.contact_detail, name="contact_detail"),
     path("<slug:tab>/contacts/<id:pk>/unlink/", views.contact_unlink_view, name="unlink"),
     path("<slug:tab>/contacts/<id:pk>/row/", views.contact_row, name="contact_row"),

@@ -37,7 +37,7 @@ from sync.models import (
     XeroConnection,
     XeroContact,
 )
-from transactions.models import LineItem, Transaction, TransactionType
+from transactions.models import LineItem, Payment, PaymentMethod, Transaction, TransactionType
 from transactions.taxes import TaxType
 
 
@@ -367,3 +367,14 @@ class WebhookEventFactory(factory.django.DjangoModelFactory):
     event_type = "UPDATE"
     resource_id = factory.LazyFunction(uuid.uuid4)
     event_date = factory.LazyFunction(timezone.now)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Payment
+
+    transaction = factory.SubFactory(TransactionFactory)
+    date = factory.LazyFunction(date.today)
+    amount = Decimal("10.00")
+    method = PaymentMethod.BANK_TRANSFER
+    reference = factory.Sequence(lambda n: f"DEP-{n:04d}")

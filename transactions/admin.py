@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import LineItem, Transaction
+from .models import LineItem, Payment, Transaction
 
 
 class LineItemInline(admin.TabularInline):
@@ -88,3 +88,16 @@ class LineItemAdmin(admin.ModelAdmin):
     @admin.display(description="amount")
     def amount(self, obj: LineItem):
         return obj.amount
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = ["transaction", "date", "amount", "method", "reference", "sync_state"]
+    list_filter = ["sync_state", "method", "transaction__type", "date"]
+    list_select_related = ["transaction"]
+    search_fields = ["reference", "transaction__number", "transaction__contact__name", "xero_id"]
+    date_hierarchy = "date"
+    autocomplete_fields = ["transaction"]
+    # Like a transaction's: what Xero made of it is the upload's to write.
+    readonly_fields = ["sync_state", "xero_id", "synced_at", "last_error", "created_at"]
+    fields = ["transaction", "date", "amount", "method", "reference", *readonly_fields]

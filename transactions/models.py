@@ -34,6 +34,15 @@ PURCHASE_TYPES = (
 )
 
 
+def tab_types(tab: str) -> tuple[str, ...]:
+    """The transaction types of a dashboard tab: "sales" or "purchases"."""
+    if tab == "sales":
+        return SALES_TYPES
+    if tab == "purchases":
+        return PURCHASE_TYPES
+    raise ValueError(f"Unknown dashboard tab {tab!r}")
+
+
 class LineAmountType(models.TextChoices):
     """Whether line prices include tax; the values are Xero's LineAmountTypes."""
 
@@ -108,11 +117,7 @@ class TransactionQuerySet(models.QuerySet["Transaction"]):
 
     def for_tab(self, tab: str) -> Self:
         """The transactions of a dashboard tab: "sales" or "purchases"."""
-        if tab == "sales":
-            return self.filter(type__in=SALES_TYPES)
-        if tab == "purchases":
-            return self.filter(type__in=PURCHASE_TYPES)
-        raise ValueError(f"Unknown dashboard tab {tab!r}")
+        return self.filter(type__in=tab_types(tab))
 
     def with_lines(self) -> Self:
         return self.select_related("contact").prefetch_related("lines")
@@ -307,3 +312,118 @@ class LineItem(models.Model):
     def amount(self) -> Decimal:
         """The line amount as Xero computes it: quantity times unit price, to the cent."""
         return (self.quantity * self.unit_price).quantize(CENT, ROUND_HALF_UP)
+
+
+# Payments ------------------------------------------------------------------------------------
+
+# What a payment can be made against: an invoice or a bill is paid; a credit note is
+# refunded. A purchase order is never paid.
+PAYABLE_TYPES = (
+    TransactionType.SALES_INVOICE,
+    TransactionType.SUPPLIER_INVOICE,
+    TransactionType.SALES_CREDIT_NOTE,
+    TransactionType.SUPPLIER_CREDIT_NOTE,
+)
+REFUNDED_TYPES = (TransactionType.SALES_CREDIT_NOTE, TransactionType.SUPPLIER_CREDIT_NOTE)
+
+
+class PaymentMethod(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CARD = "card", "Card"
+    CASH = "cash", "Cash"
+    CHEQUE = "cheque", "Cheque"
+    OTHER = "other", "Other"
+
+
+class PaymentState(models.TextChoices):
+    WAITING = "waiting", "Waiting for its document"  # its transaction is not in Xero yet
+    READY = "ready", "Ready to upload"
+    SYNCED = "synced", "Synced"
+    FAILED = "failed", "Failed"
+    REFUSED = "refused", "Refused"
+
+
+class PaymentQuerySet(models.QuerySet["Payment"]):
+    def for_tab(self, tab: str) -> Self:
+        """The payments of a dashboard tab's transactions: "sales" or "purchases"."""
+        return self.filter(transaction__type__in=tab_types(tab))
+
+    def in_state(self, state: str) -> Self:
+        """Payments in one state; every payment for an unknown or empty one."""
+        return self.filter(sync_state=state) if state in PaymentState.values else self
+
+    def search(self, text: str) -> Self:
+        """Match the payment's reference, its transaction's number or its contact's name."""
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(
+            any_field_contains(
+                text, ["reference", "transaction__number", "transaction__contact__name"]
+            )
+        )
+
+
+class Payment(models.Model):
+    """Money Omni recorded against one invoice or bill (or a refund on a credit note), and
+    where its upload to Xero stands: it goes to the organisation its transaction went to,
+    as a payment against that document, once the document is there."""
+
+    transaction = models.ForeignKey(
+        Transaction,
+        on_delete=models.PROTECT,
+        related_name="payments",
+        limit_choices_to={"type__in": PAYABLE_TYPES},
+        help_text="The invoice or bill it pays, or the credit note it refunds.",
+    )
+    date = models.DateField()
+    amount = models.DecimalField(
+        max_digits=14, decimal_places=2, validators=[MinValueValidator(CENT)]
+    )
+    method = models.CharField(max_length=16, choices=PaymentMethod, default=PaymentMethod.OTHER)
+    reference = models.CharField(max_length=200, blank=True)
+    sync_state = models.CharField(max_length=16, choices=PaymentState, default=PaymentState.WAITING)
+    xero_id = models.UUIDField("Xero PaymentID", null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PaymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=~Q(sync_state=PaymentState.SYNCED) | Q(xero_id__isnull=False),
+                name="payment_synced_has_xero_id",
+                violation_error_message="A synced payment must have its Xero PaymentID.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["transaction", "sync_state"]),
+            # A Payments subtab's page in the list's order, of every state or of one.
+            models.Index(fields=["-date", "-id"], name="payment_page_idx"),
+            models.Index(fields=["sync_state", "-date", "-id"], name="payment_state_page_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} on {self.transaction.number}" if self.transaction_id else "Payment"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new (or not yet sent) payment waits for its document until that is in Xero.
+        if self.sync_state in (PaymentState.WAITING, PaymentState.READY) and self.transaction_id:
+            synced = self.transaction.sync_state == SyncState.SYNCED
+            self.sync_state = PaymentState.READY if synced else PaymentState.WAITING
+        super().save(*args, **kwargs)
+
+    @property
+    def is_refund(self) -> bool:
+        return self.transaction.type in REFUNDED_TYPES
+
+    def clean(self) -> None:
+        if self.transaction_id and self.transaction.type not in PAYABLE_TYPES:
+            raise ValidationError(
+                {"transaction": "Only an invoice, a bill or a credit note can be paid."}
+            )

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from xero_sandbox import contacts, documents, pages, seed, store
+from xero_sandbox import contacts, documents, pages, payments, seed, store
 from xero_sandbox.common import Ctx
 from xero_sandbox.faults import KINDS, Faults
 from xero_sandbox.limits import RateLimiter
@@ -356,6 +356,8 @@ class Control:
         return _json({"created": len(ids), "ContactIDs": ids, "rejected": rejected}, 201)
 
     def list_documents(self, req: Request) -> Response:
+        if req.params["table"].lower() == "payments":
+            return self.list_payments(req)
         table = TABLES.get(req.params["table"].lower())
         if table is None:
             return _error("no such table", 404)
@@ -365,6 +367,18 @@ class Control:
                 return _error("unknown organisation", 404)
             ctx = Ctx(self.store, req, req.params["tenant"], org, self.store.now(), "")
             rows = [documents.render(ctx, kind, d, with_lines=True) for d in org[table].values()]
+        return _json(rows)
+
+    def list_payments(self, req: Request) -> Response:
+        """An organisation's payments as GET /Payments shows them, oldest first."""
+        with self.store.reading(req.params["tenant"].lower()) as org:
+            if org is None:
+                return _error("unknown organisation", 404)
+            ctx = Ctx(self.store, req, req.params["tenant"], org, self.store.now(), "")
+            rows = [
+                {**payments.render(ctx, p), "InvoiceID": p["InvoiceID"]}
+                for p in org.get("payments", {}).values()
+            ]
         return _json(rows)
 
     def _owner(self, contact_id: str) -> str | None:

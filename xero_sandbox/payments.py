@@ -1,9 +1,11 @@
-"""Payments on invoices: PUT /Payments creates them, GET /Payments lists them.
+"""Payments on invoices, and refunds on credit notes: PUT /Payments creates them, GET
+/Payments lists them.
 
 Shapes follow Xero's spec (tests/sandbox/openapi/xero_accounting.yaml, `Payment` and the
 examples of PUT and GET /Payments): a payment names its invoice (`Invoice.InvoiceID`, or
 `InvoiceNumber`), the account paid into (`Account.AccountID` or `Account.Code`), `Amount`,
-`Date` and `Reference`. Rules from https://developer.xero.com/documentation/api/accounting/payments:
+`Date` and `Reference`; a refund names its credit note (`CreditNote.CreditNoteID`) instead.
+Rules from https://developer.xero.com/documentation/api/accounting/payments:
 the invoice must be AUTHORISED (a draft cannot be paid), the amount must not exceed what is
 due (the spec's own message), and the account must be a BANK account or one with
 `EnablePaymentsToAccount`. A payment changes the invoice's AmountPaid, AmountDue, Status
@@ -31,7 +33,12 @@ MSG_ACCOUNT_KIND = (
 )
 MSG_AMOUNT = "[sandbox] Amount must be a number greater than zero"
 MSG_DATE = "[sandbox] Date is not a valid date"
-PAYMENT_TYPES = {"ACCREC": "ACCRECPAYMENT", "ACCPAY": "ACCPAYPAYMENT"}
+PAYMENT_TYPES = {
+    "ACCREC": "ACCRECPAYMENT",
+    "ACCPAY": "ACCPAYPAYMENT",
+    "ACCRECCREDIT": "ARCREDITPAYMENT",  # a refund of a customer's credit note
+    "ACCPAYCREDIT": "APCREDITPAYMENT",  # a supplier's refund of its credit note
+}
 
 
 def _table(ctx: Ctx) -> dict[str, dict]:
@@ -40,16 +47,30 @@ def _table(ctx: Ctx) -> dict[str, dict]:
     return payments
 
 
-def _invoice(ctx: Ctx, ref: Any) -> tuple[dict | None, str | None]:
+def _invoice(ctx: Ctx, item: dict) -> tuple[dict | None, str | None]:
+    """The document a payment names: an invoice (paid), or a credit note (refunded)."""
+    if isinstance(item.get("CreditNote"), dict) and not isinstance(item.get("Invoice"), dict):
+        ref, table, id_field, number_field = (
+            item["CreditNote"],
+            ctx.org["credit_notes"],
+            "CreditNoteID",
+            "CreditNoteNumber",
+        )
+    else:
+        ref, table, id_field, number_field = (
+            item.get("Invoice"),
+            ctx.org["invoices"],
+            "InvoiceID",
+            "InvoiceNumber",
+        )
     if not isinstance(ref, dict):
         return None, MSG_NO_INVOICE
-    invoices = ctx.org["invoices"]
-    if is_guid(ref.get("InvoiceID")) and ref["InvoiceID"] != "00000000-0000-0000-0000-000000000000":
-        found = invoices.get(ref["InvoiceID"].lower())
-    elif isinstance(ref.get("InvoiceNumber"), str) and ref["InvoiceNumber"]:
-        number = ref["InvoiceNumber"].casefold()
+    if is_guid(ref.get(id_field)) and ref[id_field] != "00000000-0000-0000-0000-000000000000":
+        found = table.get(ref[id_field].lower())
+    elif isinstance(ref.get(number_field), str) and ref[number_field]:
+        number = ref[number_field].casefold()
         found = next(
-            (i for i in invoices.values() if (i.get("InvoiceNumber") or "").casefold() == number),
+            (i for i in table.values() if (i.get(number_field) or "").casefold() == number),
             None,
         )
     else:
@@ -83,7 +104,7 @@ def due(invoice: dict) -> Decimal:
 def _create(ctx: Ctx, item: dict) -> tuple[dict, list[str]]:
     """Check one payment and, if it is valid, apply it to its invoice and keep it."""
     errors: list[str] = []
-    invoice, problem = _invoice(ctx, item.get("Invoice"))
+    invoice, problem = _invoice(ctx, item)
     if problem:
         errors.append(problem)
     elif invoice is not None and invoice["Status"] != "AUTHORISED":
@@ -108,7 +129,8 @@ def _create(ctx: Ctx, item: dict) -> tuple[dict, list[str]]:
         "Date": day or wire.today(ctx.now),
         "Amount": documents._money(amount) if amount is not None and amount > 0 else 0.0,
         "Reference": (reference or "")[:255],
-        "InvoiceID": invoice["InvoiceID"] if invoice else None,
+        "InvoiceID": invoice.get("InvoiceID") if invoice else None,
+        "CreditNoteID": invoice.get("CreditNoteID") if invoice else None,
         "AccountID": account["AccountID"] if account else None,
         "UpdatedDateUTC": ctx.now,
     }
@@ -130,6 +152,7 @@ def _create(ctx: Ctx, item: dict) -> tuple[dict, list[str]]:
 def render(ctx: Ctx, payment: dict, *, rejected: bool = False) -> dict:
     """A payment as the spec's examples show it, with its account and invoice embedded."""
     invoice = ctx.org["invoices"].get(payment["InvoiceID"] or "")
+    credit_note = ctx.org["credit_notes"].get(payment.get("CreditNoteID") or "")
     account = next((a for a in ctx.org["accounts"] if a["AccountID"] == payment["AccountID"]), None)
     out: dict[str, Any] = {
         "PaymentID": "00000000-0000-0000-0000-000000000000" if rejected else payment["PaymentID"],
@@ -143,8 +166,9 @@ def render(ctx: Ctx, payment: dict, *, rejected: bool = False) -> dict:
         "IsReconciled": False,
         "HasValidationErrors": False,
     }
-    if invoice is not None:
-        out["PaymentType"] = PAYMENT_TYPES.get(invoice.get("Type", ""), "ACCRECPAYMENT")
+    if invoice is not None or credit_note is not None:
+        paid = invoice if invoice is not None else credit_note
+        out["PaymentType"] = PAYMENT_TYPES.get(paid.get("Type", ""), "ACCRECPAYMENT")
     if not rejected:
         out["UpdatedDateUTC"] = wire.ms_datetime(payment["UpdatedDateUTC"])
         out["UpdatedDateUTCString"] = wire.timestamp_string(payment["UpdatedDateUTC"])
@@ -156,6 +180,10 @@ def render(ctx: Ctx, payment: dict, *, rejected: bool = False) -> dict:
         }
     if invoice is not None:
         out["Invoice"] = documents.render(ctx, documents.INVOICES, invoice, with_lines=False)
+    if credit_note is not None:
+        out["CreditNote"] = documents.render(
+            ctx, documents.CREDIT_NOTES, credit_note, with_lines=False
+        )
     return out
 
 

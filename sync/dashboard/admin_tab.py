@@ -233,6 +233,7 @@ def run_detail(request: DashboardRequest, pk: int) -> HttpResponse:
         "filter": form,
         "outcome": outcome,
         "page": Paginator(items, PAGE_SIZE).get_page(form.cleaned_data["page"]),
+        "payments": sync_log.payments_of(run),
     }
     return render(request, "sync/sync_run.html", context)
 

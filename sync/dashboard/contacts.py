@@ -213,6 +213,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @permission_required("contacts.view_contact", raise_exception=True)
 def subtab_view(request: DashboardRequest, tab: str, subtab: str) -> HttpResponse:
     sub = subtab_of(tab, subtab)
+    if sub.payments:
+        from sync.dashboard.payments import payments_tab  # it imports this module
+
+        return payments_tab(request, tab, sub)
     kind = (
         selection.ContactFilters if sub.transaction_type is None else selection.TransactionFilters
     )

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.auth.decorators import login_required, permission_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -120,6 +120,8 @@ def changes(request: tabs.DashboardRequest, tab: str, subtab: str) -> HttpRespon
     the jobs whose progress the page shows, `upload` and `sync`), the progress of a job the
     page does not show, and the poller again."""
     sub = tabs.subtab_of(tab, subtab)
+    if sub.payments:
+        raise Http404("A payments list does not update itself")
     wanted = LiveFilters.read(request.GET)
     shown = filters.ids_posted(request.GET, "row")
     connection = tabs.current_connection(request)

@@ -14,7 +14,7 @@ from django.urls import reverse
 from contacts.models import Contact
 from sync import xero
 from sync.dashboard.tabs import TABS
-from sync.models import ContactLink, InvalidReason, Notification, SyncItem
+from sync.models import PAYMENTS, ContactLink, InvalidReason, Notification, SyncItem
 from sync.syncing.errors import Fix, TransactionProblem
 from sync.syncing.log import DayOutcomes
 from sync.syncing.refusals import DOCUMENT_TYPES
@@ -104,6 +104,8 @@ class JobSummary:
 def _type_place(transaction_type: str) -> str:
     """A transaction type as its subtab names it ("Bills"), with the tab where two subtabs
     share a name ("Sales credit notes")."""
+    if transaction_type == PAYMENTS:
+        return "Payments"
     labels = [sub.label for _, subs in TABS.values() for sub in subs]
     for tab_label, subs in TABS.values():
         for sub in subs:

@@ -3,13 +3,14 @@ actions it offers. One pure function each, from the row's link, the connection's
 its last upload or sync; every page that shows a row's state asks them, none decides alone."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from sync.models import ConnectionStatus, ContactLink, InvalidReason, UploadRow, XeroConnection
 from sync.syncing.organisations import VOID_IN_XERO
 from sync.syncing.refusals import link_refusal
-from transactions.models import TO_SYNC, SyncState
+from transactions.models import TO_SYNC, PaymentState, SyncState, TransactionType
 
 
 class Connection(StrEnum):
@@ -30,6 +31,9 @@ def connection_state(connection: XeroConnection | None) -> Connection:
         ConnectionStatus.PENDING: Connection.PENDING,
         ConnectionStatus.NEEDS_RECONNECT: Connection.NEEDS_RECONNECT,
     }.get(ConnectionStatus(connection.status), Connection.ACTIVE)
+
+
+PAID_IN_XERO = "PAID"  # Xero's status of an invoice or bill with nothing left to pay
 
 
 class Tone(StrEnum):
@@ -204,6 +208,8 @@ def transaction_row(
     invalid_reason: str,
     connection: Connection,
     xero_status: str | None,
+    xero_paid: Decimal | None = None,
+    xero_due: Decimal | None = None,
 ) -> TransactionRowState:
     """A transaction's row: `link_status` is its contact's link's status in the organisation
     shown (None: no link), `xero_status` its document's status in the local copy of Xero's
@@ -229,6 +235,12 @@ def transaction_row(
         badge = Badge(f"{word} in Xero", Tone.BAD)
         reason = f"Synced, then {word.lower()} in Xero. Reset it to sync it again."
         actions = {"reset"}
+    elif state == SyncState.SYNCED and xero_status == PAID_IN_XERO:
+        badge, reason, actions = Badge("Paid in Xero", Tone.OK), "", {"reset"}
+    elif state == SyncState.SYNCED and xero_paid:
+        badge = Badge("Part paid in Xero", Tone.CHANGED)
+        reason = f"{xero_paid:,.2f} paid, {xero_due or 0:,.2f} due in Xero."
+        actions = {"reset"}
     elif state == SyncState.READY and blocked:  # a refused one says Refused, and why
         badge = Badge("Blocked by its contact", Tone.BAD)
         reason, actions = "", {"skip"}
@@ -250,4 +262,30 @@ def transaction_row_of(transaction: Any, connection: XeroConnection | None) -> T
         invalid_reason=getattr(transaction, "link_invalid_reason", None) or "",
         connection=connection_state(connection),
         xero_status=getattr(transaction, "xero_status", None),
+        xero_paid=getattr(transaction, "xero_paid", None),
+        xero_due=getattr(transaction, "xero_due", None),
     )
+
+
+# What each payable document is called on a payment's row.
+DOCUMENT_WORDS = {
+    TransactionType.SALES_INVOICE: "invoice",
+    TransactionType.SUPPLIER_INVOICE: "bill",
+    TransactionType.SALES_CREDIT_NOTE: "credit note",
+    TransactionType.SUPPLIER_CREDIT_NOTE: "credit note",
+}
+
+
+def payment_row(*, sync_state: str, transaction_type: str, last_error: str) -> RowState:
+    """A payment's row: its badge, the one line of why (Xero's reason for a refused one,
+    what it waits for), and whether Upload applies."""
+    state = PaymentState(sync_state)
+    if state == PaymentState.WAITING:
+        word = DOCUMENT_WORDS.get(TransactionType(transaction_type), "document")
+        badge = Badge(f"Waiting for its {word}", Tone.PENDING)
+        reason = last_error or f"It goes once its {word} is synced to Xero."
+    else:
+        badge = Badge(state.label, f"state-{state}")
+        reason = "" if state == PaymentState.SYNCED else last_error
+    actions = frozenset() if state == PaymentState.SYNCED else frozenset({"upload"})
+    return RowState(badge, reason, actions)

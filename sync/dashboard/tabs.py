@@ -45,7 +45,8 @@ class DashboardRequest(HttpRequest):
 class Subtab:
     slug: str
     label: str
-    transaction_type: str | None = None  # None: the tab's contact list
+    transaction_type: str | None = None  # None: the tab's contact list (or its payments)
+    payments: bool = False  # the list of the tab's payments
 
 
 TABS: dict[str, tuple[str, list[Subtab]]] = {
@@ -55,6 +56,7 @@ TABS: dict[str, tuple[str, list[Subtab]]] = {
             Subtab("customers", "Customers"),
             Subtab("invoices", "Invoices", TransactionType.SALES_INVOICE),
             Subtab("credit-notes", "Credit notes", TransactionType.SALES_CREDIT_NOTE),
+            Subtab("payments", "Payments", payments=True),
         ],
     ),
     "purchases": (
@@ -64,6 +66,7 @@ TABS: dict[str, tuple[str, list[Subtab]]] = {
             Subtab("orders", "Purchase orders", TransactionType.PURCHASE_ORDER),
             Subtab("bills", "Bills", TransactionType.SUPPLIER_INVOICE),
             Subtab("credit-notes", "Credit notes", TransactionType.SUPPLIER_CREDIT_NOTE),
+            Subtab("payments", "Payments", payments=True),
         ],
     ),
 }

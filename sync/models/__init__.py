@@ -34,12 +34,14 @@ from .preferences import KeptFilter
 from .quota import XeroAppQuota, XeroQuota
 from .syncing import (
     AUTOSYNC_INTERVALS,
+    PAYMENTS,
     AccountMapping,
     Autosync,
     BranchOrganisation,
     ChartAccount,
     DocumentStatus,
     MirroredDocument,
+    PaymentItem,
     SyncItem,
     SyncRun,
     SyncSettings,
@@ -52,6 +54,7 @@ from .webhooks import WebhookDelivery, WebhookEvent
 __all__ = [
     "AUTOSYNC_INTERVALS",
     "MATCH_KEYS",
+    "PAYMENTS",
     "RECENT_UPLOAD",
     "AccountMapping",
     "Actor",
@@ -80,6 +83,7 @@ __all__ = [
     "MirroredDocument",
     "Notification",
     "NotificationQuerySet",
+    "PaymentItem",
     "SyncContact",
     "SyncContactManager",
     "SyncContactQuerySet",

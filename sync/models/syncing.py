@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from sync.jobs import Job, JobItem
-from transactions.models import Transaction, TransactionType
+from transactions.models import Payment, Transaction, TransactionType
 
 from .connections import XeroConnection
 
@@ -66,6 +66,15 @@ class SyncSettings(models.Model):
     # the next refresh starts. Kept apart from the documents themselves, which webhook
     # events also bring in: starting after one of those would skip what changed before it.
     documents_modified_since = models.JSONField(default=dict, blank=True)
+    # The code of the account payments go into (a bank or clearing account of the chart,
+    # one that accepts payments: sync.syncing.mapping checks it). Blank: not chosen yet,
+    # and no payment can be uploaded.
+    payment_account_code = models.CharField(
+        "payment account",
+        max_length=10,
+        blank=True,
+        help_text="The bank or clearing account Omni's payments go into in Xero.",
+    )
 
     class Meta:
         verbose_name = "sync settings"
@@ -123,6 +132,9 @@ class ChartAccount(models.Model):
     type = models.CharField(max_length=32, blank=True)
     status = models.CharField(max_length=16)
     tax_type = models.CharField("default tax type", max_length=32, blank=True)
+    # Xero's EnablePaymentsToAccount: an account other than a bank account that payments may
+    # go into. None until the chart is fetched again (fetched before omni-xero kept it).
+    enable_payments = models.BooleanField("accepts payments", null=True, blank=True)
 
     class Meta:
         ordering = ["connection", "code", "name"]
@@ -136,6 +148,11 @@ class ChartAccount(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == "ACTIVE"
+
+    @property
+    def accepts_payments(self) -> bool:
+        """Whether Xero takes payments into it: a bank account, or one that enables them."""
+        return self.type == "BANK" or bool(self.enable_payments)
 
 
 class TaxRate(models.Model):
@@ -163,6 +180,10 @@ class TaxRate(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == "ACTIVE"
+
+
+# The key of a sync run's payments among its outcome counts (the others are transaction types).
+PAYMENTS = "payments"
 
 
 class SyncRun(Job):
@@ -222,23 +243,26 @@ class SyncRun(Job):
     OUTCOMES = ("synced", "refused", "failed", "skipped")
 
     def outcome_counts(self) -> dict[str, Any]:
-        """Its items by transaction type and outcome (one query):
+        """Its items by transaction type and outcome, its payments' under PAYMENTS (two
+        queries):
         {"supplier_invoice": {"synced": 2, "refused": 15, "failed": 0, "skipped": 0}}."""
         found = (
             self.items.order_by()
             .values_list("transaction__type", "state")
             .annotate(n=models.Count("pk"))
         )
+        paid = self.payment_items.order_by().values_list("state").annotate(n=models.Count("pk"))
         counts: dict[str, Any] = {}
-        for transaction_type, state, n in found:
+        for transaction_type, state, n in [*found, *((PAYMENTS, s, n) for s, n in paid)]:
             per_type = counts.setdefault(transaction_type, dict.fromkeys(self.OUTCOMES, 0))
             if state in per_type:
                 per_type[state] = n
         return counts
 
 
-class SyncItem(JobItem):
-    """One transaction in a sync run, and what came of it: the sync log's line."""
+class SentItem(JobItem):
+    """What every item a sync run sends keeps: where it stands, Xero's word on it, and its
+    attempts (each batch's Idempotency-Key, when it went)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "Waiting"
@@ -248,34 +272,43 @@ class SyncItem(JobItem):
         REFUSED = "refused", "Refused"
         SKIPPED = "skipped", "Skipped"
 
+    PENDING = [State.QUEUED, State.SENDING]
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
+    message = models.CharField(max_length=2000, blank=True)
+    xero_id = models.UUIDField("Xero ID", null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    batch_key = models.CharField(max_length=128, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # An item left sending is never put back blind when its claim runs out: its answer may
+    # have been lost after Xero saved it, so the next run looks it up in Xero (by its
+    # number, a payment by its document and reference: sync.syncing.runs, the run's lease
+    # decides who does).
+    claimed_until = None
+
+    class Meta:
+        abstract = True
+        ordering = ["pk"]
+
+
+class SyncItem(SentItem):
+    """One transaction in a sync run, and what came of it: the sync log's line."""
+
     class Refusal(models.TextChoices):
         UNLINKED = "unlinked", "Contact not linked"
         INVALID_LINK = "invalid_link", "Link invalid"
         ACCOUNT = "account", "Account code"
         TAX = "tax", "Tax type"
 
-    PENDING = [State.QUEUED, State.SENDING]
-
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
-    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
     transaction = models.ForeignKey(
         Transaction, on_delete=models.CASCADE, related_name="sync_items"
     )
-    state = models.CharField(max_length=16, choices=State, default=State.QUEUED)
     refusal = models.CharField(max_length=16, choices=Refusal, blank=True)
-    message = models.CharField(max_length=2000, blank=True)
-    xero_id = models.UUIDField("Xero ID", null=True, blank=True)
     xero_number = models.CharField("Xero number", max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    batch_key = models.CharField(max_length=128, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    # An item left sending is never put back blind when its claim runs out: its answer may
-    # have been lost after Xero saved it, so the next run looks it up in Xero by its number
-    # (sync.syncing.runs, the run's lease decides who does).
-    claimed_until = None
 
-    class Meta:
-        ordering = ["pk"]
+    class Meta(SentItem.Meta):
         constraints = [
             models.UniqueConstraint(
                 fields=["transaction"],
@@ -287,6 +320,28 @@ class SyncItem(JobItem):
 
     def __str__(self) -> str:
         return f"{self.transaction} ({self.get_state_display()})"
+
+
+class PaymentItem(SentItem):
+    """One payment in a sync run, and what came of it (its `xero_id` is Xero's PaymentID). A
+    run sends its documents first, then its payments, on the same lease, quota and
+    exactly-once rules (sync.syncing.runs)."""
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="payment_items")
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="sync_items")
+
+    class Meta(SentItem.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment"],
+                condition=Q(state__in=["queued", "sending"]),
+                name="one_pending_sync_per_payment",
+            )
+        ]
+        indexes = [models.Index(fields=["connection", "state"], name="payment_item_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.payment} ({self.get_state_display()})"
 
 
 class BranchOrganisation(models.Model):

@@ -11,7 +11,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from sync.csv_export import csv_lines, text, value
-from sync.models import SyncItem, SyncRun, XeroConnection
+from sync.models import PaymentItem, SyncItem, SyncRun, XeroConnection
 
 CSV_COLUMNS = [
     value("run"),
@@ -39,6 +39,15 @@ def runs_with_counts(connection: XeroConnection | None) -> QuerySet[SyncRun]:
             for state in ("synced", "refused", "failed", "skipped")
         },
     ).order_by("-created_at", "-pk")
+
+
+PAYMENTS_SHOWN = 50
+
+
+def payments_of(run: SyncRun) -> list[PaymentItem]:
+    """The first PAYMENTS_SHOWN payments of a run, each with its transaction (one query)."""
+    items = run.payment_items.select_related("payment__transaction").order_by("pk")
+    return list(items[:PAYMENTS_SHOWN])
 
 
 def _day_start(day: date) -> datetime:

@@ -1,6 +1,6 @@
 """The Admin tab's settings of an organisation: how documents are created, when syncs run by
-themselves, and the account mapping per transaction type, checked against the chart of
-accounts and the tax rates fetched from Xero."""
+themselves, the account payments go into, and the account mapping per transaction type,
+checked against the chart of accounts and the tax rates fetched from Xero."""
 
 from typing import Any
 
@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from sync.models import AccountMapping, ChartAccount, SyncSettings, TaxRate, XeroConnection
+from sync.syncing.payments import payment_account_problem
 from transactions.models import SALES_TYPES, TransactionType
 
 DASH = "\N{EM DASH}"
@@ -91,7 +92,31 @@ def mapping_warnings(*, connection: XeroConnection) -> dict[str, str]:
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
     class Meta:
         model = SyncSettings
-        fields = ["document_status", "autosync"]
+        fields = ["document_status", "autosync", "payment_account_code"]
+        # Choices from the fetched chart (see __init__); the field stays text, so that a
+        # value not offered gets payment_account_problem's reason.
+        widgets = {"payment_account_code": forms.Select()}
+
+    def __init__(self, *args: Any, accounts: list[ChartAccount] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if accounts is None:
+            accounts = list(ChartAccount.objects.filter(connection=self.instance.connection))
+        offered = [
+            (a.code, f"{a.code} {DASH} {a.name}")
+            for a in accounts
+            if a.code and a.is_active and a.accepts_payments
+        ]
+        current = str(self["payment_account_code"].value() or "").strip()
+        if current and current not in dict(offered):
+            offered = [(current, f"{current} (does not accept payments)"), *offered]
+        self.fields["payment_account_code"].widget.choices = [("", "Not chosen"), *offered]
+
+    def clean_payment_account_code(self) -> str:
+        code = (self.cleaned_data.get("payment_account_code") or "").strip()
+        problem = code and payment_account_problem(connection=self.instance.connection, code=code)
+        if problem:
+            raise forms.ValidationError(problem)
+        return code
 
 
 class AccountMappingForm(forms.ModelForm[AccountMapping]):
@@ -159,9 +184,11 @@ def settings_forms(
     connection: XeroConnection, data: Any = None
 ) -> tuple[SyncSettingsForm, list[tuple[str, AccountMappingForm]]]:
     """The settings form and one mapping form per transaction type (label, form)."""
-    settings_form = SyncSettingsForm(data, instance=SyncSettings.for_connection(connection))
     existing = {m.transaction_type: m for m in AccountMapping.objects.filter(connection=connection)}
     accounts = list(ChartAccount.objects.filter(connection=connection))
+    settings_form = SyncSettingsForm(
+        data, instance=SyncSettings.for_connection(connection), accounts=accounts
+    )
     tax_rates = list(TaxRate.objects.filter(connection=connection))
     mappings = [
         (

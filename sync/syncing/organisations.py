@@ -284,10 +284,15 @@ def _voided_in_xero(transaction: Transaction, connection: XeroConnection) -> boo
 
 
 def with_xero_status[T: QuerySet[Transaction]](transactions: T, connection: XeroConnection) -> T:
-    """Annotate `xero_status`: its document's status as omni-xero last read it from Xero
-    (None when it has no copy), in the list's own query."""
+    """Annotate `xero_status`, `xero_paid` and `xero_due`: its document's status and what
+    is paid and due on it, as omni-xero last read them from Xero (None when it has no
+    copy), in the list's own query."""
     copy = MirroredDocument.objects.filter(connection=connection, document_id=OuterRef("xero_id"))
-    return transactions.annotate(xero_status=Subquery(copy.values("status")[:1]))
+    return transactions.annotate(
+        xero_status=Subquery(copy.values("status")[:1]),
+        xero_paid=Subquery(copy.values("amount_paid")[:1]),
+        xero_due=Subquery(copy.values("amount_due")[:1]),
+    )
 
 
 def transaction_move(

@@ -251,6 +251,7 @@ def settings_refresh(
                         "type": account.type,
                         "status": account.status,
                         "tax_type": account.tax_type,
+                        "enable_payments": account.enable_payments,
                     },
                 )[0],
             )

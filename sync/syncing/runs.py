@@ -16,7 +16,6 @@ wait their turn. The run paces itself on the limits Xero reports in every answer
 """
 
 import contextlib
-import hashlib
 import logging
 import math
 import time
@@ -28,7 +27,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Count, F, QuerySet
+from django.db.models import Count, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -40,21 +39,21 @@ from sync.models import (
     Actor,
     ContactLink,
     InvalidReason,
+    PaymentItem,
     SyncItem,
     SyncRun,
     SyncSettings,
     XeroConnection,
 )
-from sync.syncing import organisations
+from sync.syncing import organisations, payments
+from sync.syncing.batches import BATCH_SIZE, MAX_ATTEMPTS, RunTakenOver, batch_key, batch_send
 from sync.syncing.refusals import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
 from transactions.models import SyncState, Transaction
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
-# A transaction whose batch got no answer this many times is marked failed (after a lookup
-# in Xero found nothing: it was never created).
-MAX_ATTEMPTS = 3
+__all__ = ["BATCH_SIZE", "MAX_ATTEMPTS", "RunTakenOver", "batch_key"]
+
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
@@ -70,10 +69,6 @@ GONE = {"DELETED", "VOIDED"}
 
 
 # --- Pacing ------------------------------------------------------------------------------------
-
-
-class RunTakenOver(jobs.LeaseLost):
-    """Another worker took this run over (its lease had run out): this one lets it be."""
 
 
 class PacedSession:
@@ -211,9 +206,11 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         if not run.prepared:
             _prepare(run, session)
         rules = Rules(run.connection)
+        payment_rules = payments.PaymentRules(run.connection)
         _reconcile(run, session, rules)
-        while batch := _next_batch(run, rules):
-            _send(run, session, rules, *batch)
+        payments.payments_reconcile(run, session)
+        while step := _next_step(run, session, rules, payment_rules):
+            step()
             _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
@@ -248,9 +245,31 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
     return _finished(run)
 
 
+def _next_step(
+    run: SyncRun,
+    session: PacedSession,
+    rules: Rules,
+    payment_rules: "payments.PaymentRules",
+) -> Callable[[], None] | None:
+    """The run's next call: a batch of documents, then, once they are all sent (a payment
+    goes after its document), a batch of payments; None when nothing is left."""
+    batch = _next_batch(run, rules)
+    if batch is not None:
+        return lambda: _send(run, session, rules, *batch)
+    paid = payments.payments_next_batch(run, payment_rules)
+    if paid:
+        return lambda: payments.payments_send(
+            run, session, payment_rules, paid, statuses=session.statuses
+        )
+    return None
+
+
 def _more(run: SyncRun) -> bool:
-    """Whether the run has transactions left to send."""
-    return SyncItem.objects.filter(run=run, state=SyncItem.State.QUEUED).exists()
+    """Whether the run has transactions or payments left to send."""
+    return (
+        SyncItem.objects.filter(run=run, state=SyncItem.State.QUEUED).exists()
+        or PaymentItem.objects.filter(run=run, state=SyncItem.State.QUEUED).exists()
+    )
 
 
 def sync_run_continue(*, run_id: int) -> dict[str, str | int]:
@@ -295,6 +314,7 @@ def _stop(run: SyncRun, lease: jobs.Lease, session: PacedSession, reason: str) -
             last_error=message[:1000]
         )
         pending.update(state=SyncItem.State.SKIPPED, message=message[:2000])
+        payments.payments_not_sent(run=run, reason=reason)
         jobs.job_finish(
             lease, state=SyncRun.State.STOPPED, detail=reason[:500], **_counts(run, session)
         )
@@ -370,20 +390,6 @@ def _next_batch(run: SyncRun, rules: Rules) -> tuple[xero.DocumentKind, list[Syn
     return None
 
 
-def batch_key(
-    connection: XeroConnection, items: list[SyncItem], uploads: list[xero.DocumentUpload]
-) -> str:
-    """The batch's Idempotency-Key, from what it sends and which attempt it is: a retry of
-    the same call gets Xero's first answer back, while a send after the first one's
-    outcome was settled (refused, or looked up and not found) is a new request, whose
-    answer is not an old refusal replayed."""
-    parts = [
-        str(connection.tenant_id),
-        *sorted(f"{i.pk}:{i.attempts}:{u!r}" for i, u in zip(items, uploads, strict=True)),
-    ]
-    return "omni-xero-sync-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-
 def _send(
     run: SyncRun,
     session: PacedSession,
@@ -391,35 +397,17 @@ def _send(
     kind: xero.DocumentKind,
     batch: list[SyncItem],
 ) -> None:
-    for item in batch:
-        item.attempts += 1
     uploads = [rules.upload(item.transaction) for item in batch]
-    key = batch_key(run.connection, batch, uploads)
-    now = timezone.now()
-    # Marked sending before the call: if its answer is lost, the next run looks them up.
-    for item in batch:
-        item.state, item.batch_key, item.sent_at = SyncItem.State.SENDING, key, now
-    # A conditional UPDATE: an item another worker took meanwhile is not sent twice.
-    claimed = SyncItem.objects.filter(
-        pk__in=[item.pk for item in batch], run=run, state=SyncItem.State.QUEUED
-    ).update(state=SyncItem.State.SENDING, batch_key=key, sent_at=now, attempts=F("attempts") + 1)
-    if claimed != len(batch):
-        # Lost a race for some (a second worker on this run): send none of the batch now;
-        # those still queued are picked up again with a key of their own.
-        SyncItem.objects.filter(pk__in=[item.pk for item in batch], batch_key=key).update(
-            state=SyncItem.State.QUEUED, attempts=F("attempts") - 1
-        )
-        raise RunTakenOver()
-    answered = len(session.statuses)
     try:
-        outcomes = xero.documents_save(session, kind=kind, documents=uploads, idempotency_key=key)
-    except xero.RateLimited:
-        # Every attempt refused at the door (429, or not made at all): nothing was written,
-        # they go back in the queue. An earlier attempt whose answer was lost may have been
-        # saved: then they stay sending, to be looked up before anything is sent again.
-        if all(status == 429 for status in session.statuses[answered:]):
-            _requeue(batch)
-        raise
+        outcomes = batch_send(
+            run,
+            session.statuses,
+            batch,
+            uploads,
+            lambda key: xero.documents_save(
+                session, kind=kind, documents=uploads, idempotency_key=key
+            ),
+        )
     except xero.ValidationFailed as failure:
         # The whole request was refused (not one element): nothing was written.
         for item in batch:
@@ -431,15 +419,6 @@ def _send(
             _record(item, upload, outcome, rules)
         for item in batch[len(outcomes) :]:
             _outcome(item, SyncItem.State.FAILED, "Xero gave no answer for this transaction.")
-
-
-def _requeue(items: list[SyncItem]) -> None:
-    for item in items:
-        item.state = SyncItem.State.QUEUED
-        item.attempts = max(0, item.attempts - 1)
-    SyncItem.objects.filter(pk__in=[item.pk for item in items]).update(
-        state=SyncItem.State.QUEUED, attempts=F("attempts") - 1
-    )
 
 
 def _record(
@@ -490,6 +469,7 @@ def _synced(item: SyncItem, document: xero.XeroDocument) -> None:
             synced_at=timezone.now(),
             last_error="",
         )
+        payments.payments_document_synced(transaction_id=item.transaction_id)
 
 
 _TRANSACTION_STATE = {
@@ -621,9 +601,10 @@ def runs_ended(connection: XeroConnection | None, ids: Sequence[int]) -> list[Sy
 
 
 def run_progress(run: SyncRun) -> Progress:
-    counts = dict(
-        SyncItem.objects.filter(run=run).values_list("state").annotate(n=Count("pk")).order_by()
-    )
+    counts: dict[str, int] = {}
+    for items in (SyncItem.objects.filter(run=run), PaymentItem.objects.filter(run=run)):
+        for state, n in items.values_list("state").annotate(n=Count("pk")).order_by():
+            counts[state] = counts.get(state, 0) + n
     left = counts.get(SyncItem.State.QUEUED, 0) + counts.get(SyncItem.State.SENDING, 0)
     return Progress(
         run=run,

@@ -151,6 +151,18 @@ def transaction_state(transaction: Any, connection: XeroConnection | None) -> An
     return rows.transaction_row_of(transaction, connection)
 
 
+@register.simple_tag
+def payment_state(payment: Any) -> Any:
+    """What a payment's row shows (sync.dashboard.rows)."""
+    from sync.dashboard import rows
+
+    return rows.payment_row(
+        sync_state=payment.sync_state,
+        transaction_type=payment.transaction.type,
+        last_error=payment.last_error,
+    )
+
+
 @register.filter
 def invalid_badge(link: Any) -> Any:
     """An invalid link's badge, as its row shows it (sync.dashboard.rows)."""

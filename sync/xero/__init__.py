@@ -4,7 +4,8 @@
   means (one place);
 - `identity`: the consent page, tokens, and the organisations a grant covers;
 - `accounting`: the Accounting API calls for contacts and the organisation, one small typed
-  function each; `documents`: those for documents, accounts and tax rates;
+  function each; `documents`: those for documents, accounts and tax rates; `payments`:
+  those for payments;
 - `errors` and `data`: what the rest of omni-xero catches and gets back.
 
 It writes nothing to the database: every call takes a `Session` (sync.connections.services makes one
@@ -33,12 +34,15 @@ from .data import (
     DocumentOutcome,
     DocumentUpload,
     Organisation,
+    PaymentOutcome,
+    PaymentUpload,
     SaveOutcome,
     Tenant,
     TokenSet,
     XeroAccount,
     XeroContactData,
     XeroDocument,
+    XeroPayment,
     XeroTaxRate,
 )
 from .documents import (
@@ -73,6 +77,7 @@ from .identity import (
     tokens_refresh,
     tokens_revoke,
 )
+from .payments import payments_pages, payments_save
 from .text import from_xero, storable
 from .transport import CallRecord, Quota, Session, TokenSession, interactive
 
@@ -95,6 +100,8 @@ __all__ = [
     "NotConnected",
     "NotFound",
     "Organisation",
+    "PaymentOutcome",
+    "PaymentUpload",
     "Quota",
     "RateLimited",
     "SaveOutcome",
@@ -107,6 +114,7 @@ __all__ = [
     "XeroContactData",
     "XeroDocument",
     "XeroError",
+    "XeroPayment",
     "XeroTaxRate",
     "XeroUnavailable",
     "accounts_list",
@@ -127,6 +135,8 @@ __all__ = [
     "from_xero",
     "interactive",
     "organisation_get",
+    "payments_pages",
+    "payments_save",
     "refused_message",
     "storable",
     "tax_rates_list",

@@ -186,6 +186,8 @@ class XeroAccount:
     type: str
     status: str
     tax_type: str
+    # EnablePaymentsToAccount: payments may go into it (a bank account always may).
+    enable_payments: bool = False
 
 
 @dataclass(frozen=True)
@@ -198,3 +200,39 @@ class XeroTaxRate:
     # None when Xero did not say.
     can_apply_to_revenue: bool | None = None
     can_apply_to_expenses: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PaymentUpload:
+    """A payment to create in Xero, against one document (an invoice or bill is paid, a
+    credit note refunded) into one account."""
+
+    document_kind: DocumentKind  # INVOICE or CREDIT_NOTE
+    document_id: uuid.UUID
+    account_code: str
+    date: dt.date
+    amount: Decimal
+    reference: str
+
+
+@dataclass(frozen=True)
+class XeroPayment:
+    """A payment as Xero holds it now."""
+
+    payment_id: uuid.UUID
+    document_id: uuid.UUID | None  # its invoice's or credit note's ID
+    reference: str
+    amount: Decimal
+    status: str
+    updated_in_xero: dt.datetime | None
+    # The document paid, as Xero's answer shows it after the payment (its status, what is
+    # paid and due); None when the answer does not say.
+    document: "XeroDocument | None" = None
+
+
+@dataclass(frozen=True)
+class PaymentOutcome:
+    """What Xero did with one element of a batch: the payment, or why not."""
+
+    payment: XeroPayment | None
+    errors: list[str]

@@ -335,6 +335,7 @@ def _account(account: SdkAccount) -> XeroAccount:
             type=_enum(account.type),
             status=_enum(account.status) or "ACTIVE",
             tax_type=account.tax_type or "",
+            enable_payments=bool(account.enable_payments_to_account),
         )
     )
 

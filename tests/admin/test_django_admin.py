@@ -23,6 +23,7 @@ from tests.factories import (
     LineItemFactory,
     LinkEventFactory,
     MirroredDocumentFactory,
+    PaymentFactory,
     SyncItemFactory,
     SyncSettingsFactory,
     TaxRateFactory,
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def one_of_everything():
     LineItemFactory()
+    PaymentFactory()
     ContactLinkFactory()
     LinkEventFactory()
     ConnectionEventFactory()

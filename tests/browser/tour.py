@@ -150,6 +150,8 @@ def stops(page: Page, live_server_url: str, data) -> list[Stop]:
         ("purchases", "credit-notes"),
     ]:
         pages.append(Stop(f"{tab}-{subtab}", f"{XERO}/{tab}/{subtab}/", "#transactions"))
+    for tab in ("sales", "purchases"):
+        pages.append(Stop(f"{tab}-payments", f"{XERO}/{tab}/payments/", "#payments"))
     return [
         *pages,
         Stop("contact-detail", f"{XERO}/sales/contacts/{tui.pk}/", "#history"),

@@ -8,7 +8,17 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from xero_python.accounting import Account, Invoice, Invoices, Payment, Payments
+from xero_python.accounting import (
+    Account,
+    Contact,
+    CreditNote,
+    CreditNotes,
+    Invoice,
+    Invoices,
+    LineItem,
+    Payment,
+    Payments,
+)
 from xero_python.exceptions import AccountingBadRequestException
 
 from tests.sandbox.test_documents import _invoice, _line, _put_invoices
@@ -165,3 +175,42 @@ def test_a_payment_a_void_and_an_edit_are_each_an_invoice_update_event(
     )
     assert {e["eventType"] for e in events} == {"UPDATE"}
     assert all(e["resourceUrl"].endswith(f"/Invoices/{e['resourceId']}") for e in events)
+
+
+def test_a_refund_on_a_credit_note_lowers_its_remaining_credit(sandbox, sandbox_sdk):
+    contact_id = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": "Refunded Ltd"}])[0]
+    note = sandbox_sdk.accounting.create_credit_notes(
+        sandbox_sdk.tenant_id,
+        CreditNotes(
+            credit_notes=[
+                CreditNote(
+                    type="ACCRECCREDIT",
+                    contact=Contact(contact_id=contact_id),
+                    status="AUTHORISED",
+                    line_items=[
+                        LineItem(
+                            description="Returned", quantity=1, unit_amount=20, account_code="200"
+                        )
+                    ],
+                )
+            ]
+        ),
+    ).credit_notes[0]
+    total = note.total
+
+    refund = sandbox_sdk.accounting.create_payments(
+        sandbox_sdk.tenant_id,
+        Payments(
+            payments=[
+                Payment(
+                    credit_note=CreditNote(credit_note_id=note.credit_note_id),
+                    account=Account(code=BANK),
+                    amount=float(total),
+                )
+            ]
+        ),
+    ).payments[0]
+
+    assert refund.payment_type == "ARCREDITPAYMENT"
+    assert str(getattr(refund.credit_note.status, "value", refund.credit_note.status)) == "PAID"
+    assert refund.credit_note.remaining_credit == 0
