@@ -1,6 +1,7 @@
 """Where Xero no longer agrees with Omni: synced transactions whose Xero document was voided,
-deleted, edited (another total) or paid since. Compared against a local copy of the
-organisation's documents, refreshed incrementally (If-Modified-Since)."""
+deleted, edited (another total) since, or paid more or less than Omni's payments of it.
+Compared against a local copy of the organisation's documents, refreshed incrementally
+(If-Modified-Since)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -10,6 +11,7 @@ from decimal import Decimal
 from django.db import models
 from django.db import transaction as db_transaction
 from django.db.models import QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sync import xero
@@ -24,7 +26,7 @@ from sync.models import (
     fitted,
 )
 from sync.syncing.organisations import for_organisation, transactions_audit
-from transactions.models import SyncState, Transaction, TransactionQuerySet
+from transactions.models import Payment, SyncState, Transaction, TransactionQuerySet
 
 
 class Problem(models.TextChoices):
@@ -32,7 +34,8 @@ class Problem(models.TextChoices):
 
     VOIDED = "voided", "Voided in Xero"
     DELETED = "deleted", "Deleted in Xero"
-    PAID = "paid", "Paid in Xero"
+    PAID = "paid", "Paid in Xero, not in Omni"
+    UNPAID = "unpaid", "Paid in Omni, not in Xero"
     EDITED = "edited", "Edited in Xero: the total differs"
 
 
@@ -111,16 +114,21 @@ class Discrepancy:
     omni_total: Decimal
     problem: Problem
     resolved: TransactionEvent | None = None  # who marked it resolved, and when
+    omni_paid: Decimal = Decimal("0")  # what Omni's payments of it add up to
 
 
 def _problem_of_document() -> models.Case:
     """How a document (in a subquery on MirroredDocument) differs from its transaction
-    (the outer query, annotated with_total): a Problem's value, or None where they agree."""
+    (the outer query, annotated with_total and with_paid): a Problem's value, or None where
+    they agree. An invoice's or bill's payments are compared: more paid in Xero than Omni
+    has recorded, or less; a credit note's "paid" is what was allocated, not compared."""
+    invoice = models.Q(kind=xero.DocumentKind.INVOICE.value)
+    omni_paid = models.OuterRef("omni_paid")
     return models.Case(
         *(models.When(status=status, then=models.Value(p.value)) for status, p in GONE.items()),
+        models.When(invoice & models.Q(amount_paid__gt=omni_paid), then=models.Value(Problem.PAID)),
         models.When(
-            models.Q(status="PAID") | models.Q(amount_paid__gt=0),
-            then=models.Value(Problem.PAID.value),
+            invoice & models.Q(amount_paid__lt=omni_paid), then=models.Value(Problem.UNPAID)
         ),
         models.When(
             ~models.Q(total=models.OuterRef("omni_total")), then=models.Value(Problem.EDITED.value)
@@ -142,6 +150,21 @@ def _differing(
     synced = for_organisation(
         transactions.filter(sync_state=SyncState.SYNCED, xero_id__isnull=False), connection
     ).with_total()
+    paid = (
+        Payment.objects.filter(transaction=models.OuterRef("pk"))
+        .order_by()
+        .values("transaction")
+        .annotate(total=models.Sum("amount"))
+        .values("total")
+    )
+    money = models.DecimalField(max_digits=16, decimal_places=2)
+    synced = synced.annotate(
+        omni_paid=Coalesce(
+            models.Subquery(paid, output_field=money),
+            models.Value(Decimal("0")),
+            output_field=money,
+        )
+    )
     problem = documents.annotate(problem=_problem_of_document()).values("problem")[:1]
     return (
         synced.annotate(problem=models.Subquery(problem, output_field=models.CharField()))
@@ -198,6 +221,7 @@ def discrepancies_of(
                 txn.totals.total,
                 problem,
                 resolutions.get((txn.pk, problem)),
+                getattr(found, "omni_paid", Decimal("0")),
             )
         )
     return rows
