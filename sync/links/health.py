@@ -144,7 +144,13 @@ JUDGED_FIELDS = [
     "invalid_reason",
     "merged_into_xero_contact_id",
 ]
-MIRRORED_FIELDS = ["contact_id", "name", "status", "merged_into_xero_contact_id"]
+MIRRORED_FIELDS = [
+    "contact_id",
+    "name",
+    "status",
+    "merged_into_xero_contact_id",
+    "mirrored_at",
+]
 
 # Xero contacts by ID, as the mirror has them (None: not there, deleted in Xero), CHUNK at
 # a time; None for the rows of a chunk not read yet.
@@ -158,16 +164,18 @@ def _chunks_of_ids(xero_ids: list[uuid.UUID]) -> Iterator[tuple[list[uuid.UUID],
 
 
 def _chunks_of_rows(rows: XeroContactQuerySet) -> Iterator[tuple[list[uuid.UUID], Mirrored]]:
-    """These Xero contacts with their rows, CHUNK a query in primary-key order (no open
-    cursor)."""
-    last = 0
-    while True:
-        page = list(rows.filter(pk__gt=last).order_by("pk").only(*MIRRORED_FIELDS)[:CHUNK])
+    """These Xero contacts (the ones stored since a time) with their rows, CHUNK a query,
+    in the order of the index on when they were stored (`mirrored_at`, then pk, no open
+    cursor): the query reads only the rows it returns, however many contacts there are."""
+    page = list(rows.order_by("mirrored_at", "pk").only(*MIRRORED_FIELDS)[:CHUNK])
+    while page:
         found: Mirrored = {row.contact_id: row for row in page}
         yield list(found), found
         if len(page) < CHUNK:
             return
-        last = page[-1].pk
+        at, last = page[-1].mirrored_at, page[-1].pk
+        after = rows.filter(mirrored_at__gte=at).exclude(mirrored_at=at, pk__lte=last)
+        page = list(after.order_by("mirrored_at", "pk").only(*MIRRORED_FIELDS)[:CHUNK])
 
 
 def _judged_to(
@@ -179,7 +187,9 @@ def _judged_to(
     result = CheckResult(0, 0, 0, 0)
     for xero_ids, rows in chunks:
         if xero_ids:
-            found = list(links.filter(xero_contact_id__in=xero_ids).order_by("pk"))
+            # Unordered: in pk order, a database may scan every link of the connection
+            # rather than look these up by their Xero contact (links_judge orders its locks).
+            found = list(links.filter(xero_contact_id__in=xero_ids).order_by())
             result = _sum(result, _judged(connection, found, rows))
     return result
 
