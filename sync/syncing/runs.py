@@ -77,23 +77,17 @@ class RunTakenOver(jobs.LeaseLost):
 
 
 class PacedSession:
-    """A connection's session that counts the run's calls (and its 429s) for its progress,
-    and tells other workers before each call that the run is alive.
+    """A connection's session that counts the run's calls (and its 429s) for its progress.
 
     The pace itself is the organisation's shared quota, which the connection session takes
     a slot of before every call (sync.connections.quota): a wait of a second or two is
     slept out there, a longer one raised as RateLimited, for the run to wait without
-    holding a worker.
+    holding a worker. The connection session also renews the run's lease as it goes
+    (jobs.keep_alive).
     """
 
-    def __init__(
-        self,
-        inner: connections.ConnectionSession,
-        *,
-        heartbeat: Callable[[], None] | None = None,
-    ):
+    def __init__(self, inner: connections.ConnectionSession):
         self.inner = inner
-        self.heartbeat = heartbeat
         self.statuses: list[int | None] = []
         self.quota = xero.Quota()
         self.calls = 0
@@ -105,11 +99,10 @@ class PacedSession:
         return self.inner.tenant_id
 
     def access_token(self) -> str:
-        # Called once before every request (every attempt): a long wait between batches
-        # must not let the run's lease run out.
-        if self.heartbeat is not None:
-            self.heartbeat()
         return self.inner.access_token()
+
+    def waiting(self) -> None:
+        self.inner.waiting()
 
     def token_rejected(self) -> bool:
         return self.inner.token_rejected()
@@ -127,11 +120,9 @@ class PacedSession:
             self.quota = call.quota
 
     @classmethod
-    def for_connection(
-        cls, connection: XeroConnection, *, heartbeat: Callable[[], None] | None = None
-    ) -> "PacedSession":
+    def for_connection(cls, connection: XeroConnection) -> "PacedSession":
         """A counting session on the connection's own."""
-        return cls(connections.session(connection), heartbeat=heartbeat)
+        return cls(connections.session(connection))
 
 
 # --- Starting a sync ---------------------------------------------------------------------------
@@ -205,7 +196,15 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         run.refresh_from_db()
         return run
     run.refresh_from_db()
-    session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
+    with jobs.holding(lease):
+        return _run_held(run, lease, on_batch)
+
+
+def _run_held(
+    run: SyncRun, lease: jobs.Lease, on_batch: Callable[[SyncRun], None] | None
+) -> SyncRun:
+    """sync_run's work, under the run's lease."""
+    session = PacedSession(connections.session(run.connection))
     turn_ends = time.monotonic() + TIME_SLICE
     try:
         if not run.prepared:
