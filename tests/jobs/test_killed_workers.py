@@ -118,7 +118,7 @@ def test_an_upload_whose_worker_was_killed_mid_batch_is_finished_by_the_next_wor
     assert ContactLink.objects.count() == 150
 
 
-def invoices_ready(connection, sandbox, count: int):
+def invoices_ready(connection, sandbox, count):
     """`count` invoices of a contact linked to a Xero contact, ready to sync."""
     contact = ContactFactory(name="Tasman Timber")
     (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": contact.name}])
