@@ -33,6 +33,7 @@ from .preferences import KeptFilter
 from .quota import XeroAppQuota, XeroQuota
 from .syncing import (
     AUTOSYNC_INTERVALS,
+    AUTOSYNC_TYPES,
     AccountMapping,
     Autosync,
     BranchOrganisation,
@@ -50,6 +51,7 @@ from .webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
     "AUTOSYNC_INTERVALS",
+    "AUTOSYNC_TYPES",
     "MATCH_KEYS",
     "RECENT_UPLOAD",
     "AccountMapping",

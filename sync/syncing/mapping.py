@@ -8,7 +8,14 @@ from django import forms
 from django.db import transaction
 from django.db.models import QuerySet
 
-from sync.models import AccountMapping, ChartAccount, SyncSettings, TaxRate, XeroConnection
+from sync.models import (
+    AUTOSYNC_TYPES,
+    AccountMapping,
+    ChartAccount,
+    SyncSettings,
+    TaxRate,
+    XeroConnection,
+)
 from transactions.models import SALES_TYPES, TransactionType
 
 DASH = "\N{EM DASH}"
@@ -89,9 +96,24 @@ def mapping_warnings(*, connection: XeroConnection) -> dict[str, str]:
 
 
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
+    autosync_types = forms.MultipleChoiceField(
+        label="Types synced automatically",
+        choices=AUTOSYNC_TYPES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every type.",
+    )
+
     class Meta:
         model = SyncSettings
-        fields = ["document_status", "autosync"]
+        fields = [
+            "document_status",
+            "autosync",
+            "autosync_types",
+            "autosync_at",
+            "autosync_alert_email",
+        ]
+        widgets = {"autosync_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
 
 
 class AccountMappingForm(forms.ModelForm[AccountMapping]):

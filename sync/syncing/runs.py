@@ -654,7 +654,8 @@ def _estimate(run: SyncRun, left: int) -> float:
 
 
 def autosyncs_start(now: datetime | None = None) -> int:
-    """Start the automatic syncs that are due (all ready transactions of the organisation)."""
+    """Start the automatic syncs that are due: the organisation's ready transactions of
+    the types its settings choose."""
     now = now or timezone.now()
     started = 0
     for sync_settings in SyncSettings.objects.exclude(autosync="off").select_related("connection"):
@@ -662,7 +663,9 @@ def autosyncs_start(now: datetime | None = None) -> int:
         if not sync_settings.autosync_due(now) or connection.status != "active":
             continue
         SyncSettings.objects.filter(pk=sync_settings.pk).update(autosync_last_at=now)
-        ready = organisations.for_organisation(Transaction.objects.ready_to_sync(), connection)
+        ready = organisations.for_organisation(
+            Transaction.objects.ready_to_sync(), connection
+        ).filter(type__in=sync_settings.autosync_type_values())
         if not ready.exists():
             continue  # nothing to send: no run, no email
         sync_start(
@@ -685,12 +688,18 @@ def _email_failures(run: SyncRun) -> None:
         "not_sent": progress.failed + progress.refused,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
-    recipients = {
-        *settings.ADMINS,
-        *User.objects.filter(is_superuser=True, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True),
-    }
+    # The address chosen in the sync settings, else the admins.
+    chosen = SyncSettings.for_connection(run.connection).autosync_alert_email
+    recipients = (
+        {chosen}
+        if chosen
+        else {
+            *settings.ADMINS,
+            *User.objects.filter(is_superuser=True, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True),
+        }
+    )
     if recipients:
         send_mail(
             render_to_string("sync/email/sync_problems_subject.txt", context).strip(),
