@@ -11,13 +11,16 @@ Services never import `sync.tasks`: a task registers itself here under a kind's 
 (`register`), and a service asks for follow-up work by that name (`enqueue`). Every enqueue
 waits for the transaction to commit, so a task never starts before the row it reads exists.
 
-A worker killed mid-job leaves its lease to run out, and its task RUNNING in django-tasks-db
-for ever. The job rows alone say what is stalled (`job_alive`): the scheduler's sweep
-(`jobs_resume`) queues a continuation for each stalled job, whatever the task table says.
+A worker killed mid-job leaves its lease to run out (a job's is a minute long, renewed as it
+works: `holding`, `keep_alive`), and its task RUNNING in django-tasks-db for ever. The job
+rows alone say what is stalled (`job_alive`): the scheduler's sweep (`jobs_resume`) queues a
+continuation for each stalled job, whatever the task table says.
 """
 
+import contextlib
+import contextvars
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
@@ -33,7 +36,7 @@ QUEUED, RUNNING, WAITING, DONE, STOPPED = "queued", "running", "waiting", "done"
 ACTIVE = [QUEUED, RUNNING, WAITING]
 FINISHED = [DONE, STOPPED]
 # Renewing a lease costs an UPDATE: a heartbeat renews at most this often (seconds).
-HEARTBEAT_EVERY = 60.0
+HEARTBEAT_EVERY = 10.0
 
 
 class LeaseLost(Exception):
@@ -94,7 +97,7 @@ class Lease:
         self._renewed = time.monotonic()
 
     def beat(self) -> None:
-        """Renew, at most once every HEARTBEAT_EVERY seconds (before each call to Xero)."""
+        """Renew, at most once every HEARTBEAT_EVERY seconds (jobs' keep_alive)."""
         if time.monotonic() - self._renewed >= HEARTBEAT_EVERY:
             self.renew()
 
@@ -157,8 +160,16 @@ class Job(models.Model):
     """
 
     KIND: ClassVar[str]
-    # Longer than anything the holder does between two renewals.
-    LEASE: ClassVar[timedelta] = timedelta(minutes=10)
+    # Longer than anything the holder does between two renewals: it renews (keep_alive)
+    # before every attempt of a call to Xero and every few seconds of a wait between
+    # attempts, at most HEARTBEAT_EVERY apart, so the longest step is one attempt (10 s to
+    # connect, XERO_TIMEOUT's 30 to read). Short, so that a killed worker's job is taken
+    # over within a minute or so (the scheduler's next round after it runs out).
+    LEASE: ClassVar[timedelta] = timedelta(seconds=60)
+    # A continuation queued this long ago and not started was lost (its task row deleted):
+    # the sweep queues another. Not the lease: a long queue (many organisations, few
+    # workers) must not make the sweep queue each waiting job again every minute.
+    TASK_LOST_AFTER: ClassVar[timedelta] = timedelta(minutes=10)
 
     state = models.CharField(max_length=16, default=QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -237,7 +248,7 @@ def job_alive(job: Job) -> bool:
     model = type(job)
     return (
         model._default_manager.filter(pk=job.pk, state__in=ACTIVE)
-        .exclude(_stalled(timezone.now(), model.LEASE))
+        .exclude(_stalled(timezone.now(), model.TASK_LOST_AFTER))
         .exists()
     )
 
@@ -273,6 +284,31 @@ def job_claim(job: Job) -> Lease | None:
 def job_heartbeat(lease: Lease) -> None:
     """Renew the job's lease now (between batches): the worker is alive."""
     lease.renew(heartbeat_at=timezone.now())
+
+
+# The lease of the job this worker (thread) is running, for keep_alive.
+_held: contextvars.ContextVar[Lease | None] = contextvars.ContextVar("held", default=None)
+
+
+@contextlib.contextmanager
+def holding(lease: Lease) -> Iterator[Lease]:
+    """Run a job's work holding its lease: inside, `keep_alive` renews it."""
+    token = _held.set(lease)
+    try:
+        yield lease
+    finally:
+        _held.reset(token)
+
+
+def keep_alive() -> None:
+    """Renew the lease of the job being run here (`holding`), at most every
+    HEARTBEAT_EVERY seconds; nothing outside a job. The connection's session calls it before
+    every attempt of every call to Xero and during the waits between attempts, so no single
+    step outlasts Job.LEASE, however long the job. Raises LeaseLost if another worker took
+    the job over (this one stalled past its lease)."""
+    lease = _held.get()
+    if lease is not None:
+        lease.beat()
 
 
 def job_continue(lease: Lease, *, at: datetime | None = None, **changes: Any) -> None:
@@ -328,7 +364,7 @@ def jobs_resume() -> dict[str, int]:
     now = timezone.now()
     resumed: dict[str, int] = {}
     for kind, model in _JOB_MODELS.items():
-        stalled = model._default_manager.filter(_stalled(now, model.LEASE))
+        stalled = model._default_manager.filter(_stalled(now, model.TASK_LOST_AFTER))
         count = 0
         for pk, started_by in stalled.order_by("created_at", "pk").values_list("pk", "request_id"):
             if stalled.filter(pk=pk).update(resume_at=now):

@@ -30,7 +30,15 @@ class SyncSettingsAdmin(admin.ModelAdmin[SyncSettings]):
     list_display = ["connection", "document_status", "autosync", "autosync_last_at"]
     list_select_related = ["connection"]
     readonly_fields = ["autosync_last_at", "settings_refreshed_at", "documents_checked_at"]
-    fields = ["connection", "document_status", "autosync", *readonly_fields]
+    fields = [
+        "connection",
+        "document_status",
+        "autosync",
+        "autosync_types",
+        "autosync_at",
+        "autosync_alert_email",
+        *readonly_fields,
+    ]
 
 
 class AccountMappingAdminForm(forms.ModelForm[AccountMapping]):

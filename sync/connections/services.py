@@ -88,7 +88,8 @@ class ConnectionSession:
 
     def access_token(self) -> str:
         # Called before every attempt, just before it goes: the one place a call to Xero
-        # for an organisation takes its slot.
+        # for an organisation takes its slot, and a job running it renews its lease.
+        jobs.keep_alive()
         self.connection = connection_fresh(self.connection)
         token = crypto.decrypt(self.connection.access_token_encrypted)
         self._slot_return(xero.Quota())  # an attempt that never went
@@ -114,6 +115,9 @@ class ConnectionSession:
     def record(self, call: xero.CallRecord) -> None:
         call_record(self.connection.pk, call)
         self._slot_return(call.quota)
+
+    def waiting(self) -> None:
+        jobs.keep_alive()
 
     def _slot_return(self, seen: xero.Quota) -> None:
         if self.slot is not None:
@@ -243,6 +247,7 @@ def connection_fresh(connection: XeroConnection) -> XeroConnection:
             _refresh(connection, claimed)
             refreshed = True
         else:
+            jobs.keep_alive()  # another process's refresh may take longer than a job's lease
             time.sleep(0.1)
 
 

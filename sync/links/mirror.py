@@ -102,8 +102,8 @@ def xero_contacts_refresh(
         # them after a full pull).
         links.links_check(connection=connection, full=full)
         return result
-    except RefreshRunning:
-        raise  # another refresh took over: not a failure
+    except (RefreshRunning, jobs.LeaseLost):
+        raise  # another refresh took over, or another worker the job it refreshes for
     except Exception as error:
         reason = (
             str(error)

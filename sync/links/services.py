@@ -6,6 +6,7 @@ change it records.
 
 import uuid
 from dataclasses import dataclass
+from typing import Required, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -24,31 +25,42 @@ from sync.models import (
 )
 
 
-def link_event_record(
-    *,
-    action: str,
-    contact: Contact,
-    connection: XeroConnection,
-    user: Actor | None,
-    before: uuid.UUID | None = None,
-    after: uuid.UUID | None = None,
-    detail: str = "",
-    undoes: LinkEvent | None = None,
-) -> LinkEvent:
-    """Write the audit row of a link change; callers do so in the change's own transaction.
-    An undo names the event it undoes (sync.links.undo)."""
-    return LinkEvent.objects.create(
-        action=action,
+class LinkChange(TypedDict, total=False):
+    """What the audit row of a link change says (an undo names the event it undoes:
+    sync.links.undo)."""
+
+    action: Required[str]
+    contact: Required[Contact]
+    connection: Required[XeroConnection]
+    user: Required[Actor | None]
+    before: uuid.UUID | None
+    after: uuid.UUID | None
+    detail: str
+    undoes: LinkEvent | None
+
+
+def link_event(**change: Unpack[LinkChange]) -> LinkEvent:
+    """The audit row of a link change, not saved yet (for bulk_create)."""
+    user, contact, connection = change["user"], change["contact"], change["connection"]
+    return LinkEvent(
+        action=change["action"],
         actor=user if user is not None and user.is_authenticated else None,
         contact=contact,
         contact_name=contact.name,
         connection=connection,
         organisation_name=connection.organisation_name,
-        xero_contact_id_before=before,
-        xero_contact_id_after=after,
-        detail=detail[:500],
-        undoes=undoes,
+        xero_contact_id_before=change.get("before"),
+        xero_contact_id_after=change.get("after"),
+        detail=change.get("detail", "")[:500],
+        undoes=change.get("undoes"),
     )
+
+
+def link_event_record(**change: Unpack[LinkChange]) -> LinkEvent:
+    """Write the audit row of a link change; callers do so in the change's own transaction."""
+    event = link_event(**change)
+    event.save()
+    return event
 
 
 def _locked_link(*, contact: Contact, connection: XeroConnection) -> ContactLink:
@@ -225,15 +237,13 @@ def contacts_link_many(
                 )
             )
             events.append(
-                LinkEvent(
+                link_event(
                     action=LinkEvent.Action.LINK,
-                    actor=actor,
                     contact=contact,
-                    contact_name=contact.name,
                     connection=connection,
-                    organisation_name=connection.organisation_name,
-                    xero_contact_id_after=w.xero_contact_id,
-                    detail=f"{LinkMethod(method).label}: {w.xero_name}"[:500],
+                    user=user,
+                    after=w.xero_contact_id,
+                    detail=f"{LinkMethod(method).label}: {w.xero_name}",
                 )
             )
         ContactLink.objects.bulk_create(links, batch_size=500)
@@ -347,21 +357,50 @@ def _relocked_unchanged(link: ContactLink) -> ContactLink:
     return current
 
 
+def _renamed(link: ContactLink, xero_name: str, user: Actor | None) -> LinkEvent:
+    """Give the link (locked) its Xero contact's name; the audit row saying so, unsaved."""
+    before, link.xero_name = link.xero_name, xero_name
+    return link_event(
+        action=LinkEvent.Action.RENAME,
+        contact=link.contact,
+        connection=link.connection,
+        user=user,
+        before=link.xero_contact_id,
+        after=link.xero_contact_id,
+        detail=f"Xero name {before} → {xero_name}",
+    )
+
+
+def _judged(
+    link: ContactLink, reason: InvalidReason | None, survivor: uuid.UUID | None, user: Actor | None
+) -> LinkEvent | None:
+    """Give the link (locked) a verdict: invalid for `reason` (merged into `survivor`), or
+    valid for None; judged now. The audit row, unsaved, when its verdict changed."""
+    before = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+    link.status = LinkStatus.VALID if reason is None else LinkStatus.INVALID
+    link.invalid_reason = reason or ""
+    link.merged_into_xero_contact_id = survivor
+    link.status_checked_at = timezone.now()
+    if before == (link.status, link.invalid_reason, link.merged_into_xero_contact_id):
+        return None
+    return link_event(
+        action=LinkEvent.Action.REVALIDATE if reason is None else LinkEvent.Action.INVALIDATE,
+        contact=link.contact,
+        connection=link.connection,
+        user=user,
+        before=link.xero_contact_id,
+        after=link.xero_contact_id if reason is None else survivor,
+        detail=reason.label if reason is not None else "",
+    )
+
+
 def link_rename(*, link: ContactLink, xero_name: str, user: Actor | None) -> ContactLink:
     """Correct the Xero name a link shows (the Xero contact stays the same)."""
     with transaction.atomic():
         link = _relocked_unchanged(link)
-        before, link.xero_name = link.xero_name, xero_name
+        event = _renamed(link, xero_name, user)
         link.save(update_fields=["xero_name"])
-        link_event_record(
-            action=LinkEvent.Action.RENAME,
-            contact=link.contact,
-            connection=link.connection,
-            user=user,
-            before=link.xero_contact_id,
-            after=link.xero_contact_id,
-            detail=f"Xero name {before} → {xero_name}",
-        )
+        event.save()
     return link
 
 
@@ -379,26 +418,10 @@ def link_mark_invalid(
         raise LinkError("Only a merged Xero contact has a surviving contact.")
     with transaction.atomic():
         link = _relocked_unchanged(link)
-        changed = (link.status, link.invalid_reason, link.merged_into_xero_contact_id) != (
-            LinkStatus.INVALID,
-            reason,
-            survivor,
-        )
-        link.status = LinkStatus.INVALID
-        link.invalid_reason = reason
-        link.merged_into_xero_contact_id = survivor
-        link.status_checked_at = timezone.now()
+        event = _judged(link, reason, survivor, user)
         link.save()
-        if changed:
-            link_event_record(
-                action=LinkEvent.Action.INVALIDATE,
-                contact=link.contact,
-                connection=link.connection,
-                user=user,
-                before=link.xero_contact_id,
-                after=survivor,
-                detail=reason.label,
-            )
+        if event is not None:
+            event.save()
     return link
 
 
@@ -406,19 +429,93 @@ def link_mark_valid(*, link: ContactLink, user: Actor | None = None) -> ContactL
     """Record that the linked Xero contact is usable again (e.g. restored in Xero)."""
     with transaction.atomic():
         link = _relocked_unchanged(link)
-        was_invalid = link.status == LinkStatus.INVALID
-        link.status = LinkStatus.VALID
-        link.invalid_reason = ""
-        link.merged_into_xero_contact_id = None
-        link.status_checked_at = timezone.now()
+        event = _judged(link, None, None, user)
         link.save()
-        if was_invalid:
-            link_event_record(
-                action=LinkEvent.Action.REVALIDATE,
-                contact=link.contact,
-                connection=link.connection,
-                user=user,
-                before=link.xero_contact_id,
-                after=link.xero_contact_id,
-            )
+        if event is not None:
+            event.save()
     return link
+
+
+@dataclass(frozen=True)
+class LinkVerdict:
+    """What the link check found of one link's Xero contact in the mirror."""
+
+    link: ContactLink  # as it was read, with its contact
+    reason: InvalidReason | None  # why the contact cannot be used; None: it can
+    survivor: uuid.UUID | None  # the contact it was merged into
+    xero_name: str  # its name in the mirror; empty (not there) keeps the link's
+
+    def changes(self, link: ContactLink) -> bool:
+        """Whether the link, as it is, would change by taking this verdict."""
+        state = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+        wanted = (
+            LinkStatus.VALID if self.reason is None else LinkStatus.INVALID,
+            self.reason or "",
+            self.survivor,
+        )
+        return state != wanted or self.renames(link)
+
+    def renames(self, link: ContactLink) -> bool:
+        return bool(self.xero_name) and self.xero_name != link.xero_name
+
+
+@dataclass(frozen=True)
+class VerdictsWritten:
+    invalidated: int
+    revalidated: int
+    renamed: int
+
+
+def links_judge(*, connection: XeroConnection, verdicts: list[LinkVerdict]) -> VerdictsWritten:
+    """Give many links the link check's verdicts at once, as link_mark_invalid,
+    link_mark_valid and link_rename would one at a time (the same states, the same audit
+    rows, by omni-xero itself), in one short transaction of a few queries however many
+    there are: every link is noted as judged now in one UPDATE; those whose verdict or name
+    changes are locked and read again, written with one UPDATE per verdict and one
+    bulk_update of the new names, and audited with one bulk_create.
+
+    A link unlinked or pointed at another Xero contact since it was read is left as it is
+    now: the verdict was on its old contact (it is judged again with its new one).
+    """
+    changing = {v.link.pk: v for v in verdicts if v.changes(v.link)}
+    kinds: dict[tuple[str, str, uuid.UUID | None], list[int]] = {}
+    renamed: list[ContactLink] = []
+    events: list[LinkEvent] = []
+    # Within the check's own transaction when it has one (no savepoint: nothing is retried).
+    with transaction.atomic(savepoint=False):
+        ContactLink.objects.filter(pk__in=[v.link.pk for v in verdicts]).update(
+            status_checked_at=timezone.now()
+        )
+        if not changing:
+            return VerdictsWritten(0, 0, 0)
+        # Read again under their row locks (PostgreSQL; on SQLite the transaction holds the
+        # database's one write lock from its start), so that what is written and audited is
+        # what changes now: an unlink or a relink meanwhile is not overwritten, and a
+        # verdict another check wrote meanwhile is not audited twice. Ordered by pk, as
+        # every check takes them, so that two checks never deadlock.
+        for link in ContactLink.objects.select_for_update().filter(pk__in=changing).order_by("pk"):
+            verdict = changing[link.pk]
+            if link.xero_contact_id != verdict.link.xero_contact_id:
+                continue  # relinked meanwhile (an unlinked one is not read at all)
+            link.contact, link.connection = verdict.link.contact, connection
+            judged = _judged(link, verdict.reason, verdict.survivor, None)
+            if judged is not None:
+                kind = (link.status, link.invalid_reason, link.merged_into_xero_contact_id)
+                kinds.setdefault(kind, []).append(link.pk)
+                events.append(judged)
+            if verdict.renames(link):
+                events.append(_renamed(link, verdict.xero_name, None))
+                renamed.append(link)
+        # One UPDATE per verdict (archived, restored...), one for the new names.
+        for (status, reason, survivor), pks in kinds.items():
+            ContactLink.objects.filter(pk__in=pks).update(
+                status=status, invalid_reason=reason, merged_into_xero_contact_id=survivor
+            )
+        ContactLink.objects.bulk_update(renamed, ["xero_name"])
+        LinkEvent.objects.bulk_create(events)
+    actions = [event.action for event in events]
+    return VerdictsWritten(
+        invalidated=actions.count(LinkEvent.Action.INVALIDATE),
+        revalidated=actions.count(LinkEvent.Action.REVALIDATE),
+        renamed=actions.count(LinkEvent.Action.RENAME),
+    )

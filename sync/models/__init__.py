@@ -34,6 +34,7 @@ from .preferences import KeptFilter
 from .quota import XeroAppQuota, XeroQuota
 from .syncing import (
     AUTOSYNC_INTERVALS,
+    AUTOSYNC_TYPES,
     PAYMENTS,
     AccountMapping,
     Autosync,
@@ -53,6 +54,7 @@ from .webhooks import WebhookDelivery, WebhookEvent
 
 __all__ = [
     "AUTOSYNC_INTERVALS",
+    "AUTOSYNC_TYPES",
     "MATCH_KEYS",
     "PAYMENTS",
     "RECENT_UPLOAD",

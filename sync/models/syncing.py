@@ -1,12 +1,13 @@
 """Sync settings, the fetched chart of accounts and tax rates, sync runs and their items, and
 the local copy of Xero's documents."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from sync.jobs import Job, JobItem
 from transactions.models import Payment, Transaction, TransactionType
@@ -29,6 +30,15 @@ class Autosync(models.TextChoices):
     DAILY = "daily", "Daily"
     WEEKLY = "weekly", "Weekly"
 
+
+# The key of a sync run's payments among its outcome counts (the others are transaction
+# types), and among the automatic sync's choices.
+PAYMENTS = "payments"
+
+# What an automatic sync can take, each a choice in the settings: the document types and
+# the payments. The one list: a kind of work added to the automatic sync (contacts) is added
+# here, and to autosyncs_start.
+AUTOSYNC_TYPES: list[tuple[str, str]] = [*TransactionType.choices, (PAYMENTS, "Payments")]
 
 AUTOSYNC_INTERVALS = {
     Autosync.EVERY_15_MINUTES: timedelta(minutes=15),
@@ -56,6 +66,23 @@ class SyncSettings(models.Model):
         "sync automatically", max_length=8, choices=Autosync, default=Autosync.OFF
     )
     autosync_last_at = models.DateTimeField("last automatic sync", null=True, blank=True)
+    autosync_types = models.JSONField(
+        "types synced automatically",
+        default=list,
+        blank=True,
+        help_text="None ticked: every type.",
+    )
+    autosync_at = models.TimeField(
+        "daily and weekly syncs start at",
+        null=True,
+        blank=True,
+        help_text="The organisation's time of day; blank: as soon as one is due.",
+    )
+    autosync_alert_email = models.EmailField(
+        "failure alerts go to",
+        blank=True,
+        help_text="Blank: the admins.",
+    )
     settings_refreshed_at = models.DateTimeField(
         "accounts and tax rates fetched", null=True, blank=True
     )
@@ -88,11 +115,24 @@ class SyncSettings(models.Model):
         found, _ = cls.objects.get_or_create(connection=connection)
         return found
 
-    def autosync_due(self, now: Any) -> bool:
+    def autosync_due(self, now: datetime) -> bool:
+        """Whether an automatic sync is due now: its interval since the last one; a daily or
+        weekly one with a start time, once that time of day has come (in TIME_ZONE), and
+        not since that start (a weekly one, not within the six days before it either)."""
         interval = AUTOSYNC_INTERVALS.get(Autosync(self.autosync))
         if interval is None:
             return False
-        return self.autosync_last_at is None or self.autosync_last_at + interval <= now
+        last = self.autosync_last_at
+        if self.autosync_at is None or interval < timedelta(days=1):
+            return last is None or last + interval <= now
+        local = timezone.localtime(now)
+        start = datetime.combine(local.date(), self.autosync_at, tzinfo=local.tzinfo)
+        return now >= start and (last is None or last < start - (interval - timedelta(days=1)))
+
+    def autosync_type_values(self) -> list[str]:
+        """The transaction types (and PAYMENTS) an automatic sync takes (every one when none
+        is ticked)."""
+        return list(self.autosync_types) or [value for value, _ in AUTOSYNC_TYPES]
 
 
 class AccountMapping(models.Model):
@@ -180,10 +220,6 @@ class TaxRate(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == "ACTIVE"
-
-
-# The key of a sync run's payments among its outcome counts (the others are transaction types).
-PAYMENTS = "payments"
 
 
 class SyncRun(Job):

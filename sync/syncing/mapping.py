@@ -8,7 +8,14 @@ from django import forms
 from django.db import transaction
 from django.db.models import QuerySet
 
-from sync.models import AccountMapping, ChartAccount, SyncSettings, TaxRate, XeroConnection
+from sync.models import (
+    AUTOSYNC_TYPES,
+    AccountMapping,
+    ChartAccount,
+    SyncSettings,
+    TaxRate,
+    XeroConnection,
+)
 from sync.syncing.payments import payment_account_problem
 from transactions.models import SALES_TYPES, TransactionType
 
@@ -90,12 +97,30 @@ def mapping_warnings(*, connection: XeroConnection) -> dict[str, str]:
 
 
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
+    autosync_types = forms.MultipleChoiceField(
+        label="Types synced automatically",
+        choices=AUTOSYNC_TYPES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every type.",
+    )
+
     class Meta:
         model = SyncSettings
-        fields = ["document_status", "autosync", "payment_account_code"]
+        fields = [
+            "document_status",
+            "autosync",
+            "autosync_types",
+            "autosync_at",
+            "autosync_alert_email",
+            "payment_account_code",
+        ]
         # Choices from the fetched chart (see __init__); the field stays text, so that a
         # value not offered gets payment_account_problem's reason.
-        widgets = {"payment_account_code": forms.Select()}
+        widgets = {
+            "payment_account_code": forms.Select(),
+            "autosync_at": forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        }
 
     def __init__(self, *args: Any, accounts: list[ChartAccount] | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)

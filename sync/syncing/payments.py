@@ -119,6 +119,7 @@ def payments_upload(
     connection: XeroConnection,
     payments: QuerySet[Payment],
     user: Actor | None = None,
+    trigger: str = SyncRun.Trigger.DASHBOARD,
 ) -> tuple[SyncRun | None, int]:
     """Queue these payments for Xero (those synced already are left out, as are another
     organisation's and those in another run); those whose document is not in Xero wait, and
@@ -137,6 +138,7 @@ def payments_upload(
         run = SyncRun.objects.create(
             connection=connection,
             created_by=user if user is not None and user.is_authenticated else None,
+            trigger=trigger,
         )
         PaymentItem.objects.bulk_create(
             [PaymentItem(run=run, connection=connection, payment_id=pk) for pk in ids],

@@ -36,6 +36,7 @@ from sync.connections import services as connections
 from sync.links import mirror
 from sync.links.services import LinkChanged, link_mark_invalid
 from sync.models import (
+    PAYMENTS,
     Actor,
     ContactLink,
     InvalidReason,
@@ -48,7 +49,7 @@ from sync.models import (
 from sync.syncing import organisations, payments
 from sync.syncing.batches import BATCH_SIZE, MAX_ATTEMPTS, RunTakenOver, batch_key, batch_send
 from sync.syncing.refusals import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
-from transactions.models import SyncState, Transaction
+from transactions.models import Payment, PaymentState, SyncState, Transaction
 
 logger = logging.getLogger(__name__)
 
@@ -72,23 +73,17 @@ GONE = {"DELETED", "VOIDED"}
 
 
 class PacedSession:
-    """A connection's session that counts the run's calls (and its 429s) for its progress,
-    and tells other workers before each call that the run is alive.
+    """A connection's session that counts the run's calls (and its 429s) for its progress.
 
     The pace itself is the organisation's shared quota, which the connection session takes
     a slot of before every call (sync.connections.quota): a wait of a second or two is
     slept out there, a longer one raised as RateLimited, for the run to wait without
-    holding a worker.
+    holding a worker. The connection session also renews the run's lease as it goes
+    (jobs.keep_alive).
     """
 
-    def __init__(
-        self,
-        inner: connections.ConnectionSession,
-        *,
-        heartbeat: Callable[[], None] | None = None,
-    ):
+    def __init__(self, inner: connections.ConnectionSession):
         self.inner = inner
-        self.heartbeat = heartbeat
         self.statuses: list[int | None] = []
         self.quota = xero.Quota()
         self.calls = 0
@@ -100,11 +95,10 @@ class PacedSession:
         return self.inner.tenant_id
 
     def access_token(self) -> str:
-        # Called once before every request (every attempt): a long wait between batches
-        # must not let the run's lease run out.
-        if self.heartbeat is not None:
-            self.heartbeat()
         return self.inner.access_token()
+
+    def waiting(self) -> None:
+        self.inner.waiting()
 
     def token_rejected(self) -> bool:
         return self.inner.token_rejected()
@@ -122,11 +116,9 @@ class PacedSession:
             self.quota = call.quota
 
     @classmethod
-    def for_connection(
-        cls, connection: XeroConnection, *, heartbeat: Callable[[], None] | None = None
-    ) -> "PacedSession":
+    def for_connection(cls, connection: XeroConnection) -> "PacedSession":
         """A counting session on the connection's own."""
-        return cls(connections.session(connection), heartbeat=heartbeat)
+        return cls(connections.session(connection))
 
 
 # --- Starting a sync ---------------------------------------------------------------------------
@@ -200,7 +192,15 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
         run.refresh_from_db()
         return run
     run.refresh_from_db()
-    session = PacedSession(connections.session(run.connection), heartbeat=lease.beat)
+    with jobs.holding(lease):
+        return _run_held(run, lease, on_batch)
+
+
+def _run_held(
+    run: SyncRun, lease: jobs.Lease, on_batch: Callable[[SyncRun], None] | None
+) -> SyncRun:
+    """sync_run's work, under the run's lease."""
+    session = PacedSession(connections.session(run.connection))
     turn_ends = time.monotonic() + TIME_SLICE
     try:
         if not run.prepared:
@@ -636,7 +636,8 @@ def _estimate(run: SyncRun, left: int) -> float:
 
 
 def autosyncs_start(now: datetime | None = None) -> int:
-    """Start the automatic syncs that are due (all ready transactions of the organisation)."""
+    """Start the automatic syncs that are due: the organisation's ready transactions of
+    the types its settings choose."""
     now = now or timezone.now()
     started = 0
     for sync_settings in SyncSettings.objects.exclude(autosync="off").select_related("connection"):
@@ -644,15 +645,21 @@ def autosyncs_start(now: datetime | None = None) -> int:
         if not sync_settings.autosync_due(now) or connection.status != "active":
             continue
         SyncSettings.objects.filter(pk=sync_settings.pk).update(autosync_last_at=now)
-        ready = organisations.for_organisation(Transaction.objects.ready_to_sync(), connection)
-        if not ready.exists():
-            continue  # nothing to send: no run, no email
-        sync_start(
-            connection=connection,
-            transactions=ready,
-            trigger=SyncRun.Trigger.SCHEDULE,
-        )
-        started += 1
+        chosen = sync_settings.autosync_type_values()
+        ready = organisations.for_organisation(
+            Transaction.objects.ready_to_sync(), connection
+        ).filter(type__in=chosen)
+        if ready.exists():  # nothing to send: no run, no email
+            sync_start(connection=connection, transactions=ready, trigger=SyncRun.Trigger.SCHEDULE)
+            started += 1
+        if PAYMENTS in chosen:
+            # Those whose document is in Xero by now: the others wait for a later run.
+            run, _ = payments.payments_upload(
+                connection=connection,
+                payments=Payment.objects.filter(sync_state=PaymentState.READY),
+                trigger=SyncRun.Trigger.SCHEDULE,
+            )
+            started += run is not None
     return started
 
 
@@ -667,12 +674,18 @@ def _email_failures(run: SyncRun) -> None:
         "not_sent": progress.failed + progress.refused,
         "site_url": settings.SITE_URL.rstrip("/"),
     }
-    recipients = {
-        *settings.ADMINS,
-        *User.objects.filter(is_superuser=True, is_active=True)
-        .exclude(email="")
-        .values_list("email", flat=True),
-    }
+    # The address chosen in the sync settings, else the admins.
+    chosen = SyncSettings.for_connection(run.connection).autosync_alert_email
+    recipients = (
+        {chosen}
+        if chosen
+        else {
+            *settings.ADMINS,
+            *User.objects.filter(is_superuser=True, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True),
+        }
+    )
     if recipients:
         send_mail(
             render_to_string("sync/email/sync_problems_subject.txt", context).strip(),

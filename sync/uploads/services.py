@@ -118,6 +118,14 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
     job.refresh_from_db()
     if lease is None:
         return job
+    with jobs.holding(lease):
+        _run_held(job, lease, batches)
+    job.refresh_from_db()
+    return job
+
+
+def _run_held(job: UploadJob, lease: jobs.Lease, batches: int | None) -> None:
+    """upload_job_run's work, under the job's lease."""
     _reclaim_stale(job)
     try:
         _refresh_mirror(job)
@@ -154,8 +162,6 @@ def upload_job_run(*, job: UploadJob, batches: int | None = None) -> UploadJob:
             jobs.job_continue(lease)
         else:
             jobs.job_finish(lease, state=UploadJob.State.DONE)
-    job.refresh_from_db()
-    return job
 
 
 def upload_job_continue(*, job_id: int) -> dict[str, str | int]:

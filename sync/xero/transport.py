@@ -48,6 +48,9 @@ TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 
 # Waits between attempts go through this, so tests can record them instead of sleeping.
 sleep: Callable[[float], None] = time.sleep
+# A wait between attempts is slept this many seconds at a time, telling the session between
+# (Session.waiting): a job sitting out a minute's rate limit keeps its shorter lease.
+WAIT_SLICE = 10.0
 
 # While set (for a web request: sync.connections.middleware), a rate limit is never waited out: the
 # caller gets RateLimited at once and can hand the work to a background task.
@@ -122,6 +125,11 @@ class Session(Protocol):
         """Keep a record of one request."""
         ...
 
+    def waiting(self) -> None:
+        """Called every WAIT_SLICE seconds of a wait between attempts (a background job
+        renews its lease)."""
+        ...
+
 
 @dataclass
 class TokenSession:
@@ -143,6 +151,9 @@ class TokenSession:
     def record(self, call: CallRecord) -> None:
         if self.recorder is not None:
             self.recorder(call)
+
+    def waiting(self) -> None:
+        pass
 
 
 class _ApiClient(ApiClient):  # type: ignore[misc]  # xero_python ships no type information
@@ -364,7 +375,16 @@ def call[T](
                 raise session.refused(f"Xero answered {status}") from failure
             if verdict.retry_after is None or last:
                 raise verdict.error from failure
-            sleep(verdict.retry_after)
+            _sit_out(session, verdict.retry_after)
+
+
+def _sit_out(session: Session, seconds: float) -> None:
+    """Wait before the next attempt, WAIT_SLICE at a time, telling the session as it goes."""
+    while seconds > 0:
+        session.waiting()
+        step = min(seconds, WAIT_SLICE)
+        sleep(step)
+        seconds -= step
 
 
 def _retry_after(failure: HTTPStatusException) -> float:

@@ -120,6 +120,28 @@ def test_xero_unavailable_after_the_retries_says_so(connection, sandbox, setting
     assert XeroApiCall.objects.filter(endpoint__contains="Contacts").count() == 2
 
 
+def test_a_job_sitting_out_a_long_rate_limit_keeps_its_minute_long_lease(
+    connection, sandbox, waits, monkeypatch
+):
+    """Xero asks for 45 s, most of a job's lease: the wait goes 10 s at a time, and the job
+    renews its lease between (the quota's clock moves with the waits, the lease's with the
+    renewals)."""
+    from sync import jobs
+    from tests.factories import UploadJobFactory
+
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)  # each beat renews: count them
+    lease = jobs.job_claim(UploadJobFactory(connection=connection))
+    renewals: list[float] = []
+    renew = lease.renew
+    monkeypatch.setattr(lease, "renew", lambda: (renewals.append(sum(waits)), renew())[1])
+    sandbox.fault(status=429, count=1, retry_after=45, path="/api.xro/2.0/Contacts")
+    with jobs.holding(lease):
+        xero.contacts_page(session(connection), page=1)
+    assert waits == [10.0, 10.0, 10.0, 10.0, 5.0]
+    # Before each attempt and each part of the wait: never 10 s of it without a renewal.
+    assert renewals == [0.0, 0.0, 10.0, 20.0, 30.0, 40.0, 45.0]
+
+
 def test_a_rate_limit_is_waited_out_as_xero_asks(connection, sandbox, waits):
     sandbox.fault(status=429, count=1, retry_after=7, path="/api.xro/2.0/Contacts")
     xero.contacts_page(session(connection), page=1)

@@ -29,8 +29,8 @@ def test_a_job_waiting_for_xero_is_alive_until_well_past_its_time(sweep):
     now = timezone.now()
     job = UploadJobFactory(state=UploadJob.State.WAITING, resume_at=now + timedelta(seconds=40))
     assert jobs.job_alive(job) and sweep()["upload jobs"] == 0
-    # Its task was lost: a lease's length after its time, the sweep queues another, once.
-    UploadJob.objects.update(resume_at=now - UploadJob.LEASE - timedelta(seconds=1))
+    # Its task was lost: long after its time, the sweep queues another, once.
+    UploadJob.objects.update(resume_at=now - UploadJob.TASK_LOST_AFTER - timedelta(seconds=1))
     assert not jobs.job_alive(job)
     assert sweep()["upload jobs"] == 1
     assert sweep()["upload jobs"] == 0
@@ -71,3 +71,22 @@ def test_a_worker_that_stalled_past_its_lease_stops_once_taken_over():
     job.refresh_from_db()
     assert job.state == UploadJob.State.RUNNING and job.lease_until == successor.until
     assert job.attempts == 2
+
+
+def test_a_job_renews_its_lease_as_it_works_and_stops_once_taken_over(monkeypatch):
+    job = UploadJobFactory()
+    lease = jobs.job_claim(job)
+    assert lease is not None and lease.until <= timezone.now() + timedelta(minutes=1)
+    first = lease.until
+    jobs.keep_alive()  # outside its work: nothing to renew
+    monkeypatch.setattr(jobs, "HEARTBEAT_EVERY", 0.0)
+    with jobs.holding(lease):
+        jobs.keep_alive()
+        assert lease.until > first
+        job.refresh_from_db()
+        assert job.lease_until == lease.until
+        # It stalled past its lease and another worker took the job over: it stops.
+        UploadJob.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+        assert jobs.job_claim(job) is not None
+        with pytest.raises(jobs.LeaseLost):
+            jobs.keep_alive()

@@ -118,9 +118,8 @@ def test_an_upload_whose_worker_was_killed_mid_batch_is_finished_by_the_next_wor
     assert ContactLink.objects.count() == 150
 
 
-def test_a_sync_whose_worker_was_killed_mid_batch_is_finished_by_the_next_worker(
-    connection, sandbox, monkeypatch
-):
+def invoices_ready(connection, sandbox, count):
+    """`count` invoices of a contact linked to a Xero contact, ready to sync."""
     contact = ContactFactory(name="Tasman Timber")
     (xero_id,) = sandbox.seed_contacts(sandbox.demo_tenant_id, [{"Name": contact.name}])
     services.contact_link(
@@ -132,13 +131,20 @@ def test_a_sync_whose_worker_was_killed_mid_batch_is_finished_by_the_next_worker
         user=None,
     )
     txns = []
-    for n in range(120):
+    for n in range(count):
         txn = TransactionFactory(contact=contact, number=f"INV-9{n:03d}")
         LineItemFactory(
             transaction=txn, quantity=Decimal("1"), unit_price=Decimal("10.00"),
             account_code="200", tax_type="OUTPUT2",
         )  # fmt: skip
         txns.append(txn)
+    return txns
+
+
+def test_a_sync_whose_worker_was_killed_mid_batch_is_finished_by_the_next_worker(
+    connection, sandbox, monkeypatch
+):
+    txns = invoices_ready(connection, sandbox, 120)
     run = runs.sync_start(connection=connection, transactions=txns)
     killed_after(monkeypatch, xero, "documents_save", calls=2)  # 100 sent, 50 recorded
     with pytest.raises(WorkerKilled):
@@ -154,6 +160,48 @@ def test_a_sync_whose_worker_was_killed_mid_batch_is_finished_by_the_next_worker
     assert "Resumed 1 stalled sync runs." in out
     run.refresh_from_db()
     assert run.state == SyncRun.State.DONE
+    synced = Transaction.objects.filter(pk__in=[t.pk for t in txns])
+    assert set(synced.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
+    numbers = sorted(d["InvoiceNumber"] for d in sandbox.documents(sandbox.demo_tenant_id))
+    assert numbers == sorted(t.number for t in txns)  # one copy each
+
+
+class _MinuteOn:
+    """The job engine's clock, a lease's length and a second on from now."""
+
+    def now(self):
+        return timezone.now() + SyncRun.LEASE + timedelta(seconds=1)
+
+
+def test_a_killed_workers_sync_is_taken_over_once_its_minute_long_lease_runs_out(
+    connection, sandbox, monkeypatch
+):
+    """Nothing sets the lease back here: it runs out by itself, a minute after the dead
+    worker last renewed it, and the next scheduler round then hands the run on."""
+    txns = invoices_ready(connection, sandbox, 120)
+    run = runs.sync_start(connection=connection, transactions=txns)
+    killed_after(monkeypatch, xero, "documents_save", calls=2)  # 100 sent, 50 recorded
+    with pytest.raises(WorkerKilled):
+        tasks.sync_continue.call(run.pk)
+    killed_at = timezone.now()
+    monkeypatch.undo()
+    left_for_dead("sync_continue")  # its task RUNNING for ever; its lease as it left it
+    run.refresh_from_db()
+    # Within a minute of the kill (the 10 minutes it used to be would fail here).
+    assert killed_at < run.lease_until <= killed_at + timedelta(minutes=1)
+
+    # Until the lease runs out the run counts as alive: a round takes nothing over.
+    assert "Resumed" not in another_worker_starts()
+    run.refresh_from_db()
+    assert run.state == SyncRun.State.RUNNING and run.items.filter(state="sending").count() == 50
+
+    monkeypatch.setattr(jobs, "timezone", _MinuteOn())
+    assert not jobs.job_alive(run)
+    out = another_worker_starts()
+
+    assert "Resumed 1 stalled sync runs." in out
+    run.refresh_from_db()
+    assert run.state == SyncRun.State.DONE and run.attempts == 2
     synced = Transaction.objects.filter(pk__in=[t.pk for t in txns])
     assert set(synced.values_list("sync_state", flat=True)) == {SyncState.SYNCED}
     numbers = sorted(d["InvoiceNumber"] for d in sandbox.documents(sandbox.demo_tenant_id))

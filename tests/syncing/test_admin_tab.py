@@ -593,7 +593,8 @@ def test_discrepancies_lists_voided_deleted_edited_and_paid_documents(viewer_cli
 
     assert f'id="discrepancy-{same.pk}"' not in html
     assert "Voided in Xero" in row(voided) and "Deleted in Xero" in row(deleted)
-    assert "Paid in Xero (115.00)" in row(paid) and "Paid in Xero (15.00)" in row(part_paid)
+    assert "Paid in Xero, not in Omni" in row(paid) and "Xero NZD 115.00; in Omni 0.00" in row(paid)
+    assert "Paid in Xero NZD 15.00; in Omni 0.00" in row(part_paid)
     assert "Edited in Xero" in row(edited)
     assert "NZD 115.00" in row(edited) and "NZD 230.00" in row(edited)
     assert "Xero's documents last fetched" in html
