@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
 from django.db import connections as connections_db
 from django.db import router, transaction
-from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, Field, Model, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -65,8 +66,6 @@ MAX_ATTEMPTS = 3
 # How long a run waits when Xero is unavailable, or another refresh of the mirror runs.
 UNAVAILABLE_WAIT = 30.0
 MIRROR_WAIT = 30.0
-# The least a rate-limited run waits (seconds), so it never spins.
-SHORTEST_WAIT = 0.05
 # A run that waits longer than this (seconds) checks links and accounts again when it goes on.
 RECHECK_AFTER = 300.0
 # After this long (seconds), a run hands itself back between batches when other jobs wait
@@ -226,7 +225,7 @@ def sync_run(*, run: SyncRun, on_batch: Callable[[SyncRun], None] | None = None)
             _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
-            if time.monotonic() >= turn_ends and _more(run) and jobs.others_waiting(lease):
+            if time.monotonic() >= turn_ends and jobs.others_waiting(lease) and _more(run):
                 # Its turn is over: the rest goes on in a task queued behind the others.
                 jobs.job_continue(lease, at=None, **_counts(run, session))
                 run.refresh_from_db()
@@ -273,9 +272,7 @@ def sync_run_continue(*, run_id: int) -> dict[str, str | int]:
 
 def _wait_seconds(wait: Exception) -> float:
     if isinstance(wait, xero.RateLimited):
-        # As long as the limit says, not rounded up: with a short minute (a sandbox scaled
-        # for tests) a second is a whole minute.
-        return max(SHORTEST_WAIT, wait.wait_seconds)
+        return max(1.0, wait.wait_seconds)
     if isinstance(wait, mirror.RefreshRunning):
         return MIRROR_WAIT
     return UNAVAILABLE_WAIT
@@ -508,13 +505,13 @@ def _synced(found: list[tuple[SyncItem, xero.XeroDocument]]) -> None:
             [item for item, _ in found],
         )
         # Each transaction takes its Xero ID and number from its item, in one UPDATE.
-        item = SyncItem.objects.filter(
+        own = SyncItem.objects.filter(
             pk__in=[item.pk for item, _ in found], transaction_id=OuterRef("pk")
         )
         Transaction.objects.filter(pk__in=[item.transaction_id for item, _ in found]).update(
             sync_state=SyncState.SYNCED,
-            xero_id=Subquery(item.values("xero_id")[:1]),
-            xero_number=Subquery(item.values("xero_number")[:1]),
+            xero_id=Subquery(own.values("xero_id")[:1]),
+            xero_number=Subquery(own.values("xero_number")[:1]),
             synced_at=now,
             last_error="",
         )
@@ -524,12 +521,18 @@ def _rows_update(model: type[Model], names: list[str], rows: list[Model]) -> Non
     """Save these fields of these rows in one executemany: what `bulk_update` does, without
     building a CASE of 50 branches per field (it costs more than the 50 UPDATEs it saves)."""
     db = connections_db[router.db_for_write(model)]
-    fields = [model._meta.get_field(name) for name in names]
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)  # a column of the table, not a relation's other end
+        fields.append(field)
+    pk = model._meta.pk
+    assert pk is not None
     quote = db.ops.quote_name
     sql = "UPDATE {} SET {} WHERE {} = %s".format(
         quote(model._meta.db_table),
-        ", ".join(f"{quote(f.column)} = %s" for f in fields),
-        quote(model._meta.pk.column),
+        ", ".join(f"{quote(str(f.column))} = %s" for f in fields),
+        quote(str(pk.column)),
     )
     values = [
         [f.get_db_prep_save(getattr(row, f.attname), db) for f in fields] + [row.pk] for row in rows
