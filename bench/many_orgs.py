@@ -137,6 +137,8 @@ def workers_start(count: int, control_url: str, window: float) -> list[subproces
     """`count` task workers, as the Procfile runs them, polling the queue as often against
     the scaled minute as the Procfile's do against Xero's; back once each has run a task
     (a booting worker is not what the rounds measure)."""
+    from django_tasks_db.models import DBTaskResult
+
     from sync.models import Heartbeat
     from sync.monitoring.heartbeats import worker_beat_request
 
@@ -170,6 +172,11 @@ def workers_start(count: int, control_url: str, window: float) -> list[subproces
             raise RuntimeError("the workers did not start in 2 minutes")
         worker_beat_request()  # whichever worker is up runs one and says so
         time.sleep(0.2)
+    # Their beats' results go once every worker is idle (a row deleted under a running task
+    # would make its worker fail).
+    while DBTaskResult.objects.exclude(status__in=["SUCCESSFUL", "FAILED"]).exists():
+        time.sleep(0.05)
+    DBTaskResult.objects.all().delete()
     return processes
 
 
@@ -202,7 +209,6 @@ def round_run(
     window = float(control.call("GET", "/_sandbox/rate-limits")["scale"])
     window = 60.0 / window
     processes = workers_start(workers, control.url, window)
-    DBTaskResult.objects.all().delete()  # the workers' start-up beats
     time.sleep(window)  # earlier calls have left the window
     started = time.time()
     queued = {}
