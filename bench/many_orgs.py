@@ -273,7 +273,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database_ensure(args.database_url)
-    folder = django_setup("bench-many-orgs-", args.database_url)
+    django_setup("bench-many-orgs-", args.database_url)
     from django.conf import settings
     from django_tasks_db.models import DBTaskResult
 
@@ -284,7 +284,7 @@ def main() -> None:
     busiest = max(math.ceil(n / BATCH) for n in counts)
     writes = sum(math.ceil(n / BATCH) for n in counts)
     floor = max(math.ceil(busiest / MINUTE_LIMIT), math.ceil(writes / APP_MINUTE_LIMIT)) * window
-    server = start_sandbox(folder / "sandbox.json")
+    server = start_sandbox(None)  # state in memory: nothing to keep
     try:
         control = SandboxControl(server.url)
         settings.XERO_RATE_WINDOW_SECONDS, settings.XERO_MINUTE_LIMIT = window, MINUTE_LIMIT

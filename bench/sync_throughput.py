@@ -215,7 +215,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="empty: a throwaway SQLite file")
     args = parser.parse_args()
 
-    folder = django_setup("bench-sync-", args.database_url)
+    django_setup("bench-sync-", args.database_url)
     from django.conf import settings
     from django_tasks_db.models import DBTaskResult
 
@@ -223,7 +223,7 @@ def main() -> None:
     from tests.plugins.sandbox import start_sandbox, stop_sandbox
 
     window = 60.0 / args.scale
-    server = start_sandbox(folder / "sandbox.json")
+    server = start_sandbox(None)  # state in memory: nothing to keep
     try:
         control, connection = sandbox_connect(server.url)
         tenant = str(connection.tenant_id)
