@@ -21,7 +21,8 @@ class Fault:
     status: int = 500
     count: int | None = 1  # None: until cleared
     share: float | None = None  # the fraction of matching calls hit, instead of `count`
-    credit: float = 0.0  # the share's part of a hit owed so far (see Faults.pick)
+    # The share's part of a hit owed so far; from a half, so that n calls get round(n x share).
+    credit: float = 0.5
     seconds: float = 30.0
     path: str = ""  # path prefix, case-insensitive ("/api.xro/2.0/Invoices")
     method: str = ""
@@ -76,9 +77,9 @@ class Faults:
                 if not fault.matches(method, path):
                     continue
                 if fault.share is not None:
-                    # Spread evenly, not drawn at random: of any n matching calls, the share
-                    # hits round(n x share) give or take one, so a run of a hundred calls
-                    # meets the share it asked for (random draws miss it by a third often).
+                    # Spread evenly, not drawn at random: of the first n matching calls the
+                    # share hits round(n x share), so a run of a hundred calls meets the share
+                    # it asked for (random draws often miss it by a third).
                     fault.credit += fault.share
                     if fault.credit >= 1 - 1e-9:
                         fault.credit -= 1
