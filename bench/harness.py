@@ -53,9 +53,9 @@ def sandbox_connect(url: str) -> tuple[Any, Any]:
     return control, connection
 
 
-def sales_invoices(rows: list[tuple[Any, str]], *, branch: str = "") -> list[Any]:
+def sales_invoices(rows: list[tuple[Any, str]], *, branch: str | list[str] = "") -> list[Any]:
     """Sales invoices ready to sync, one line each: (Omni contact, number) per invoice, all
-    of one Omni branch."""
+    of one Omni branch (or, given a list, each of its own)."""
     from datetime import date, timedelta
     from decimal import Decimal
 
@@ -67,7 +67,7 @@ def sales_invoices(rows: list[tuple[Any, str]], *, branch: str = "") -> list[Any
             contact=contact,
             type=TransactionType.SALES_INVOICE,
             number=number,
-            branch=branch,
+            branch=branch if isinstance(branch, str) else branch[n],
             date=today - timedelta(days=n % 30),
             due_date=today + timedelta(days=20),
         )

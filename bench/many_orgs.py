@@ -42,6 +42,8 @@ BATCH = 50
 MINUTE_LIMIT = 60
 APP_MINUTE_LIMIT = 10_000
 SMALL = 50
+# django-tasks-db's worker polls an empty queue every second (its default, the Procfile's).
+POLL_INTERVAL = 1.0
 DEFAULT_DATABASE = "postgres://postgres@127.0.0.1:5432/bench_many_orgs"
 
 
@@ -89,38 +91,57 @@ def organisations_connect(control: Any, count: int) -> list[Any]:
 
 
 def customers_link(control: Any, connections: list[Any]) -> list[Any]:
-    """One Omni customer per organisation, linked there, trading through its own branch."""
+    """One Omni customer per organisation, linked there, trading through its own branch
+    (made in bulk: the bench's set-up is not what it measures)."""
     from contacts.models import Contact
     from sync.models import BranchOrganisation, ContactLink, LinkMethod
 
-    customers = []
-    for i, connection in enumerate(connections):
-        contact = Contact.objects.create(
-            omni_id=400_000 + i, name=f"Bench Customer {i + 1:03d}", is_customer=True
-        )
-        (xero_id,) = control.seed_contacts(str(connection.tenant_id), [{"Name": contact.name}])
-        ContactLink.objects.create(
+    customers = Contact.objects.bulk_create(
+        Contact(omni_id=400_000 + i, name=f"Bench Customer {i + 1:03d}", is_customer=True)
+        for i in range(len(connections))
+    )
+    xero_ids = [
+        control.seed_contacts(str(connection.tenant_id), [{"Name": contact.name}])[0]
+        for connection, contact in zip(connections, customers, strict=True)
+    ]
+    ContactLink.objects.bulk_create(
+        ContactLink(
             contact=contact,
             connection=connection,
             xero_contact_id=xero_id,
             xero_name=contact.name,
             method=LinkMethod.EXISTING,
         )
-        BranchOrganisation.objects.create(branch=f"B{i + 1:03d}", connection=connection)
-        customers.append(contact)
+        for contact, connection, xero_id in zip(customers, connections, xero_ids, strict=True)
+    )
+    BranchOrganisation.objects.bulk_create(
+        BranchOrganisation(branch=f"B{i + 1:03d}", connection=connection)
+        for i, connection in enumerate(connections)
+    )
     return customers
 
 
 def transactions_add(customers: list[Any], counts: list[int], tag: str) -> None:
-    """Each organisation's ready invoices, on the Omni branch mapped to it."""
+    """Each organisation's ready invoices, on the Omni branch mapped to it, in one bulk
+    insert for all of them."""
     from bench.harness import sales_invoices
 
+    rows, branches = [], []
     for i, (customer, count) in enumerate(zip(customers, counts, strict=True)):
-        numbers = [f"{tag}-{i + 1:03d}-{k + 1:04d}" for k in range(count)]
-        sales_invoices([(customer, number) for number in numbers], branch=f"B{i + 1:03d}")
+        rows += [(customer, f"{tag}-{i + 1:03d}-{k + 1:04d}") for k in range(count)]
+        branches += [f"B{i + 1:03d}"] * count
+    sales_invoices(rows, branch=branches)
 
 
 def workers_start(count: int, control_url: str, window: float) -> list[subprocess.Popen]:
+    """`count` task workers, as the Procfile runs them, polling the queue as often against
+    the scaled minute as the Procfile's do against Xero's; back once each has run a task
+    (a booting worker is not what the rounds measure)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from sync.models import Heartbeat
+    from sync.monitoring.heartbeats import worker_beat_request
+
     env = {
         **os.environ,
         "XERO_USE_SANDBOX": "true",
@@ -129,9 +150,11 @@ def workers_start(count: int, control_url: str, window: float) -> list[subproces
         "XERO_MINUTE_LIMIT": str(MINUTE_LIMIT),
         "LOG_LEVEL": "WARNING",
     }
-    return [
+    interval = max(0.05, POLL_INTERVAL * window / 60)
+    command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
+    processes = [
         subprocess.Popen(
-            [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"],
+            [*command, "--interval", f"{interval:g}"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -139,6 +162,22 @@ def workers_start(count: int, control_url: str, window: float) -> list[subproces
         )
         for _ in range(count)
     ]
+    pids = {str(p.pid) for p in processes}
+    deadline = time.monotonic() + 120
+    while pids - {
+        p.rsplit(":", 1)[-1] for p in Heartbeat.objects.values_list("process", flat=True)
+    }:
+        if time.monotonic() > deadline:
+            workers_stop(processes)
+            raise RuntimeError("the workers did not start in 2 minutes")
+        worker_beat_request()  # whichever worker is up runs one and says so
+        time.sleep(0.2)
+    # Their beats' results go once every worker is idle (a row deleted under a running task
+    # would make its worker fail).
+    while DBTaskResult.objects.exclude(status__in=["SUCCESSFUL", "FAILED"]).exists():
+        time.sleep(0.05)
+    DBTaskResult.objects.all().delete()
+    return processes
 
 
 def workers_stop(processes: list[subprocess.Popen]) -> None:
@@ -155,6 +194,7 @@ def round_run(
     control: Any, connections: list[Any], customers: list[Any], counts: list[int], workers: int
 ) -> dict[str, Any]:
     """Queue one sync per organisation, run them on `workers` workers; what came of it."""
+    from django.db import transaction
     from django.db.models import Max
     from django_tasks_db.models import DBTaskResult
 
@@ -168,20 +208,21 @@ def round_run(
     first_call = XeroApiCall.objects.aggregate(last=Max("pk"))["last"] or 0
     window = float(control.call("GET", "/_sandbox/rate-limits")["scale"])
     window = 60.0 / window
+    processes = workers_start(workers, control.url, window)
     time.sleep(window)  # earlier calls have left the window
     started = time.time()
     queued = {}
-    for i, connection in enumerate(connections):
-        run = runs.sync_start(
-            connection=connection,
-            transactions=Transaction.objects.ready_to_sync().filter(branch=f"B{i + 1:03d}"),
-        )
-        assert run is not None
-        queued[run.pk] = counts[i]
-    processes = workers_start(workers, control.url, window)
+    with transaction.atomic():  # every organisation's sync queued at once
+        for i, connection in enumerate(connections):
+            run = runs.sync_start(
+                connection=connection,
+                transactions=Transaction.objects.ready_to_sync().filter(branch=f"B{i + 1:03d}"),
+            )
+            assert run is not None
+            queued[run.pk] = counts[i]
     try:
         while SyncRun.objects.filter(pk__in=queued, state__in=["queued", "running", "waiting"]):
-            time.sleep(0.5)
+            time.sleep(0.1)
             if time.time() - started > 1800:
                 raise RuntimeError("runs did not finish in 30 minutes")
         seconds = time.time() - started
@@ -232,7 +273,7 @@ def main() -> None:
     args = parser.parse_args()
 
     database_ensure(args.database_url)
-    folder = django_setup("bench-many-orgs-", args.database_url)
+    django_setup("bench-many-orgs-", args.database_url)
     from django.conf import settings
     from django_tasks_db.models import DBTaskResult
 
@@ -243,7 +284,7 @@ def main() -> None:
     busiest = max(math.ceil(n / BATCH) for n in counts)
     writes = sum(math.ceil(n / BATCH) for n in counts)
     floor = max(math.ceil(busiest / MINUTE_LIMIT), math.ceil(writes / APP_MINUTE_LIMIT)) * window
-    server = start_sandbox(folder / "sandbox.json")
+    server = start_sandbox(None)  # state in memory: nothing to keep
     try:
         control = SandboxControl(server.url)
         settings.XERO_RATE_WINDOW_SECONDS, settings.XERO_MINUTE_LIMIT = window, MINUTE_LIMIT

@@ -321,14 +321,21 @@ def job_continue(lease: Lease, *, at: datetime | None = None, **changes: Any) ->
         enqueue(model.KIND, lease.pk, at=at)
 
 
-def others_waiting() -> bool:
-    """Whether tasks are queued and due, waiting for a worker: a long job hands itself back
-    (`job_continue`) to take turns with them. django-tasks-db gives its workers the due task
-    of highest priority, then the earliest `run_after`, then the first queued: a job handed
-    back now goes behind those already waiting."""
+def others_waiting(lease: Lease) -> bool:
+    """Whether tasks of other jobs are queued and due, waiting for a worker: a long job
+    hands itself back (`job_continue`) to take turns with them. django-tasks-db gives its
+    workers the due task of highest priority, then the earliest `run_after`, then the first
+    queued: a job handed back now goes behind those already waiting. The job's own tasks
+    (one queued again for it meanwhile, by the sweep or by the run before it) are nobody
+    else waiting: handing back to them would only cost it a turn in the queue."""
     from django_tasks_db.models import DBTaskResult
 
-    return DBTaskResult.objects.ready().exists()
+    model = lease.model
+    assert issubclass(model, Job)
+    own = DBTaskResult.objects.filter(
+        task_path=_TASKS[model.KIND].module_path, args_kwargs__args=[lease.pk]
+    )
+    return DBTaskResult.objects.ready().exclude(pk__in=own.values("pk")).exists()
 
 
 def job_finish(lease: Lease, *, state: str, **changes: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Faults on demand: make the next N (or a share of) Xero-facing calls fail.
+"""Faults on demand: make the next N (or an evenly spread share of) Xero-facing calls fail.
 
 Kinds: `status` (answer 500, 503, 429…), `hang` (sleep, then answer normally: the client
 should have timed out by then), `drop` (close the connection without doing anything) and
@@ -6,7 +6,6 @@ should have timed out by then), `drop` (close the connection without doing anyth
 idempotency keys exist for).
 """
 
-import random
 import threading
 from dataclasses import dataclass
 
@@ -22,6 +21,8 @@ class Fault:
     status: int = 500
     count: int | None = 1  # None: until cleared
     share: float | None = None  # the fraction of matching calls hit, instead of `count`
+    # The share's part of a hit owed so far; from a half, so that n calls get round(n x share).
+    credit: float = 0.5
     seconds: float = 30.0
     path: str = ""  # path prefix, case-insensitive ("/api.xro/2.0/Invoices")
     method: str = ""
@@ -37,10 +38,9 @@ class Fault:
 
 
 class Faults:
-    def __init__(self, seed: int | None = None):
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[Fault] = []
-        self._random = random.Random(seed)
 
     def add(self, spec: dict) -> Fault:
         """Add a rule from a control-API body such as `{"status": 503, "count": 2}`."""
@@ -77,7 +77,12 @@ class Faults:
                 if not fault.matches(method, path):
                     continue
                 if fault.share is not None:
-                    if self._random.random() < fault.share:
+                    # Spread evenly, not drawn at random: of the first n matching calls the
+                    # share hits round(n x share), so a run of a hundred calls meets the share
+                    # it asked for (random draws often miss it by a third).
+                    fault.credit += fault.share
+                    if fault.credit >= 1 - 1e-9:
+                        fault.credit -= 1
                         return fault
                     continue
                 if fault.count is not None:

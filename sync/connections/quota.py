@@ -73,9 +73,14 @@ def _in_flight_for() -> float:
 def slot_take(connection_id: int) -> Slot:
     """A slot for one call to Xero on behalf of the organisation, waiting for one only as
     long as allowed (see the module's docstring); raises RateLimited otherwise."""
-    _rows_ensure(connection_id)
     while True:
-        taken = _take(connection_id)
+        try:
+            taken = _take(connection_id)
+        except (XeroQuota.DoesNotExist, XeroAppQuota.DoesNotExist):
+            # The organisation's first call (or the app's): its row is made once, not
+            # looked for before every call.
+            _rows_ensure(connection_id)
+            continue
         if isinstance(taken, Slot):
             return taken
         if not transport.waiting_allowed() or taken.wait > SHORT_WAIT:

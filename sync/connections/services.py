@@ -113,8 +113,10 @@ class ConnectionSession:
         return xero.NeedsReconnecting(_reconnect_message(self.connection))
 
     def record(self, call: xero.CallRecord) -> None:
-        call_record(self.connection.pk, call)
-        self._slot_return(call.quota)
+        # The record and the slot given back in one commit, not three.
+        with transaction.atomic():
+            call_record(self.connection.pk, call)
+            self._slot_return(call.quota)
 
     def waiting(self) -> None:
         jobs.keep_alive()

@@ -155,11 +155,11 @@ def payments_upload(
     return run, waited
 
 
-def payments_document_synced(*, transaction_id: int) -> None:
-    """A document reached Xero: the payments that waited for it are ready."""
-    Payment.objects.filter(transaction_id=transaction_id, sync_state=PaymentState.WAITING).update(
-        sync_state=PaymentState.READY, last_error="", updated_at=timezone.now()
-    )
+def payments_document_synced(*, transaction_ids: Iterable[int]) -> None:
+    """Documents reached Xero: the payments that waited for them are ready (one UPDATE)."""
+    Payment.objects.filter(
+        transaction_id__in=list(transaction_ids), sync_state=PaymentState.WAITING
+    ).update(sync_state=PaymentState.READY, last_error="", updated_at=timezone.now())
 
 
 def payments_not_sent(*, run: SyncRun, reason: str) -> None:

@@ -237,46 +237,43 @@ def settings_refresh(
     session = session or connections.session(connection)
     accounts = xero.accounts_list(session)
     rates = xero.tax_rates_list(session)
+    account_fields = ["code", "name", "type", "status", "tax_type", "enable_payments"]
+    rate_fields = ["name", "status", "rate", "can_apply_to_revenue", "can_apply_to_expenses"]
     with db_transaction.atomic():
-        seen_accounts = []
-        for account in accounts:
-            ChartAccount.objects.update_or_create(
-                connection=connection,
-                account_id=account.account_id,
-                defaults=fitted(
-                    ChartAccount,
-                    {
-                        "code": account.code,
-                        "name": account.name,
-                        "type": account.type,
-                        "status": account.status,
-                        "tax_type": account.tax_type,
-                        "enable_payments": account.enable_payments,
-                    },
-                )[0],
-            )
-            seen_accounts.append(account.account_id)
+        # One upsert for each list, not a read and a write per account: a run checks these
+        # before it sends, for every organisation.
+        ChartAccount.objects.bulk_create(
+            [
+                ChartAccount(
+                    connection=connection,
+                    account_id=account.account_id,
+                    **fitted(ChartAccount, {f: getattr(account, f) for f in account_fields})[0],
+                )
+                for account in accounts
+            ],
+            update_conflicts=True,
+            unique_fields=["connection", "account_id"],
+            update_fields=account_fields,
+        )
         ChartAccount.objects.filter(connection=connection).exclude(
-            account_id__in=seen_accounts
+            account_id__in=[account.account_id for account in accounts]
         ).delete()
-        seen_rates = []
-        for rate in rates:
-            TaxRate.objects.update_or_create(
-                connection=connection,
-                tax_type=rate.tax_type,
-                defaults=fitted(
-                    TaxRate,
-                    {
-                        "name": rate.name,
-                        "status": rate.status,
-                        "rate": rate.rate,
-                        "can_apply_to_revenue": rate.can_apply_to_revenue,
-                        "can_apply_to_expenses": rate.can_apply_to_expenses,
-                    },
-                )[0],
-            )
-            seen_rates.append(rate.tax_type)
-        TaxRate.objects.filter(connection=connection).exclude(tax_type__in=seen_rates).delete()
+        TaxRate.objects.bulk_create(
+            [
+                TaxRate(
+                    connection=connection,
+                    tax_type=rate.tax_type,
+                    **fitted(TaxRate, {f: getattr(rate, f) for f in rate_fields})[0],
+                )
+                for rate in rates
+            ],
+            update_conflicts=True,
+            unique_fields=["connection", "tax_type"],
+            update_fields=rate_fields,
+        )
+        TaxRate.objects.filter(connection=connection).exclude(
+            tax_type__in=[rate.tax_type for rate in rates]
+        ).delete()
         SyncSettings.objects.update_or_create(
             connection=connection, defaults={"settings_refreshed_at": timezone.now()}
         )

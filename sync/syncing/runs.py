@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.mail import send_mail
-from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db import connections as connections_db
+from django.db import router, transaction
+from django.db.models import Count, Field, Model, OuterRef, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -48,7 +50,13 @@ from sync.models import (
 )
 from sync.syncing import organisations, payments
 from sync.syncing.batches import BATCH_SIZE, MAX_ATTEMPTS, RunTakenOver, batch_key, batch_send
-from sync.syncing.refusals import ARCHIVED_IN_XERO, DOCUMENT_TYPES, Rules, settings_refresh
+from sync.syncing.refusals import (
+    ARCHIVED_IN_XERO,
+    DOCUMENT_TYPES,
+    Refusal,
+    Rules,
+    settings_refresh,
+)
 from transactions.models import Payment, PaymentState, SyncState, Transaction
 
 logger = logging.getLogger(__name__)
@@ -214,7 +222,7 @@ def _run_held(
             _renew(run, lease, session)
             if on_batch is not None:
                 on_batch(run)
-            if time.monotonic() >= turn_ends and _more(run) and jobs.others_waiting():
+            if time.monotonic() >= turn_ends and jobs.others_waiting(lease) and _more(run):
                 # Its turn is over: the rest goes on in a task queued behind the others.
                 jobs.job_continue(lease, at=None, **_counts(run, session))
                 run.refresh_from_db()
@@ -362,32 +370,43 @@ def _next_batch(run: SyncRun, rules: Rules) -> tuple[xero.DocumentKind, list[Syn
     sending. Those that cannot go are refused on the way, without a call."""
     for kind in xero.DocumentKind:
         batch: list[SyncItem] = []
+        after = 0  # items are read in order: those refused on the way are not read again
         while len(batch) < BATCH_SIZE:
             items = list(
                 SyncItem.objects.filter(
-                    run=run, state=SyncItem.State.QUEUED, transaction__type__in=_types_of(kind)
+                    run=run,
+                    state=SyncItem.State.QUEUED,
+                    transaction__type__in=_types_of(kind),
+                    pk__gt=after,
                 )
-                .exclude(pk__in=[i.pk for i in batch])
                 .select_related("transaction__contact")
                 .prefetch_related("transaction__lines")
                 .order_by("pk")[: BATCH_SIZE - len(batch)]
             )
             if not items:
                 break
+            after = items[-1].pk
+            # The batch's links in one query, not one per contact.
+            rules.links_load(item.transaction.contact_id for item in items)
+            refused = []
             for item in items:
                 refusal = rules.refusal(item.transaction)
                 if refusal is None:
                     batch.append(item)
                 else:
-                    _outcome(
-                        item,
-                        SyncItem.State.REFUSED,
-                        refusal.message,
-                        refusal=refusal.code,
-                    )
+                    refused.append((item, refusal))
+            if refused:
+                _refuse(refused)
         if batch:
             return kind, batch
     return None
+
+
+def _refuse(refused: list[tuple[SyncItem, Refusal]]) -> None:
+    """Record the refusals found while a batch was made, together (one commit)."""
+    with transaction.atomic():
+        for item, refusal in refused:
+            _outcome(item, SyncItem.State.REFUSED, refusal.message, refusal=refusal.code)
 
 
 def _send(
@@ -415,18 +434,18 @@ def _send(
         return
     # Xero has answered: the batch's outcomes are saved together (one commit, not 50).
     with transaction.atomic():
-        for item, upload, outcome in zip(batch, uploads, outcomes, strict=False):
-            _record(item, upload, outcome, rules)
+        synced = []
+        for item, outcome in zip(batch, outcomes, strict=False):
+            if outcome.document is not None:
+                synced.append((item, outcome.document))
+            else:
+                _refused_by_xero(item, outcome, rules)
+        _synced(synced)
         for item in batch[len(outcomes) :]:
             _outcome(item, SyncItem.State.FAILED, "Xero gave no answer for this transaction.")
 
 
-def _record(
-    item: SyncItem, upload: xero.DocumentUpload, outcome: xero.DocumentOutcome, rules: Rules
-) -> None:
-    if outcome.document is not None:
-        _synced(item, outcome.document)
-        return
+def _refused_by_xero(item: SyncItem, outcome: xero.DocumentOutcome, rules: Rules) -> None:
     if any(ARCHIVED_IN_XERO in e for e in outcome.errors):
         # The contact was archived (or merged) in Xero since the check: the link is invalid
         # now, and the contact's other transactions are refused without being sent.
@@ -448,28 +467,59 @@ def _invalidate(item: SyncItem, rules: Rules) -> None:
     _outcome(item, SyncItem.State.REFUSED, message, refusal=SyncItem.Refusal.INVALID_LINK)
 
 
-def _synced(item: SyncItem, document: xero.XeroDocument) -> None:
-    item.state, item.message, item.refusal = SyncItem.State.SYNCED, "", ""
-    item.xero_id, item.xero_number = document.document_id, document.number
+def _synced(found: list[tuple[SyncItem, xero.XeroDocument]]) -> None:
+    """Mark these items and their transactions synced, as the documents Xero holds, and
+    the payments that waited for them ready: a batch's 50 in three statements, not 150."""
+    if not found:
+        return
+    now = timezone.now()
+    for item, document in found:
+        item.state, item.message, item.refusal = SyncItem.State.SYNCED, "", ""
+        item.xero_id, item.xero_number = document.document_id, document.number
+        item.updated_at = now
+    transaction_ids = [item.transaction_id for item, _ in found]
     with transaction.atomic():
-        # Plain UPDATEs: a batch records 50 of these, and a model save costs several times
-        # more.
-        SyncItem.objects.filter(pk=item.pk).update(
-            state=item.state,
-            message="",
-            refusal="",
-            xero_id=item.xero_id,
-            xero_number=item.xero_number,
-            updated_at=timezone.now(),
+        _rows_update(
+            SyncItem,
+            ["xero_id", "xero_number", "state", "message", "refusal", "updated_at"],
+            [item for item, _ in found],
         )
-        Transaction.objects.filter(pk=item.transaction_id).update(
+        # Each transaction takes its Xero ID and number from its item, in one UPDATE.
+        own = SyncItem.objects.filter(
+            pk__in=[item.pk for item, _ in found], transaction_id=OuterRef("pk")
+        )
+        Transaction.objects.filter(pk__in=transaction_ids).update(
             sync_state=SyncState.SYNCED,
-            xero_id=document.document_id,
-            xero_number=document.number,
-            synced_at=timezone.now(),
+            xero_id=Subquery(own.values("xero_id")[:1]),
+            xero_number=Subquery(own.values("xero_number")[:1]),
+            synced_at=now,
             last_error="",
         )
-        payments.payments_document_synced(transaction_id=item.transaction_id)
+        payments.payments_document_synced(transaction_ids=transaction_ids)
+
+
+def _rows_update(model: type[Model], names: list[str], rows: list[Model]) -> None:
+    """Save these fields of these rows in one executemany: what `bulk_update` does, without
+    building a CASE of 50 branches per field (it costs more than the 50 UPDATEs it saves)."""
+    db = connections_db[router.db_for_write(model)]
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)  # a column of the table, not a relation's other end
+        fields.append(field)
+    pk = model._meta.pk
+    assert pk is not None
+    quote = db.ops.quote_name
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        quote(model._meta.db_table),
+        ", ".join(f"{quote(str(f.column))} = %s" for f in fields),
+        quote(str(pk.column)),
+    )
+    values = [
+        [f.get_db_prep_save(getattr(row, f.attname), db) for f in fields] + [row.pk] for row in rows
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, values)
 
 
 _TRANSACTION_STATE = {
@@ -541,6 +591,7 @@ def _reconcile_chunk(
         for document in page:
             if document.status not in GONE:
                 found.setdefault((document.type, document.number.casefold()), []).append(document)
+    synced: list[tuple[SyncItem, xero.XeroDocument]] = []
     for item in items:
         txn = item.transaction
         doc_type = DOCUMENT_TYPES[txn.type][1] or "PO"
@@ -551,7 +602,7 @@ def _reconcile_chunk(
             if _sent_by_us(item, d, link)
         ]
         if candidates:
-            _synced(item, candidates[0])
+            synced.append((item, candidates[0]))
         elif item.attempts >= MAX_ATTEMPTS:
             _outcome(
                 item,
@@ -564,6 +615,7 @@ def _reconcile_chunk(
             SyncItem.objects.filter(pk=item.pk, state=SyncItem.State.SENDING).update(
                 state=SyncItem.State.QUEUED, run=run, updated_at=timezone.now()
             )
+    _synced(synced)
 
 
 # --- Progress ----------------------------------------------------------------------------------

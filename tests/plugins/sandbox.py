@@ -243,7 +243,7 @@ class SandboxControl:
 class _Server:
     url: str
     process: subprocess.Popen
-    state_file: Path
+    state_file: Path | None
     log: list[str] = field(default_factory=list)
 
 
@@ -252,13 +252,18 @@ def _drain(stream, sink: list[str]) -> None:
         sink.append(line)
 
 
-def start_sandbox(state_file: Path, *options: str) -> _Server:
+def start_sandbox(state_file: Path | None, *options: str) -> _Server:
     """Start `python -m xero_sandbox` on a free port and wait for its ready line.
 
     The sandbox knows no app: omni-xero's demo app and its test callbacks are registered here.
+    Without a state file its state lives in memory only: a bench's thousands of documents are
+    not written out again after every burst of calls (that costs the sandbox more CPU, as
+    they grow, than answering the calls).
     """
     command = [sys.executable, "-m", "xero_sandbox", "--host", "127.0.0.1", "--port", "0"]
-    command += ["--state", str(state_file), "--quiet"]
+    if state_file is not None:
+        command += ["--state", str(state_file)]
+    command += ["--quiet"]
     command += ["--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
     command += ["--redirect-uri", f"{REDIRECT_URI} {TEST_CLIENT_CALLBACK}", *options]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -203,16 +203,38 @@ def test_a_small_organisations_sync_is_not_kept_waiting_behind_a_big_one(
     assert order == [big_run.pk, small_run.pk, big_run.pk]
 
 
-def test_a_long_run_goes_on_alone_when_nothing_else_waits(connection, sandbox, monkeypatch, later):
+@pytest.fixture
+def three_batches(connection, sandbox, monkeypatch, later) -> list[Transaction]:
+    """Three ready transactions, a batch each, of a run whose turn ends after every batch."""
     later(61)
     monkeypatch.setattr(runs, "BATCH_SIZE", 1)
     monkeypatch.setattr(runs, "TIME_SLICE", 0.0)
     DBTaskResult.objects.all().delete()
     contact = linked(connection, sandbox)
-    txns = [transaction_of(contact) for _ in range(3)]
+    return [transaction_of(contact) for _ in range(3)]
+
+
+def test_a_long_run_goes_on_alone_when_nothing_else_waits(connection, three_batches):
+    txns = three_batches
 
     run = runs.sync_start(connection=connection, transactions=txns)
     DBTaskResult.objects.all().delete()  # its own task is the one running
     run = runs.sync_run(run=run)
 
     assert run.state == SyncRun.State.DONE
+
+
+def test_a_long_run_is_not_handed_back_to_its_own_queued_task(
+    connection, three_batches, django_capture_on_commit_callbacks
+):
+    txns = three_batches
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = runs.sync_start(connection=connection, transactions=txns)
+    # A second task for the same run (the sweep's, say) waits in the queue: it is no other
+    # organisation's work, and the run does not give its turn up to it.
+    assert DBTaskResult.objects.ready().count() == 1
+    run = runs.sync_run(run=run)
+
+    assert run.state == SyncRun.State.DONE
+    assert SyncRun.objects.get(pk=run.pk).api_calls > 3  # all three batches in one turn

@@ -127,6 +127,17 @@ def test_share_of_calls_scoped_to_a_path_and_cleared(sandbox, sandbox_sdk):
     assert sandbox_sdk.accounting.get_invoices(sandbox.demo_tenant_id).invoices == []
 
 
+def test_a_share_of_calls_fails_evenly_not_by_chance(sandbox, sandbox_sdk):
+    sandbox.fault(share=0.25, status=500, path="/api.xro/2.0/Organisation")
+    failed = 0
+    for _ in range(40):
+        try:
+            sandbox_sdk.accounting.get_organisations(sandbox.demo_tenant_id)
+        except HTTPStatusException:
+            failed += 1
+    assert failed == 10
+
+
 def _bill(contact_id: str) -> Invoices:
     line = LineItem(description="Stock", quantity=1, unit_amount=100, account_code="310")
     return Invoices(

@@ -1,6 +1,7 @@
 """Syncing transactions: refused when their contact cannot go, sent exactly once otherwise;
 against the sandbox, through the real SDK."""
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from sync.models import (
     SyncItem,
     SyncRun,
     SyncSettings,
+    TaxRate,
     XeroApiCall,
     XeroConnection,
 )
@@ -243,6 +245,25 @@ def test_an_archived_account_is_refused(connection, sandbox):
 
     assert refusal is not None and refusal.code == SyncItem.Refusal.ACCOUNT
     assert "200 Sales" in refusal.message and "archived in Xero" in refusal.message
+
+
+def test_fetching_again_takes_xeros_accounts_and_tax_rates_as_they_are_now(connection, sandbox):
+    session = runs.PacedSession(runs.connections.session(connection))
+    documents.settings_refresh(connection=connection, session=session)
+    accounts = set(ChartAccount.objects.values_list("code", "name", "status"))
+    rates = set(TaxRate.objects.values_list("tax_type", "status"))
+    # What was kept goes stale: an account archived, one renamed, one Xero no longer has.
+    ChartAccount.objects.filter(connection=connection, code="200").update(status="ARCHIVED")
+    ChartAccount.objects.filter(connection=connection, code="260").update(name="Old name")
+    ChartAccount.objects.create(
+        connection=connection, account_id=uuid.uuid4(), code="999", name="Gone", type="REVENUE"
+    )
+    TaxRate.objects.filter(connection=connection, tax_type="OUTPUT2").update(status="DELETED")
+
+    documents.settings_refresh(connection=connection, session=session)
+
+    assert set(ChartAccount.objects.values_list("code", "name", "status")) == accounts
+    assert set(TaxRate.objects.values_list("tax_type", "status")) == rates
 
 
 def test_the_mapping_and_the_document_status_setting_are_what_xero_gets(connection, sandbox):
