@@ -91,7 +91,12 @@ def _fix(item: SyncItem | None) -> Fix:
     refusal = item.refusal if item else ""
     if refusal in LINK_REFUSALS:
         return Fix.LINK
-    if refusal in (SyncItem.Refusal.ACCOUNT, SyncItem.Refusal.TAX):
+    if refusal in (
+        SyncItem.Refusal.ACCOUNT,
+        SyncItem.Refusal.TAX,
+        SyncItem.Refusal.CURRENCY,
+        SyncItem.Refusal.TRACKING,
+    ):
         return Fix.MAPPING
     return Fix.TRANSACTION
 

@@ -8,7 +8,17 @@ from django import forms
 from django.db import transaction
 from django.db.models import QuerySet
 
-from sync.models import AccountMapping, ChartAccount, SyncSettings, TaxRate, XeroConnection
+from sync import xero
+from sync.models import (
+    AccountMapping,
+    BranchOrganisation,
+    ChartAccount,
+    SyncSettings,
+    TaxRate,
+    TrackingCategory,
+    XeroConnection,
+)
+from sync.syncing.refusals import Rules
 from transactions.models import SALES_TYPES, TransactionType
 
 DASH = "\N{EM DASH}"
@@ -48,6 +58,39 @@ def mapping_errors(
             )
         elif not row.is_active:
             errors[field] = inactive.format(row)
+    return errors
+
+
+def cost_center_errors(*, account_code: str) -> list[str]:
+    """Why a contact's alternative account (Omni's cost centre) would be refused, in each
+    connected organisation whose chart has been fetched (the mapping's own check)."""
+    errors = []
+    for connection in XeroConnection.objects.usable():
+        if not ChartAccount.objects.filter(connection=connection).exists():
+            continue
+        found = mapping_errors(connection=connection, account_code=account_code, tax_type="")
+        if "account_code" in found:
+            errors.append(f"{connection.organisation_name}: {found['account_code']}")
+    return errors
+
+
+def branch_tracking_errors(*, branch: str, category: str, option: str) -> list[str]:
+    """Why a branch's tracking would refuse its transactions: checked in the branch's
+    organisation (or each connected one, for a branch not mapped to one) whose tracking
+    has been fetched, by the sync's own rule."""
+    mapped = BranchOrganisation.objects.filter(branch=branch).values("connection")
+    connections = XeroConnection.objects.usable()
+    if mapped.exists():
+        connections = connections.filter(pk__in=mapped)
+    errors = []
+    for connection in connections:
+        if not TrackingCategory.objects.filter(connection=connection).exists():
+            continue
+        problem = Rules(connection).tracking_problem(
+            xero.LineTracking(category=category, option=option)
+        )
+        if problem:
+            errors.append(f"{connection.organisation_name}: {problem}")
     return errors
 
 
@@ -91,7 +134,7 @@ def mapping_warnings(*, connection: XeroConnection) -> dict[str, str]:
 class SyncSettingsForm(forms.ModelForm[SyncSettings]):
     class Meta:
         model = SyncSettings
-        fields = ["document_status", "autosync"]
+        fields = ["document_status", "autosync", "multicurrency"]
 
 
 class AccountMappingForm(forms.ModelForm[AccountMapping]):

@@ -1,0 +1,244 @@
+"""Currencies, tracking and the contact's alternative account: what each transaction goes to
+Xero with, and what refuses it, against the sandbox through the real SDK."""
+
+from decimal import Decimal
+
+import pytest
+from xero_python.accounting import Currency as SdkCurrency
+from xero_python.accounting import CurrencyCode
+from xero_python.accounting import TrackingCategory as SdkTrackingCategory
+from xero_python.accounting import TrackingOption as SdkTrackingOption
+
+from sync.models import (
+    AccountMapping,
+    BranchTracking,
+    Currency,
+    SyncItem,
+    SyncSettings,
+    TrackingCategory,
+    TrackingOption,
+)
+from sync.syncing import refusals
+from sync.syncing.mapping import mapping_errors
+from tests.plugins.sandbox import DEFAULT_SCOPE, make_sdk
+from tests.syncing.test_sync import in_xero, linked, posts, states, sync, transaction_of
+from transactions.models import SyncState, TransactionType
+
+pytestmark = pytest.mark.django_db
+
+
+def settings_api(sandbox):
+    """The SDK with a token that may change the demo organisation's settings."""
+    token = sandbox.issue_token(scope=DEFAULT_SCOPE + " accounting.settings")
+    return make_sdk(sandbox, token, sandbox.demo_tenant_id).accounting
+
+
+def multicurrency(connection, on: bool = True) -> None:
+    SyncSettings.objects.update_or_create(connection=connection, defaults={"multicurrency": on})
+
+
+def item_of(run, txn) -> SyncItem:
+    return run.items.get(transaction=txn)
+
+
+# --- Currencies --------------------------------------------------------------------------------
+
+
+def test_the_organisation_knows_its_base_currency_once_connected(connection):
+    assert connection.base_currency == "NZD"
+
+
+def test_a_foreign_currency_is_refused_with_multicurrency_off_and_goes_with_it_on(
+    connection, sandbox
+):
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-USD-1", currency="USD")
+
+    run = sync(connection, [txn])
+
+    item = item_of(run, txn)
+    assert item.state == SyncItem.State.REFUSED and item.refusal == SyncItem.Refusal.CURRENCY
+    assert "is in USD, and the organisation's base currency is NZD" in item.message
+    assert "does not convert" in item.message
+    assert states(txn) == [SyncState.REFUSED] and posts() == []
+
+    multicurrency(connection)
+    txn.currency_rate = Decimal("0.6125")
+    txn.save()
+    run = sync(connection, [txn])
+
+    assert item_of(run, txn).state == SyncItem.State.SYNCED
+    (invoice,) = in_xero(sandbox)
+    assert invoice["CurrencyCode"] == "USD" and invoice["CurrencyRate"] == 0.6125
+    # The currencies were fetched with the chart, as multicurrency needs them.
+    assert set(Currency.objects.filter(connection=connection).values_list("code", flat=True)) >= {
+        "NZD",
+        "USD",
+    }
+
+
+def test_a_currency_the_organisation_lacks_is_refused(connection, sandbox):
+    multicurrency(connection)
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-GBP-1", currency="GBP")
+
+    run = sync(connection, [txn])
+
+    item = item_of(run, txn)
+    assert item.refusal == SyncItem.Refusal.CURRENCY
+    assert "The organisation does not use GBP in Xero" in item.message
+    assert posts() == []
+
+    # Added in Xero, it goes on the next sync (which fetches the currencies again).
+    settings_api(sandbox).create_currency(
+        sandbox.demo_tenant_id, SdkCurrency(code=CurrencyCode.GBP, description="British Pound")
+    )
+    run = sync(connection, [txn])
+    assert item_of(run, txn).state == SyncItem.State.SYNCED
+    assert in_xero(sandbox)[0]["CurrencyCode"] == "GBP"
+
+
+def test_a_base_currency_document_goes_without_a_rate(connection, sandbox):
+    multicurrency(connection)
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-NZD-1", currency="NZD")
+    txn.currency_rate = Decimal("2")
+    txn.save()
+
+    sync(connection, [txn])
+
+    (invoice,) = in_xero(sandbox)
+    assert (invoice["CurrencyCode"], invoice["CurrencyRate"]) == ("NZD", 1.0)
+    assert refusals.Rules(connection).upload(txn).currency_rate is None
+
+
+# --- Tracking ----------------------------------------------------------------------------------
+
+
+def test_lines_of_a_mapped_branch_carry_its_tracking(connection, sandbox):
+    BranchTracking.objects.create(branch="Wellington", category="Region", option="Wellington")
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-TR-1", branch="Wellington")
+    other = transaction_of(contact, number="INV-TR-2", branch="Nelson")
+
+    sync(connection, [txn, other])
+
+    invoices = {d["InvoiceNumber"]: d for d in in_xero(sandbox)}
+    (line,) = invoices["INV-TR-1"]["LineItems"]
+    assert [(t["Name"], t["Option"]) for t in line["Tracking"]] == [("Region", "Wellington")]
+    assert invoices["INV-TR-2"]["LineItems"][0]["Tracking"] == []
+    # The categories were fetched into the mirror, archived options too.
+    region = TrackingCategory.objects.get(connection=connection, name="Region")
+    assert region.options.get(name="Dunedin").status == "ARCHIVED"
+
+
+def test_an_archived_tracking_option_refuses_the_transaction(connection, sandbox):
+    BranchTracking.objects.create(branch="Otago", category="Region", option="Dunedin")
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-TR-3", branch="Otago")
+
+    run = sync(connection, [txn])
+
+    item = item_of(run, txn)
+    assert item.refusal == SyncItem.Refusal.TRACKING
+    assert "Tracking option Region: Dunedin is archived in Xero" in item.message
+    assert posts() == []
+
+
+def test_an_option_archived_in_xero_after_mapping_refuses_then_goes_once_restored(
+    connection, sandbox
+):
+    api = settings_api(sandbox)
+    (region,) = api.get_tracking_categories(sandbox.demo_tenant_id).tracking_categories
+    (auckland,) = [o for o in region.options if o.name == "Auckland"]
+    api.update_tracking_options(
+        sandbox.demo_tenant_id,
+        region.tracking_category_id,
+        auckland.tracking_option_id,
+        SdkTrackingOption(name="Auckland", status="ARCHIVED"),
+    )
+    BranchTracking.objects.create(branch="Auckland", category="Region", option="Auckland")
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-TR-4", branch="Auckland")
+
+    assert item_of(sync(connection, [txn]), txn).refusal == SyncItem.Refusal.TRACKING
+
+    api.update_tracking_options(
+        sandbox.demo_tenant_id,
+        region.tracking_category_id,
+        auckland.tracking_option_id,
+        SdkTrackingOption(name="Auckland", status="ACTIVE"),
+    )
+    assert item_of(sync(connection, [txn]), txn).state == SyncItem.State.SYNCED
+
+
+def test_a_deleted_tracking_category_refuses_the_transaction(connection, sandbox):
+    api = settings_api(sandbox)
+    created = api.create_tracking_category(
+        sandbox.demo_tenant_id, SdkTrackingCategory(name="Channel")
+    ).tracking_categories[0]
+    api.create_tracking_options(
+        sandbox.demo_tenant_id, created.tracking_category_id, SdkTrackingOption(name="Online")
+    )
+    BranchTracking.objects.create(branch="Web", category="Channel", option="Online")
+    contact = linked(connection, sandbox)
+    txn = transaction_of(contact, number="INV-TR-5", branch="Web")
+    refusals.settings_refresh(connection=connection)
+    assert refusals.Rules(connection).refusal(txn) is None
+
+    api.delete_tracking_category(sandbox.demo_tenant_id, created.tracking_category_id)
+    run = sync(connection, [txn])
+
+    item = item_of(run, txn)
+    assert item.refusal == SyncItem.Refusal.TRACKING
+    assert "'Channel' is not among the organisation's tracking categories" in item.message
+    assert not TrackingOption.objects.filter(name="Online").exists()
+
+
+# --- The contact's alternative account (cost centre) -------------------------------------------
+
+
+def test_the_contacts_cost_centre_comes_before_the_mapping(connection, sandbox):
+    AccountMapping.objects.create(
+        connection=connection, transaction_type=TransactionType.SALES_INVOICE, account_code="260"
+    )
+    contact = linked(connection, sandbox, cost_center="270")
+    txn = transaction_of(contact, number="INV-CC-1")
+    mapped = transaction_of(linked(connection, sandbox), number="INV-CC-2")
+
+    sync(connection, [txn, mapped])
+
+    invoices = {d["InvoiceNumber"]: d for d in in_xero(sandbox)}
+    assert invoices["INV-CC-1"]["LineItems"][0]["AccountCode"] == "270"
+    assert invoices["INV-CC-2"]["LineItems"][0]["AccountCode"] == "260"
+
+
+def test_an_unknown_cost_centre_refuses_the_transaction_and_fails_the_mapping_check(
+    connection, sandbox
+):
+    contact = linked(connection, sandbox, cost_center="999")
+    txn = transaction_of(contact, number="INV-CC-3")
+
+    run = sync(connection, [txn])
+
+    item = item_of(run, txn)
+    assert item.refusal == SyncItem.Refusal.ACCOUNT
+    assert "Account code '999'" in item.message
+    assert f"{contact.name}'s alternative account (cost centre)" in item.message
+    assert posts() == []
+    errors = mapping_errors(connection=connection, account_code="999", tax_type="")
+    assert "not in the organisation's chart of accounts" in errors["account_code"]
+
+
+def test_an_archived_cost_centre_refuses_the_transaction(connection, sandbox):
+    from sync.models import ChartAccount
+
+    contact = linked(connection, sandbox, cost_center="270")
+    txn = transaction_of(contact, number="INV-CC-4")
+    refusals.settings_refresh(connection=connection)
+    ChartAccount.objects.filter(connection=connection, code="270").update(status="ARCHIVED")
+
+    refusal = refusals.Rules(connection).refusal(txn)
+
+    assert refusal is not None and refusal.code == SyncItem.Refusal.ACCOUNT
+    assert "archived in Xero" in refusal.message and "cost centre" in refusal.message
