@@ -111,7 +111,7 @@ class TrackingOptionInline(admin.TabularInline[TrackingOption, TrackingCategory]
     extra = 0
     can_delete = False
     readonly_fields = ["name", "status", "option_id"]
-    fields = readonly_fields
+    fields = ["name", "status", "option_id"]
 
     def has_add_permission(self, request: HttpRequest, obj: TrackingCategory | None = None) -> bool:
         return False

@@ -152,7 +152,7 @@ def admin_fetch(request: DashboardRequest) -> HttpResponse:
     multicurrency the currencies) from Xero."""
 
     def fetch(connection: XeroConnection) -> str:
-        fetched = documents.settings_refresh(connection=connection)
+        fetched = documents.settings_refresh(connection=connection, tracking=True)
         currencies = f", {fetched.currencies} currencies" if fetched.currencies is not None else ""
         return (
             f"Fetched {fetched.accounts} accounts, {fetched.tax_rates} tax rates"

@@ -110,7 +110,7 @@ class SettingsFetched:
 
     accounts: int
     tax_rates: int
-    tracking_categories: int
+    tracking_categories: int | None  # None: not fetched (no branch has tracking)
     currencies: int | None  # None: not fetched (multicurrency off)
 
 
@@ -196,7 +196,7 @@ class Rules:
             return Refusal(
                 SyncItem.Refusal.CURRENCY,
                 f"{transaction} is in {currency}, and the organisation's base currency is "
-                f"{base}: omni-xero does not convert it. Turn multicurrency on on the Admin tab "
+                f"{base}: omni-xero does not convert it. Turn on multicurrency on the Admin tab "
                 "if the organisation uses Xero's multicurrency, or fix its currency in Omni.",
             )
         if currency not in self.currencies:
@@ -360,12 +360,14 @@ def _invalid(link: ContactLink) -> str:
 
 
 def settings_refresh(
-    *, connection: XeroConnection, session: xero.Session | None = None
+    *, connection: XeroConnection, session: xero.Session | None = None, tracking: bool = False
 ) -> SettingsFetched:
     """Fetch what the lines are checked against from Xero and keep it: the chart of
-    accounts, the tax rates and the tracking categories, the currencies with multicurrency
-    on, and the organisation's base currency while it is not known (3 to 5 calls: none of
-    these takes If-Modified-Since but the accounts, and a changed account must be seen).
+    accounts and the tax rates; the tracking categories when asked (the Admin tab's Fetch)
+    or when a branch has tracking; the currencies with multicurrency on; the organisation's
+    base currency while it is not known. 2 calls for an organisation that uses neither, as
+    a sync's preparation must stay within a minute's quota; 5 at most. None of these takes
+    If-Modified-Since but the accounts, and every one is short.
     """
     session = session or connections.session(connection)
     sync_settings = SyncSettings.for_connection(connection)
@@ -374,7 +376,11 @@ def settings_refresh(
         base_currency = xero.organisation_get(session).base_currency
     accounts = xero.accounts_list(session)
     rates = xero.tax_rates_list(session)
-    categories = xero.tracking_categories_list(session)
+    categories = (
+        xero.tracking_categories_list(session)
+        if tracking or BranchTracking.objects.exists()
+        else None
+    )
     currencies = xero.currencies_list(session) if sync_settings.multicurrency else None
     with db_transaction.atomic():
         if base_currency != connection.base_currency:
@@ -382,7 +388,8 @@ def settings_refresh(
             connection.base_currency = base_currency
         _accounts_keep(connection, accounts)
         _tax_rates_keep(connection, rates)
-        _tracking_keep(connection, categories)
+        if categories is not None:
+            _tracking_keep(connection, categories)
         if currencies is not None:
             _currencies_keep(connection, currencies)
         SyncSettings.objects.update_or_create(
@@ -391,7 +398,7 @@ def settings_refresh(
     return SettingsFetched(
         accounts=len(accounts),
         tax_rates=len(rates),
-        tracking_categories=len(categories),
+        tracking_categories=None if categories is None else len(categories),
         currencies=None if currencies is None else len(currencies),
     )
 

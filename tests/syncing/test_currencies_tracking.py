@@ -2,6 +2,7 @@
 Xero with, and what refuses it, against the sandbox through the real SDK."""
 
 from decimal import Decimal
+from html import unescape
 
 import pytest
 from xero_python.accounting import Currency as SdkCurrency
@@ -242,3 +243,66 @@ def test_an_archived_cost_centre_refuses_the_transaction(connection, sandbox):
 
     assert refusal is not None and refusal.code == SyncItem.Refusal.ACCOUNT
     assert "archived in Xero" in refusal.message and "cost centre" in refusal.message
+
+
+# --- What the pages show -----------------------------------------------------------------------
+
+
+def test_the_invoices_subtab_totals_its_page_per_currency(accountant_client):
+    from tests.factories import ContactFactory, LineItemFactory, TransactionFactory
+
+    contact = ContactFactory()
+    for number, currency, price in [
+        ("INV-1", "NZD", "100.00"),
+        ("INV-2", "NZD", "50.00"),
+        ("INV-3", "USD", "10.00"),
+    ]:
+        txn = TransactionFactory(contact=contact, number=number, currency=currency)
+        LineItemFactory(
+            transaction=txn, quantity=Decimal("1"), unit_price=Decimal(price), tax_type="NONE"
+        )
+
+    html = accountant_client.get("/accounting/xero/sales/invoices/").content.decode()
+
+    footer = html[html.index('id="page-totals"') :]
+    assert "Total of this page, per currency" in footer
+    assert "NZD 150.00" in footer and "USD 10.00" in footer
+    assert "160" not in footer  # never added across currencies
+
+
+def test_the_contact_shows_its_alternative_account_and_why_xero_would_refuse_it(
+    connection, sandbox, accountant_client
+):
+    refusals.settings_refresh(connection=connection)
+    contact = linked(connection, sandbox, cost_center="999")
+
+    html = accountant_client.get(f"/accounting/xero/sales/contacts/{contact.pk}/").content.decode()
+
+    detail = unescape(html[html.index('id="cost-center"') :])
+    assert "999" in detail
+    assert "Account code '999' is not in the organisation's chart of accounts." in detail
+    rows = accountant_client.get("/accounting/xero/sales/customers/?show=all").content.decode()
+    assert "Alternative account 999" in rows
+
+
+def test_the_admin_refuses_a_cost_centre_or_a_branch_tracking_xero_would_refuse(
+    connection, sandbox, admin_client
+):
+    from tests.factories import ContactFactory
+
+    refusals.settings_refresh(connection=connection, tracking=True)
+    contact = ContactFactory()
+    form = admin_client.get(f"/admin/contacts/contact/{contact.pk}/change/")
+    assert form.status_code == 200 and "cost_center" in form.content.decode()
+
+    response = admin_client.post(
+        "/admin/sync/branchtracking/add/",
+        {"branch": "Otago", "category": "Region", "option": "Dunedin"},
+    )
+    assert "Tracking option Region: Dunedin is archived in Xero." in response.content.decode()
+    assert not BranchTracking.objects.exists()
+    admin_client.post(
+        "/admin/sync/branchtracking/add/",
+        {"branch": "Wellington", "category": "Region", "option": "Wellington"},
+    )
+    assert BranchTracking.objects.filter(branch="Wellington").exists()
