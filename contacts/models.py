@@ -88,6 +88,7 @@ class Contact(models.Model):
         "alternative GL account",
         max_length=10,
         blank=True,
+        db_default="",  # rows written by code that predates it (older migrations) get blank
         help_text="Omni's cost centre: an account code of the Xero chart its transactions' "
         "lines go to, before the account mapping. Blank: the mapping's (or the line's).",
     )
