@@ -306,3 +306,33 @@ def test_the_admin_refuses_a_cost_centre_or_a_branch_tracking_xero_would_refuse(
         {"branch": "Wellington", "category": "Region", "option": "Wellington"},
     )
     assert BranchTracking.objects.filter(branch="Wellington").exists()
+
+
+def test_the_demo_data_shows_each_rule_against_the_sandbox(
+    connection, sandbox, tmp_path, monkeypatch
+):
+    from contacts.models import Contact
+    from sync.demo import load_demo_data
+    from transactions.models import Transaction
+
+    monkeypatch.setattr("sync.demo.LOGINS_FILE", tmp_path / "logins.json")
+    load_demo_data()
+    foreign = Transaction.objects.get(currency="USD")
+    tracked = Transaction.objects.filter(
+        branch="Wellington",
+        type__in=[TransactionType.SALES_INVOICE, TransactionType.SUPPLIER_INVOICE],
+    ).first()
+    freight = Contact.objects.get(name="Southern Cross Freight")
+    bill = freight.transactions.filter(type=TransactionType.SUPPLIER_INVOICE).first()
+    assert tracked is not None and bill is not None and freight.cost_center == "425"
+    for contact in {foreign.contact, tracked.contact, freight}:
+        linked(connection, sandbox, contact)
+
+    run = sync(connection, [foreign, tracked, bill])
+
+    assert item_of(run, foreign).refusal == SyncItem.Refusal.CURRENCY
+    assert states(tracked, bill) == [SyncState.SYNCED] * 2
+    invoices = {d["InvoiceNumber"]: d for d in in_xero(sandbox)}
+    tracking = invoices[tracked.number]["LineItems"][0]["Tracking"]
+    assert [(t["Name"], t["Option"]) for t in tracking] == [("Region", "Wellington")]
+    assert {li["AccountCode"] for li in invoices[bill.number]["LineItems"]} == {"425"}
