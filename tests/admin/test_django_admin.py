@@ -14,10 +14,12 @@ from tests.factories import (
     AccessLogFactory,
     AccountMappingFactory,
     BranchOrganisationFactory,
+    BranchTrackingFactory,
     ChartAccountFactory,
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
+    CurrencyFactory,
     DismissedSuggestionFactory,
     ImportedContactFactory,
     LineItemFactory,
@@ -26,6 +28,7 @@ from tests.factories import (
     SyncItemFactory,
     SyncSettingsFactory,
     TaxRateFactory,
+    TrackingOptionFactory,
     TransactionEventFactory,
     TransactionOrganisationFactory,
     UnmirroredContactFactory,
@@ -59,6 +62,9 @@ def one_of_everything():
     ImportedContactFactory()
     DismissedSuggestionFactory()
     BranchOrganisationFactory()
+    BranchTrackingFactory()
+    CurrencyFactory()
+    TrackingOptionFactory()
     TransactionOrganisationFactory()
     TransactionEventFactory()
     WebhookDeliveryFactory()
