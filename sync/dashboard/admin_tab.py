@@ -112,6 +112,7 @@ def _settings_page(
             "mappings": mappings,
             "mapping_problems": sync_settings.mapping_problems(connection=connection),
             "mapping_warnings": sync_settings.mapping_warnings(connection=connection),
+            "branch_tracking": sync_settings.branch_tracking_problems(connection=connection),
             "accounts": ChartAccount.objects.filter(connection=connection),
             "tax_rates": TaxRate.objects.filter(connection=connection),
             "sync_settings": SyncSettings.for_connection(connection),

@@ -12,13 +12,14 @@ from sync import xero
 from sync.models import (
     AccountMapping,
     BranchOrganisation,
+    BranchTracking,
     ChartAccount,
     SyncSettings,
     TaxRate,
     TrackingCategory,
     XeroConnection,
 )
-from sync.syncing.refusals import Rules
+from sync.syncing.refusals import TrackingRules
 from transactions.models import SALES_TYPES, TransactionType
 
 DASH = "\N{EM DASH}"
@@ -86,12 +87,27 @@ def branch_tracking_errors(*, branch: str, category: str, option: str) -> list[s
     for connection in connections:
         if not TrackingCategory.objects.filter(connection=connection).exists():
             continue
-        problem = Rules(connection).tracking_problem(
+        problem = TrackingRules.load(connection).problem(
             xero.LineTracking(category=category, option=option)
         )
         if problem:
             errors.append(f"{connection.organisation_name}: {problem}")
     return errors
+
+
+def branch_tracking_problems(*, connection: XeroConnection) -> list[tuple[BranchTracking, str]]:
+    """Every branch's tracking, with why Xero would refuse it in this organisation ("":
+    it would not, or the tracking has not been fetched yet); 3 queries."""
+    rules = TrackingRules.load(connection)
+    return [
+        (
+            chosen,
+            (rules.problem(xero.LineTracking(chosen.category, chosen.option)) or "")
+            if rules.categories
+            else "",
+        )
+        for chosen in BranchTracking.objects.all()
+    ]
 
 
 def mapping_problems(*, connection: XeroConnection) -> dict[str, str]:

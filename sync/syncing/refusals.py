@@ -115,11 +115,44 @@ class SettingsFetched:
 
 
 @dataclass
-class _Tracking:
-    """An organisation's tracking categories by name (casefolded), with their options."""
+class TrackingRules:
+    """An organisation's tracking categories by name (casefolded), with their options' status:
+    what decides whether lines may go with a tracking."""
 
     categories: dict[str, TrackingCategory] = field(default_factory=dict)
     options: dict[str, dict[str, str]] = field(default_factory=dict)  # name → option → status
+
+    @classmethod
+    def load(cls, connection: XeroConnection) -> "TrackingRules":
+        """As last fetched (2 queries)."""
+        rules = cls()
+        found = TrackingCategory.objects.filter(connection=connection).prefetch_related("options")
+        for category in found:
+            key = category.name.casefold()
+            rules.categories[key] = category
+            rules.options[key] = {o.name.casefold(): o.status for o in category.options.all()}
+        return rules
+
+    def problem(self, tracking: xero.LineTracking) -> str | None:
+        """Why Xero would refuse lines with this tracking (None: it would not): the category
+        or the option is archived, or gone from the organisation's tracking."""
+        key = tracking.category.casefold()
+        category = self.categories.get(key)
+        status = self.options.get(key, {}).get(tracking.option.casefold())
+        if category is None:
+            return (
+                f"Tracking category {tracking.category!r} is not among the organisation's "
+                "tracking categories (deleted in Xero?)."
+            )
+        if not category.is_active:
+            return f"Tracking category {category.name} is archived in Xero."
+        if status is None:
+            return (
+                f"Tracking option {tracking.option!r} is not an option of {category.name} in Xero."
+            )
+        if status != "ACTIVE":
+            return f"Tracking option {category.name}: {tracking.option} is archived in Xero."
+        return None
 
 
 class Rules:
@@ -138,15 +171,7 @@ class Rules:
             Currency.objects.filter(connection=connection).values_list("code", flat=True)
         )
         self.branch_tracking = {b.branch: b for b in BranchTracking.objects.all()}
-        self.tracking = _Tracking()
-        for category in TrackingCategory.objects.filter(connection=connection).prefetch_related(
-            "options"
-        ):
-            key = category.name.casefold()
-            self.tracking.categories[key] = category
-            self.tracking.options[key] = {
-                o.name.casefold(): o.status for o in category.options.all()
-            }
+        self.tracking = TrackingRules.load(connection)
         self._links: dict[int, ContactLink | None] = {}
 
     def link(self, transaction: Transaction) -> ContactLink | None:
@@ -221,31 +246,10 @@ class Rules:
             return ()
         return (xero.LineTracking(category=chosen.category, option=chosen.option),)
 
-    def tracking_problem(self, tracking: xero.LineTracking) -> str | None:
-        """Why Xero would refuse lines with this tracking (None: it would not): the category
-        or the option is archived, or gone from the organisation's tracking."""
-        key = tracking.category.casefold()
-        category = self.tracking.categories.get(key)
-        status = self.tracking.options.get(key, {}).get(tracking.option.casefold())
-        if category is None:
-            return (
-                f"Tracking category {tracking.category!r} is not among the organisation's "
-                "tracking categories (deleted in Xero?)."
-            )
-        if not category.is_active:
-            return f"Tracking category {category.name} is archived in Xero."
-        if status is None:
-            return (
-                f"Tracking option {tracking.option!r} is not an option of {category.name} in Xero."
-            )
-        if status != "ACTIVE":
-            return f"Tracking option {category.name}: {tracking.option} is archived in Xero."
-        return None
-
     def tracking_refusal(self, transaction: Transaction) -> Refusal | None:
         """Why the branch's tracking cannot go (None: it can, or the branch has none)."""
         for tracking in self.line_tracking(transaction):
-            problem = self.tracking_problem(tracking)
+            problem = self.tracking.problem(tracking)
             if problem is not None:
                 return Refusal(
                     SyncItem.Refusal.TRACKING,

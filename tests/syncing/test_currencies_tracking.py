@@ -336,3 +336,18 @@ def test_the_demo_data_shows_each_rule_against_the_sandbox(
     tracking = invoices[tracked.number]["LineItems"][0]["Tracking"]
     assert [(t["Name"], t["Option"]) for t in tracking] == [("Region", "Wellington")]
     assert {li["AccountCode"] for li in invoices[bill.number]["LineItems"]} == {"425"}
+
+
+def test_the_admin_tab_lists_each_branchs_tracking_with_its_problem(
+    connection, sandbox, accountant_client
+):
+    refusals.settings_refresh(connection=connection, tracking=True)
+    BranchTracking.objects.create(branch="Wellington", category="Region", option="Wellington")
+    BranchTracking.objects.create(branch="Otago", category="Region", option="Dunedin")
+
+    html = unescape(accountant_client.get("/accounting/xero/admin/").content.decode())
+
+    panel = html[html.index('id="branch-tracking"') :]
+    assert "Region: Wellington" in panel
+    assert "Tracking option Region: Dunedin is archived in Xero." in panel
+    assert panel.count("archived in Xero") == 1
