@@ -85,6 +85,8 @@ def problem_fix(problem: TransactionProblem) -> Link:
         return Link(f"Fix the link on {place}", url)
     if problem.fix == Fix.MAPPING:
         return Link("Check the account mapping", reverse("sync:admin_tab") + "#mapping")
+    if problem.fix == Fix.SETTINGS:
+        return Link("Check the settings", reverse("sync:admin_tab"))
     return Link("See the transaction", transaction_row_url(transaction))
 
 

@@ -351,3 +351,15 @@ def test_the_admin_tab_lists_each_branchs_tracking_with_its_problem(
     assert "Region: Wellington" in panel
     assert "Tracking option Region: Dunedin is archived in Xero." in panel
     assert panel.count("archived in Xero") == 1
+
+
+def test_the_errors_view_sends_a_currency_refusal_to_the_settings(
+    connection, sandbox, accountant_client
+):
+    txn = transaction_of(linked(connection, sandbox), number="INV-USD-9", currency="USD")
+    sync(connection, [txn])
+
+    html = unescape(accountant_client.get("/accounting/xero/errors/").content.decode())
+
+    assert "INV-USD-9 is in USD" in html
+    assert '<a href="/accounting/xero/admin/"' in html and "Check the settings" in html
