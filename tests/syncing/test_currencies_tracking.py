@@ -363,3 +363,23 @@ def test_the_errors_view_sends_a_currency_refusal_to_the_settings(
 
     assert "INV-USD-9 is in USD" in html
     assert '<a href="/accounting/xero/admin/"' in html and "Check the settings" in html
+
+
+def test_the_settings_refresh_asks_only_for_what_is_used(connection, sandbox):
+    from sync.models import XeroApiCall
+
+    def paths() -> list[str]:
+        calls = XeroApiCall.objects.filter(pk__gt=last).order_by("pk")
+        return [c.endpoint.split("/api.xro/2.0")[1].split("?")[0] for c in calls]
+
+    last = XeroApiCall.objects.order_by("pk").last().pk
+    fetched = refusals.settings_refresh(connection=connection)
+    assert paths() == ["/Accounts", "/TaxRates"]
+    assert (fetched.tracking_categories, fetched.currencies) == (None, None)
+
+    last = XeroApiCall.objects.order_by("pk").last().pk
+    multicurrency(connection)
+    BranchTracking.objects.create(branch="Wellington", category="Region", option="Wellington")
+    fetched = refusals.settings_refresh(connection=connection)
+    assert paths() == ["/Accounts", "/TaxRates", "/TrackingCategories", "/Currencies"]
+    assert (fetched.tracking_categories, fetched.currencies) == (1, 3)
