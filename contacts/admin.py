@@ -48,6 +48,7 @@ class ContactAdmin(admin.ModelAdmin[Contact]):
             },
         ),
         ("Contact details", {"fields": ["email", "phone", "account_number", "tax_number"]}),
+        ("In Xero", {"fields": ["cost_center"]}),
         (
             "Postal address",
             {

@@ -82,6 +82,16 @@ class Contact(models.Model):
     phone = models.CharField(max_length=50, blank=True)
     account_number = models.CharField(max_length=50, blank=True)
     tax_number = models.CharField(max_length=50, blank=True, help_text="GST, ABN or VAT number.")
+    # Omni's CostCenter: the account this contact's transactions' lines go to in Xero, before
+    # the transaction type's account mapping. Not a detail of the contact in Xero.
+    cost_center = models.CharField(
+        "alternative GL account",
+        max_length=10,
+        blank=True,
+        db_default="",  # rows written by code that predates it (older migrations) get blank
+        help_text="Omni's cost centre: an account code of the Xero chart its transactions' "
+        "lines go to, before the account mapping. Blank: the mapping's (or the line's).",
+    )
     # Postal (Xero's POBOX) and street (STREET) addresses; Xero's field limits.
     postal_line1 = models.CharField("postal address line 1", max_length=500, blank=True)
     postal_line2 = models.CharField("postal address line 2", max_length=500, blank=True)

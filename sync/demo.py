@@ -14,6 +14,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from contacts.models import Contact
+from sync.models import BranchTracking
 from sync.roles import ACCOUNTANTS
 from transactions.models import (
     LineAmountType,
@@ -69,6 +70,12 @@ CUSTOMERS = [
     "Whanganui River Tours",
     "Tasman Bay Traders",
 ]
+# The customer abroad: one invoice in US dollars (refused until multicurrency is on).
+FOREIGN_CUSTOMER = "Tasman Bay Traders"
+# Omni's cost centre: this supplier's bills go to Freight & Courier whatever the mapping.
+COST_CENTRES = {"Southern Cross Freight": "425"}
+# The Omni branch whose lines go to Xero with a tracking option of the demo organisation.
+TRACKED_BRANCH = ("Wellington", "Region", "Wellington")
 SUPPLIERS = [
     "Pacific Packaging Ltd",
     "Southern Cross Freight",
@@ -207,6 +214,7 @@ def _contact(rng: random.Random, name: str, *, customer: bool, supplier: bool, n
         street_country="New Zealand",
         is_customer=customer,
         is_supplier=supplier,
+        cost_center=COST_CENTRES.get(name, ""),
     )
 
 
@@ -309,6 +317,37 @@ def load_demo_data(*, seed: int = 7) -> dict[str, str]:
                 txn.number = f"{PREFIXES[txn.type]}{counters[txn.type]:04d}"
                 txns.append(txn)
                 pending_lines.append(lines)
+    # Transactions of the contacts in the tracked branch's city are that branch's.
+    branch, category, option = TRACKED_BRANCH
+    for txn in txns:
+        if txn.contact.street_city == branch:
+            txn.branch = branch
+    BranchTracking.objects.create(branch=branch, category=category, option=option)
+    foreign = next(c for c in contacts if c.name == FOREIGN_CUSTOMER)
+    counters[TransactionType.SALES_INVOICE] += 1
+    txns.append(
+        Transaction(
+            contact=foreign,
+            type=TransactionType.SALES_INVOICE,
+            number=f"INV-{counters[TransactionType.SALES_INVOICE]:04d}",
+            reference="Omni order export USA",
+            date=start + timedelta(days=30),
+            due_date=start + timedelta(days=50),
+            currency="USD",
+            currency_rate=Decimal("0.5900"),
+        )
+    )
+    pending_lines.append(
+        [
+            LineItem(
+                description="Manuka honey 500g, export carton of 24",
+                quantity=Decimal(4),
+                unit_price=Decimal("310.00"),
+                account_code="200",
+                tax_type=TaxType.NONE,  # an export: no GST
+            )
+        ]
+    )
     Transaction.objects.bulk_create(txns)
     for txn, lines in zip(txns, pending_lines, strict=True):
         for line in lines:

@@ -13,10 +13,12 @@ from contacts.models import Contact
 from sync.models import (
     AccountMapping,
     BranchOrganisation,
+    BranchTracking,
     ChartAccount,
     ConnectionEvent,
     ContactImport,
     ContactLink,
+    Currency,
     DismissedSuggestion,
     ImportedContact,
     LinkEvent,
@@ -26,6 +28,8 @@ from sync.models import (
     SyncRun,
     SyncSettings,
     TaxRate,
+    TrackingCategory,
+    TrackingOption,
     TransactionEvent,
     TransactionOrganisation,
     UnmirroredContact,
@@ -329,6 +333,44 @@ class BranchOrganisationFactory(factory.django.DjangoModelFactory):
 
     branch = factory.Sequence(lambda n: f"Branch {n}")
     connection = factory.SubFactory(XeroConnectionFactory)
+
+
+class BranchTrackingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BranchTracking
+
+    branch = factory.Sequence(lambda n: f"Tracked branch {n}")
+    category = "Region"
+    option = "Wellington"
+
+
+class CurrencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Currency
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    code = "USD"
+    description = "United States Dollar"
+
+
+class TrackingCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackingCategory
+
+    connection = factory.SubFactory(XeroConnectionFactory)
+    category_id = factory.LazyFunction(uuid.uuid4)
+    name = factory.Sequence(lambda n: f"Category {n}")
+    status = "ACTIVE"
+
+
+class TrackingOptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TrackingOption
+
+    category = factory.SubFactory(TrackingCategoryFactory)
+    option_id = factory.LazyFunction(uuid.uuid4)
+    name = factory.Sequence(lambda n: f"Option {n}")
+    status = "ACTIVE"
 
 
 class TransactionOrganisationFactory(factory.django.DjangoModelFactory):

@@ -47,6 +47,7 @@ class TransactionAdmin(admin.ModelAdmin):
                     "date",
                     "due_date",
                     "currency",
+                    "currency_rate",
                     "line_amount_type",
                 ]
             },

@@ -187,6 +187,17 @@ class Transaction(models.Model):
     date = models.DateField()
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3, default=default_currency)
+    # Xero's CurrencyRate: units of this currency per one unit of the organisation's base
+    # currency. Blank: Xero uses its own rate of the day.
+    currency_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.0000000001"))],
+        help_text="Units of this currency per unit of the organisation's base currency; "
+        "blank: Xero's rate of the day.",
+    )
     line_amount_type = models.CharField(
         max_length=16, choices=LineAmountType, default=LineAmountType.EXCLUSIVE
     )

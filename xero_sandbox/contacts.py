@@ -14,7 +14,7 @@ import re
 import uuid
 from typing import Any
 
-from xero_sandbox import schema, wire
+from xero_sandbox import org_settings, schema, wire
 from xero_sandbox.common import (
     ZERO_GUID,
     Ctx,
@@ -102,11 +102,6 @@ def msg_duplicate(name: str) -> str:
         f"The contact name {name} is already assigned to another contact. "
         "The contact name must be unique across all active contacts."
     )
-
-
-def msg_currency(code: str) -> str:
-    """A currency the organisation does not use (the sandbox's organisations use only NZD)."""
-    return f"[sandbox] Organisation is not subscribed to currency {code}"
 
 
 def msg_rename(old: str, new: str) -> str:
@@ -428,8 +423,8 @@ def _check(org: dict, contact: dict, previous: dict | None) -> list[str]:
     if email and not EMAIL.match(email):
         errors.append(MSG_EMAIL)
     currency = contact.get("DefaultCurrency")
-    if currency and currency != org["organisation"]["BaseCurrency"]:
-        errors.append(msg_currency(currency))
+    if currency and currency not in org_settings.currency_codes(org):
+        errors.append(org_settings.msg_currency(currency))
     account_number = contact.get("AccountNumber")
     if account_number:
         holder = index.account_numbers.get(account_number.casefold())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from xero_sandbox import common, contacts, schema, wire
+from xero_sandbox import common, contacts, org_settings, schema, wire
 from xero_sandbox.common import Ctx, batch_answer, body_items, is_guid, query_list
 from xero_sandbox.web import Response
 
@@ -188,7 +188,8 @@ def _lines(ctx: Ctx, kind: Kind, doc: dict, raw_lines: list[Any]) -> tuple[list[
             errors.extend(line_errors)
             continue
         line, line_errors = _line(raw, accounts, rates, sales, doc["LineAmountTypes"], places)
-        errors.extend(line_errors)
+        line["Tracking"], tracking_errors = org_settings.line_tracking(org, raw.get("Tracking"))
+        errors.extend(line_errors + tracking_errors)
         lines.append(line)
     return lines, errors
 
@@ -259,7 +260,6 @@ def _line(
         "TaxType": tax_type,
         "TaxAmount": _money(tax),
         "LineAmount": _money(amount),
-        "Tracking": raw.get("Tracking") if isinstance(raw.get("Tracking"), list) else [],
     }
     if code:
         line["AccountCode"] = code
@@ -290,9 +290,12 @@ def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
         if item.get(field) is None:
             continue
         message = common.text_error(field, item[field], limits.get(field))
-        base = ctx.org["organisation"]["BaseCurrency"]
-        if not message and field == "CurrencyCode" and item[field] != base:
-            message = contacts.msg_currency(item[field])
+        if (
+            not message
+            and field == "CurrencyCode"
+            and item[field] not in org_settings.currency_codes(ctx.org)
+        ):
+            message = org_settings.msg_currency(item[field])
         if message:
             errors.append(message)
         elif field != "LineAmountTypes" or item[field]:
@@ -306,6 +309,15 @@ def _merge_fields(ctx: Ctx, kind: Kind, doc: dict, item: dict) -> list[str]:
                 doc[field] = day
     if "SentToContact" in item:
         doc["SentToContact"] = bool(item["SentToContact"])
+    if item.get("CurrencyRate") not in (None, ""):
+        rate = _decimal(item["CurrencyRate"])
+        if rate is None or rate <= 0 or rate > MAX_AMOUNT:
+            errors.append("[sandbox] CurrencyRate must be a positive number")
+        else:
+            doc["CurrencyRate"] = float(rate)
+    base = ctx.org["organisation"]["BaseCurrency"]
+    if doc.get("CurrencyCode", base) == base:
+        doc.pop("CurrencyRate", None)  # a document in the base currency has rate 1
     return errors
 
 
@@ -571,7 +583,9 @@ def _document(kind: Kind, doc: dict, embedded: dict, *, with_lines: bool) -> dic
             out["UpdatedDateUTCString"] = wire.timestamp_string(doc["UpdatedDateUTC"])
     out.update(
         CurrencyCode=doc.get("CurrencyCode") or "NZD",
-        CurrencyRate=1.0,
+        # [sandbox] without a rate sent, Xero takes its day rate (XE.com); the sandbox has
+        # none and shows 1.
+        CurrencyRate=doc.get("CurrencyRate") or 1.0,
         SentToContact=bool(doc.get("SentToContact")),
         HasAttachments=False,
     )

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from xero_sandbox import contacts, documents, identity, payments, wire, xml_format
+from xero_sandbox import contacts, documents, identity, org_settings, payments, wire, xml_format
 from xero_sandbox.common import CORRELATION_HEADER, Ctx, query_list
 from xero_sandbox.limits import RateLimiter
 from xero_sandbox.store import Store
@@ -26,6 +26,7 @@ DEFAULT_DAY_LIMIT = 5000  # the day limit shown when a call names no known organ
 # The scopes each route accepts: the `security` of its operation in Xero's spec
 # (tests/sandbox/openapi/xero_accounting.yaml; tests/sandbox/test_fidelity.py compares).
 SETTINGS_READ = {"accounting.settings", "accounting.settings.read"}
+SETTINGS_WRITE = {"accounting.settings"}
 CONTACTS_WRITE = {"accounting.contacts"}
 CONTACTS_READ = CONTACTS_WRITE | {"accounting.contacts.read"}
 # Invoices, credit notes and POs: the broad scope or the 2026 granular one, which the spec
@@ -38,7 +39,10 @@ PAYMENTS_READ = PAYMENTS_WRITE | {"accounting.transactions.read", "accounting.pa
 
 Endpoint = Callable[[Ctx], Response]
 _NAMES = ("Organisation", "Accounts", "TaxRates", "Contacts", "Invoices", "CreditNotes")
-COLLECTIONS = {name.lower(): name for name in (*_NAMES, "PurchaseOrders", "Payments")}
+COLLECTIONS = {
+    name.lower(): name
+    for name in (*_NAMES, "PurchaseOrders", "Payments", "Currencies", "TrackingCategories")
+}
 
 
 def organisation(ctx: Ctx) -> Response:
@@ -84,6 +88,30 @@ def routes() -> "Router[_Scoped]":
         ("GET", "/Accounts/{key}", account, SETTINGS_READ),
         ("GET", "/TaxRates", tax_rates, SETTINGS_READ),
         ("GET", "/TaxRates/{key}", tax_rate, SETTINGS_READ),
+        ("GET", "/Currencies", org_settings.list_currencies, SETTINGS_READ),
+        ("PUT", "/Currencies", org_settings.put_currencies, SETTINGS_WRITE),
+        ("GET", "/TrackingCategories", org_settings.list_tracking_categories, SETTINGS_READ),
+        ("PUT", "/TrackingCategories", org_settings.put_tracking_category, SETTINGS_WRITE),
+        ("GET", "/TrackingCategories/{key}", org_settings.get_tracking_category, SETTINGS_READ),
+        ("POST", "/TrackingCategories/{key}", org_settings.post_tracking_category, SETTINGS_WRITE),
+        (
+            "DELETE",
+            "/TrackingCategories/{key}",
+            org_settings.delete_tracking_category,
+            SETTINGS_WRITE,
+        ),
+        (
+            "PUT",
+            "/TrackingCategories/{key}/Options",
+            org_settings.put_tracking_options,
+            SETTINGS_WRITE,
+        ),
+        (
+            "POST",
+            "/TrackingCategories/{key}/Options/{option}",
+            org_settings.post_tracking_option,
+            SETTINGS_WRITE,
+        ),
         ("GET", "/Contacts", contacts.list_contacts, CONTACTS_READ),
         ("PUT", "/Contacts", contacts.put_contacts, CONTACTS_WRITE),
         ("POST", "/Contacts", contacts.post_contacts, CONTACTS_WRITE),

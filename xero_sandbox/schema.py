@@ -79,6 +79,8 @@ PROPERTIES: dict[str, frozenset[str]] = {
         EffectiveRate
         """
     ),
+    "Currency": _names("Code Description"),
+    "TrackingCategory": _names("TrackingCategoryID TrackingOptionID Name Option Status Options"),
 }
 
 # The text fields the sandbox stores and the most characters each may hold: the spec's
@@ -112,6 +114,8 @@ MAX_LENGTH: dict[str, dict[str, int]] = {
     "CreditNote": {"CreditNoteNumber": 255, "Reference": 255},
     "PurchaseOrder": {"PurchaseOrderNumber": 255, "Reference": 255},
     "LineItem": {"Description": 4000},
+    "TrackingCategory": {"Name": 100, "Option": 100},
+    "TrackingOption": {"Name": 100},
 }
 # The limits above the spec does not give: the two from Xero's invoice page, and the
 # credit note and purchase order numbers, bounded like InvoiceNumber ([sandbox] guess).

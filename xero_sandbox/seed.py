@@ -126,6 +126,61 @@ def accounts(tenant_id: str, now: float) -> list[dict]:
     return rows
 
 
+CURRENCY_NAMES = {
+    "AUD": "Australian Dollar",
+    "CAD": "Canadian Dollar",
+    "CNY": "Chinese Yuan",
+    "EUR": "Euro",
+    "FJD": "Fiji Dollar",
+    "GBP": "British Pound",
+    "JPY": "Japanese Yen",
+    "NZD": "New Zealand Dollar",
+    "SGD": "Singapore Dollar",
+    "USD": "United States Dollar",
+}
+
+
+def currency(code: str) -> dict[str, str]:
+    """A currency as GET /Currencies lists it."""
+    return {"Code": code, "Description": CURRENCY_NAMES.get(code, code)}
+
+
+# The demo organisations' tracking: one category of regions, one option archived.
+TRACKING = {
+    "Region": [
+        ("Auckland", "ACTIVE"),
+        ("Wellington", "ACTIVE"),
+        ("Christchurch", "ACTIVE"),
+        ("Dunedin", "ARCHIVED"),
+    ]
+}
+# The currencies each demo organisation uses beside its base currency (NZD): the demo
+# company trades abroad, the wholesaler does not.
+FOREIGN_CURRENCIES = {DEMO_TENANT_ID: ["AUD", "USD"]}
+
+
+def tracking_categories(tenant_id: str) -> dict[str, dict]:
+    """The tracking categories by ID, with IDs stable per organisation."""
+    space = uuid.UUID(tenant_id)
+    categories = {}
+    for name, options in TRACKING.items():
+        category_id = str(uuid.uuid5(space, "tracking:" + name))
+        categories[category_id] = {
+            "TrackingCategoryID": category_id,
+            "Name": name,
+            "Status": "ACTIVE",
+            "Options": [
+                {
+                    "TrackingOptionID": str(uuid.uuid5(space, f"tracking:{name}:{option}")),
+                    "Name": option,
+                    "Status": status,
+                }
+                for option, status in options
+            ],
+        }
+    return categories
+
+
 def tax_rates() -> list[dict]:
     rows = []
     for tax_type, name, rate, report, revenue, expenses in NZ_TAX_RATES:

@@ -86,6 +86,10 @@ def add_org(
         "day_limit": day_limit,
         "accounts": seed.accounts(tenant_id, now),
         "tax_rates": seed.tax_rates(),
+        "currencies": [
+            seed.currency(code) for code in ["NZD", *seed.FOREIGN_CURRENCIES.get(tenant_id, [])]
+        ],
+        "tracking_categories": seed.tracking_categories(tenant_id),
         "contacts": {},
         "invoices": {},
         "credit_notes": {},

@@ -34,6 +34,7 @@ from sync.models import (
     ContactImport,
     ContactLink,
 )
+from sync.syncing.mapping import cost_center_errors
 
 
 class LinkInline(admin.TabularInline[ContactLink, Contact]):
@@ -94,10 +95,28 @@ class XeroConfirmForm(ConfirmImportForm, import_views.DetailsChoiceForm):  # typ
     )
 
 
+class ContactForm(forms.ModelForm[Contact]):
+    """A contact, its alternative account checked against the fetched charts as the
+    account mapping is."""
+
+    class Meta:
+        model = Contact
+        fields = ["cost_center"]  # the admin adds its fieldsets' fields
+
+    def clean_cost_center(self) -> str:
+        code = str(self.cleaned_data.get("cost_center") or "").strip()
+        if code:
+            for message in cost_center_errors(account_code=code):
+                self.add_error("cost_center", message)
+        return code
+
+
 @admin.register(Contact)
 class ContactWithLinksAdmin(ImportMixin, ContactAdmin):  # type: ignore[misc]
     """The Omni contact admin, with the contact's Xero links, an audited Unlink and
     django-import-export's Import of a Xero contacts export."""
+
+    form = ContactForm
 
     list_display = [*ContactAdmin.list_display, "linked_to"]
     list_filter = [*ContactAdmin.list_filter, ("links", admin.EmptyFieldListFilter)]

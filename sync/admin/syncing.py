@@ -10,11 +10,14 @@ from django.template.response import TemplateResponse
 from sync.models import (
     AccountMapping,
     ChartAccount,
+    Currency,
     MirroredDocument,
     SyncItem,
     SyncRun,
     SyncSettings,
     TaxRate,
+    TrackingCategory,
+    TrackingOption,
 )
 from sync.syncing.log import sync_log_prune
 from sync.syncing.mapping import account_mapping_save, mapping_errors
@@ -27,7 +30,13 @@ class SyncSettingsAdmin(admin.ModelAdmin[SyncSettings]):
     """How an organisation's documents are created, and its automatic sync (also on the
     dashboard's Admin tab)."""
 
-    list_display = ["connection", "document_status", "autosync", "autosync_last_at"]
+    list_display = [
+        "connection",
+        "document_status",
+        "autosync",
+        "multicurrency",
+        "autosync_last_at",
+    ]
     list_select_related = ["connection"]
     readonly_fields = ["autosync_last_at", "settings_refreshed_at", "documents_checked_at"]
     fields = [
@@ -37,6 +46,7 @@ class SyncSettingsAdmin(admin.ModelAdmin[SyncSettings]):
         "autosync_types",
         "autosync_at",
         "autosync_alert_email",
+        "multicurrency",
         *readonly_fields,
     ]
 
@@ -95,6 +105,34 @@ class TaxRateAdmin(ReadOnlyAdmin[TaxRate]):
     list_display = ["tax_type", "name", "rate", "status", "connection"]
     list_filter = ["status", "connection"]
     search_fields = ["tax_type", "name"]
+
+
+@admin.register(Currency)
+class CurrencyAdmin(ReadOnlyAdmin[Currency]):
+    """The currencies the organisations use, as last fetched (with multicurrency on)."""
+
+    list_display = ["code", "description", "connection"]
+    list_filter = ["connection"]
+
+
+class TrackingOptionInline(admin.TabularInline[TrackingOption, TrackingCategory]):
+    model = TrackingOption
+    extra = 0
+    can_delete = False
+    readonly_fields = ["name", "status", "option_id"]
+    fields = ["name", "status", "option_id"]
+
+    def has_add_permission(self, request: HttpRequest, obj: TrackingCategory | None = None) -> bool:
+        return False
+
+
+@admin.register(TrackingCategory)
+class TrackingCategoryAdmin(ReadOnlyAdmin[TrackingCategory]):
+    """The tracking categories and their options, as last fetched from Xero."""
+
+    list_display = ["name", "status", "connection"]
+    list_filter = ["status", "connection"]
+    inlines = [TrackingOptionInline]
 
 
 @admin.register(MirroredDocument)

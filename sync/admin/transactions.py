@@ -11,9 +11,12 @@ from django.template.response import TemplateResponse
 from sync.filters import as_id
 from sync.models import (
     BranchOrganisation,
+    BranchTracking,
+    TrackingOption,
     TransactionEvent,
     XeroConnection,
 )
+from sync.syncing.mapping import branch_tracking_errors
 from sync.syncing.organisations import (
     MoveRefused,
     for_organisation,
@@ -138,6 +141,42 @@ class BranchOrganisationAdmin(admin.ModelAdmin[BranchOrganisation]):
     list_display = ["branch", "connection"]
     list_select_related = ["connection"]
     search_fields = ["branch"]
+
+
+class BranchTrackingForm(forms.ModelForm[BranchTracking]):
+    """A branch's tracking, offered from the categories fetched from Xero and checked
+    against them (an archived or unknown option is refused, as a sync would refuse it)."""
+
+    class Meta:
+        model = BranchTracking
+        fields = ["branch", "category", "option"]
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        active = TrackingOption.objects.filter(status="ACTIVE", category__status="ACTIVE")
+        known = sorted({(o.category.name, o.name) for o in active.select_related("category")})
+        if known:
+            listed = ", ".join(f"{category}: {option}" for category, option in known)
+            self.fields["option"].help_text = f"Active in Xero: {listed}."
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        category, option = str(cleaned.get("category") or ""), str(cleaned.get("option") or "")
+        if category and option:
+            for message in branch_tracking_errors(
+                branch=str(cleaned.get("branch") or ""), category=category, option=option
+            ):
+                self.add_error("option", message)
+        return cleaned
+
+
+@admin.register(BranchTracking)
+class BranchTrackingAdmin(admin.ModelAdmin[BranchTracking]):
+    """The tracking a branch's transactions' lines go to Xero with."""
+
+    form = BranchTrackingForm
+    list_display = ["branch", "category", "option"]
+    search_fields = ["branch", "category", "option"]
 
 
 @admin.register(TransactionEvent)

@@ -427,6 +427,7 @@ def connection_finish(*, connection: XeroConnection) -> XeroConnection:
     XeroConnection.objects.filter(pk=connection.pk, status=ConnectionStatus.PENDING).update(
         status=ConnectionStatus.ACTIVE,
         status_detail="",
+        base_currency=organisation.base_currency or connection.base_currency,
         organisation_name=fitted(XeroConnection, {"organisation_name": organisation.name})[0][
             "organisation_name"
         ]

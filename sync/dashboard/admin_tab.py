@@ -112,6 +112,7 @@ def _settings_page(
             "mappings": mappings,
             "mapping_problems": sync_settings.mapping_problems(connection=connection),
             "mapping_warnings": sync_settings.mapping_warnings(connection=connection),
+            "branch_tracking": sync_settings.branch_tracking_problems(connection=connection),
             "accounts": ChartAccount.objects.filter(connection=connection),
             "tax_rates": TaxRate.objects.filter(connection=connection),
             "sync_settings": SyncSettings.for_connection(connection),
@@ -148,11 +149,16 @@ def admin_settings_save(request: DashboardRequest) -> HttpResponse:
 @act
 @require_POST
 def admin_fetch(request: DashboardRequest) -> HttpResponse:
-    """Fetch the chart of accounts and the tax rates from Xero (2 calls)."""
+    """Fetch the chart of accounts, the tax rates, the tracking categories (and with
+    multicurrency the currencies) from Xero."""
 
     def fetch(connection: XeroConnection) -> str:
-        accounts, rates = documents.settings_refresh(connection=connection)
-        return f"Fetched {accounts} accounts and {rates} tax rates from Xero."
+        fetched = documents.settings_refresh(connection=connection, tracking=True)
+        currencies = f", {fetched.currencies} currencies" if fetched.currencies is not None else ""
+        return (
+            f"Fetched {fetched.accounts} accounts, {fetched.tax_rates} tax rates"
+            f"{currencies} and {fetched.tracking_categories} tracking categories from Xero."
+        )
 
     return _xero_action(
         request, fetch, "The accounts and tax rates were not fetched", "sync:admin_tab"

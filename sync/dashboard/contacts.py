@@ -47,6 +47,7 @@ from sync.links.suggestions import suggestions_for
 from sync.models import LinkEvent, SyncContact, SyncContactQuerySet, XeroConnection, XeroContact
 from sync.syncing import log as sync_log
 from sync.syncing.balances import balances_of
+from sync.syncing.mapping import mapping_errors
 from sync.syncing.organisations import (
     for_organisation,
     without_organisation,
@@ -469,6 +470,12 @@ def contact_detail(request: DashboardRequest, tab: str, pk: int) -> HttpResponse
         "dismissed": suggestions.suggestions_dismissed(connection=connection, contact=contact),
         "back": list_url(tab),
         "links_of": links_of,
+        # The alternative account checked as the account mapping is (one query, with one).
+        "cost_center_problem": mapping_errors(
+            connection=connection, account_code=contact.cost_center, tax_type=""
+        ).get("account_code", "")
+        if connection is not None and contact.cost_center
+        else "",
     }
     return render(request, "sync/contact_detail.html", context)
 

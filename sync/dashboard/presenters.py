@@ -85,6 +85,8 @@ def problem_fix(problem: TransactionProblem) -> Link:
         return Link(f"Fix the link on {place}", url)
     if problem.fix == Fix.MAPPING:
         return Link("Check the account mapping", reverse("sync:admin_tab") + "#mapping")
+    if problem.fix == Fix.SETTINGS:
+        return Link("Check the settings", reverse("sync:admin_tab"))
     return Link("See the transaction", transaction_row_url(transaction))
 
 
@@ -287,3 +289,20 @@ def open_in_xero(thing: object) -> XeroLink | None:
         return None
     url = xero_deep_link(document_kind(transaction.type), xero_id)
     return XeroLink(url, f"{transaction.get_type_display()} {number}")
+
+
+@dataclass(frozen=True)
+class CurrencyTotal:
+    currency: str
+    total: Any  # Decimal
+    count: int
+
+
+def totals_by_currency(transactions: Any) -> list[CurrencyTotal]:
+    """The totals of the transactions shown, one per currency (never added across
+    currencies), from the lines the page has loaded already: no query more."""
+    sums: dict[str, tuple[Any, int]] = {}
+    for txn in transactions:
+        total, count = sums.get(txn.currency, (0, 0))
+        sums[txn.currency] = (total + txn.totals.total, count + 1)
+    return [CurrencyTotal(c, total, n) for c, (total, n) in sorted(sums.items())]

@@ -56,6 +56,9 @@ class XeroConnection(models.Model):
         max_length=16, choices=ConnectionStatus, default=ConnectionStatus.ACTIVE
     )
     status_detail = models.CharField(max_length=500, blank=True)
+    # The organisation's BaseCurrency (GET /Organisation), read when it is connected and
+    # when its accounts are fetched while unknown: Xero's never changes once it is used.
+    base_currency = models.CharField(max_length=3, blank=True)
 
     # Tokens: encrypted, never shown. token_version counts refreshes; the refresh lease
     # lets exactly one process refresh at a time without holding a transaction open.

@@ -83,6 +83,12 @@ class SyncSettings(models.Model):
         blank=True,
         help_text="Blank: the admins.",
     )
+    multicurrency = models.BooleanField(
+        default=False,
+        help_text="For an organisation that uses Xero's multicurrency: transactions go in "
+        "their own currency. Off: one in another currency than the organisation's base "
+        "currency is refused, never converted.",
+    )
     settings_refreshed_at = models.DateTimeField(
         "accounts and tax rates fetched", null=True, blank=True
     )
@@ -222,6 +228,96 @@ class TaxRate(models.Model):
         return self.status == "ACTIVE"
 
 
+class Currency(models.Model):
+    """One of the currencies an organisation uses, as last fetched from Xero (GET
+    /Currencies, with multicurrency on)."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=3)
+    description = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["connection", "code"]
+        verbose_name_plural = "currencies"
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "code"], name="one_row_per_currency")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.description}".strip()
+
+
+class TrackingCategory(models.Model):
+    """One of an organisation's tracking categories (archived ones too), as last fetched."""
+
+    connection = models.ForeignKey(XeroConnection, on_delete=models.CASCADE, related_name="+")
+    category_id = models.UUIDField("Xero tracking category ID")
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=16)
+
+    class Meta:
+        ordering = ["connection", "name"]
+        verbose_name_plural = "tracking categories"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "category_id"], name="one_row_per_tracking_category"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "ACTIVE"
+
+
+class TrackingOption(models.Model):
+    """An option of a tracking category, as last fetched."""
+
+    category = models.ForeignKey(TrackingCategory, on_delete=models.CASCADE, related_name="options")
+    option_id = models.UUIDField("Xero tracking option ID")
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=16)
+
+    class Meta:
+        ordering = ["category", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "option_id"], name="one_row_per_tracking_option"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category.name}: {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "ACTIVE"
+
+
+class BranchTracking(models.Model):
+    """The tracking an admin gives an Omni branch's transactions: every line goes to Xero
+    with this category and option, by name, as Xero's LineItem Tracking takes them (a
+    branch's transactions go to one organisation: BranchOrganisation)."""
+
+    branch = models.CharField(max_length=100, unique=True, help_text="As Omni names it.")
+    category = models.CharField(
+        "tracking category", max_length=100, help_text="As Xero names it, e.g. Region."
+    )
+    option = models.CharField(
+        "tracking option", max_length=100, help_text="As Xero names it, e.g. Wellington."
+    )
+
+    class Meta:
+        ordering = ["branch"]
+        verbose_name = "branch's tracking"
+        verbose_name_plural = "branches' tracking"
+
+    def __str__(self) -> str:
+        return f"{self.branch} → {self.category}: {self.option}"
+
+
 class SyncRun(Job):
     """One sync of transactions to one organisation: who asked, and how it went.
 
@@ -336,6 +432,8 @@ class SyncItem(SentItem):
         INVALID_LINK = "invalid_link", "Link invalid"
         ACCOUNT = "account", "Account code"
         TAX = "tax", "Tax type"
+        CURRENCY = "currency", "Currency"
+        TRACKING = "tracking", "Tracking"
 
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="items")
     transaction = models.ForeignKey(

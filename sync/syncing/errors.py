@@ -43,6 +43,7 @@ class Fix(StrEnum):
 
     LINK = "link"  # its contact's link, on the contact's row
     MAPPING = "mapping"  # the account mapping, on the Admin tab
+    SETTINGS = "settings"  # multicurrency or a branch's tracking, on the Admin tab
     TRANSACTION = "transaction"  # the transaction itself, on its subtab
 
 
@@ -93,6 +94,8 @@ def _fix(item: SyncItem | None) -> Fix:
         return Fix.LINK
     if refusal in (SyncItem.Refusal.ACCOUNT, SyncItem.Refusal.TAX):
         return Fix.MAPPING
+    if refusal in (SyncItem.Refusal.CURRENCY, SyncItem.Refusal.TRACKING):
+        return Fix.SETTINGS
     return Fix.TRANSACTION
 
 

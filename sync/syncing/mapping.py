@@ -8,15 +8,20 @@ from django import forms
 from django.db import transaction
 from django.db.models import QuerySet
 
+from sync import xero
 from sync.models import (
     AUTOSYNC_TYPES,
     AccountMapping,
+    BranchOrganisation,
+    BranchTracking,
     ChartAccount,
     SyncSettings,
     TaxRate,
+    TrackingCategory,
     XeroConnection,
 )
 from sync.syncing.payments import payment_account_problem
+from sync.syncing.refusals import TrackingRules
 from transactions.models import SALES_TYPES, TransactionType
 
 DASH = "\N{EM DASH}"
@@ -57,6 +62,54 @@ def mapping_errors(
         elif not row.is_active:
             errors[field] = inactive.format(row)
     return errors
+
+
+def cost_center_errors(*, account_code: str) -> list[str]:
+    """Why a contact's alternative account (Omni's cost centre) would be refused, in each
+    connected organisation whose chart has been fetched (the mapping's own check)."""
+    errors = []
+    for connection in XeroConnection.objects.usable():
+        if not ChartAccount.objects.filter(connection=connection).exists():
+            continue
+        found = mapping_errors(connection=connection, account_code=account_code, tax_type="")
+        if "account_code" in found:
+            errors.append(f"{connection.organisation_name}: {found['account_code']}")
+    return errors
+
+
+def branch_tracking_errors(*, branch: str, category: str, option: str) -> list[str]:
+    """Why a branch's tracking would refuse its transactions: checked in the branch's
+    organisation (or each connected one, for a branch not mapped to one) whose tracking
+    has been fetched, by the sync's own rule."""
+    mapped = BranchOrganisation.objects.filter(branch=branch).values("connection")
+    connections = XeroConnection.objects.usable()
+    if mapped.exists():
+        connections = connections.filter(pk__in=mapped)
+    errors = []
+    for connection in connections:
+        if not TrackingCategory.objects.filter(connection=connection).exists():
+            continue
+        problem = TrackingRules.load(connection).problem(
+            xero.LineTracking(category=category, option=option)
+        )
+        if problem:
+            errors.append(f"{connection.organisation_name}: {problem}")
+    return errors
+
+
+def branch_tracking_problems(*, connection: XeroConnection) -> list[tuple[BranchTracking, str]]:
+    """Every branch's tracking, with why Xero would refuse it in this organisation ("":
+    it would not, or the tracking has not been fetched yet); 3 queries."""
+    rules = TrackingRules.load(connection)
+    return [
+        (
+            chosen,
+            (rules.problem(xero.LineTracking(chosen.category, chosen.option)) or "")
+            if rules.categories
+            else "",
+        )
+        for chosen in BranchTracking.objects.all()
+    ]
 
 
 def mapping_problems(*, connection: XeroConnection) -> dict[str, str]:
@@ -114,6 +167,7 @@ class SyncSettingsForm(forms.ModelForm[SyncSettings]):
             "autosync_at",
             "autosync_alert_email",
             "payment_account_code",
+            "multicurrency",
         ]
         # Choices from the fetched chart (see __init__); the field stays text, so that a
         # value not offered gets payment_account_problem's reason.

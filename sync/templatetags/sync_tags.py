@@ -219,3 +219,9 @@ def open_in_xero(thing: Any, icon: bool = False) -> dict[str, Any]:
     from sync.dashboard.presenters import open_in_xero
 
     return {"link": open_in_xero(thing) if thing is not None else None, "icon": icon}
+
+
+@register.simple_tag
+def totals_by_currency(transactions: Any) -> list[presenters.CurrencyTotal]:
+    """The page's totals, one per currency."""
+    return presenters.totals_by_currency(transactions)

@@ -58,6 +58,7 @@ def organisation_get(session: Session) -> Organisation:
         Organisation(
             organisation_id=uuid.UUID(str(organisation.organisation_id)),
             name=organisation.name or "",
+            base_currency=str(getattr(organisation.base_currency, "value", "") or ""),
         )
     )
 

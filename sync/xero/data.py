@@ -31,6 +31,7 @@ class Tenant:
 class Organisation:
     organisation_id: uuid.UUID
     name: str
+    base_currency: str = ""
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,22 @@ class DocumentKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class LineTracking:
+    """A line's tracking as Xero's LineItem Tracking takes it: the names of a category and
+    of one of its options."""
+
+    category: str
+    option: str
+
+
+@dataclass(frozen=True)
 class DocumentLine:
     description: str
     quantity: Decimal
     unit_amount: Decimal
     account_code: str
     tax_type: str
+    tracking: tuple[LineTracking, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -149,6 +160,8 @@ class DocumentUpload:
     status: str
     lines: tuple[DocumentLine, ...]
     document_id: uuid.UUID | None = None
+    # Xero's CurrencyRate (foreign units per base unit); None: Xero's rate of the day.
+    currency_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -236,3 +249,24 @@ class PaymentOutcome:
 
     payment: XeroPayment | None
     errors: list[str]
+
+
+@dataclass(frozen=True)
+class XeroCurrency:
+    code: str
+    description: str
+
+
+@dataclass(frozen=True)
+class XeroTrackingOption:
+    option_id: uuid.UUID
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class XeroTrackingCategory:
+    category_id: uuid.UUID
+    name: str
+    status: str
+    options: tuple[XeroTrackingOption, ...]

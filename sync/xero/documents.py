@@ -20,6 +20,7 @@ from xero_python.accounting import CurrencyCode, LineAmountTypes
 from xero_python.accounting import Invoice as SdkInvoice
 from xero_python.accounting import Invoices as SdkInvoices
 from xero_python.accounting import LineItem as SdkLineItem
+from xero_python.accounting import LineItemTracking as SdkLineItemTracking
 from xero_python.accounting import PurchaseOrder as SdkPurchaseOrder
 from xero_python.accounting import PurchaseOrders as SdkPurchaseOrders
 
@@ -29,8 +30,11 @@ from .data import (
     DocumentOutcome,
     DocumentUpload,
     XeroAccount,
+    XeroCurrency,
     XeroDocument,
     XeroTaxRate,
+    XeroTrackingCategory,
+    XeroTrackingOption,
 )
 from .text import from_xero, storable
 from .transport import Session
@@ -118,6 +122,8 @@ def _lines(upload: DocumentUpload) -> list[SdkLineItem]:
             unit_amount=float(line.unit_amount),
             account_code=line.account_code,
             tax_type=line.tax_type,
+            tracking=[SdkLineItemTracking(name=t.category, option=t.option) for t in line.tracking]
+            or None,
         )
         for line in upload.lines
     ]
@@ -134,6 +140,8 @@ def _sdk_document(upload: DocumentUpload) -> Any:
     }
     if upload.reference:
         common["reference"] = upload.reference
+    if upload.currency_rate is not None:
+        common["currency_rate"] = float(upload.currency_rate)
     existing = str(upload.document_id) if upload.document_id else None
     if upload.kind == DocumentKind.INVOICE:
         return SdkInvoice(
@@ -358,4 +366,48 @@ def tax_rates_list(session: Session) -> list[XeroTaxRate]:
             )
         )
         for rate in found or []
+    ]
+
+
+def currencies_list(session: Session) -> list[XeroCurrency]:
+    """The currencies the organisation uses (its base currency among them); Xero takes no
+    If-Modified-Since here, and the list is short.
+
+    https://developer.xero.com/documentation/api/accounting/currencies
+    """
+    found = _accounting(session, lambda api, tenant, _: api.get_currencies(tenant)).currencies
+    return [
+        from_xero(XeroCurrency(code=_enum(c.code), description=c.description or ""))
+        for c in found or []
+    ]
+
+
+def tracking_categories_list(session: Session) -> list[XeroTrackingCategory]:
+    """The organisation's tracking categories and their options, archived ones included
+    (Xero takes no If-Modified-Since here; deleted ones are not returned).
+
+    https://developer.xero.com/documentation/api/accounting/trackingcategories
+    """
+    found = _accounting(
+        session, lambda api, tenant, _: api.get_tracking_categories(tenant, include_archived=True)
+    ).tracking_categories
+    return [
+        from_xero(
+            XeroTrackingCategory(
+                category_id=uuid.UUID(str(c.tracking_category_id)),
+                name=c.name or "",
+                status=_enum(c.status) or "ACTIVE",
+                options=tuple(
+                    from_xero(
+                        XeroTrackingOption(
+                            option_id=uuid.UUID(str(o.tracking_option_id)),
+                            name=o.name or "",
+                            status=_enum(o.status) or "ACTIVE",
+                        )
+                    )
+                    for o in c.options or []
+                ),
+            )
+        )
+        for c in found or []
     ]

@@ -14,10 +14,12 @@ from tests.factories import (
     AccessLogFactory,
     AccountMappingFactory,
     BranchOrganisationFactory,
+    BranchTrackingFactory,
     ChartAccountFactory,
     ConnectionEventFactory,
     ContactFactory,
     ContactLinkFactory,
+    CurrencyFactory,
     DismissedSuggestionFactory,
     ImportedContactFactory,
     LineItemFactory,
@@ -27,6 +29,7 @@ from tests.factories import (
     SyncItemFactory,
     SyncSettingsFactory,
     TaxRateFactory,
+    TrackingOptionFactory,
     TransactionEventFactory,
     TransactionOrganisationFactory,
     UnmirroredContactFactory,
@@ -61,6 +64,9 @@ def one_of_everything():
     ImportedContactFactory()
     DismissedSuggestionFactory()
     BranchOrganisationFactory()
+    BranchTrackingFactory()
+    CurrencyFactory()
+    TrackingOptionFactory()
     TransactionOrganisationFactory()
     TransactionEventFactory()
     WebhookDeliveryFactory()

@@ -34,7 +34,7 @@ ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
 def _spec_path(pattern: str) -> str:
-    return re.sub(r"\{key\}", "{ID}", pattern.removeprefix(gateway.PREFIX))
+    return re.sub(r"\{\w+\}", "{ID}", pattern.removeprefix(gateway.PREFIX))
 
 
 def test_every_route_accepts_exactly_the_scopes_the_spec_lists(spec_checker):

@@ -15,6 +15,7 @@ from sync.models import (
     SyncRun,
     SyncSettings,
     TaxRate,
+    TrackingCategory,
     XeroApiCall,
 )
 from sync.syncing import refusals as documents
@@ -36,8 +37,12 @@ def test_fetch_from_xero_shows_the_organisations_accounts_and_tax_rates(
 
     html = response.content.decode()
     accounts, rates = ChartAccount.objects.count(), TaxRate.objects.count()
-    assert accounts and rates
-    assert f"Fetched {accounts} accounts and {rates} tax rates from Xero." in html
+    categories = TrackingCategory.objects.count()
+    assert accounts and rates and categories
+    assert (
+        f"Fetched {accounts} accounts, {rates} tax rates and {categories} tracking categories "
+        "from Xero." in html
+    )
     assert "200" in html and "Sales" in html and "GST on Income" in html
     assert SyncSettings.for_connection(connection).settings_refreshed_at is not None
 
