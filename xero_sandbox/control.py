@@ -187,6 +187,7 @@ class Control:
         add("POST", "/ui/reset", self.ui_reset)
         for action in ("archive", "restore", "merge", "gdpr"):
             add("POST", f"/ui/contacts/{{contact}}/{action}", self._ui_action(action))
+        add("POST", "/ui/invoices/{invoice}/pay", self.ui_pay)
 
     def handle(self, req: Request) -> Response:
         handler, params, known = self.router.match(req.method, req.path)
@@ -556,6 +557,29 @@ class Control:
         page = min(_page_number(req.arg("page")), last)
         shown = entries[(page - 1) * UI_PAGE_SIZE : page * UI_PAGE_SIZE]
         return Response.html(pages.requests_page(shown, page, last, len(entries)))
+
+    def ui_pay(self, req: Request) -> Response:
+        """Pay what is due on an approved invoice or bill, into the organisation's first bank
+        account, as someone would in Xero: the payment and the invoice change as PUT
+        Payments changes them (so a webhook INVOICE UPDATE follows)."""
+        invoice_id = req.params["invoice"].lower()
+        tenant_id = next((t for t, org in self.store.orgs() if invoice_id in org["invoices"]), "")
+        with self.store.writing(tenant_id) as org:
+            if org is None:
+                return Response.redirect("/?message=" + quote("No such invoice"))
+            invoice = org["invoices"][invoice_id]
+            bank = next((a for a in org["accounts"] if a["Type"] == "BANK"), None)
+            item = {
+                "Invoice": {"InvoiceID": invoice_id},
+                "Account": {"Code": bank["Code"]} if bank else {},
+                "Amount": str(payments.due(invoice)),
+                "Reference": "Paid on the sandbox's page",
+            }
+            ctx = Ctx(self.store, req, tenant_id, org, self.store.now(), "sandbox page")
+            _, errors = payments._create(ctx, item)
+        number = invoice.get("InvoiceNumber") or invoice_id
+        message = f"{number}: " + ("; ".join(errors) if errors else "paid in full")
+        return Response.redirect("/?message=" + quote(message))
 
     def ui_reset(self, req: Request) -> Response:
         self.reset(req)

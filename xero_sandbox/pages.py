@@ -195,7 +195,7 @@ def org_section(view: OrgView, token: str) -> str:
         for c in shown
     )
     docs = "".join(
-        _documents(view, label, org[key], number)
+        _documents(view, label, org[key], number, token)
         for label, key, number in (
             ("Invoices and bills", "invoices", "InvoiceNumber"),
             ("Credit notes", "credit_notes", "CreditNoteNumber"),
@@ -216,7 +216,7 @@ def org_section(view: OrgView, token: str) -> str:
     )
 
 
-def _documents(view: OrgView, label: str, table: dict, number_field: str) -> str:
+def _documents(view: OrgView, label: str, table: dict, number_field: str, token: str) -> str:
     if not table:
         return f"<h3>{label}</h3><p class='muted'>None arrived yet.</p>"
     contacts = view.org["contacts"]
@@ -224,10 +224,19 @@ def _documents(view: OrgView, label: str, table: dict, number_field: str) -> str
     rows = "".join(
         f"<tr><td>{escape(d.get('Type', 'PO'))}</td><td>{escape(d.get(number_field))}</td>"
         f"<td>{escape(contacts.get(d['ContactID'], {}).get('Name'))}</td>"
-        f"<td>{escape(d['Date'])}</td><td>{escape(d['Status'])}</td><td>{escape(d['Total'])}</td></tr>"
+        f"<td>{escape(d['Date'])}</td><td>{escape(d['Status'])}</td><td>{escape(d['Total'])}</td>"
+        f"<td>{_pay_button(d, token)}</td></tr>"
         for d in view.window(newest_first)
     )
     return (
         f"<h3>{label} ({len(table)})</h3><table><tr><th>Type</th><th>Number</th>"
-        f"<th>Contact</th><th>Date</th><th>Status</th><th>Total</th></tr>{rows}</table>"
+        f"<th>Contact</th><th>Date</th><th>Status</th><th>Total</th><th></th></tr>"
+        f"{rows}</table>"
     )
+
+
+def _pay_button(document: dict[str, Any], token: str) -> str:
+    """Pay in full, on an approved invoice or bill (what Xero takes a payment on)."""
+    if "InvoiceID" not in document or document.get("Status") != "AUTHORISED":
+        return ""
+    return _button(f"/ui/invoices/{escape(document['InvoiceID'])}/pay", "Pay in full", token)

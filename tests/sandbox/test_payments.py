@@ -4,6 +4,7 @@ and the INVOICE UPDATE webhook events a payment, a void and an edit cause.
 https://developer.xero.com/documentation/api/accounting/payments
 """
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -21,6 +22,7 @@ from xero_python.accounting import (
 )
 from xero_python.exceptions import AccountingBadRequestException
 
+from tests.plugins.sandbox import http
 from tests.sandbox.test_documents import _invoice, _line, _put_invoices
 from tests.sandbox.test_webhooks import KEY, Receiver
 
@@ -214,3 +216,25 @@ def test_a_refund_on_a_credit_note_lowers_its_remaining_credit(sandbox, sandbox_
     assert refund.payment_type == "ARCREDITPAYMENT"
     assert str(getattr(refund.credit_note.status, "value", refund.credit_note.status)) == "PAID"
     assert refund.credit_note.remaining_credit == 0
+
+
+def test_the_sandbox_page_pays_an_approved_invoice_in_full(sandbox, sandbox_sdk, authorised):
+    page = http("GET", sandbox.url + "/").body.decode()
+    assert f"/ui/invoices/{authorised.invoice_id}/pay" in page  # approved: it can be paid
+    token = re.search(r"name='csrf' value='([^']+)'", page)
+    assert token
+
+    answer = http(
+        "POST",
+        sandbox.url + f"/ui/invoices/{authorised.invoice_id}/pay",
+        {"csrf": token.group(1)},
+        form=True,
+    )
+
+    assert answer.status == 302 and "paid%20in%20full" in answer.headers["Location"]
+    paid = _invoice_now(sandbox_sdk, authorised.invoice_id)
+    assert (paid.status, paid.amount_due) == ("PAID", Decimal("0"))
+    (made,) = sandbox.documents(sandbox.demo_tenant_id, "payments")
+    assert Decimal(str(made["Amount"])) == Decimal("46.00")
+    page = http("GET", sandbox.url + "/").body.decode()
+    assert f"/ui/invoices/{authorised.invoice_id}/pay" not in page  # nothing left to pay
