@@ -579,9 +579,10 @@ def contact_pages(tab: str, url: str, slug: str) -> list[tuple[str, str]]:
 
 
 def transaction_pages() -> list[tuple[str, str]]:
-    """Every transaction subtab: its first page, each sync state, a search, page 100."""
+    """Every transaction subtab and payments subtab: its first page, each state, a search,
+    page 100."""
     from sync.dashboard.tabs import TABS
-    from transactions.models import SyncState
+    from transactions.models import PaymentState, SyncState
 
     many, few = invoice_terms()
     pages = []
@@ -589,8 +590,9 @@ def transaction_pages() -> list[tuple[str, str]]:
         for sub in subtabs[1:]:
             base = f"/accounting/xero/{tab}/{sub.slug}/"
             slug = f"{tab} {sub.slug}"
+            states = PaymentState.values if sub.payments else SyncState.values
             pages += [(f"{slug}: first page", base), (f"{slug}: page 100", f"{base}?page=100")]
-            pages += [(f"{slug}: {state}", f"{base}?state={state}") for state in SyncState.values]
+            pages += [(f"{slug}: {state}", f"{base}?state={state}") for state in states]
             pages += [(f"{slug}: search {many!r}", f"{base}?q={many}")]
             if sub.slug == "invoices":
                 pages += [(f"{slug}: search {few!r}", f"{base}?q={few}")]
