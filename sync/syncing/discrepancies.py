@@ -9,7 +9,6 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db import models
-from django.db import transaction as db_transaction
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -56,30 +55,44 @@ def _newest(connection: XeroConnection, kind: xero.DocumentKind) -> datetime | N
 
 
 def documents_keep(*, connection: XeroConnection, documents: Sequence[xero.XeroDocument]) -> None:
-    """Keep these documents as Xero answered them now: the one writer of the local copy
-    (a refresh's pages and the documents webhook events name)."""
-    with db_transaction.atomic():
-        for document in documents:
-            MirroredDocument.objects.update_or_create(
-                connection=connection,
-                document_id=document.document_id,
-                defaults=fitted(
-                    MirroredDocument,
-                    {
-                        "kind": document.kind.value,
-                        "type": document.type,
-                        "number": document.number,
-                        "status": document.status,
-                        "total": document.total,
-                        "amount_due": document.amount_due,
-                        "amount_paid": document.amount_paid,
-                        "updated_in_xero": document.updated_in_xero,
-                        "contact_id": document.contact_id,
-                        "due_date": document.due_date,
-                        "currency": document.currency,
-                    },
-                )[0],
-            )
+    """Keep these documents as Xero answered them now (one statement): the one writer of
+    the local copy (a refresh's pages, the documents webhook events name, and a sync's
+    answers)."""
+    fields = [
+        "kind", "type", "number", "status", "total", "amount_due", "amount_paid",
+        "updated_in_xero", "contact_id", "due_date", "currency",
+    ]  # fmt: skip
+    latest = {document.document_id: document for document in documents}  # once each
+    rows = [
+        MirroredDocument(
+            connection=connection,
+            document_id=document.document_id,
+            **fitted(
+                MirroredDocument,
+                {
+                    "kind": document.kind.value,
+                    "type": document.type,
+                    "number": document.number,
+                    "status": document.status,
+                    "total": document.total,
+                    "amount_due": document.amount_due,
+                    "amount_paid": document.amount_paid,
+                    "updated_in_xero": document.updated_in_xero,
+                    "contact_id": document.contact_id,
+                    "due_date": document.due_date,
+                    "currency": document.currency,
+                },
+            )[0],
+        )
+        for document in latest.values()
+    ]
+    MirroredDocument.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["connection", "document_id"],
+        update_fields=fields,
+        batch_size=500,
+    )
 
 
 def documents_refresh(*, connection: XeroConnection, session: xero.Session | None = None) -> int:

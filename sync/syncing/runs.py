@@ -48,7 +48,7 @@ from sync.models import (
     SyncSettings,
     XeroConnection,
 )
-from sync.syncing import organisations, payments
+from sync.syncing import discrepancies, organisations, payments
 from sync.syncing.batches import BATCH_SIZE, MAX_ATTEMPTS, RunTakenOver, batch_key, batch_send
 from sync.syncing.refusals import (
     ARCHIVED_IN_XERO,
@@ -440,7 +440,7 @@ def _send(
                 synced.append((item, outcome.document))
             else:
                 _refused_by_xero(item, outcome, rules)
-        _synced(synced)
+        _synced(run.connection, synced)
         for item in batch[len(outcomes) :]:
             _outcome(item, SyncItem.State.FAILED, "Xero gave no answer for this transaction.")
 
@@ -467,9 +467,11 @@ def _invalidate(item: SyncItem, rules: Rules) -> None:
     _outcome(item, SyncItem.State.REFUSED, message, refusal=SyncItem.Refusal.INVALID_LINK)
 
 
-def _synced(found: list[tuple[SyncItem, xero.XeroDocument]]) -> None:
+def _synced(connection: XeroConnection, found: list[tuple[SyncItem, xero.XeroDocument]]) -> None:
     """Mark these items and their transactions synced, as the documents Xero holds, and
-    the payments that waited for them ready: a batch's 50 in three statements, not 150."""
+    the payments that waited for them ready: a batch's 50 in a few statements, not 150.
+    Xero's answer is kept as the local copy of its documents, so the webhook events their
+    creation causes find them up to date and cost no call."""
     if not found:
         return
     now = timezone.now()
@@ -496,6 +498,9 @@ def _synced(found: list[tuple[SyncItem, xero.XeroDocument]]) -> None:
             last_error="",
         )
         payments.payments_document_synced(transaction_ids=transaction_ids)
+        discrepancies.documents_keep(
+            connection=connection, documents=[document for _, document in found]
+        )
 
 
 def _rows_update(model: type[Model], names: list[str], rows: list[Model]) -> None:
@@ -615,7 +620,7 @@ def _reconcile_chunk(
             SyncItem.objects.filter(pk=item.pk, state=SyncItem.State.SENDING).update(
                 state=SyncItem.State.QUEUED, run=run, updated_at=timezone.now()
             )
-    _synced(synced)
+    _synced(run.connection, synced)
 
 
 # --- Progress ----------------------------------------------------------------------------------

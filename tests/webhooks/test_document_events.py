@@ -254,3 +254,28 @@ def test_a_document_an_event_brought_in_does_not_make_the_next_refresh_skip_othe
     discrepancies.documents_refresh(connection=connection)  # Refresh from Xero, the safety net
 
     assert MirroredDocument.objects.get(document_id=missed.xero_id).status == "PAID"
+
+
+def test_a_syncs_own_invoices_are_kept_so_their_create_events_cost_no_call(
+    client, connection, sandbox
+):
+    SyncSettings.objects.update_or_create(
+        connection=connection, defaults={"document_status": "AUTHORISED"}
+    )
+    txn = transaction_of(linked(connection, sandbox, name="Kept Ltd"), number="INV-9301")
+    sync(connection, [txn])  # no refresh after it
+    txn.refresh_from_db()
+    kept = MirroredDocument.objects.get(connection=connection, document_id=txn.xero_id)
+    assert (kept.number, kept.status, kept.amount_due) == ("INV-9301", "AUTHORISED", 34.5)
+
+    created = event(
+        connection.tenant_id,
+        txn.xero_id,
+        category="INVOICE",
+        kind="CREATE",
+        at=kept.updated_in_xero,
+    )
+    _, calls = process(client, connection, created)
+
+    assert calls == 0
+    assert outcomes() == ["Up to date: no call"]
