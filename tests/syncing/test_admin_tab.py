@@ -602,7 +602,8 @@ def test_discrepancies_lists_voided_deleted_edited_and_paid_documents(viewer_cli
 
 def test_discrepancies_before_any_refresh_asks_for_one(viewer_client, connection):
     html = viewer_client.get(DISCREPANCIES).content.decode()
-    assert "Refresh from Xero to compare." in html
+    assert "Refresh from Xero to compare every synced transaction." in html
+    assert "only those Xero's webhooks and omni-xero's own syncs brought" in html
     assert "Refresh from Xero</button>" not in html  # viewers do not refresh
 
 
